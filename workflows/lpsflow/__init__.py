@@ -1,0 +1,8 @@
+"""lpsflow: screening nucleation accelerants for Li2S-P2S5 glass-ceramics.
+
+The package reads as the pipeline a campaign flows through::
+
+    structures -> calculators -> jobs/flows -> analysis -> campaign -> dispatch/cli
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Pure analysis on numbers: no I/O, no store (tested directly)."""

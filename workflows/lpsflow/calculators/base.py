@@ -1,0 +1,60 @@
+"""The interface every calculator backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jobflow import Maker
+
+    from lpsflow.campaign import CalculatorSettings
+
+#: Phase classes with their own k-mesh in the study (VASP) and their own label in
+#: results. Any other phase name is treated as a generic bulk phase.
+DOPED_CORE = "doped_core"
+GRAIN_BOUNDARY = "gb"
+
+
+class Backend(ABC):
+    """Creates atomate2 makers for one calculator with the campaign's settings.
+
+    Parameters
+    ----------
+    settings
+        The campaign's calculator settings.
+
+    """
+
+    name: str = "abstract"
+
+    def __init__(self, settings: CalculatorSettings) -> None:
+        self.settings = settings
+
+    @abstractmethod
+    def relax_maker(self, phase: str, relax_cell: bool = True) -> Maker:
+        """A maker whose ``make(structure)`` relaxes ``structure``.
+
+        Parameters
+        ----------
+        phase
+            What is relaxed: a phase name (``Li7P3S11``, ``Li2S``, ...) or one of the
+            classes :data:`DOPED_CORE` / :data:`GRAIN_BOUNDARY`. VASP picks its
+            k-mesh from it.
+        relax_cell
+            Relax the cell as well as the positions.
+
+        """
+
+    @abstractmethod
+    def static_maker(self, phase: str) -> Maker:
+        """A maker whose ``make(structure)`` computes a single point."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Calculator settings that identify the numbers (shown with every result)."""
+
+    def label(self) -> str:
+        """Short label, e.g. ``mlip:CHGNet`` or ``vasp:PBE``."""
+        d = self.describe()
+        return f"{d['backend']}:{d.get('model', '')}"

@@ -1,0 +1,254 @@
+"""The HPC backend: atomate2's VASP makers with the study's settings.
+
+Every job is plain PBE (PAW, ``GGA = PE``), ``ENCUT = 520``, Gaussian smearing
+(``ISMEAR = 0``, ``SIGMA = 0.05``), ``EDIFF = 1e-5``, non-spin-polarised (the phases
+are closed-shell sulfides). Relaxations stop at ``EDIFFG = -fmax`` after at most
+``NSW = max_steps`` conjugate-gradient steps, with ``ISIF = 3`` (cell) or ``2``.
+
+atomate2's base input set derives from the MP r2SCAN set, so the settings that
+contradict the study are overridden through ``user_incar_settings`` (which win over
+every atomate2 default and auto-setting): PBEsol (``GGA = PS``) -> PBE, ``ENCUT``
+680 -> 520, ``ISPIN`` 2 -> 1 (no ``MAGMOM``), ``LASPH`` True -> False (VASP's default,
+as for plain PBE), ``LMIXTAU`` (meta-GGA only) removed, ``LDAU = False`` (no +U),
+smearing fixed instead of atomate2's ``auto_ismear`` (``ISMEAR = -5`` for statics),
+``LREAL = False`` everywhere (energies of small and large cells are compared, so one
+projection scheme is used throughout), and the ``LAECHG``/``LVTOT`` volumetric
+outputs are switched off. ``calculator.vasp.incar_updates`` is applied last.
+
+K-points are Gamma-centred meshes (also correct for the hexagonal phases): the study's
+2x3x4 for the doped beta-Li3PS4 cells and the undoped host, 4x2x2 for Li7P3S11 and
+2x2x1 for grain-boundary cells; ``calculator.vasp.kpoints`` overrides them per phase;
+any other phase gets ``n_i = max(1, round(kpoint_length / a_i))`` from the structure
+it is run on.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from copy import deepcopy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from atomate2.vasp.jobs.core import RelaxMaker, StaticMaker
+from atomate2.vasp.sets.core import RelaxSetGenerator, StaticSetGenerator
+from pymatgen.io.vasp import Kpoints
+
+from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY, Backend
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+Mesh = tuple[int, int, int]
+
+#: INCAR tags of every job (relaxations add ISIF/IBRION/NSW/EDIFFG). ``None`` removes
+#: a tag that atomate2's base set would write.
+STUDY_INCAR: dict[str, Any] = {
+    "GGA": "PE",
+    "PREC": "Accurate",
+    "ENCUT": 520,
+    "EDIFF": 1e-5,
+    "ISMEAR": 0,
+    "SIGMA": 0.05,
+    "ISPIN": 1,
+    "MAGMOM": None,
+    "LASPH": False,
+    "LMIXTAU": None,
+    "LDAU": False,
+    "LREAL": False,
+    "LAECHG": False,
+    "LVTOT": False,
+}
+
+#: The study's k-meshes per phase or phase class.
+STUDY_KPOINTS: dict[str, Mesh] = {
+    DOPED_CORE: (2, 3, 4),
+    "Li3PS4": (2, 3, 4),
+    "Li7P3S11": (4, 2, 2),
+    GRAIN_BOUNDARY: (2, 2, 1),
+}
+
+#: Phases that take the doped-core mesh (and its override) unless set themselves.
+_CORE_FAMILY = ("Li3PS4",)
+
+#: Warn when a fixed mesh samples one axis this many times more densely than another.
+_ANISOTROPY_WARNING = 3.0
+
+
+def length_mesh(structure: Structure, length: float) -> Mesh:
+    """Return the mesh ``n_i = max(1, round(length / a_i))`` (rounded half up)."""
+    a, b, c = (max(1, math.floor(length / x + 0.5)) for x in structure.lattice.abc)
+    return a, b, c
+
+
+def gamma_kpoints(mesh: Mesh, comment: str) -> Kpoints:
+    """Return a Gamma-centred automatic mesh."""
+    return Kpoints.gamma_automatic(tuple(int(n) for n in mesh), comment=comment)
+
+
+def _check_mesh(structure: Structure, kpoints: Kpoints) -> None:
+    mesh = kpoints.kpts[0]
+    densities = [n * a for n, a in zip(mesh, structure.lattice.abc, strict=True)]
+    if max(densities) > _ANISOTROPY_WARNING * min(densities):
+        warnings.warn(
+            f"k-mesh {'x'.join(map(str, mesh))} ({kpoints.comment}) is strongly "
+            "anisotropic for this cell (a, b, c = "
+            f"{', '.join(f'{x:.2f}' for x in structure.lattice.abc)} A); check that "
+            "the cell setting matches the one the mesh was chosen for",
+            stacklevel=3,
+        )
+
+
+@dataclass
+class _StudyKpointsMixin:
+    """Length-based Gamma mesh when no explicit mesh is given; warns on odd meshes."""
+
+    kpoint_length: float | None = None
+
+    @property
+    def kpoints_updates(self) -> dict | Kpoints:
+        """The length-based mesh (``user_kpoints_settings`` still wins)."""
+        structure = self.structure  # type: ignore[attr-defined]
+        if self.kpoint_length is None or structure is None:
+            return super().kpoints_updates  # type: ignore[misc]
+        mesh = length_mesh(structure, self.kpoint_length)
+        return gamma_kpoints(mesh, f"Gamma mesh, length {self.kpoint_length:g} A")
+
+    @property
+    def kpoints(self) -> Kpoints | None:
+        """The KPOINTS file."""
+        kpoints = super().kpoints  # type: ignore[misc]
+        structure = self.structure  # type: ignore[attr-defined]
+        if isinstance(kpoints, Kpoints) and structure is not None and kpoints.kpts:
+            _check_mesh(structure, kpoints)
+        return kpoints
+
+
+@dataclass
+class StudyRelaxSetGenerator(_StudyKpointsMixin, RelaxSetGenerator):
+    """atomate2's relaxation set with the length-based k-mesh of the study."""
+
+
+@dataclass
+class StudyStaticSetGenerator(_StudyKpointsMixin, StaticSetGenerator):
+    """atomate2's static set with the length-based k-mesh of the study."""
+
+
+class VaspBackend(Backend):
+    """atomate2 VASP makers with the study's PBE settings."""
+
+    name = "vasp"
+
+    def kpoint_mesh(self, phase: str) -> Mesh | None:
+        """Return the fixed mesh of ``phase`` (None: length-based from the cell)."""
+        keys = (phase, DOPED_CORE) if phase in _CORE_FAMILY else (phase,)
+        for meshes in (self.settings.vasp.kpoints, STUDY_KPOINTS):
+            for key in keys:
+                if key in meshes:
+                    return tuple(meshes[key])  # type: ignore[return-value]
+        return None
+
+    def incar(self, relax: bool, relax_cell: bool = True) -> dict[str, Any]:
+        """Return the INCAR settings of the generator (``None`` removes a tag)."""
+        s = self.settings
+        incar = dict(STUDY_INCAR)
+        if relax:
+            incar.update(
+                IBRION=2, ISIF=3 if relax_cell else 2, NSW=s.max_steps, EDIFFG=-s.fmax
+            )
+        else:
+            incar.update(NSW=0)
+        incar.update(s.vasp.incar_updates)
+        return incar
+
+    def _generator_kwargs(self, phase: str, relax: bool, relax_cell: bool) -> dict:
+        v = self.settings.vasp
+        mesh = self.kpoint_mesh(phase)
+        kwargs: dict[str, Any] = {
+            "user_incar_settings": self.incar(relax, relax_cell),
+            "user_potcar_functional": v.potcar_functional,
+            "auto_ismear": False,
+        }
+        if mesh is None:
+            kwargs["kpoint_length"] = v.kpoint_length
+        else:
+            kwargs["user_kpoints_settings"] = gamma_kpoints(mesh, f"Gamma mesh {phase}")
+        return kwargs
+
+    def _maker_kwargs(self) -> dict[str, Any]:
+        v = self.settings.vasp
+        kwargs: dict[str, Any] = {}
+        if v.potcar_spec:
+            kwargs["write_input_set_kwargs"] = {"potcar_spec": True}
+        if v.vasp_cmd:
+            kwargs["run_vasp_kwargs"] = {"vasp_cmd": v.vasp_cmd}
+        return kwargs
+
+    def relax_maker(self, phase: str, relax_cell: bool = True) -> RelaxMaker:
+        """Conjugate-gradient relaxation to ``EDIFFG = -fmax``."""
+        generator = StudyRelaxSetGenerator(
+            **self._generator_kwargs(phase, True, relax_cell)
+        )
+        return RelaxMaker(
+            name=f"relax {phase}",
+            input_set_generator=generator,
+            **self._maker_kwargs(),
+        )
+
+    def static_maker(self, phase: str) -> StaticMaker:
+        """Single point."""
+        generator = StudyStaticSetGenerator(
+            **self._generator_kwargs(phase, False, False)
+        )
+        return StaticMaker(
+            name=f"static {phase}",
+            input_set_generator=generator,
+            **self._maker_kwargs(),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Functional, cutoff, tolerances and k-point settings."""
+        from importlib.metadata import version
+
+        s, v = self.settings, self.settings.vasp
+        return {
+            "backend": "vasp",
+            "model": "PBE",
+            "potcar_functional": v.potcar_functional,
+            "encut": v.incar_updates.get("ENCUT", STUDY_INCAR["ENCUT"]),
+            "fmax": s.fmax,
+            "max_steps": s.max_steps,
+            "incar_updates": dict(v.incar_updates),
+            "kpoints": {k: list(m) for k, m in {**STUDY_KPOINTS, **v.kpoints}.items()},
+            "kpoint_length": v.kpoint_length,
+            "atomate2_version": version("atomate2"),
+        }
+
+
+def write_vasp_inputs(
+    backend: VaspBackend,
+    structure: Structure,
+    phase: str,
+    directory: str | Path,
+    relax: bool = True,
+    *,
+    relax_cell: bool = True,
+    potcar_spec: bool = True,
+) -> Path:
+    """Write the input set the backend's maker would write for ``structure``.
+
+    With ``potcar_spec`` (default) a ``POTCAR.spec`` with the POTCAR symbols is written
+    instead of the POTCAR, so no POTCAR library is needed.
+    """
+    from atomate2 import SETTINGS
+
+    maker = (
+        backend.relax_maker(phase, relax_cell) if relax else backend.static_maker(phase)
+    )
+    generator = deepcopy(maker.input_set_generator)
+    vis = generator.get_input_set(structure, potcar_spec=potcar_spec)
+    vis.incar.update(SETTINGS.VASP_INCAR_UPDATES)  # as atomate2's write_vasp_input_set
+    directory = Path(directory)
+    vis.write_input(directory, make_dir_if_not_present=True)
+    return directory

@@ -1,0 +1,263 @@
+"""The campaign definition: a YAML file, validated with pydantic.
+
+A campaign names the accelerants to screen, the calculator backend, the cell sizes and
+the store. Unknown keys are errors (a typo must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from lpsflow.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VaspSettings(_Strict):
+    """Settings of the VASP backend (the study's values by default)."""
+
+    incar_updates: dict[str, Any] = Field(
+        default_factory=dict,
+        description="INCAR tags applied on top of the study settings for every job.",
+    )
+    kpoints: dict[str, tuple[int, int, int]] = Field(
+        default_factory=dict,
+        description="Gamma-centred k-mesh per phase, overriding the study's meshes "
+        "(keys: phase names such as Li7P3S11, or 'doped_core', 'gb').",
+    )
+    kpoint_length: float = Field(
+        25.0,
+        gt=0,
+        description="For phases without a study mesh: n_i = max(1, round(L / a_i)).",
+    )
+    vasp_cmd: str | None = Field(
+        None, description="Command that runs VASP (default: atomate2's VASP_CMD)."
+    )
+    potcar_functional: str = Field("PBE_54", description="POTCAR set.")
+    potcar_spec: bool = Field(
+        False,
+        description="Write POTCAR.spec instead of POTCAR (no POTCAR library needed; "
+        "for preparing inputs and tests).",
+    )
+
+
+class CalculatorSettings(_Strict):
+    """Which calculator computes energies and forces, and how tightly."""
+
+    backend: Literal["mlip", "vasp"] = Field(
+        "mlip", description="'mlip' (embedded default) or 'vasp' (HPC)."
+    )
+    model: Literal["CHGNet", "SevenNet"] = Field(
+        "CHGNet", description="Machine-learned potential for the mlip backend."
+    )
+    device: str = Field("cpu", description="Torch device for the MLIP: cpu, cuda, ...")
+    fmax: float = Field(
+        0.02,
+        gt=0,
+        description="Force tolerance of relaxations (eV/A); VASP EDIFFG=-fmax",
+    )
+    max_steps: int = Field(
+        800,
+        gt=0,
+        description="Maximum ionic steps; relaxations that hit it are flagged.",
+    )
+    optimizer: Literal["FIRE", "BFGS", "LBFGS", "BFGSLineSearch"] = Field(
+        "FIRE", description="ASE optimiser of MLIP relaxations."
+    )
+    screening_model: Literal["CHGNet", "SevenNet"] = Field(
+        "CHGNet",
+        description="MLIP of the cheap single points that rank dopant arrangements "
+        "(used for both backends).",
+    )
+    vasp: VaspSettings = Field(default_factory=VaspSettings)
+
+
+class DopingSettings(_Strict):
+    """How the doped core cells Li(3-3x)M(x)PS4 are built and screened."""
+
+    x: float = Field(
+        0.0625,
+        description="Dopant content per PS4 formula unit, 0 < x < 1 (fractions such "
+        "as '1/16' are accepted).",
+    )
+    supercell: tuple[int, int, int] | None = Field(
+        None,
+        description="Supercell of the 4-formula-unit beta-Li3PS4 cell; chosen "
+        "automatically (smallest, most compact cell commensurate with x) if omitted.",
+    )
+    schemes: list[Literal["Li-site", "P-site"]] | None = Field(
+        None,
+        description="Charge-compensation schemes; by default every scheme the "
+        "dopant's oxidation state allows.",
+    )
+    screen_top: int = Field(
+        12,
+        gt=0,
+        description="Arrangements (best by Ewald energy) given MLIP single points.",
+    )
+    relax_top: int = Field(
+        2, gt=0, description="Arrangements (lowest single points) fully relaxed."
+    )
+    max_enumerate: int = Field(
+        200_000,
+        gt=0,
+        description="Above this many raw arrangements, sample by Ewald energy instead "
+        "of enumerating all.",
+    )
+
+    @field_validator("x", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return float(Fraction(value.strip()))
+            except (ValueError, ZeroDivisionError) as exc:
+                raise ValueError(
+                    f"x must be a number or a fraction, got '{value}'"
+                ) from exc
+        return value
+
+    @field_validator("x")
+    @classmethod
+    def _x_range(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError(f"x must lie strictly between 0 and 1, got {value}")
+        return value
+
+
+class StoreSettings(_Strict):
+    """Where results live."""
+
+    type: Literal["embedded", "mongodb"] = Field(
+        "embedded",
+        description="'embedded' (on-disk MontyDB/sqlite, no server) or 'mongodb'.",
+    )
+    path: str = Field(
+        "lpsflow-store",
+        description="Directory of the embedded store (relative to the campaign file's "
+        "directory unless absolute).",
+    )
+    uri: str | None = Field(
+        None,
+        description="MongoDB URI (mongodb type). Credentials are better given through "
+        "the LPSFLOW_MONGODB_URI environment variable than written here.",
+    )
+    database: str = Field("lpsflow", description="MongoDB database name.")
+    jobflow_yaml: str | None = Field(
+        None,
+        description="A jobflow.yaml whose JOB_STORE to use instead (mongodb type).",
+    )
+    timeout_s: float = Field(5.0, gt=0, description="Server selection timeout (s).")
+
+
+class Campaign(_Strict):
+    """A screening campaign."""
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="Campaign name.")
+    description: str = Field("", description="Free text.")
+    accelerants: list[str] = Field(
+        ..., min_length=1, description="Binary sulfides MxSy to screen, e.g. Al2S3."
+    )
+    calculator: CalculatorSettings = Field(default_factory=CalculatorSettings)
+    doping: DopingSettings = Field(default_factory=DopingSettings)
+    structures: dict[str, str] = Field(
+        default_factory=dict,
+        description="Phase name -> CIF/POSCAR file replacing the bundled structure "
+        "(relative to the campaign file's directory unless absolute).",
+    )
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    workdir: str = Field(
+        "lpsflow-work", description="Directory where local jobs write their files."
+    )
+    base_dir: Path = Field(
+        Path("."), exclude=True, description="Directory relative paths refer to."
+    )
+
+    @field_validator("accelerants")
+    @classmethod
+    def _accelerants(cls, value: list[str]) -> list[str]:
+        from lpsflow.errors import CompositionError
+        from lpsflow.structures.accelerant import parse_accelerant
+
+        try:
+            names = [parse_accelerant(v).formula for v in value]
+        except CompositionError as exc:
+            raise ValueError(str(exc)) from exc
+        if len(set(names)) != len(names):
+            raise ValueError(f"accelerants listed twice: {value}")
+        return names
+
+    @model_validator(mode="after")
+    def _paths(self) -> Campaign:
+        for phase, path in self.structures.items():
+            if not self.resolve(path).is_file():
+                raise ValueError(f"structure file for {phase} not found: {path}")
+        return self
+
+    def resolve(self, path: str) -> Path:
+        """Resolve a path given in the campaign file."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def structure_overrides(self) -> dict[str, Path]:
+        """Phase -> absolute path of the user's structure files."""
+        return {k: self.resolve(v) for k, v in self.structures.items()}
+
+    def definition_hash(self) -> str:
+        """Hash of everything that determines the computed numbers."""
+        data = self.model_dump(mode="json", exclude={"description", "store", "workdir"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[
+            :16
+        ]
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        parts.append(f"{loc}: {msg}")
+    return f"invalid campaign {source}: " + "; ".join(parts)
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read and validate a campaign YAML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"campaign file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"campaign file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"campaign file {path} must hold a mapping of settings")
+    return campaign_from_dict(data, base_dir=path.resolve().parent, source=str(path))
+
+
+def campaign_from_dict(
+    data: dict[str, Any], base_dir: Path | str = ".", source: str = "(dict)"
+) -> Campaign:
+    """Validate a campaign given as a dict."""
+    try:
+        return Campaign.model_validate({**data, "base_dir": Path(base_dir)})
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from exc

@@ -1,0 +1,218 @@
+"""The ``lpsflow`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lpsflow.errors import LpsflowError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Screen nucleation accelerants for Li2S-P2S5 glass-ceramic electrolytes.",
+)
+
+
+class Format(StrEnum):
+    """Output formats of tables."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+CampaignArg = Annotated[Path, typer.Argument(help="Campaign YAML file.")]
+
+
+def _open(campaign_path: Path | None, store: Path | None):
+    from lpsflow.campaign import StoreSettings, load_campaign
+    from lpsflow.store import open_stores
+
+    if campaign_path is not None and campaign_path.suffix in {".yaml", ".yml"}:
+        campaign = load_campaign(campaign_path)
+        settings = campaign.store
+        if store is not None:
+            settings = StoreSettings(type="embedded", path=str(store.resolve()))
+        return campaign, open_stores(settings, campaign.base_dir)
+    settings = StoreSettings(type="embedded", path=str(store or "lpsflow-store"))
+    return None, open_stores(settings, Path.cwd())
+
+
+@app.command()
+def run(
+    campaign: CampaignArg,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Job directories (default: the campaign's).")
+    ] = None,
+) -> None:
+    """Run a campaign locally; finished calculations in the store are reused."""
+    from lpsflow.dispatch.local import run_campaign
+
+    camp, stores = _open(campaign, None)
+    try:
+        report = run_campaign(camp, stores, workdir=workdir, echo=_echo)
+    finally:
+        stores.close()
+    _echo(
+        f"finished in {report.wall_s:.1f} s: {len(report.completed)} computed, "
+        f"{report.reused} reused, {len(report.failed)} failed, "
+        f"{len(report.skipped)} skipped"
+    )
+    if not report.ok:
+        _echo("some jobs failed; fix the cause and run again to finish the rest")
+        raise typer.Exit(1)
+    _echo(f"see the descriptors with: lpsflow results {campaign}")
+
+
+@app.command()
+def results(
+    campaign: Annotated[
+        str | None,
+        typer.Argument(help="Campaign YAML file or campaign name (default: list all)."),
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="Embedded store directory.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Show a campaign's descriptor table (dE_r of doped cores, Li7P3S11, Li4P2S6)."""
+    from lpsflow import results as res
+
+    path = Path(campaign) if campaign else None
+    camp, stores = _open(
+        path if path and path.suffix in {".yaml", ".yml"} else None, store
+    )
+    try:
+        if campaign is None:
+            names = res.campaign_names(stores)
+            if not names:
+                raise res.NoResultsError(f"no campaigns in {stores.location}")
+            _echo("\n".join(names))
+            return
+        name = camp.name if camp else campaign
+        df = res.load(name, stores)
+        fails = res.failures(stores, name)
+    finally:
+        stores.close()
+    text = _render(df, fmt)
+    if output:
+        output.write_text(text)
+        _echo(f"wrote {output}")
+    else:
+        typer.echo(text)
+    if fmt is Format.table and fails:
+        _echo(f"{len(fails)} failed job(s):")
+        for uuid, msg in fails.items():
+            _echo(f"  {uuid[:8]}  {msg}")
+
+
+def _render(df, fmt: Format) -> str:
+    if fmt is Format.csv:
+        return df.to_csv(index=False)
+    if fmt is Format.json:
+        return json.dumps(json.loads(df.to_json(orient="records")), indent=2)
+    view = df[
+        [
+            "accelerant",
+            "scheme",
+            "core",
+            "dE_core",
+            "dE_Li7P3S11",
+            "dE_Li4P2S6",
+            "dE_core_minus_Li7P3S11",
+            "preferred",
+            "converged",
+            "state",
+            "job_core",
+        ]
+    ].copy()
+    view["job_core"] = view["job_core"].str[:8]
+    lines = [
+        "Reaction energies dE_r (~dG_r) in eV/atom, from relaxed precursors "
+        "(Li2S, P2S5, MxSy, S):",
+        view.to_string(index=False, float_format=lambda v: f"{v:+.4f}"),
+        "",
+        "Shared products (same for every row): " + ", ".join(_shared_summary(df)),
+    ]
+    return "\n".join(lines)
+
+
+def _shared_summary(df) -> list[str]:
+    out = []
+    for p in ("Li7P3S11", "Li4P2S6", "Li3PS4"):
+        value, job = df[f"dE_{p}"].iloc[0], str(df[f"job_{p}"].iloc[0])[:8]
+        if value is not None and value == value:  # not None/NaN
+            out.append(f"{p} {value:+.4f} eV/atom (job {job})")
+    return out
+
+
+@app.command()
+def validate(campaign: CampaignArg) -> None:
+    """Check a campaign file and show what it would compute."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.flows.campaign import build_campaign
+
+    camp = load_campaign(campaign)
+    cflow = build_campaign(camp)
+    _echo(f"campaign '{camp.name}' is valid: {len(cflow.flow.jobs)} jobs")
+    for role in cflow.roles:
+        _echo(f"  {role}")
+
+
+@app.command()
+def phases() -> None:
+    """List the bundled starting structures."""
+    from lpsflow.structures.library import BUNDLED, data_path
+
+    for name, entry in BUNDLED.items():
+        ok = "" if data_path(entry.filename).exists() else "  (missing)"
+        _echo(f"{name:10s} {entry.filename:32s} {entry.description}{ok}")
+
+
+def _echo(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+#: Third-party modules whose warnings are noise for users (deprecations, CIF
+#: rounding notes, torch internals); lpsflow's own warnings are kept.
+_QUIET_MODULES = (
+    r"(pymatgen|chgnet|torch|numpy|monty|atomate2|jobflow|maggma|ase|spglib|emmet"
+    r"|pydantic|montydb|sevenn)(\..*)?$"
+)
+
+
+def main() -> None:
+    """Entry point: user errors become one line and exit status 2."""
+    import warnings
+
+    warnings.filterwarnings("ignore", module=_QUIET_MODULES)
+    try:
+        app(standalone_mode=False)
+    except LpsflowError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""The campaign flow: shared work once, then one branch per accelerant.
+
+Shared by all accelerants (computed once per campaign, and reused across campaigns
+with the same calculator settings thanks to content-addressed job ids):
+relaxed precursors Li2S, P2S5 (P4S10), S8, bcc Li; products Li3PS4, Li7P3S11, Li4P2S6;
+their reaction energies.
+
+Per accelerant MxSy: its relaxation; per charge-compensation scheme, the doped core
+cells (symmetry-distinct arrangements, pre-ranked by Ewald energy at build time,
+single points on the best ``screen_top``, full relaxation of the lowest ``relax_top``)
+and the core's reaction energy from the precursors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from jobflow import Flow, Job, Maker
+
+from lpsflow.calculators import get_backend
+from lpsflow.calculators.base import DOPED_CORE
+from lpsflow.jobs.identity import stamp
+from lpsflow.jobs.reactions import phase_input, reaction_energy_job
+from lpsflow.jobs.screening import screen_arrangements
+from lpsflow.structures.accelerant import parse_accelerant
+from lpsflow.structures.doping import (
+    choose_supercell,
+    enumerate_arrangements,
+    rank_by_ewald,
+)
+from lpsflow.structures.library import load_structure
+
+if TYPE_CHECKING:
+    from lpsflow.calculators.base import Backend
+    from lpsflow.campaign import Campaign
+
+#: Phases every campaign needs, whatever the accelerants.
+SHARED_PHASES = ("Li2S", "P2S5", "S", "Li", "Li3PS4", "Li7P3S11", "Li4P2S6")
+
+#: Reference phases relaxed in their primitive cell (only energies per atom matter;
+#: S8 goes from 128 to 32 atoms). Products keep the bundled cell, whose axes name
+#: the study's surfaces.
+PRIMITIVE_PHASES = ("Li2S", "P2S5", "S", "Li")
+
+#: Products of the shared reactions: (product, reactants, products).
+SHARED_REACTIONS = (
+    ("Li3PS4", ["Li2S", "P2S5"], ["Li3PS4"]),
+    ("Li7P3S11", ["Li2S", "P2S5"], ["Li7P3S11"]),
+    ("Li4P2S6", ["Li2S", "P2S5"], ["Li4P2S6", "S"]),
+)
+
+
+@dataclass
+class CampaignFlow:
+    """The campaign's flow and the role of each of its jobs."""
+
+    flow: Flow
+    roles: dict[str, str] = field(default_factory=dict)
+    """Role (e.g. ``reaction:core:Al2S3:Li-site``) -> job uuid."""
+
+    def role_of(self, uuid: str) -> str | None:
+        """The role of a job uuid."""
+        return next((r for r, u in self.roles.items() if u == uuid), None)
+
+
+@dataclass
+class CampaignMaker(Maker):
+    """Build the whole screening flow of a campaign.
+
+    Parameters
+    ----------
+    name
+        Flow name.
+    campaign
+        The validated campaign definition.
+
+    """
+
+    name: str = "lpsflow campaign"
+    campaign: Campaign | None = None
+
+    def make(self) -> Flow:
+        """The campaign's flow (see :func:`build_campaign` for the job roles)."""
+        return build_campaign(self.campaign).flow
+
+
+class _Builder:
+    def __init__(self, campaign: Campaign) -> None:
+        self.c = campaign
+        self.backend: Backend = get_backend(campaign.calculator)
+        self.salt = self.backend.describe()
+        self.jobs: list[Job] = []
+        self.roles: dict[str, str] = {}
+
+    def add(
+        self, job: Job, role: str, name: str | None = None, salt: bool = True
+    ) -> Job:
+        stamp(job, role=role, salt=self.salt if salt else None)
+        if name:
+            job.name = name
+        self.jobs.append(job)
+        self.roles[role] = job.uuid
+        return job
+
+    def structure(self, phase: str):
+        return load_structure(phase, self.c.structure_overrides)
+
+    def relax(self, phase: str, primitive: bool = False) -> Job:
+        structure = self.structure(phase)
+        if primitive:
+            structure = structure.get_primitive_structure()
+        job = self.backend.relax_maker(phase).make(structure)
+        return self.add(job, f"relax:{phase}", name=f"relax {phase}")
+
+    def reaction(
+        self,
+        label: str,
+        role: str,
+        product: str,
+        species: list[dict],
+        reactants: list[str],
+        products: list[str],
+    ) -> Job:
+        job = reaction_energy_job(label, product, species, reactants, products)
+        return self.add(job, role, name=f"reaction {label}", salt=False)
+
+
+def build_campaign(campaign: Campaign) -> CampaignFlow:
+    """Build the campaign's flow; every job gets a content-derived uuid."""
+    b = _Builder(campaign)
+    relaxed = {p: b.relax(p, primitive=p in PRIMITIVE_PHASES) for p in SHARED_PHASES}
+
+    def species(phase: str, formula: str | None = None, jobs=None) -> dict:
+        jobs = jobs or [relaxed[phase]]
+        return phase_input(phase, formula or phase, jobs)
+
+    for product, reactants, products in SHARED_REACTIONS:
+        b.reaction(
+            product,
+            f"reaction:{product}",
+            product,
+            [species(p) for p in sorted(set(reactants + products))],
+            reactants,
+            products,
+        )
+
+    host = b.structure("Li3PS4")
+    doping = campaign.doping
+    cell, n_dopants = choose_supercell(host, doping.x, supercell=doping.supercell)
+    host_sc = host.copy()
+    host_sc.make_supercell(list(cell))
+
+    for formula in campaign.accelerants:
+        acc = parse_accelerant(formula)
+        relaxed[acc.formula] = b.relax(acc.formula, primitive=True)
+        schemes = [s.name for s in acc.schemes]
+        for scheme_name in doping.schemes or schemes:
+            if scheme_name not in schemes:
+                continue  # e.g. P-site asked for, but not possible for a 3+ cation
+            scheme = acc.scheme(scheme_name)
+            arrs = enumerate_arrangements(
+                host_sc, acc, scheme, n_dopants, max_enumerate=doping.max_enumerate
+            )
+            ranked = rank_by_ewald(host_sc, acc, scheme, arrs)[: doping.screen_top]
+            tag = f"{acc.formula}:{scheme_name}"
+            screen = b.add(
+                screen_arrangements(
+                    relaxed["Li3PS4"].output.structure,
+                    cell,
+                    acc.formula,
+                    acc.cation,
+                    scheme_name,
+                    doping.x,
+                    [a.as_dict() for a in ranked],
+                    len(arrs),
+                    doping.relax_top,
+                    model=campaign.calculator.screening_model,
+                    device=campaign.calculator.device,
+                ),
+                f"screen:core:{tag}",
+                name=f"screen core {acc.formula} {scheme_name}",
+            )
+            n_relax = min(doping.relax_top, len(ranked))
+            core_relaxes = []
+            for i in range(n_relax):
+                maker = b.backend.relax_maker(DOPED_CORE)
+                core_relaxes.append(
+                    b.add(
+                        maker.make(screen.output.selected[i]),
+                        f"relax:core:{tag}:{i}",
+                        name=f"relax core {acc.formula} {scheme_name} #{i}",
+                    )
+                )
+            core_formula = ranked[0].apply(host_sc, acc.cation).formula.replace(" ", "")
+            label = f"core {acc.formula} {scheme_name}"
+            b.reaction(
+                label,
+                f"reaction:core:{tag}",
+                acc.core_label(scheme_name, doping.x),
+                [
+                    species("Li2S"),
+                    species("P2S5"),
+                    species("S"),
+                    species(acc.formula),
+                    phase_input(label, core_formula, core_relaxes),
+                ],
+                ["Li2S", "P2S5", acc.formula, "S"],
+                [core_formula],
+            )
+
+    flow = Flow(b.jobs, name=f"lpsflow {campaign.name}")
+    return CampaignFlow(flow=flow, roles=b.roles)

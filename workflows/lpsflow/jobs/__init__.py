@@ -1,0 +1,1 @@
+"""Jobflow jobs that compute one descriptor each (plus content-addressed identities)."""

@@ -1,0 +1,86 @@
+"""Cheap single-point screening of dopant arrangements before full relaxations."""
+
+from __future__ import annotations
+
+import logging
+
+from jobflow import job
+from pymatgen.core import Structure
+
+from lpsflow.calculators.mlip import mlip_calculator
+from lpsflow.schemas import DopingScreenDoc, ScreenedArrangement
+from lpsflow.structures.doping import Arrangement
+
+logger = logging.getLogger(__name__)
+
+
+def single_point(structure: Structure, model: str, device: str) -> float:
+    """MLIP energy of ``structure`` (eV), with the process-wide model."""
+    atoms = structure.to_ase_atoms()
+    atoms.calc = mlip_calculator(model, device)
+    return float(atoms.get_potential_energy())
+
+
+@job
+def screen_arrangements(
+    host: Structure,
+    supercell: tuple[int, int, int],
+    accelerant: str,
+    cation: str,
+    scheme: str,
+    x: float,
+    arrangements: list[Arrangement | dict],
+    n_distinct: int,
+    keep: int,
+    model: str = "CHGNet",
+    device: str = "cpu",
+) -> DopingScreenDoc:
+    """Single points on pre-ranked arrangements; return the lowest ``keep`` cells.
+
+    Parameters
+    ----------
+    host
+        Relaxed host cell (same site order as the cell the arrangements index).
+    supercell
+        Diagonal supercell of ``host`` the arrangements refer to.
+    arrangements
+        Candidate arrangements (``Arrangement.as_dict()``), best Ewald energy first.
+    n_distinct
+        How many symmetry-distinct arrangements exist in all (for the record).
+    keep
+        How many of the lowest single points to return for relaxation.
+
+    """
+    host_sc = host.copy()
+    host_sc.make_supercell(list(supercell))
+    # jobflow hands MSONable arguments back decoded; accept plain dicts too
+    arrs = [
+        a if isinstance(a, Arrangement) else Arrangement.from_dict(a)
+        for a in arrangements
+    ]
+    cells = [a.apply(host_sc, cation) for a in arrs]
+    energies = [single_point(c, model, device) for c in cells]
+    order = sorted(range(len(arrs)), key=energies.__getitem__)
+    e0 = energies[order[0]]
+    candidates = [
+        ScreenedArrangement(
+            rank=rank,
+            arrangement=arrs[i],
+            multiplicity=arrs[i].multiplicity,
+            ewald_energy=arrs[i].ewald_energy,
+            energy=energies[i],
+            relative_energy=1000 * (energies[i] - e0),
+        )
+        for rank, i in enumerate(order)
+    ]
+    return DopingScreenDoc(
+        accelerant=accelerant,
+        scheme=scheme,
+        x=x,
+        supercell=tuple(supercell),
+        formula=cells[0].composition.formula.replace(" ", ""),
+        n_distinct=n_distinct,
+        screening_model=model,
+        candidates=candidates,
+        selected=[cells[i].get_sorted_structure() for i in order[:keep]],
+    )

@@ -1,0 +1,133 @@
+"""Query API: a campaign's descriptors as a pandas DataFrame.
+
+Every number comes from a job output in the store and carries the job id it came
+from and whether the calculations behind it converged.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from lpsflow.errors import LpsflowError
+
+if TYPE_CHECKING:
+    from lpsflow.store import Stores
+
+SHARED_PRODUCTS = ("Li7P3S11", "Li4P2S6", "Li3PS4")
+
+
+class NoResultsError(LpsflowError):
+    """The campaign does not exist or has nothing to show."""
+
+
+def campaign_names(stores: Stores) -> list[str]:
+    """Campaigns recorded in the store."""
+    return sorted(d["campaign"] for d in stores.campaigns.query({}, ["campaign"]))
+
+
+def manifest(stores: Stores, campaign: str) -> dict[str, Any]:
+    """The campaign's manifest (definition, job roles, failures)."""
+    doc = stores.campaigns.query_one({"campaign": campaign})
+    if doc is None:
+        known = campaign_names(stores)
+        hint = f"; campaigns in this store: {', '.join(known)}" if known else ""
+        raise NoResultsError(
+            f"no campaign named '{campaign}' in {stores.location}{hint}"
+        )
+    return doc
+
+
+def _outputs(stores: Stores, uuids: list[str]) -> dict[str, dict]:
+    docs = stores.jobs.query(
+        {"uuid": {"$in": uuids}}, properties=["uuid", "index", "output"]
+    )
+    best: dict[str, dict] = {}
+    for d in docs:
+        if d["uuid"] not in best or d["index"] > best[d["uuid"]]["index"]:
+            best[d["uuid"]] = d
+    return {u: d["output"] for u, d in best.items()}
+
+
+def _state(uuid: str, outputs: dict, failures: dict) -> str:
+    if uuid in outputs:
+        return "done"
+    return "failed" if uuid in failures else "pending"
+
+
+def load(campaign: str, stores: Stores) -> pd.DataFrame:
+    """Descriptor table: one row per accelerant and charge-compensation scheme.
+
+    Columns: accelerant, scheme, core (formula), dE_core, dE_Li7P3S11, dE_Li4P2S6,
+    dE_Li3PS4 (eV/atom, dG_r ~ dE_r), dE_core_minus_Li7P3S11, preferred (lowest
+    dE_core among the accelerant's schemes), converged, state, calculator, and the
+    job ids of each reaction-energy job.
+    """
+    man = manifest(stores, campaign)
+    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
+    outputs = _outputs(stores, list(roles.values()))
+    failures = man.get("failures", {})
+    calculator = man["definition"]["calculator"]
+    calc_label = (
+        f"mlip:{calculator['model']}" if calculator["backend"] == "mlip" else "vasp"
+    )
+
+    shared = {}
+    for product in SHARED_PRODUCTS:
+        uuid = roles.get(f"reaction:{product}")
+        out = outputs.get(uuid) if uuid else None
+        shared[product] = (uuid, out)
+
+    rows = []
+    for role, uuid in roles.items():
+        if not role.startswith("reaction:core:"):
+            continue
+        _, _, accelerant, scheme = role.split(":")
+        out = outputs.get(uuid)
+        row: dict[str, Any] = {
+            "accelerant": accelerant,
+            "scheme": scheme,
+            "core": out["product"] if out else None,
+            "dE_core": out["energy_per_atom"] if out else None,
+        }
+        for product, (_, p_out) in shared.items():
+            row[f"dE_{product}"] = p_out["energy_per_atom"] if p_out else None
+        row["dE_core_minus_Li7P3S11"] = (
+            row["dE_core"] - row["dE_Li7P3S11"]
+            if row["dE_core"] is not None and row["dE_Li7P3S11"] is not None
+            else None
+        )
+        used = [out, *(o for _, o in shared.values())]
+        row["converged"] = all(o is not None and o["converged"] for o in used)
+        states = [_state(uuid, outputs, failures)] + [
+            _state(u, outputs, failures) for u, _ in shared.values() if u
+        ]
+        row["state"] = (
+            "failed"
+            if "failed" in states
+            else "pending"
+            if "pending" in states
+            else "done"
+        )
+        row["calculator"] = calc_label
+        row["job_core"] = uuid
+        for product, (p_uuid, _) in shared.items():
+            row[f"job_{product}"] = p_uuid
+        row["p2s5_sensitivity_core"] = out["p2s5_sensitivity"] if out else None
+        rows.append(row)
+
+    df = pd.DataFrame(rows)
+    if df.empty:
+        raise NoResultsError(f"campaign '{campaign}' defines no doped cores")
+    df["preferred"] = False
+    for _acc, group in df.groupby("accelerant"):
+        valid = group["dE_core"].dropna()
+        if not valid.empty:
+            df.loc[valid.idxmin(), "preferred"] = True
+    return df.reset_index(drop=True)
+
+
+def failures(stores: Stores, campaign: str) -> dict[str, str]:
+    """Failed jobs of the campaign: uuid -> first line of the error."""
+    return dict(manifest(stores, campaign).get("failures", {}))

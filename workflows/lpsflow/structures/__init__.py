@@ -1,0 +1,1 @@
+"""Structure building: bundled phases, doped core cells, slabs, interfaces, GBs."""
