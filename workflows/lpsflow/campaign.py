@@ -239,6 +239,13 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
     return f"invalid campaign {source}: " + "; ".join(parts)
 
 
+def _yaml_msg(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{problem}{where}"
+
+
 def load_campaign(path: str | Path) -> Campaign:
     """Read and validate a campaign YAML file."""
     path = Path(path)
@@ -247,7 +254,9 @@ def load_campaign(path: str | Path) -> Campaign:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise ConfigError(f"campaign file {path} is not valid YAML: {exc}") from exc
+        raise ConfigError(
+            f"campaign file {path} is not valid YAML: {_yaml_msg(exc)}"
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"campaign file {path} must hold a mapping of settings")
     return campaign_from_dict(data, base_dir=path.resolve().parent, source=str(path))

@@ -52,11 +52,17 @@ def run(
     ] = None,
 ) -> None:
     """Run a campaign locally; finished calculations in the store are reused."""
+    from lpsflow.campaign import load_campaign
     from lpsflow.dispatch.local import run_campaign
+    from lpsflow.flows.campaign import build_campaign
 
-    camp, stores = _open(campaign, None)
+    from lpsflow.store import open_stores
+
+    camp = load_campaign(campaign)
+    cflow = build_campaign(camp)  # every input is checked before the store is opened
+    stores = open_stores(camp.store, camp.base_dir)
     try:
-        report = run_campaign(camp, stores, workdir=workdir, echo=_echo)
+        report = run_campaign(camp, stores, workdir=workdir, echo=_echo, cflow=cflow)
     finally:
         stores.close()
     _echo(

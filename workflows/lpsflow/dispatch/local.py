@@ -156,12 +156,17 @@ def run_campaign(
     stores: Stores,
     workdir: Path | None = None,
     echo: Callable[[str], None] = print,
+    cflow: CampaignFlow | None = None,
 ) -> RunReport:
-    """Build the campaign flow, record its manifest and run what is missing."""
+    """Record the campaign's manifest and run what the store does not hold yet.
+
+    ``cflow`` is the campaign's built flow (built here if not given); building it
+    first validates every input before anything is written to the store.
+    """
     t0 = time.perf_counter()
-    echo(f"building campaign '{campaign.name}' ({', '.join(campaign.accelerants)}) ...")
-    cflow = build_campaign(campaign)
+    cflow = cflow or build_campaign(campaign)
     echo(
+        f"campaign '{campaign.name}': {', '.join(campaign.accelerants)}; "
         f"{len(cflow.flow.jobs)} jobs; store: {stores.location}; "
         f"calculator: {campaign.calculator.backend}"
         + (

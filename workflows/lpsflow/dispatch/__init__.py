@@ -1,0 +1,1 @@
+"""Running campaigns: locally (resumable) and, later, on clusters via FireWorks."""

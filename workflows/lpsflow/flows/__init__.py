@@ -1,0 +1,1 @@
+"""Makers that assemble jobs into per-accelerant and per-campaign flows."""
