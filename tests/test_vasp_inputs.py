@@ -245,3 +245,29 @@ def test_describe() -> None:
     assert d["fmax"] == 0.01 and d["encut"] == 520
     assert d["kpoints"][DOPED_CORE] == [2, 3, 4]
     assert backend().label() == "vasp:PBE"
+
+
+def test_campaign_export_writes_study_inputs_for_every_relaxation(tmp_path):
+    """`lpsflow inputs`: each relaxation of the study campaign gets the study's set."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.flows.inputs import export_vasp_inputs
+
+    campaign = load_campaign(Path(__file__).parents[1] / "configs" / "study.yaml")
+    campaign.doping.relax_top = 1
+    campaign.accelerants = ["Al2S3", "SiS2"]
+    dirs = {p.name: p for p in export_vasp_inputs(campaign, tmp_path / "in")}
+    assert "relax_Li7P3S11" in dirs and "relax_core_Al2S3_Li-site_0" in dirs
+    assert "relax_core_SiS2_P-site_0" in dirs
+    for path in dirs.values():
+        incar = Incar.from_file(path / "INCAR")
+        assert incar["ENCUT"] == 520 and incar["GGA"].upper() == "PE"
+        assert incar["ISMEAR"] == 0 and incar["SIGMA"] == pytest.approx(0.05)
+        assert incar["EDIFF"] == pytest.approx(1e-5)
+        assert incar["EDIFFG"] == pytest.approx(-0.01)
+        assert (path / "POTCAR.spec").exists()
+    mesh = {n: tuple(Kpoints.from_file(p / "KPOINTS").kpts[0]) for n, p in dirs.items()}
+    assert mesh["relax_Li7P3S11"] == (4, 2, 2)
+    assert mesh["relax_core_Al2S3_Li-site_0"] == (2, 3, 4)
+    assert mesh["relax_Li3PS4"] == (2, 3, 4)
+    core = Structure.from_file(dirs["relax_core_Al2S3_Li-site_0"] / "POSCAR")
+    assert core.composition.reduced_formula == "Li45Al(PS4)16"

@@ -69,6 +69,12 @@ def run(
         f"finished in {report.wall_s:.1f} s: {len(report.completed)} computed, "
         f"{report.reused} reused, {len(report.failed)} failed, "
         f"{len(report.skipped)} skipped"
+        + (
+            f"; {report.force_calls} MLIP force calls, "
+            f"{report.calculator_s:.0f} s inside the calculator"
+            if report.force_calls
+            else ""
+        )
     )
     if not report.ok:
         _echo("some jobs failed; fix the cause and run again to finish the rest")
@@ -170,6 +176,21 @@ def validate(campaign: CampaignArg) -> None:
     _echo(f"campaign '{camp.name}' is valid: {len(cflow.flow.jobs)} jobs")
     for role in cflow.roles:
         _echo(f"  {role}")
+
+
+@app.command()
+def inputs(
+    campaign: CampaignArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory.")] = Path(
+        "vasp-inputs"
+    ),
+) -> None:
+    """Write the VASP inputs (INCAR, KPOINTS, POSCAR, POTCAR.spec) of every relaxation."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.flows.inputs import export_vasp_inputs
+
+    for path in export_vasp_inputs(load_campaign(campaign), output):
+        _echo(f"wrote {path}")
 
 
 @app.command()

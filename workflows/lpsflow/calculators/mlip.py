@@ -6,6 +6,7 @@ optional second model (``pip install lpsflow[sevennet]``).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,38 @@ def calculator_kwargs(model: str, device: str) -> dict[str, Any]:
     raise ConfigError(f"unknown MLIP model {model}")
 
 
+@dataclass
+class CalculatorStats:
+    """Force calls and time spent inside MLIP calculators in this process."""
+
+    calls: int = 0
+    seconds: float = 0.0
+
+    def reset(self) -> None:
+        """Zero the counters."""
+        self.calls, self.seconds = 0, 0.0
+
+
+#: Process-wide counters (read by ``lpsflow run`` and the benchmarks).
+STATS = CalculatorStats()
+
+
+def _instrument(calc: Calculator) -> Calculator:
+    """Count the calculator's evaluations and the time they take."""
+    inner = calc.calculate
+
+    def calculate(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            STATS.calls += 1
+            STATS.seconds += time.perf_counter() - t0
+
+    calc.calculate = calculate
+    return calc
+
+
 @cache
 def _cached_calculator(model: str, device: str) -> Calculator:
     from importlib.util import find_spec
@@ -42,7 +75,7 @@ def _cached_calculator(model: str, device: str) -> Calculator:
             f"the {model} model needs the '{MODEL_PACKAGES[model]}' package "
             f"(pip install lpsflow[{model.lower()}])"
         )
-    return ase_calculator(model, **calculator_kwargs(model, device))
+    return _instrument(ase_calculator(model, **calculator_kwargs(model, device)))
 
 
 def mlip_calculator(model: str, device: str = "cpu") -> Calculator:

@@ -43,6 +43,10 @@ class RunReport:
     skipped: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     job_s: dict[str, float] = field(default_factory=dict)
+    force_calls: int = 0
+    """MLIP energy/force evaluations in this run."""
+    calculator_s: float = 0.0
+    """Seconds spent inside the MLIP calculator in this run."""
 
     @property
     def ok(self) -> bool:
@@ -105,7 +109,10 @@ def run_flow(
     echo: Callable[[str], None] = print,
 ) -> RunReport:
     """Run the unfinished jobs of ``flow`` in dependency order."""
+    from lpsflow.calculators.mlip import STATS
+
     t0 = time.perf_counter()
+    calls0, calc0 = STATS.calls, STATS.seconds
     report = RunReport()
     jobs = list(flow.iterflow())
     report.total = len(jobs)
@@ -148,6 +155,8 @@ def run_flow(
         report.completed.append(job.uuid)
         echo(f"{prefix}: done in {dt_job:.1f} s  {_describe_output(response.output)}")
     report.wall_s = time.perf_counter() - t0
+    report.force_calls = STATS.calls - calls0
+    report.calculator_s = STATS.seconds - calc0
     return report
 
 
