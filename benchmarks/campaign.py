@@ -39,7 +39,9 @@ def measure(campaign, store_dir: Path, work_dir: Path) -> dict:
     build_s = time.perf_counter() - t0
     stores = embedded_stores(store_dir).connect()
     try:
-        report = run_campaign(campaign, stores, work_dir, echo=lambda _: None, cflow=cflow)
+        report = run_campaign(
+            campaign, stores, work_dir, echo=lambda _: None, cflow=cflow
+        )
     finally:
         stores.close()
     wall = build_s + report.wall_s
@@ -90,8 +92,10 @@ def main() -> None:
     }
     print(f"machine: {figures['machine']}")
     print(f"config:  {args.config} ({', '.join(full.accelerants)})")
-    print(f"{'run':28s} {'jobs':>5s} {'wall s':>8s} {'force calls':>12s} "
-          f"{'in calc s':>10s} {'overhead':>9s}")
+    print(
+        f"{'run':28s} {'jobs':>5s} {'wall s':>8s} {'force calls':>12s} "
+        f"{'in calc s':>10s} {'overhead':>9s}"
+    )
     for label, r in (
         (f"1 accelerant ({one.accelerants[0]})", r1),
         (f"{n} accelerants", rn),
@@ -102,8 +106,10 @@ def main() -> None:
             f"{r['calculator_s']:10.1f} {100 * r['overhead_fraction']:8.1f}%"
         )
     print(f"cost of {n} accelerants / 1: {figures['sharing_ratio']:.2f}x")
-    print(f"rerun of a finished campaign / first run: "
-          f"{100 * figures['resume_fraction']:.2f}%")
+    print(
+        f"rerun of a finished campaign / first run: "
+        f"{100 * figures['resume_fraction']:.2f}%"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
 

@@ -55,7 +55,6 @@ def run(
     from lpsflow.campaign import load_campaign
     from lpsflow.dispatch.local import run_campaign
     from lpsflow.flows.campaign import build_campaign
-
     from lpsflow.store import open_stores
 
     camp = load_campaign(campaign)
@@ -185,7 +184,7 @@ def inputs(
         "vasp-inputs"
     ),
 ) -> None:
-    """Write the VASP inputs (INCAR, KPOINTS, POSCAR, POTCAR.spec) of every relaxation."""
+    """Write VASP inputs (INCAR, KPOINTS, POSCAR, POTCAR.spec) for every relaxation."""
     from lpsflow.campaign import load_campaign
     from lpsflow.flows.inputs import export_vasp_inputs
 
@@ -211,7 +210,7 @@ def _echo(msg: str) -> None:
 #: rounding notes, torch internals); lpsflow's own warnings are kept.
 _QUIET_MODULES = (
     r"(pymatgen|chgnet|torch|numpy|monty|atomate2|jobflow|maggma|ase|spglib|emmet"
-    r"|pydantic|montydb|sevenn)(\..*)?$"
+    r"|pydantic|montydb|sevenn|scipy|e3nn|torch_geometric)(\..*)?$"
 )
 
 

@@ -1,0 +1,152 @@
+"""A real campaign end to end on the embedded MLIP: run, kill, resume, rerun, query.
+
+Small sizes (one accelerant, x = 1/4 in the 32-atom cell, loose tolerance) keep it
+to a few minutes on 2 CPU cores; every number is computed, none is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lpsflow.campaign import load_campaign
+from lpsflow.dispatch.local import run_campaign
+from lpsflow.results import load
+from lpsflow.store import open_stores
+
+CAMPAIGN = """\
+name: e2e
+accelerants: [Al2S3]
+calculator: {fmax: 0.1, max_steps: 120}
+doping: {x: 1/4, screen_top: 3, relax_top: 2}
+store: {path: store}
+workdir: work
+"""
+
+
+def _stores(path):
+    c = load_campaign(path)
+    return c, open_stores(c.store, c.base_dir)
+
+
+def _n_docs(stores):
+    return stores.jobs.docs_store.count({})
+
+
+@pytest.fixture(scope="module")
+def campaign_dir(tmp_path_factory):
+    """Start the campaign with the CLI, kill it after two jobs, resume in-process."""
+    d = tmp_path_factory.mktemp("e2e")
+    (d / "c.yaml").write_text(CAMPAIGN)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lpsflow.cli", "run", "c.yaml"],
+        cwd=d,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    done = 0
+    for line in proc.stderr:
+        done += ": done in" in line
+        if done >= 2:
+            break
+    proc.kill()
+    proc.wait(timeout=60)
+    campaign, stores = _stores(d / "c.yaml")
+    before = {doc["uuid"] for doc in stores.jobs.query({}, ["uuid"])}
+    t0 = time.perf_counter()
+    report = run_campaign(campaign, stores, echo=lambda _: None)
+    first = time.perf_counter() - t0
+    stores.close()
+    return {"dir": d, "before": before, "report": report, "first_s": first}
+
+
+def test_killed_run_resumes_and_completes(campaign_dir):
+    report = campaign_dir["report"]
+    assert len(campaign_dir["before"]) >= 2  # the kill left finished work behind
+    assert report.ok, report.failed
+    assert report.reused >= len(campaign_dir["before"])
+    assert not campaign_dir["before"].intersection(report.completed)
+    assert report.reused + len(report.completed) == report.total
+
+
+def test_rerun_adds_nothing_and_is_fast(campaign_dir):
+    campaign, stores = _stores(campaign_dir["dir"] / "c.yaml")
+    n = _n_docs(stores)
+    t0 = time.perf_counter()
+    report = run_campaign(campaign, stores, echo=lambda _: None)
+    rerun_s = time.perf_counter() - t0
+    assert report.completed == []
+    assert report.reused == report.total
+    assert _n_docs(stores) == n
+    assert rerun_s < 0.2 * campaign_dir["first_s"]
+    stores.close()
+
+
+def _energy_per_atom(stores, uuid):
+    out = stores.jobs.query_one({"uuid": uuid}, ["output"])["output"]
+    return out["output"]["energy"] / len(out["structure"]["sites"]), out
+
+
+def test_reaction_energies_match_hand_calculation(campaign_dir):
+    _, stores = _stores(campaign_dir["dir"] / "c.yaml")
+    df = load("e2e", stores)
+    man = stores.campaigns.query_one({"campaign": "e2e"})
+    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
+    e = {
+        p: _energy_per_atom(stores, roles[f"relax:{p}"])[0]
+        for p in ("Li2S", "P2S5", "Li7P3S11", "Li4P2S6", "S", "Al2S3")
+    }
+    # 3.5 Li2S + 1.5 P2S5 -> Li7P3S11, per atom of the reaction (21 atoms)
+    li7 = (21 * e["Li7P3S11"] - 3.5 * 3 * e["Li2S"] - 1.5 * 7 * e["P2S5"]) / 21
+    # 2 Li2S + P2S5 -> Li4P2S6 + S (13 atoms)
+    li4 = (12 * e["Li4P2S6"] + e["S"] - 2 * 3 * e["Li2S"] - 7 * e["P2S5"]) / 13
+    row = df.iloc[0]
+    assert row["dE_Li7P3S11"] == pytest.approx(li7, abs=1e-9)
+    assert row["dE_Li4P2S6"] == pytest.approx(li4, abs=1e-9)
+    # core Li9AlP4S16 (x = 1/4: 4.5 Li2S + 2 P2S5 + 0.5 Al2S3), lowest relaxed candidate
+    cores = [
+        _energy_per_atom(stores, roles[f"relax:core:Al2S3:Li-site:{i}"])
+        for i in range(2)
+    ]
+    for _, out in cores:
+        assert out["structure"]["sites"] and len(out["structure"]["sites"]) == 30
+    e_core = min(c[0] for c in cores)
+    core = (
+        30 * e_core - 4.5 * 3 * e["Li2S"] - 2 * 7 * e["P2S5"] - 0.5 * 5 * e["Al2S3"]
+    ) / 30
+    assert row["dE_core"] == pytest.approx(core, abs=1e-9)
+    assert row["core"] == "Li2.25Al0.25PS4"
+    assert -1 < row["dE_core"] < 0  # forms from the precursors on CHGNet
+    stores.close()
+
+
+def test_results_cli_formats(campaign_dir):
+    d = campaign_dir["dir"]
+
+    def cli(*args):
+        proc = subprocess.run(
+            [sys.executable, "-m", "lpsflow.cli", "results", "c.yaml", *args],
+            cwd=d,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    table = cli()
+    assert "Al2S3" in table and "Li2.25Al0.25PS4" in table and "Li7P3S11" in table
+    rows = json.loads(cli("--format", "json"))
+    assert rows[0]["accelerant"] == "Al2S3"
+    assert isinstance(rows[0]["converged"], bool)
+    assert len(rows[0]["job_core"]) == 36
+    csv = cli("--format", "csv")
+    header, first = csv.splitlines()[:2]
+    assert "dE_core" in header.split(",")
+    value = float(first.split(",")[header.split(",").index("dE_core")])
+    assert value == pytest.approx(rows[0]["dE_core"], abs=1e-9)

@@ -1,0 +1,125 @@
+"""Bad input: one clear error line, exit status 2, nothing stored."""
+
+import subprocess
+import sys
+
+import pytest
+
+GOOD = """\
+name: t
+accelerants: [Al2S3]
+store: {{path: {store}}}
+{extra}
+"""
+
+
+def run_cli(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "lpsflow.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def write(tmp_path, extra="", accelerants="[Al2S3]"):
+    text = GOOD.format(store=tmp_path / "store", extra=extra)
+    text = text.replace("[Al2S3]", accelerants)
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def assert_one_error(proc, *needles):
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    for needle in needles:
+        assert needle in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("accelerants", "needle"),
+    [
+        ("[Al2O3]", "not a sulfide"),
+        ("[Zz2S3]", "unknown element"),
+        ("[CS2]", "not a metal"),
+    ],
+)
+def test_bad_accelerant(tmp_path, accelerants, needle):
+    proc = run_cli("run", str(write(tmp_path, accelerants=accelerants)), cwd=tmp_path)
+    assert_one_error(proc, needle)
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("x", ["0", "1", "1.5", "-0.2"])
+def test_x_outside_unit_interval(tmp_path, x):
+    proc = run_cli("run", str(write(tmp_path, f"doping: {{x: {x}}}")), cwd=tmp_path)
+    assert_one_error(proc, "doping.x", "between 0 and 1")
+
+
+def test_incommensurate_x(tmp_path):
+    proc = run_cli("run", str(write(tmp_path, "doping: {x: 0.06}")), cwd=tmp_path)
+    assert_one_error(proc, "nearest commensurate x")
+
+
+def test_unknown_key(tmp_path):
+    proc = run_cli(
+        "run", str(write(tmp_path, "calculator: {fmaxx: 0.1}")), cwd=tmp_path
+    )
+    assert_one_error(proc, "calculator.fmaxx: unknown key")
+
+
+def test_malformed_yaml(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("name: t\naccelerants: [Al2S3\n")
+    assert_one_error(run_cli("run", str(path), cwd=tmp_path), "not valid YAML")
+
+
+def test_missing_campaign_file(tmp_path):
+    assert_one_error(run_cli("run", "nope.yaml", cwd=tmp_path), "not found")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("this is not a crystal structure\n", "cannot read structure file"),
+        (
+            "Li2S\n1.0\n5 0 0\n0 5 0\n0 0 5\nLi S\n2 1\ndirect\n"
+            "0 0 0\n0.01 0 0\n0.5 0.5 0.5\n",
+            "broken",
+        ),
+        (
+            "Li2S?\n1.0\n5 0 0\n0 5 0\n0 0 5\nNa S\n2 1\ndirect\n"
+            "0 0 0\n0.5 0.5 0\n0.25 0.25 0.25\n",
+            "does not match",
+        ),
+    ],
+)
+def test_broken_structure_file(tmp_path, content, needle):
+    (tmp_path / "Li2S.vasp").write_text(content)
+    path = write(tmp_path, "structures: {Li2S: Li2S.vasp}")
+    assert_one_error(run_cli("run", str(path), cwd=tmp_path), needle)
+
+
+def test_unreachable_mongodb(tmp_path):
+    path = write(tmp_path)
+    text = path.read_text().replace(
+        f"store: {{path: {tmp_path / 'store'}}}",
+        "store: {type: mongodb, uri: 'mongodb://127.0.0.1:9/', timeout_s: 0.5}",
+    )
+    path.write_text(text)
+    assert_one_error(
+        run_cli("run", str(path), cwd=tmp_path), "cannot reach the mongodb"
+    )
+
+
+def test_results_of_unknown_campaign(tmp_path):
+    store = tmp_path / "store"
+    proc = run_cli("results", "--store", str(store), cwd=tmp_path)
+    assert_one_error(proc, "no campaigns in")
+    proc = run_cli("results", "nosuch", "--store", str(store), cwd=tmp_path)
+    assert_one_error(proc, "no campaign named 'nosuch'")
