@@ -1,0 +1,67 @@
+"""The campaign flow: shared work once, content-derived ids, overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+from lpsflow.campaign import campaign_from_dict
+from lpsflow.flows.campaign import SHARED_PHASES, build_campaign
+from lpsflow.structures.library import load_structure
+
+BASE = {"name": "f", "accelerants": ["Al2S3"], "doping": {"x": "1/4", "relax_top": 2}}
+
+
+def roles(data, base_dir="."):
+    return build_campaign(campaign_from_dict(data, base_dir=base_dir)).roles
+
+
+def test_shared_work_is_built_once_for_many_accelerants():
+    one = roles(BASE)
+    three = roles({**BASE, "accelerants": ["Al2S3", "Ga2S3", "SiS2"]})
+    for phase in SHARED_PHASES:
+        assert one[f"relax:{phase}"] == three[f"relax:{phase}"]
+    n_relax = sum(r.startswith("relax:") and ":core:" not in r for r in three)
+    assert n_relax == len(SHARED_PHASES) + 3
+    # SiS2 (Si4+) gets both compensation schemes, Al and Ga only the Li site
+    assert "reaction:core:SiS2:P-site" in three
+    assert "reaction:core:Al2S3:P-site" not in three
+    # the Al2S3 branch is the same calculation in both campaigns
+    assert one["reaction:core:Al2S3:Li-site"] == three["reaction:core:Al2S3:Li-site"]
+
+
+def test_ids_are_deterministic_and_follow_the_settings():
+    a, b = roles(BASE), roles(BASE)
+    assert a == b
+    tighter = roles({**BASE, "calculator": {"fmax": 0.01}})
+    assert not set(a.values()) & set(tighter.values())
+
+
+def test_relax_top_jobs_and_unique_ids():
+    r = roles(BASE)
+    assert "relax:core:Al2S3:Li-site:1" in r
+    assert "relax:core:Al2S3:Li-site:2" not in r
+    assert len(set(r.values())) == len(r)
+
+
+def test_structure_override_changes_only_what_depends_on_it(tmp_path):
+    li2s = load_structure("Li2S")
+    li2s.scale_lattice(li2s.volume * 1.02)
+    li2s.to(filename=str(tmp_path / "Li2S.cif"))
+    base = roles(BASE)
+    over = roles({**BASE, "structures": {"Li2S": "Li2S.cif"}}, base_dir=tmp_path)
+    assert over["relax:Li2S"] != base["relax:Li2S"]
+    assert over["relax:Li7P3S11"] == base["relax:Li7P3S11"]
+    assert over["reaction:Li7P3S11"] != base["reaction:Li7P3S11"]
+    assert over["relax:core:Al2S3:Li-site:0"] == base["relax:core:Al2S3:Li-site:0"]
+
+
+def test_structure_override_is_used(tmp_path):
+    li2s = load_structure("Li2S")
+    li2s.scale_lattice(li2s.volume * 1.05)
+    li2s.to(filename=str(tmp_path / "my_li2s.cif"))
+    c = campaign_from_dict(
+        {**BASE, "structures": {"Li2S": "my_li2s.cif"}}, base_dir=tmp_path
+    )
+    cflow = build_campaign(c)
+    job = next(j for j in cflow.flow.jobs if j.uuid == cflow.roles["relax:Li2S"])
+    assert job.function_args[0].volume == pytest.approx(li2s.volume, rel=1e-4)
