@@ -21,6 +21,7 @@ import json
 import platform
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from lpsflow.calculators.mlip import STATS
@@ -65,6 +66,7 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "configs" / "quick.yaml"))
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
+    warnings.filterwarnings("ignore")  # third-party deprecation noise
 
     full = load_campaign(args.config)
     one = full.model_copy(update={"accelerants": full.accelerants[:1]})

@@ -4,7 +4,7 @@ import pytest
 
 from lpsflow.campaign import StoreSettings
 from lpsflow.errors import StoreError
-from lpsflow.store import MONGODB_URI_ENV, _redact, open_stores
+from lpsflow.store import MONGODB_URI_ENV, open_stores, redact
 
 
 def test_embedded_store_persists(tmp_path):
@@ -35,7 +35,7 @@ def test_mongodb_needs_a_uri(monkeypatch):
 
 def test_password_is_redacted():
     assert (
-        _redact("mongodb://user:secret@host:27017/db")
+        redact("mongodb://user:secret@host:27017/db")
         == "mongodb://user:***@host:27017/db"
     )
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from lpsflow.cli_phase import phase
 from lpsflow.errors import LpsflowError
 
 app = typer.Typer(
@@ -79,6 +81,138 @@ def run(
         _echo("some jobs failed; fix the cause and run again to finish the rest")
         raise typer.Exit(1)
     _echo(f"see the descriptors with: lpsflow results {campaign}")
+
+
+LaunchpadOpt = Annotated[
+    Path,
+    typer.Option(
+        "--launchpad",
+        "-l",
+        help="FireWorks my_launchpad.yaml (default: $LPSFLOW_LAUNCHPAD).",
+        envvar="LPSFLOW_LAUNCHPAD",
+    ),
+]
+
+
+def _campaign_name(campaign: str) -> str:
+    if campaign.endswith((".yaml", ".yml")):
+        from lpsflow.campaign import load_campaign
+
+        return load_campaign(campaign).name
+    return campaign
+
+
+@app.command()
+def submit(campaign: CampaignArg, launchpad: LaunchpadOpt) -> None:
+    """Submit a campaign to a FireWorks LaunchPad (adds only what is missing)."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.dispatch.fireworks import load_launchpad, submit_campaign
+    from lpsflow.flows.campaign import build_campaign
+    from lpsflow.store import open_stores
+
+    camp = load_campaign(campaign)
+    cflow = build_campaign(camp)
+    lp = load_launchpad(launchpad)
+    stores = open_stores(camp.store, camp.base_dir)
+    try:
+        report = submit_campaign(camp, cflow, lp, stores)
+    finally:
+        stores.close()
+    states = Counter(report.on_launchpad.values())
+    if report.on_launchpad:
+        _echo(
+            f"{len(report.on_launchpad)} of {len(cflow.jobs)} jobs already on the "
+            "LaunchPad: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+        )
+    if report.in_store:
+        _echo(f"{len(report.in_store)} jobs already computed (results in the store)")
+    if not report.added:
+        _echo(f"nothing to add: campaign '{camp.name}' is fully submitted")
+        return
+    where = (
+        f", appended to the workflow of fw_id {report.appended_to}"
+        if report.appended_to
+        else ""
+    )
+    _echo(
+        f"added {len(report.added)} jobs of campaign '{camp.name}' "
+        f"(fw_ids {min(report.fw_ids.values())}-{max(report.fw_ids.values())}{where}); "
+        "start workers with rlaunch/qlaunch, follow with: lpsflow status "
+        f"{camp.name}"
+    )
+
+
+@app.command()
+def status(
+    campaign: Annotated[str, typer.Argument(help="Campaign name or YAML file.")],
+    launchpad: LaunchpadOpt,
+) -> None:
+    """Show a cluster campaign's jobs by state and kind, and the failing ones."""
+    from lpsflow.dispatch.fireworks import campaign_status, load_launchpad
+
+    name = _campaign_name(campaign)
+    st = campaign_status(load_launchpad(launchpad), name)
+    total = sum(st.by_state.values())
+    typer.echo(
+        f"campaign '{name}': {total} jobs: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(st.by_state.items()))
+    )
+    for kind, counts in sorted(st.by_kind.items()):
+        typer.echo(
+            f"  {kind:10s} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        )
+    if st.failed:
+        typer.echo(f"failed jobs ({len(st.failed)}):")
+        for fw_id, name_, err in st.failed:
+            typer.echo(f"  fw_id {fw_id:<6d} {name_}: {err}")
+        typer.echo(f"rerun them with: lpsflow rerun {name} --failed")
+
+
+@app.command()
+def rerun(
+    campaign: Annotated[str, typer.Argument(help="Campaign name or YAML file.")],
+    launchpad: LaunchpadOpt,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Rerun FIZZLED jobs.")
+    ] = False,
+    lost: Annotated[
+        bool, typer.Option("--lost", help="Requeue runs that stopped reporting.")
+    ] = False,
+    kind: Annotated[
+        str | None, typer.Option(help="Only jobs of this kind (relax, screen, ...).")
+    ] = None,
+    error: Annotated[
+        str | None, typer.Option(help="Only failures whose error matches this regex.")
+    ] = None,
+    expiration_hours: Annotated[
+        float,
+        typer.Option(help="A running job silent for this long is lost (--lost)."),
+    ] = 4.0,
+) -> None:
+    """Rerun a cluster campaign's failed (--failed) or lost (--lost) jobs."""
+    from lpsflow.dispatch.fireworks import load_launchpad, rerun_failed, rerun_lost
+
+    if not (failed or lost):
+        raise LpsflowError("say what to rerun: --failed and/or --lost")
+    if error:
+        import re
+
+        try:
+            re.compile(error)
+        except re.error as exc:
+            raise LpsflowError(
+                f"--error is not a valid regular expression: {exc}"
+            ) from exc
+    name = _campaign_name(campaign)
+    lp = load_launchpad(launchpad)
+    if lost:
+        ids = rerun_lost(lp, name, expiration_hours * 3600)
+        _echo(f"requeued {len(ids)} lost job(s)" + (f": fw_ids {ids}" if ids else ""))
+    if failed:
+        ids = rerun_failed(lp, name, kind=kind, error=error)
+        _echo(
+            f"rerunning {len(ids)} failed job(s)" + (f": fw_ids {ids}" if ids else "")
+        )
 
 
 @app.command()
@@ -190,6 +324,9 @@ def inputs(
 
     for path in export_vasp_inputs(load_campaign(campaign), output):
         _echo(f"wrote {path}")
+
+
+app.command()(phase)
 
 
 @app.command()

@@ -106,10 +106,10 @@ def mongodb_stores(uri: str, database: str, timeout_s: float = 5.0) -> Stores:
         additional_stores={"data": GridFSStore.from_uri(uri, "data", **kwargs)},
     )
     campaigns = MongoStore.from_uri(uri, "campaigns", **kwargs)
-    return Stores(jobs=jobs, campaigns=campaigns, location=_redact(uri))
+    return Stores(jobs=jobs, campaigns=campaigns, location=redact(uri))
 
 
-def _redact(uri: str) -> str:
+def redact(uri: str) -> str:
     """Hide the password of a MongoDB URI for messages."""
     if "@" in uri and "://" in uri:
         scheme, rest = uri.split("://", 1)
@@ -144,7 +144,7 @@ def jobflow_yaml_stores(path: str | Path) -> Stores:
         database=getattr(docs, "database", None),
         mongoclient_kwargs=getattr(docs, "mongoclient_kwargs", {}),
     )
-    return Stores(jobs=jobs, campaigns=campaigns, location=_redact(uri))
+    return Stores(jobs=jobs, campaigns=campaigns, location=redact(uri))
 
 
 def open_stores(settings: StoreSettings, base_dir: Path | str = ".") -> Stores:

@@ -66,12 +66,13 @@ def write_manifest(
     """Record the campaign's definition and job roles (upsert by campaign name)."""
     now = dt.datetime.now(dt.UTC).isoformat()
     existing = stores.campaigns.query_one({"campaign": campaign.name}) or {}
+    names = {j.uuid: j.name for j in cflow.jobs}
     doc = {
         "campaign": campaign.name,
         "hash": campaign.definition_hash(),
         "definition": campaign.model_dump(mode="json"),
         "jobs": [
-            {"role": role, "uuid": uuid, "name": _job_name(cflow.flow, uuid)}
+            {"role": role, "uuid": uuid, "name": names.get(uuid, "")}
             for role, uuid in cflow.roles.items()
         ],
         "created": existing.get("created", now),
@@ -80,10 +81,6 @@ def write_manifest(
         **extra,
     }
     stores.campaigns.update([doc], key="campaign")
-
-
-def _job_name(flow: Flow, uuid: str) -> str:
-    return next((j.name for j in flow.jobs if j.uuid == uuid), "")
 
 
 def _safe_dirname(name: str, uuid: str) -> str:

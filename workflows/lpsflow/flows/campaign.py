@@ -14,6 +14,7 @@ and the core's reaction energy from the precursors.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from jobflow import Flow, Job, Maker
@@ -53,11 +54,26 @@ SHARED_REACTIONS = (
 
 @dataclass
 class CampaignFlow:
-    """The campaign's flow and the role of each of its jobs."""
+    """The campaign's jobs and the role of each.
 
-    flow: Flow
+    The jobs are wrapped in a jobflow :class:`Flow` on first use of :attr:`flow`;
+    :meth:`subflow` wraps a subset instead (a job belongs to one flow only), e.g. the
+    jobs a cluster submission still has to add.
+    """
+
+    name: str
+    jobs: list[Job]
     roles: dict[str, str] = field(default_factory=dict)
     """Role (e.g. ``reaction:core:Al2S3:Li-site``) -> job uuid."""
+
+    @cached_property
+    def flow(self) -> Flow:
+        """All jobs as one flow."""
+        return Flow(self.jobs, name=self.name)
+
+    def subflow(self, uuids: set[str]) -> Flow:
+        """A flow of the jobs whose uuid is in ``uuids`` (others become external)."""
+        return Flow([j for j in self.jobs if j.uuid in uuids], name=self.name)
 
     def role_of(self, uuid: str) -> str | None:
         """The role of a job uuid."""
@@ -209,5 +225,4 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
                 [core_formula],
             )
 
-    flow = Flow(b.jobs, name=f"lpsflow {campaign.name}")
-    return CampaignFlow(flow=flow, roles=b.roles)
+    return CampaignFlow(name=f"lpsflow {campaign.name}", jobs=b.jobs, roles=b.roles)

@@ -1,0 +1,715 @@
+"""Phase evolution of accelerant-doped Li2S-P2S5 glass-ceramics (pure, no I/O).
+
+Amounts are moles per 100 mol of Li2S + P2S5 (``a + b = 100``); the accelerant MmSs
+comes on top. Three kinds of reasoning meet here, kept apart:
+
+* **Mass balance** (exact): the nominal composition, what the core consumes, what is
+  left, and the phases' amounts and weights (pymatgen element masses). Every result
+  checks that elements are conserved to :data:`BALANCE_TOL`.
+* **The study's sequential rule** (a model): the doped core Li(3-qx)M(x)PS4 (or the
+  P-site core Li(3+(5-q)x)M(x)P(1-x)S4) crystallises first, and only while the
+  residual Li2S + P2S5 stays between the Li3PS4 (P/S 0.25) and Li7P3S11 (P/S 0.273)
+  compositions; the residual crystallises afterwards. See :func:`evolve`.
+* **Thermodynamics** (computed elsewhere): the solubility x of M in the core (hull,
+  issue 3 item 1) is an input, and what the residual decomposes into is by default
+  the experimental Li2S-P2S5 tie line (Li3PS4 / Li7P3S11 / Li4P2S6 + S); an
+  ``energies`` hook (a pymatgen ``PhaseDiagram`` or a callable) replaces that.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+from pydantic import BaseModel, Field, computed_field, model_validator
+from pymatgen.core import Composition
+
+from lpsflow.errors import CompositionError
+from lpsflow.structures.accelerant import Accelerant, parse_accelerant
+
+if TYPE_CHECKING:
+    from pymatgen.analysis.phase_diagram import PhaseDiagram
+
+#: Largest allowed element imbalance (mol per 100 mol Li2S + P2S5).
+BALANCE_TOL = 1e-9
+#: Amounts below this (mol) are rounding noise and dropped from the phase list.
+_ZERO = 1e-12
+
+#: Li2S : P2S5 molar ratios of the reference compositions on the tie line.
+LI3PS4_RATIO = 3.0  # P/S 0.25
+LI7P3S11_RATIO = 7 / 3  # P/S 6/22 = 0.2727
+LI4P2S6_RATIO = 2.0  # 2 Li2S + P2S5 -> Li4P2S6 + S (mixture P/S 2/7)
+
+#: Li2S mol% range of the study's series; outside it the model is not meant to apply.
+LI2S_RANGE = (65.0, 75.0)
+
+Basis = Literal["crystalline", "sample"]
+#: A residual decomposer: residual composition (element moles) -> formula -> moles.
+Decomposer = Callable[[Composition], Mapping[str, float]]
+
+
+class SeriesSample(NamedTuple):
+    """One sample of the study's series."""
+
+    name: str
+    li2s: int
+    p2s5: int
+    conductivity: float
+    """Measured room-temperature conductivity (mS/cm, cold-pressed, Al2S3)."""
+
+
+#: The study's LPS series (Al2S3 accelerant) with measured conductivities.
+SERIES: tuple[SeriesSample, ...] = (
+    SeriesSample("LPS7525", 75, 25, 0.20),
+    SeriesSample("LPS7426", 74, 26, 0.64),
+    SeriesSample("LPS7327", 73, 27, 3.3),
+    SeriesSample("LPS7228", 72, 28, 13.2),
+    SeriesSample("LPS7129", 71, 29, 1.43),
+    SeriesSample("LPS7030", 70, 30, 0.33),
+    SeriesSample("LPS6931", 69, 31, 0.03),
+    SeriesSample("LPS6535", 65, 35, 0.014),
+)
+
+#: Synchrotron XRD of LPS7228 + Al2S3 (wt% of the crystalline phases).
+MEASURED_LPS7228 = {"core": 0.271, "Li7P3S11": 0.729}
+
+# What stopped the core (PhaseEvolution.core_stop).
+STOP_LI7P3S11 = "residual reached Li7P3S11 (P/S 0.273)"
+STOP_LI3PS4 = "residual reached Li3PS4 (P/S 0.25)"
+STOP_ACCELERANT = "accelerant used up"
+STOP_PRICH = "no core: residual already at or beyond Li7P3S11 (P/S >= 0.273)"
+STOP_NONE = "no core: no accelerant (y = 0)"
+STOP_MEASURED = "set by the measured core weight fraction"
+
+_COMPACT = re.compile(r"^LPS(\d{2})(\d{2})$", re.IGNORECASE)
+_SEPARATED = re.compile(
+    r"^(?:LPS)?[\s_-]*(\d+(?:\.\d+)?)\s*[-:/_]\s*(\d+(?:\.\d+)?)$", re.IGNORECASE
+)
+
+
+def parse_sample(name: str) -> tuple[float, float]:
+    """Li2S : P2S5 = a : b (mol, a + b = 100) from 'LPS7228', 'LPS72-28' or '72:28'.
+
+    Errors if the name does not parse, ``a + b != 100`` or ``a`` lies outside
+    :data:`LI2S_RANGE` (above 75 the P/S = 0.25 rule needs negative accelerant).
+    """
+    text = str(name).strip()
+    match = _COMPACT.match(text) or _SEPARATED.match(text)
+    if not match:
+        raise CompositionError(
+            f"'{text}' is not an LPS sample name (expected e.g. LPS7228 or LPS72-28: "
+            "Li2S:P2S5 = a:b mol with a + b = 100)"
+        )
+    a, b = float(match.group(1)), float(match.group(2))
+    if abs(a + b - 100) > 1e-9:
+        raise CompositionError(
+            f"{text}: Li2S + P2S5 = {a:g} + {b:g} = {a + b:g}, must be 100 (mol%)"
+        )
+    lo, hi = LI2S_RANGE
+    if not lo - 1e-9 <= a <= hi + 1e-9:
+        raise CompositionError(
+            f"{text}: Li2S:P2S5 = {a:g}:{b:g} is outside the series range "
+            f"(Li2S {lo:g}-{hi:g} mol%; above {hi:g} the P/S = 0.25 rule would need "
+            "a negative amount of accelerant)"
+        )
+    return a, b
+
+
+def sample_name(li2s: float, p2s5: float) -> str:
+    """Canonical name: 'LPS7228', or 'LPS72.5-27.5' for non-integer ratios."""
+    if float(li2s).is_integer() and float(p2s5).is_integer():
+        return f"LPS{int(li2s):02d}{int(p2s5):02d}"
+    return f"LPS{li2s:g}-{p2s5:g}"
+
+
+def accelerant_moles(li2s: float, p2s5: float, accelerant: str | Accelerant) -> float:
+    """Moles y of accelerant MmSs that make the overall P/S ratio 0.25.
+
+    P comes only from P2S5 and S from all three precursors, so
+    ``2b / (a + 5b + s*y) = 1/4`` gives ``s*y = 3b - a``, i.e.
+
+        y = (3b - a) / s,   moles of M = m*y = 2(3b - a) / q   (q = 2s/m).
+
+    Al2S3/Ga2S3 (s = 3): y = b - a/3 (the study's rule); SiS2 (s = 2):
+    y = (3b - a)/2. The accelerant always carries 3b - a mol S, the sulfur a glass
+    with a < 3b lacks relative to Li3PS4. LPS7525 (a = 3b) is the end member, y = 0.
+    """
+    acc = _accelerant(accelerant)
+    s = Composition(acc.formula)["S"]
+    y = (3 * p2s5 - li2s) / s
+    if y < -1e-12:
+        raise CompositionError(
+            f"Li2S:P2S5 = {li2s:g}:{p2s5:g} would need {y:.4g} mol {acc.formula} "
+            "(negative) for P/S = 0.25; the Li2S fraction must not exceed 75 mol%"
+        )
+    return max(y, 0.0)
+
+
+class PhaseAmount(BaseModel):
+    """One phase of the product, with its amount and weight fraction."""
+
+    name: str = Field(..., description="Formula, e.g. Li7P3S11 or Li2.82Al0.06PS4.")
+    role: Literal["core", "residual", "unreacted accelerant"] = Field(
+        ...,
+        description="'core' (doped Li3PS4 that forms first), 'residual' (formed "
+        "from the Li2S + P2S5 left after the core) or 'unreacted accelerant'.",
+    )
+    stage: int | None = Field(
+        ...,
+        description="Crystallisation stage: 1 core, 2 phases of the residual, "
+        "None for the unreacted accelerant.",
+    )
+    composition: dict[str, float] = Field(
+        ..., description="Element amounts per formula unit."
+    )
+    moles: float = Field(
+        ..., description="Formula units per 100 mol Li2S + P2S5 (mol)."
+    )
+    molar_mass: float = Field(..., description="g/mol (pymatgen element masses).")
+    mass: float = Field(..., description="Mass per 100 mol Li2S + P2S5 (g).")
+    wt_fraction: float = Field(..., description="Weight fraction of the whole sample.")
+    wt_fraction_crystalline: float | None = Field(
+        ...,
+        description="Weight fraction of the phases formed from the glass (the "
+        "sample less unreacted accelerant, as the study's Rietveld split); None "
+        "for the unreacted accelerant.",
+    )
+
+
+class PhaseEvolution(BaseModel):
+    """Phases of one sample: core first, then what the residual Li2S + P2S5 gives."""
+
+    sample: str = Field(..., description="Sample name, e.g. LPS7228.")
+    li2s: float = Field(..., description="Li2S, mol per 100 mol Li2S + P2S5.")
+    p2s5: float = Field(..., description="P2S5, mol per 100 mol Li2S + P2S5.")
+    accelerant: str = Field(..., description="Accelerant formula MmSs.")
+    oxidation_state: int = Field(..., description="Formal oxidation state q of M.")
+    scheme: str = Field(..., description="Charge compensation: Li-site or P-site.")
+    solubility: float = Field(..., description="x: M per PS4 unit of the core.")
+    accelerant_moles: float = Field(
+        ..., description="Nominal accelerant y (mol), fixed by overall P/S = 0.25."
+    )
+    core: str = Field(..., description="Formula of the doped core.")
+    core_moles: float = Field(..., description="Core formed (mol PS4 units).")
+    core_stop: str = Field(..., description="What limited the amount of core.")
+    residual_li2s: float = Field(..., description="Li2S left after the core (mol).")
+    residual_p2s5: float = Field(..., description="P2S5 left after the core (mol).")
+    residual_ps: float | None = Field(
+        ..., description="P/S of the Li2S + P2S5 left after the core (None if none)."
+    )
+    unreacted_accelerant_moles: float = Field(
+        ..., description="Accelerant not taken up by the core (mol)."
+    )
+    decomposition: str = Field(
+        ...,
+        description="How the residual was split: 'tie-line rule' (default), "
+        "'phase diagram' or 'callable'.",
+    )
+    phases: list[PhaseAmount] = Field(
+        ..., description="Phases with nonzero amount, in crystallisation order."
+    )
+    nominal: dict[str, float] = Field(
+        ..., description="Element moles of the nominal composition."
+    )
+    measured_conductivity: float | None = Field(
+        None,
+        description="Measured conductivity of this LPS sample with Al2S3 (the "
+        "study's reference, mS/cm), if it is in SERIES.",
+    )
+
+    @model_validator(mode="after")
+    def _conserved(self) -> PhaseEvolution:
+        imbalance = self.max_imbalance()
+        if not imbalance <= BALANCE_TOL:
+            raise ValueError(
+                f"{self.sample}: elements not conserved (max imbalance "
+                f"{imbalance:.3g} mol > {BALANCE_TOL:g})"
+            )
+        return self
+
+    def max_imbalance(self) -> float:
+        """Largest |nominal - sum over phases| over all elements (mol)."""
+        totals: dict[str, float] = dict.fromkeys(self.nominal, 0.0)
+        for p in self.phases:
+            for el, n in p.composition.items():
+                totals[el] = totals.get(el, 0.0) + p.moles * n
+        return max(abs(totals[el] - self.nominal.get(el, 0.0)) for el in totals)
+
+    @computed_field(description="Crystallisation stages, joined by '+' within one.")
+    @property
+    def sequence(self) -> list[str]:
+        """Crystallisation stages, e.g. ['Li2.82Al0.06PS4', 'Li7P3S11']."""
+        stages: dict[int, list[str]] = {}
+        for p in self.phases:
+            if p.stage is not None:
+                stages.setdefault(p.stage, []).append(p.name)
+        return [" + ".join(names) for _, names in sorted(stages.items())]
+
+    def wt(self, name: str, basis: Basis = "sample") -> float:
+        """Weight fraction of phase ``name`` ('core' for the core).
+
+        0 if absent, and for the unreacted accelerant on the crystalline basis.
+        """
+        for p in self.phases:
+            if p.name == name or (name == "core" and p.role == "core"):
+                value = (
+                    p.wt_fraction if basis == "sample" else p.wt_fraction_crystalline
+                )
+                return value or 0.0
+        return 0.0
+
+    def row(self) -> dict[str, object]:
+        """Flat summary (one CSV row)."""
+        out: dict[str, object] = {
+            "sample": self.sample,
+            "li2s": self.li2s,
+            "p2s5": self.p2s5,
+            "accelerant": self.accelerant,
+            "scheme": self.scheme,
+            "solubility": self.solubility,
+            "accelerant_moles": self.accelerant_moles,
+            "core": self.core,
+            "core_moles": self.core_moles,
+            "core_stop": self.core_stop,
+            "sequence": " -> ".join(self.sequence),
+            "core_wt_crystalline": self.wt("core", "crystalline"),
+        }
+        wts = {f"wt_{k}": 0.0 for k in ("core", *_ORDER[1:], "accelerant")}
+        for p in self.phases:
+            key = {"core": "core", "unreacted accelerant": "accelerant"}.get(
+                p.role, p.name
+            )
+            wts[f"wt_{key}"] = p.wt_fraction
+        out.update(wts)
+        out.update(
+            residual_li2s=self.residual_li2s,
+            residual_p2s5=self.residual_p2s5,
+            residual_ps=self.residual_ps,
+            unreacted_accelerant_moles=self.unreacted_accelerant_moles,
+            measured_conductivity=self.measured_conductivity,
+            max_imbalance=self.max_imbalance(),
+        )
+        return out
+
+
+class InverseResult(BaseModel):
+    """Core amount and residual P/S ratio from a measured core weight fraction."""
+
+    sample: str = Field(..., description="Sample name.")
+    accelerant: str = Field(..., description="Accelerant formula.")
+    scheme: str = Field(..., description="Charge compensation scheme.")
+    solubility: float = Field(..., description="x in the core.")
+    core_wt_fraction: float = Field(..., description="Measured core weight fraction.")
+    basis: Basis = Field(
+        ...,
+        description="'crystalline': of the sample less the unreacted accelerant; "
+        "'sample': of the whole sample.",
+    )
+    core_moles: float = Field(..., description="Core formed (mol PS4 units).")
+    max_core_moles: float = Field(
+        ..., description="Most core the composition allows (mol)."
+    )
+    residual_li2s: float = Field(..., description="Li2S left after the core (mol).")
+    residual_p2s5: float = Field(..., description="P2S5 left after the core (mol).")
+    residual_ps: float | None = Field(
+        ..., description="P/S of the Li2S + P2S5 left after the core."
+    )
+    rule_core_moles: float = Field(
+        ..., description="Core the sequential rule (evolve) predicts, for comparison."
+    )
+    rule_core_wt_fraction: float = Field(
+        ..., description="Core weight fraction the rule predicts, on the same basis."
+    )
+    evolution: PhaseEvolution = Field(
+        ..., description="All phases with the measured amount of core."
+    )
+
+    def max_imbalance(self) -> float:
+        """Largest element imbalance of the phase list (mol)."""
+        return self.evolution.max_imbalance()
+
+
+class _Core(NamedTuple):
+    label: str
+    composition: dict[str, float]
+    li2s: float  # Li2S per core formula unit
+    p2s5: float  # P2S5 per core formula unit
+    accelerant: float  # accelerant formula units per core formula unit
+
+
+class _Setup(NamedTuple):
+    sample: str
+    a: float
+    b: float
+    acc: Accelerant
+    acc_comp: Composition
+    y: float
+    scheme: str
+    x: float
+    core: _Core
+    nominal: dict[str, float]
+
+
+def evolve(
+    sample: str | tuple[float, float],
+    accelerant: str | Accelerant,
+    solubility: float,
+    scheme: str = "Li-site",
+    energies: PhaseDiagram | Decomposer | None = None,
+) -> PhaseEvolution:
+    """Forward model: the phases that crystallise from one sample, in order.
+
+    Mass balance: forming n mol of core Li(3-qx)M(x)PS4 uses (3-qx)/2 Li2S + 1/2
+    P2S5 + x/m MmSs per unit (P-site: (3+(5-q)x)/2 Li2S + (1-x)/2 P2S5 + x/m MmSs);
+    S balances without free sulfur in both schemes. What is left is
+    L = a - n*l, B = b - n*p Li2S + P2S5 and y - n*x/m accelerant.
+
+    Mass balance alone leaves n open once two thiophosphates coexist. The study's
+    sequential rule closes it (SCIENCE.md steps 1-3): the core nucleates first and
+    keeps growing while the residual stays between Li3PS4 (L/B = 3, P/S 0.25) and
+    Li7P3S11 (L/B = 7/3, P/S 0.273). It stops at the first of: the residual reaches
+    Li7P3S11 (the next phase can nucleate; the usual case, as the core takes
+    Li2S:P2S5 at a higher ratio than the glass has), the residual reaches Li3PS4
+    (the core's ratio is lower, e.g. LPS7426), or M is used up (M beyond n*x
+    stays as unreacted MmSs). With the Li-site scheme the last two coincide: all M
+    in the core leaves exactly Li3PS4.
+
+    * P-rich end (a/b <= 7/3, LPS7030 and below): the residual is already at or
+      beyond Li7P3S11, so no core forms; all accelerant stays unreacted.
+    * Li-rich end (LPS7525): y = 0, no accelerant, no core; the glass is Li3PS4.
+
+    The residual then crystallises (stage 2). By default it is split on the
+    Li2S-P2S5 tie line, as observed: L/B between 3 and 7/3 gives Li3PS4 +
+    Li7P3S11, between 7/3 and 2 gives Li7P3S11 + Li4P2S6 + S, below 2 gives
+    Li4P2S6 + S + excess P2S5. That split is thermodynamics taken from experiment;
+    ``energies`` decides it instead: a pymatgen ``PhaseDiagram`` (its
+    ``get_decomposition`` of the residual composition; it must span Li-P-S, e.g.
+    built from a campaign's entries plus elemental references) or a callable
+    ``f(residual: Composition) -> {formula: moles}``. The amount of core stays the
+    sequential rule's either way.
+    """
+    setup = _setup(sample, accelerant, solubility, scheme)
+    n, stop = _core_amount(setup)
+    return _build(setup, n, stop, energies)
+
+
+def invert(
+    sample: str | tuple[float, float],
+    accelerant: str | Accelerant,
+    core_wt_fraction: float,
+    solubility: float,
+    scheme: str = "Li-site",
+    basis: Basis = "crystalline",
+    energies: PhaseDiagram | Decomposer | None = None,
+) -> InverseResult:
+    """Inverse model: core formed and residual P/S from a measured core fraction.
+
+    ``basis='crystalline'`` (default) reads the fraction as core mass over the
+    sample less its unreacted accelerant, i.e. over the core plus everything the
+    residual Li2S + P2S5 becomes (as the study's 27.1/72.9 wt% split, which leaves
+    out the little unreacted Al2S3); ``basis='sample'`` over the whole sample.
+    Either way the fraction fixes n by mass balance alone (linear in n), whatever
+    the residual later decomposes into; the sequential rule is not used, only
+    reported for comparison. Fractions outside [0, 1], or needing more core than the
+    Li2S, P2S5 or M of the sample allow, are errors.
+    """
+    setup = _setup(sample, accelerant, solubility, scheme)
+    w = float(core_wt_fraction)
+    if not (math.isfinite(w) and 0 <= w <= 1):
+        hint = f" ({w:g} looks like a percentage: pass {w / 100:g})" if w > 1 else ""
+        raise CompositionError(
+            f"core weight fraction must be between 0 and 1, got {w:g}{hint}"
+        )
+    if basis not in ("crystalline", "sample"):
+        raise CompositionError(f"basis must be 'crystalline' or 'sample', not {basis}")
+    core_mass = _mass(setup.core.composition)
+    acc_mass = float(setup.acc_comp.weight)
+    total = setup.a * _mass_of("Li2S") + setup.b * _mass_of("P2S5") + setup.y * acc_mass
+    if basis == "sample":
+        n = w * total / core_mass
+    else:  # w = n*Mc / (total - (y - n*k)*M_acc), linear in n
+        k = setup.core.accelerant
+        n = w * (total - setup.y * acc_mass) / (core_mass - w * k * acc_mass)
+    n_max, limit = _max_core(setup)
+    if n > n_max * (1 + 1e-12) + _ZERO:
+        if setup.y <= _ZERO:
+            raise CompositionError(
+                f"{setup.sample} contains no accelerant (y = 0), so no doped core "
+                f"can form; only a core weight fraction of 0 is possible, got {w:g}"
+            )
+        w_max = _build(setup, n_max, STOP_MEASURED, None).wt("core", basis)
+        raise CompositionError(
+            f"{setup.sample}: a core weight fraction of {w:g} ({basis}) needs "
+            f"{n:.4g} mol core per 100 mol Li2S + P2S5, but the composition allows "
+            f"at most {n_max:.4g} mol ({limit}), i.e. a core weight fraction of at "
+            f"most {w_max:.4g}"
+        )
+    n = min(n, n_max)
+    evolution = _build(setup, n, STOP_MEASURED, energies)
+    rule = _build(setup, *_core_amount(setup), None)
+    return InverseResult(
+        sample=setup.sample,
+        accelerant=setup.acc.formula,
+        scheme=setup.scheme,
+        solubility=setup.x,
+        core_wt_fraction=w,
+        basis=basis,
+        core_moles=n,
+        max_core_moles=n_max,
+        residual_li2s=evolution.residual_li2s,
+        residual_p2s5=evolution.residual_p2s5,
+        residual_ps=evolution.residual_ps,
+        rule_core_moles=rule.core_moles,
+        rule_core_wt_fraction=rule.wt("core", basis),
+        evolution=evolution,
+    )
+
+
+def series(
+    accelerant: str | Accelerant,
+    solubility: float,
+    scheme: str = "Li-site",
+    energies: PhaseDiagram | Decomposer | None = None,
+    samples: tuple[SeriesSample, ...] = SERIES,
+) -> list[PhaseEvolution]:
+    """:func:`evolve` for every sample of the series, with measured conductivities."""
+    return [
+        evolve(s.name, accelerant, solubility, scheme=scheme, energies=energies)
+        for s in samples
+    ]
+
+
+# --- internals -------------------------------------------------------------------
+
+
+def _accelerant(accelerant: str | Accelerant) -> Accelerant:
+    if isinstance(accelerant, Accelerant):
+        return accelerant
+    return parse_accelerant(accelerant)
+
+
+def _mass(composition: Mapping[str, float]) -> float:
+    return float(Composition(dict(composition)).weight)
+
+
+def _mass_of(formula: str) -> float:
+    return float(Composition(formula).weight)
+
+
+def _setup(
+    sample: str | tuple[float, float],
+    accelerant: str | Accelerant,
+    solubility: float,
+    scheme: str,
+) -> _Setup:
+    if isinstance(sample, str):
+        a, b = parse_sample(sample)
+    else:
+        a, b = parse_sample(f"{sample[0]:g}-{sample[1]:g}")
+    acc = _accelerant(accelerant)
+    sch = acc.scheme(scheme)  # errors if the scheme is impossible for this q
+    x = float(solubility)
+    if not (math.isfinite(x) and 0 < x < 1):
+        raise CompositionError(
+            f"solubility x must be between 0 and 1 (exclusive), got {solubility}"
+        )
+    q = acc.oxidation_state
+    per_fu = sch.core_formula_per_fu(q, x)
+    if per_fu["Li"] <= 0:
+        raise CompositionError(
+            f"solubility x = {x:g} leaves no Li in the {scheme} core "
+            f"(Li = 3 - {q}x); x must be below {3 / q:g}"
+        )
+    acc_comp = Composition(acc.formula)
+    m = acc_comp[acc.cation]
+    composition = {
+        "Li": per_fu["Li"],
+        acc.cation: per_fu["M"],
+        "P": per_fu["P"],
+        "S": per_fu["S"],
+    }
+    core = _Core(
+        label=acc.core_label(sch.name, x),
+        composition=composition,
+        li2s=per_fu["Li"] / 2,
+        p2s5=per_fu["P"] / 2,
+        accelerant=x / m,
+    )
+    y = accelerant_moles(a, b, acc)
+    nominal: dict[str, float] = {}
+    for formula, moles in (("Li2S", a), ("P2S5", b), (acc.formula, y)):
+        for el, n in Composition(formula).items():
+            nominal[el.symbol] = nominal.get(el.symbol, 0.0) + moles * n
+    return _Setup(sample_name(a, b), a, b, acc, acc_comp, y, sch.name, x, core, nominal)
+
+
+def _max_core(setup: _Setup) -> tuple[float, str]:
+    """Most core the Li2S, P2S5 and M allow, and which one limits it."""
+    c = setup.core
+    limits = [
+        (setup.y / c.accelerant, f"{setup.acc.cation} of the accelerant used up"),
+        (setup.a / c.li2s, "Li2S used up"),
+    ]
+    if c.p2s5 > 0:
+        limits.append((setup.b / c.p2s5, "P2S5 used up"))
+    return min(limits)
+
+
+def _core_amount(setup: _Setup) -> tuple[float, str]:
+    """The sequential rule: core grows until the residual leaves [Li3PS4, Li7P3S11]."""
+    a, b, c = setup.a, setup.b, setup.core
+    if setup.y <= _ZERO:
+        return 0.0, STOP_NONE
+    if 3 * a <= 7 * b * (1 + 1e-12):  # a/b <= 7/3
+        return 0.0, STOP_PRICH
+    candidates = [(setup.y / c.accelerant, STOP_ACCELERANT)]
+    # residual L/B = (a - n*l)/(b - n*p) falls towards 7/3 or rises towards 3
+    to_li7 = 3 * c.li2s - 7 * c.p2s5
+    if to_li7 > 0:
+        candidates.append(((3 * a - 7 * b) / to_li7, STOP_LI7P3S11))
+    to_li3 = c.li2s - 3 * c.p2s5
+    if to_li3 < 0:
+        candidates.append(((a - 3 * b) / to_li3, STOP_LI3PS4))
+    n_max, limit = _max_core(setup)
+    n = min(n for n, _ in candidates)
+    if n > n_max:
+        return n_max, limit
+    # Li-site: the accelerant runs out exactly when the residual reaches Li3PS4
+    stop = "; ".join(s for m, s in candidates if m <= n * (1 + 1e-9) + _ZERO)
+    return max(n, 0.0), stop
+
+
+def _build(
+    setup: _Setup,
+    n: float,
+    stop: str,
+    energies: PhaseDiagram | Decomposer | None,
+) -> PhaseEvolution:
+    c = setup.core
+    li2s = setup.a - n * c.li2s
+    p2s5 = setup.b - n * c.p2s5
+    acc_left = setup.y - n * c.accelerant
+    acc_left = 0.0 if abs(acc_left) < _ZERO else acc_left
+    if min(li2s, p2s5, acc_left) < -1e-9:
+        raise CompositionError(f"{setup.sample}: {n:.4g} mol core is more than fits")
+    li2s, p2s5, acc_left = (max(v, 0.0) for v in (li2s, p2s5, acc_left))
+    residual, how = _decompose(li2s, p2s5, energies)
+
+    items: list[tuple[str, str, int | None, dict[str, float], float]] = []
+    if n > _ZERO:
+        items.append((c.label, "core", 1, c.composition, n))
+    for formula, moles in residual.items():
+        comp = {el.symbol: amt for el, amt in Composition(formula).items()}
+        items.append((formula, "residual", 2, comp, moles))
+    if acc_left > _ZERO:
+        comp = {el.symbol: amt for el, amt in setup.acc_comp.items()}
+        items.append((setup.acc.formula, "unreacted accelerant", None, comp, acc_left))
+
+    masses = [moles * _mass(comp) for *_, comp, moles in items]
+    total = sum(masses)
+    acc_mass = sum(
+        mass for item, mass in zip(items, masses, strict=True) if item[2] is None
+    )
+    phases = [
+        PhaseAmount(
+            name=name,
+            role=role,  # type: ignore[arg-type]
+            stage=stage,
+            composition=comp,
+            moles=moles,
+            molar_mass=_mass(comp),
+            mass=mass,
+            wt_fraction=mass / total,
+            wt_fraction_crystalline=None
+            if stage is None
+            else mass / (total - acc_mass),
+        )
+        for (name, role, stage, comp, moles), mass in zip(items, masses, strict=True)
+    ]
+    known = {s.name: s.conductivity for s in SERIES}
+    return PhaseEvolution(
+        sample=setup.sample,
+        li2s=setup.a,
+        p2s5=setup.b,
+        accelerant=setup.acc.formula,
+        oxidation_state=setup.acc.oxidation_state,
+        scheme=setup.scheme,
+        solubility=setup.x,
+        accelerant_moles=setup.y,
+        core=c.label,
+        core_moles=n,
+        core_stop=stop,
+        residual_li2s=li2s,
+        residual_p2s5=p2s5,
+        residual_ps=2 * p2s5 / (li2s + 5 * p2s5) if li2s + p2s5 > _ZERO else None,
+        unreacted_accelerant_moles=acc_left,
+        decomposition=how,
+        phases=phases,
+        nominal=setup.nominal,
+        measured_conductivity=known.get(setup.sample),
+    )
+
+
+_ORDER = ("Li2S", "Li3PS4", "Li7P3S11", "Li4P2S6", "P2S5", "S")
+_CONVENTIONAL = {Composition(f).reduced_formula: f for f in _ORDER}
+
+
+def _decompose(
+    li2s: float, p2s5: float, energies: PhaseDiagram | Decomposer | None
+) -> tuple[dict[str, float], str]:
+    """Split the residual Li2S + P2S5 into phases (formula -> mol)."""
+    if energies is None:
+        out, how = _tie_line(li2s, p2s5), "tie-line rule"
+    else:
+        target = Composition({"Li": 2 * li2s, "P": 2 * p2s5, "S": li2s + 5 * p2s5})
+        if target.num_atoms <= _ZERO:
+            return {}, "none"
+        if hasattr(energies, "get_decomposition"):
+            how = "phase diagram"
+            raw: dict[str, float] = {}  # formula -> atoms
+            for entry, frac in energies.get_decomposition(target).items():
+                formula = entry.composition.reduced_formula
+                raw[formula] = raw.get(formula, 0.0) + frac * target.num_atoms
+        else:
+            how = "callable"
+            raw = {
+                str(f): float(v) * Composition(str(f)).num_atoms
+                for f, v in energies(target).items()
+            }
+        out = {}
+        for formula, atoms in raw.items():  # conventional names: Li2PS3 -> Li4P2S6
+            comp = Composition(formula)
+            name = _CONVENTIONAL.get(comp.reduced_formula, comp.reduced_formula)
+            out[name] = out.get(name, 0.0) + atoms / Composition(name).num_atoms
+        got: dict[str, float] = {}
+        for formula, moles in out.items():
+            for el, amt in Composition(formula).items():
+                got[el.symbol] = got.get(el.symbol, 0.0) + moles * amt
+        els = set(got) | {el.symbol for el in target.elements}
+        worst = max(abs(got.get(el, 0.0) - target[el]) for el in els)
+        if worst > BALANCE_TOL or any(v < -BALANCE_TOL for v in out.values()):
+            raise CompositionError(
+                f"the {how} decomposition of the residual {target.formula} does not "
+                f"conserve elements (imbalance {worst:.3g} mol) or has negative amounts"
+            )
+    out = {f: v for f, v in out.items() if v > _ZERO}
+    rank = {f: i for i, f in enumerate(_ORDER)}
+    return dict(sorted(out.items(), key=lambda kv: (rank.get(kv[0], 99), kv[0]))), how
+
+
+def _tie_line(li2s: float, p2s5: float) -> dict[str, float]:
+    """Lever rule on the Li2S-P2S5 line (formula -> mol); exact mass balance."""
+    li, p = li2s, p2s5
+    if p <= _ZERO:
+        return {"Li2S": li} if li > _ZERO else {}
+    r = li / p
+    if r >= LI3PS4_RATIO:  # only beyond Li3PS4 by rounding in this model
+        return {"Li3PS4": 2 * p, "Li2S": li - 3 * p}
+    if r >= LI7P3S11_RATIO:  # 1.5u + 3.5v = Li2S, 0.5u + 1.5v = P2S5
+        return {"Li3PS4": 3 * li - 7 * p, "Li7P3S11": 3 * p - li}
+    if r >= LI4P2S6_RATIO:  # 3.5v + 2w = Li2S, 1.5v + w = P2S5; w S released
+        w = 7 * p - 3 * li
+        return {"Li7P3S11": 2 * (li - 2 * p), "Li4P2S6": w, "S": w}
+    return {"Li4P2S6": li / 2, "S": li / 2, "P2S5": p - li / 2}

@@ -1,0 +1,264 @@
+"""Cluster campaigns through FireWorks: submit, status, rerun failed and lost jobs.
+
+A campaign becomes FireWorks workflows with jobflow's ``flow_to_workflow``; every
+firework runs one jobflow job (``JobFiretask``) on a worker whose jobflow
+configuration (``JOBFLOW_CONFIG_FILE``) points at the shared MongoDB job store.
+
+Submission is idempotent because job ids are content-derived: a job whose uuid is
+already on the LaunchPad, or whose output is already in the job store (computed
+locally or by an earlier campaign), is not added again. Only the missing jobs are
+added, as a new workflow tagged with the campaign name and definition hash; when they
+depend on fireworks of an earlier submission that have not completed yet, the new
+workflow is appended to that workflow so FireWorks orders them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from lpsflow.errors import ConfigError, LpsflowError, StoreError
+from lpsflow.store import redact
+
+if TYPE_CHECKING:
+    from fireworks import LaunchPad
+
+    from lpsflow.campaign import Campaign
+    from lpsflow.flows.campaign import CampaignFlow
+    from lpsflow.store import Stores
+
+#: Workflow metadata keys.
+META_CAMPAIGN = "lpsflow_campaign"
+META_HASH = "lpsflow_hash"
+
+#: Where a firework's jobflow job uuid lives in its document.
+UUID_KEY = "spec._tasks.job.uuid"
+
+
+class CampaignNotFoundError(LpsflowError):
+    """No workflow of that campaign on the LaunchPad."""
+
+
+def load_launchpad(path: str | Path, timeout_s: float = 5.0) -> LaunchPad:
+    """A connected LaunchPad from a ``my_launchpad.yaml`` (read with a safe loader)."""
+    from fireworks import LaunchPad
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"launchpad file not found: {path}")
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"launchpad file {path} is not valid YAML{where}") from exc
+    if not isinstance(spec, dict):
+        raise ConfigError(f"launchpad file {path} must hold a mapping of settings")
+    spec["mongoclient_kwargs"] = {
+        "serverSelectionTimeoutMS": int(timeout_s * 1000),
+        **(spec.get("mongoclient_kwargs") or {}),
+    }
+    try:
+        lp = LaunchPad.from_dict(spec)
+        lp.connection.admin.command("ping")
+        lp.fireworks.find_one({}, {"fw_id": 1})  # authentication is checked here
+    except Exception as exc:
+        host = redact(str(spec.get("host", "?")))  # uri_mode: host is a full URI
+        msg = str(exc).split(" (configured timeouts")[0].splitlines()[0][:200]
+        raise StoreError(f"cannot use the LaunchPad at {host} ({path}): {msg}") from exc
+    return lp
+
+
+@dataclass
+class SubmitReport:
+    """What a submission added."""
+
+    added: list[str] = field(default_factory=list)
+    on_launchpad: dict[str, str] = field(default_factory=dict)
+    """uuid -> FireWorks state of jobs already on the LaunchPad."""
+    in_store: list[str] = field(default_factory=list)
+    """Jobs whose results are already in the job store (not submitted)."""
+    fw_ids: dict[str, int] = field(default_factory=dict)
+    appended_to: int | None = None
+    """fw_id of the workflow the new jobs were appended to, if any."""
+
+
+def existing_fireworks(lp: LaunchPad, uuids: list[str]) -> dict[str, dict]:
+    """Fireworks whose job uuid is in ``uuids``: uuid -> {fw_id, state}."""
+    out = {}
+    for doc in lp.fireworks.find(
+        {UUID_KEY: {"$in": list(uuids)}}, {"fw_id": 1, "state": 1, "spec._tasks": 1}
+    ):
+        uuid = doc["spec"]["_tasks"][0]["job"]["uuid"]
+        if uuid not in out or doc["fw_id"] > out[uuid]["fw_id"]:
+            out[uuid] = {"fw_id": doc["fw_id"], "state": doc["state"]}
+    return out
+
+
+def submit_campaign(
+    campaign: Campaign, cflow: CampaignFlow, lp: LaunchPad, stores: Stores
+) -> SubmitReport:
+    """Add the campaign's missing jobs to the LaunchPad and record its manifest."""
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    from lpsflow.dispatch.local import finished_uuids, write_manifest
+
+    if lp.fw_id_assigner.find_one({}) is None:
+        raise LpsflowError(
+            "the LaunchPad database is not initialised: run 'lpad -l "
+            "my_launchpad.yaml reset' once (see deploy/README.md)"
+        )
+    uuids = [j.uuid for j in cflow.jobs]
+    report = SubmitReport()
+    existing = existing_fireworks(lp, uuids)
+    report.on_launchpad = {u: e["state"] for u, e in existing.items()}
+    done = finished_uuids(stores, [u for u in uuids if u not in existing])
+    report.in_store = sorted(done)
+    new = {u for u in uuids if u not in existing and u not in done}
+    write_manifest(stores, campaign, cflow, backend="fireworks")
+    if not new:
+        return report
+
+    flow = cflow.subflow(new)
+    # parents outside the new set that have not completed must run first
+    pending_parents = set()
+    for job, _ in flow.iterflow():
+        for ref in job.input_references:
+            ext = existing.get(ref.uuid)
+            if ext and ext["state"] != "COMPLETED":
+                pending_parents.add(ext["fw_id"])
+    wf = flow_to_workflow(
+        flow,
+        allow_external_references=True,
+        name=f"lpsflow {campaign.name}",
+        metadata={
+            META_CAMPAIGN: campaign.name,
+            META_HASH: campaign.definition_hash(),
+            "submitted": dt.datetime.now(dt.UTC).isoformat(),
+        },
+    )
+    if pending_parents:
+        wf_ids = {
+            lp.workflows.find_one({"nodes": fw_id}, {"_id": 1})["_id"]
+            for fw_id in pending_parents
+        }
+        if len(wf_ids) > 1:
+            raise LpsflowError(
+                "the new jobs depend on unfinished jobs of several workflows; "
+                "wait for them to complete (lpsflow status) and submit again"
+            )
+        lp.append_wf(wf, sorted(pending_parents))
+        report.appended_to = min(pending_parents)
+    else:
+        lp.add_wf(wf)
+    report.fw_ids = {
+        u: e["fw_id"] for u, e in existing_fireworks(lp, sorted(new)).items()
+    }
+    report.added = sorted(new)
+    return report
+
+
+def campaign_fireworks(
+    lp: LaunchPad, campaign: str, uuids: list[str] | None = None
+) -> list[dict]:
+    """Firework documents of a campaign: its workflows' fireworks (or these uuids)."""
+    if uuids is None:
+        fw_ids: list[int] = []
+        for wf in lp.workflows.find(
+            {f"metadata.{META_CAMPAIGN}": campaign}, {"nodes": 1}
+        ):
+            fw_ids.extend(wf["nodes"])
+        if not fw_ids:
+            names = sorted(lp.workflows.distinct(f"metadata.{META_CAMPAIGN}"))
+            hint = f"; campaigns on it: {', '.join(names)}" if names else ""
+            raise CampaignNotFoundError(
+                f"no campaign named '{campaign}' on the LaunchPad{hint}"
+            )
+        query: dict[str, Any] = {"fw_id": {"$in": fw_ids}}
+    else:
+        query = {UUID_KEY: {"$in": uuids}}
+    return list(
+        lp.fireworks.find(
+            query, {"fw_id": 1, "state": 1, "name": 1, "spec.lpsflow_role": 1}
+        )
+    )
+
+
+def job_kind(fw: dict) -> str:
+    """Kind of a job from its role or name: relax, screen, reaction, ..."""
+    role = fw.get("spec", {}).get("lpsflow_role") or fw.get("name", "")
+    return re.split(r"[: ]", role, maxsplit=1)[0] or "job"
+
+
+def error_line(lp: LaunchPad, fw_id: int) -> str:
+    """First line of the error of a FIZZLED firework's last launch."""
+    fw = lp.fireworks.find_one({"fw_id": fw_id}, {"launches": 1})
+    launch_ids = (fw or {}).get("launches") or []
+    if not launch_ids:
+        return "no launch recorded"
+    launch = lp.launches.find_one(
+        {"launch_id": launch_ids[-1]}, {"action": 1, "state_history": 1}
+    )
+    data = ((launch or {}).get("action") or {}).get("stored_data") or {}
+    trace = (data.get("_exception") or {}).get("_stacktrace") or ""
+    lines = [ln.strip() for ln in trace.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "fizzled (no error recorded)"
+
+
+@dataclass
+class CampaignStatus:
+    """State counts of a campaign's fireworks."""
+
+    by_state: Counter = field(default_factory=Counter)
+    by_kind: dict[str, Counter] = field(default_factory=dict)
+    failed: list[tuple[int, str, str]] = field(default_factory=list)
+    """(fw_id, job name, first line of the error) of FIZZLED fireworks."""
+
+
+def campaign_status(lp: LaunchPad, campaign: str) -> CampaignStatus:
+    """Counts by state and job kind, and the failing jobs with their error."""
+    status = CampaignStatus()
+    for fw in campaign_fireworks(lp, campaign):
+        status.by_state[fw["state"]] += 1
+        status.by_kind.setdefault(job_kind(fw), Counter())[fw["state"]] += 1
+        if fw["state"] == "FIZZLED":
+            status.failed.append((fw["fw_id"], fw["name"], error_line(lp, fw["fw_id"])))
+    return status
+
+
+def rerun_failed(
+    lp: LaunchPad, campaign: str, kind: str | None = None, error: str | None = None
+) -> list[int]:
+    """Rerun the campaign's FIZZLED fireworks (optionally by job kind/error regex)."""
+    pattern = re.compile(error) if error else None
+    chosen = []
+    for fw in campaign_fireworks(lp, campaign):
+        if fw["state"] != "FIZZLED":
+            continue
+        if kind and job_kind(fw) != kind:
+            continue
+        if pattern and not pattern.search(error_line(lp, fw["fw_id"])):
+            continue
+        chosen.append(fw["fw_id"])
+    for fw_id in chosen:
+        lp.rerun_fw(fw_id)
+    return chosen
+
+
+def rerun_lost(lp: LaunchPad, campaign: str, expiration_s: float) -> list[int]:
+    """Requeue the campaign's RUNNING fireworks that stopped reporting.
+
+    Uses FireWorks' lost-run detection: a launch whose last ping is older than
+    ``expiration_s`` is lost; its firework is rerun (completed work is untouched).
+    """
+    fw_ids = [fw["fw_id"] for fw in campaign_fireworks(lp, campaign)]
+    _, lost_fw_ids, _ = lp.detect_lostruns(
+        expiration_secs=expiration_s, rerun=True, query={"fw_id": {"$in": fw_ids}}
+    )
+    return sorted(lost_fw_ids)
