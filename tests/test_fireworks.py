@@ -177,7 +177,9 @@ def test_failure_status_rerun_and_lost_run(cluster):
     time.sleep(2)
     lost = cluster.lpsflow("rerun", "fwtest", "--lost", "--expiration-hours", "0.0003")
     assert "requeued 1 lost job" in lost.stderr
-    rerun = cluster.lpsflow("rerun", "fwtest", "--failed", "--kind", "relax")
+    rerun = cluster.lpsflow(
+        "rerun", "fwtest", "--failed", "--kind", "relax", "--error", "injected fail"
+    )
     assert "rerunning 1 failed job" in rerun.stderr
 
     rlaunch = Path(sys.executable).parent / "rlaunch"
