@@ -22,7 +22,7 @@ CAMPAIGN = """\
 name: e2e
 accelerants: [Al2S3]
 calculator: {fmax: 0.1, max_steps: 120}
-doping: {x: 1/4, screen_top: 3, relax_top: 2}
+doping: {x: 1/4, screen_top: 3, relax_top: 2, solubility_x: [1/8, 1/4]}
 store: {path: store}
 workdir: work
 """
@@ -150,3 +150,48 @@ def test_results_cli_formats(campaign_dir):
     assert "dE_core" in header.split(",")
     value = float(first.split(",")[header.split(",").index("dE_core")])
     assert value == pytest.approx(rows[0]["dE_core"], abs=1e-9)
+
+
+def test_solubility_series_and_phase_model_from_campaign(campaign_dir):
+    d = campaign_dir["dir"]
+    rows = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "lpsflow.cli", "results", "c.yaml", "-f", "json"],
+            cwd=d,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+    )
+    row = rows[0]
+    assert set(row["e_hull_meV_by_x"]) == {"1/8", "1/4"}
+    limit = row["x_solubility"]
+    e_hull = {"1/8": 0.125, "1/4": 0.25}
+    below = [e_hull[k] for k, e in row["e_hull_meV_by_x"].items() if e <= 25]
+    assert limit == (max(below) if below else None)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lpsflow.cli",
+            "phase",
+            "LPS7228",
+            "-a",
+            "Al2S3",
+            "--campaign",
+            "c.yaml",
+            "-f",
+            "json",
+        ],
+        cwd=d,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if limit is None:
+        assert proc.returncode == 2 and "give --solubility" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert f"solubility x = {limit:g}" in proc.stderr
+        assert "LPS7228" in proc.stdout

@@ -122,25 +122,55 @@ class DopingSettings(_Strict):
         description="Above this many raw arrangements, sample by Ewald energy instead "
         "of enumerating all.",
     )
+    solubility_x: list[float] = Field(
+        default_factory=lambda: [1 / 32, 1 / 16, 1 / 8, 1 / 4],
+        description="Dopant contents of the solubility series (energy above the "
+        "hull versus x); x itself is always included. Empty: no series.",
+    )
+    hull_threshold: float = Field(
+        25.0,
+        gt=0,
+        description="Energy above hull (meV/atom) below which a doped cell counts as "
+        "(near-)stable; the solubility limit is the largest x of the series that "
+        "stays below it.",
+    )
 
     @field_validator("x", mode="before")
     @classmethod
     def _fraction(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return float(Fraction(value.strip()))
-            except (ValueError, ZeroDivisionError) as exc:
-                raise ValueError(
-                    f"x must be a number or a fraction, got '{value}'"
-                ) from exc
-        return value
+        return _parse_fraction(value)
+
+    @field_validator("solubility_x", mode="before")
+    @classmethod
+    def _fractions(cls, value: Any) -> Any:
+        return [_parse_fraction(v) for v in value] if isinstance(value, list) else value
 
     @field_validator("x")
     @classmethod
     def _x_range(cls, value: float) -> float:
-        if not 0 < value < 1:
-            raise ValueError(f"x must lie strictly between 0 and 1, got {value}")
-        return value
+        return _check_x(value)
+
+    @field_validator("solubility_x")
+    @classmethod
+    def _xs_range(cls, value: list[float]) -> list[float]:
+        return sorted({_check_x(v) for v in value})
+
+
+def _parse_fraction(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(Fraction(value.strip()))
+        except (ValueError, ZeroDivisionError) as exc:
+            raise ValueError(
+                f"x must be a number or a fraction, got '{value}'"
+            ) from exc
+    return value
+
+
+def _check_x(value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError(f"x must lie strictly between 0 and 1, got {value}")
+    return value
 
 
 class StoreSettings(_Strict):

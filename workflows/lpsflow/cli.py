@@ -272,6 +272,7 @@ def _render(df, fmt: Format) -> str:
             "dE_Li7P3S11",
             "dE_Li4P2S6",
             "dE_core_minus_Li7P3S11",
+            "solubility",
             "preferred",
             "converged",
             "state",
@@ -285,8 +286,25 @@ def _render(df, fmt: Format) -> str:
         view.to_string(index=False, float_format=lambda v: f"{v:+.4f}"),
         "",
         "Shared products (same for every row): " + ", ".join(_shared_summary(df)),
+        *_solubility_summary(df),
     ]
     return "\n".join(lines)
+
+
+def _solubility_summary(df) -> list[str]:
+    rows = df[df["e_hull_meV_by_x"].notna()]
+    if rows.empty:
+        return []
+    out = [
+        "",
+        f"Solubility: largest x whose doped cell stays below "
+        f"{rows['hull_threshold_meV'].iloc[0]:g} meV/atom above the hull of the "
+        "undoped phases (negative: below it). E_hull by x, meV/atom:",
+    ]
+    for _, r in rows.iterrows():
+        series = ", ".join(f"x={x}: {e:+.1f}" for x, e in r["e_hull_meV_by_x"].items())
+        out.append(f"  {r['accelerant']} {r['scheme']}: {series}")
+    return out
 
 
 def _shared_summary(df) -> list[str]:

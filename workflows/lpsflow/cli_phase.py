@@ -9,6 +9,7 @@ import csv
 import io
 import json
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -29,6 +30,46 @@ class PhaseBasis(StrEnum):
 
     crystalline = "crystalline"
     sample = "sample"
+
+
+def _campaign_solubility(path: Path, accelerant: str, scheme: str) -> float:
+    """Solubility limit of ``accelerant`` computed by a finished campaign."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.results import load
+    from lpsflow.store import open_stores
+    from lpsflow.structures.accelerant import parse_accelerant
+
+    camp = load_campaign(path)
+    formula = parse_accelerant(accelerant).formula
+    stores = open_stores(camp.store, camp.base_dir)
+    try:
+        df = load(camp.name, stores)
+    finally:
+        stores.close()
+    row = df[(df["accelerant"] == formula) & (df["scheme"] == scheme)]
+    if row.empty:
+        raise LpsflowError(
+            f"campaign '{camp.name}' has no {formula} {scheme} core "
+            f"(it screened: {', '.join(sorted(set(df['accelerant'])))})"
+        )
+    x, label = row["x_solubility"].iloc[0], row["solubility"].iloc[0]
+    if label is None:
+        raise LpsflowError(
+            f"campaign '{camp.name}' has no solubility result for {formula} {scheme} "
+            "yet (run it to completion, or give --solubility)"
+        )
+    if x is None or x != x:  # None/NaN: below the smallest x computed
+        raise LpsflowError(
+            f"campaign '{camp.name}': the {formula} solubility is {label}, below the "
+            "smallest x it computed; give --solubility"
+        )
+    note = " (a lower bound: the largest x computed)" if label.startswith(">=") else ""
+    typer.echo(
+        f"solubility x = {x:g} of {formula} ({scheme}) from campaign "
+        f"'{camp.name}'{note}",
+        err=True,
+    )
+    return float(x)
 
 
 def phase(
@@ -63,14 +104,22 @@ def phase(
         bool, typer.Option("--series", help="The whole LPS series in one table.")
     ] = False,
     fmt: Annotated[PhaseFormat, typer.Option("--format", "-f")] = PhaseFormat.table,
+    campaign: Annotated[
+        Path | None,
+        typer.Option(
+            help="Take the solubility limit from this finished campaign (YAML file)."
+        ),
+    ] = None,
 ) -> None:
     """Phases that crystallise from an LPS glass with an accelerant (core first)."""
     from lpsflow.analysis import phase_model as pm
 
+    if solubility is None and campaign is not None:
+        solubility = _campaign_solubility(campaign, accelerant, scheme)
     if solubility is None:
         raise LpsflowError(
             "give the solubility limit with --solubility X (x of M per PS4 in the "
-            "core, e.g. 0.06 for Al); reading it from a campaign is not supported yet"
+            "core, e.g. 0.06 for Al) or --campaign CAMPAIGN.yaml"
         )
     if all_samples:
         if sample is not None or core_wt is not None:

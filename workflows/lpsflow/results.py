@@ -115,6 +115,17 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
         for product, (p_uuid, _) in shared.items():
             row[f"job_{product}"] = p_uuid
         row["p2s5_sensitivity_core"] = out["p2s5_sensitivity"] if out else None
+        sol_uuid = roles.get(f"solubility:{accelerant}:{scheme}")
+        sol = outputs.get(sol_uuid) if sol_uuid else None
+        row["x_solubility"] = sol["solubility_limit"] if sol else None
+        row["solubility"] = sol["limit_label"] if sol else None
+        row["hull_threshold_meV"] = sol["threshold"] if sol else None
+        row["e_hull_meV_by_x"] = (
+            {_frac(p["x"]): round(p["e_above_hull"], 3) for p in sol["points"]}
+            if sol
+            else None
+        )
+        row["job_solubility"] = sol_uuid
         rows.append(row)
 
     df = pd.DataFrame(rows)
@@ -126,6 +137,12 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
         if not valid.empty:
             df.loc[valid.idxmin(), "preferred"] = True
     return df.reset_index(drop=True)
+
+
+def _frac(x: float) -> str:
+    from fractions import Fraction
+
+    return str(Fraction(x).limit_denominator(1000))
 
 
 def failures(stores: Stores, campaign: str) -> dict[str, str]:

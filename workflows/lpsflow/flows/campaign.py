@@ -14,17 +14,20 @@ and the core's reaction energy from the precursors.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from jobflow import Flow, Job, Maker
 
+from lpsflow import __version__
 from lpsflow.calculators import get_backend
 from lpsflow.calculators.base import DOPED_CORE
 from lpsflow.jobs.identity import stamp
 from lpsflow.jobs.reactions import phase_input, reaction_energy_job
 from lpsflow.jobs.screening import screen_arrangements
-from lpsflow.structures.accelerant import parse_accelerant
+from lpsflow.jobs.solubility import solubility_job
+from lpsflow.structures.accelerant import Accelerant, parse_accelerant
 from lpsflow.structures.doping import (
     choose_supercell,
     enumerate_arrangements,
@@ -107,15 +110,22 @@ class _Builder:
         self.backend: Backend = get_backend(campaign.calculator)
         self.salt = self.backend.describe()
         self.jobs: list[Job] = []
+        self._by_uuid: dict[str, Job] = {}
         self.roles: dict[str, str] = {}
 
     def add(
         self, job: Job, role: str, name: str | None = None, salt: bool = True
     ) -> Job:
-        stamp(job, role=role, salt=self.salt if salt else None)
+        # calculations are keyed by calculator settings; lpsflow's own analysis jobs
+        # by the package version, so a new release recomputes them (they are cheap)
+        stamp(job, role=role, salt=self.salt if salt else {"lpsflow": __version__})
+        if job.uuid in self._by_uuid:  # the same calculation asked for twice
+            self.roles[role] = job.uuid
+            return self._by_uuid[job.uuid]
         if name:
             job.name = name
         self.jobs.append(job)
+        self._by_uuid[job.uuid] = job
         self.roles[role] = job.uuid
         return job
 
@@ -161,12 +171,7 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
             products,
         )
 
-    host = b.structure("Li3PS4")
     doping = campaign.doping
-    cell, n_dopants = choose_supercell(host, doping.x, supercell=doping.supercell)
-    host_sc = host.copy()
-    host_sc.make_supercell(list(cell))
-
     for formula in campaign.accelerants:
         acc = parse_accelerant(formula)
         relaxed[acc.formula] = b.relax(acc.formula, primitive=True)
@@ -174,42 +179,11 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
         for scheme_name in doping.schemes or schemes:
             if scheme_name not in schemes:
                 continue  # e.g. P-site asked for, but not possible for a 3+ cation
-            scheme = acc.scheme(scheme_name)
-            arrs = enumerate_arrangements(
-                host_sc, acc, scheme, n_dopants, max_enumerate=doping.max_enumerate
-            )
-            ranked = rank_by_ewald(host_sc, acc, scheme, arrs)[: doping.screen_top]
             tag = f"{acc.formula}:{scheme_name}"
-            screen = b.add(
-                screen_arrangements(
-                    relaxed["Li3PS4"].output.structure,
-                    cell,
-                    acc.formula,
-                    acc.cation,
-                    scheme_name,
-                    doping.x,
-                    [a.as_dict() for a in ranked],
-                    len(arrs),
-                    doping.relax_top,
-                    model=campaign.calculator.screening_model,
-                    device=campaign.calculator.device,
-                ),
-                f"screen:core:{tag}",
-                name=f"screen core {acc.formula} {scheme_name}",
-            )
-            n_relax = min(doping.relax_top, len(ranked))
-            core_relaxes = []
-            for i in range(n_relax):
-                maker = b.backend.relax_maker(DOPED_CORE)
-                core_relaxes.append(
-                    b.add(
-                        maker.make(screen.output.selected[i]),
-                        f"relax:core:{tag}:{i}",
-                        name=f"relax core {acc.formula} {scheme_name} #{i}",
-                    )
-                )
-            core_formula = ranked[0].apply(host_sc, acc.cation).formula.replace(" ", "")
             label = f"core {acc.formula} {scheme_name}"
+            core_formula, core_relaxes = _doped_cells(
+                b, relaxed, acc, scheme_name, doping.x, doping.supercell, tag
+            )
             b.reaction(
                 label,
                 f"reaction:core:{tag}",
@@ -224,5 +198,92 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
                 ["Li2S", "P2S5", acc.formula, "S"],
                 [core_formula],
             )
+            if not doping.solubility_x:
+                continue
+            series = []
+            for x in sorted({*doping.solubility_x, doping.x}):
+                if x == doping.x:
+                    formula_x, jobs_x = core_formula, core_relaxes
+                else:
+                    formula_x, jobs_x = _doped_cells(
+                        b, relaxed, acc, scheme_name, x, None, f"{tag}:{_xlabel(x)}"
+                    )
+                series.append(
+                    {
+                        **phase_input(f"{label} x={_xlabel(x)}", formula_x, jobs_x),
+                        "x": x,
+                    }
+                )
+            refs = ["Li2S", "P2S5", "S", acc.formula, "Li3PS4", "Li7P3S11", "Li4P2S6"]
+            b.add(
+                solubility_job(
+                    acc.formula,
+                    scheme_name,
+                    doping.hull_threshold,
+                    [species(p) for p in refs],
+                    series,
+                ),
+                f"solubility:{tag}",
+                name=f"solubility {acc.formula} {scheme_name}",
+                salt=False,
+            )
 
     return CampaignFlow(name=f"lpsflow {campaign.name}", jobs=b.jobs, roles=b.roles)
+
+
+def _xlabel(x: float) -> str:
+    return str(Fraction(x).limit_denominator(1000))
+
+
+def _doped_cells(
+    b: _Builder,
+    relaxed: dict[str, Job],
+    acc: Accelerant,
+    scheme_name: str,
+    x: float,
+    supercell: tuple[int, int, int] | None,
+    tag: str,
+) -> tuple[str, list[Job]]:
+    """Screen and relax the doped cells at one x; return their formula and relaxations.
+
+    Arrangements are enumerated and Ewald-ranked now, on the starting host; the
+    screening job applies them to the relaxed host.
+    """
+    doping = b.c.doping
+    host = b.structure("Li3PS4")
+    cell, n_dopants = choose_supercell(host, x, supercell=supercell)
+    host_sc = host.copy()
+    host_sc.make_supercell(list(cell))
+    scheme = acc.scheme(scheme_name)
+    arrs = enumerate_arrangements(
+        host_sc, acc, scheme, n_dopants, max_enumerate=doping.max_enumerate
+    )
+    ranked = rank_by_ewald(host_sc, acc, scheme, arrs)[: doping.screen_top]
+    words = tag.replace(":", " ")
+    screen = b.add(
+        screen_arrangements(
+            relaxed["Li3PS4"].output.structure,
+            cell,
+            acc.formula,
+            acc.cation,
+            scheme_name,
+            x,
+            [a.as_dict() for a in ranked],
+            len(arrs),
+            doping.relax_top,
+            model=b.c.calculator.screening_model,
+            device=b.c.calculator.device,
+        ),
+        f"screen:core:{tag}",
+        name=f"screen core {words}",
+    )
+    relaxes = [
+        b.add(
+            b.backend.relax_maker(DOPED_CORE).make(screen.output.selected[i]),
+            f"relax:core:{tag}:{i}",
+            name=f"relax core {words} #{i}",
+        )
+        for i in range(min(doping.relax_top, len(ranked)))
+    ]
+    formula = ranked[0].apply(host_sc, acc.cation).formula.replace(" ", "")
+    return formula, relaxes

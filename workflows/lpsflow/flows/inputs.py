@@ -6,6 +6,7 @@ INCAR/KPOINTS (and POTCAR symbols) each relaxation gets.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,11 +39,11 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
         job = jobs[uuid]
         structure, phase = job.function_args[0], role.split(":", 1)[1]
         if not isinstance(structure, Structure):  # doped core: built by the screen job
-            tag = ":".join(role.split(":")[2:4])
+            tag = ":".join(role.split(":")[2:-1])
             screen = jobs[cflow.roles[f"screen:core:{tag}"]]
             structure = _representative_core(screen, campaign.structure_overrides)
             phase = DOPED_CORE
-        target = out / job.name.replace(" ", "_").replace("#", "")
+        target = out / re.sub(r"[^A-Za-z0-9.-]+", "_", job.name).strip("_")
         write_vasp_inputs(backend, structure, phase, target)
         written.append(target)
     return written
