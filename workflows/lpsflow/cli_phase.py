@@ -32,10 +32,31 @@ class PhaseBasis(StrEnum):
     sample = "sample"
 
 
-def _campaign_solubility(path: Path, accelerant: str, scheme: str) -> float:
-    """Solubility limit of ``accelerant`` computed by a finished campaign."""
+class ResidualSplit(StrEnum):
+    """How the residual Li2S + P2S5 is split into phases."""
+
+    hull = "hull"
+    rule = "rule"
+
+
+def _note_metastable(diagram) -> None:
+    """Say which observed phases the campaign's hull calls metastable."""
+    for entry in diagram.all_entries:
+        if entry.name in ("Li7P3S11", "Li4P2S6"):
+            e = 1000 * diagram.get_e_above_hull(entry)
+            if e > 1e-6:
+                typer.echo(
+                    f"note: {entry.name} is {e:.1f} meV/atom above this campaign's "
+                    "hull, so the hull split leaves it out; --residual rule gives "
+                    "the observed crystallisation sequence",
+                    err=True,
+                )
+
+
+def _campaign_solubility(path: Path, accelerant: str, scheme: str):
+    """Solubility limit of ``accelerant`` and the Li-P-S phase diagram of a campaign."""
     from lpsflow.campaign import load_campaign
-    from lpsflow.results import load
+    from lpsflow.results import lips_phase_diagram, load
     from lpsflow.store import open_stores
     from lpsflow.structures.accelerant import parse_accelerant
 
@@ -44,6 +65,7 @@ def _campaign_solubility(path: Path, accelerant: str, scheme: str) -> float:
     stores = open_stores(camp.store, camp.base_dir)
     try:
         df = load(camp.name, stores)
+        diagram = lips_phase_diagram(camp.name, stores)
     finally:
         stores.close()
     row = df[(df["accelerant"] == formula) & (df["scheme"] == scheme)]
@@ -69,7 +91,7 @@ def _campaign_solubility(path: Path, accelerant: str, scheme: str) -> float:
         f"'{camp.name}'{note}",
         err=True,
     )
-    return float(x)
+    return float(x), diagram
 
 
 def phase(
@@ -110,12 +132,28 @@ def phase(
             help="Take the solubility limit from this finished campaign (YAML file)."
         ),
     ] = None,
+    residual: Annotated[
+        ResidualSplit,
+        typer.Option(
+            help="How the Li2S + P2S5 left after the core splits: 'hull' (the "
+            "campaign's computed Li-P-S convex hull; needs --campaign) or 'rule' "
+            "(the observed Li3PS4 -> Li7P3S11 -> Li4P2S6 tie-line sequence)."
+        ),
+    ] = None,
 ) -> None:
     """Phases that crystallise from an LPS glass with an accelerant (core first)."""
     from lpsflow.analysis import phase_model as pm
 
-    if solubility is None and campaign is not None:
-        solubility = _campaign_solubility(campaign, accelerant, scheme)
+    energies = None
+    if campaign is not None:
+        x_campaign, energies = _campaign_solubility(campaign, accelerant, scheme)
+        solubility = solubility if solubility is not None else x_campaign
+        if residual is ResidualSplit.rule:
+            energies = None
+        else:
+            _note_metastable(energies)
+    elif residual is ResidualSplit.hull:
+        raise LpsflowError("--residual hull needs --campaign (its computed energies)")
     if solubility is None:
         raise LpsflowError(
             "give the solubility limit with --solubility X (x of M per PS4 in the "
@@ -124,18 +162,25 @@ def phase(
     if all_samples:
         if sample is not None or core_wt is not None:
             raise LpsflowError("--series takes no sample and no --core-wt")
-        rows = pm.series(accelerant, solubility, scheme=scheme)
+        rows = pm.series(accelerant, solubility, scheme=scheme, energies=energies)
         typer.echo(_render_series(rows, fmt))
         return
     if sample is None:
         raise LpsflowError("give a sample name (e.g. LPS7228) or --series")
     if core_wt is not None:
         inv = pm.invert(
-            sample, accelerant, core_wt, solubility, scheme=scheme, basis=basis.value
+            sample,
+            accelerant,
+            core_wt,
+            solubility,
+            scheme=scheme,
+            basis=basis.value,
+            energies=energies,
         )
         typer.echo(_render_inverse(inv, fmt))
         return
-    typer.echo(_render_one(pm.evolve(sample, accelerant, solubility, scheme), fmt))
+    evolution = pm.evolve(sample, accelerant, solubility, scheme, energies=energies)
+    typer.echo(_render_one(evolution, fmt))
 
 
 # --- rendering -------------------------------------------------------------------

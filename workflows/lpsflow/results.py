@@ -139,6 +139,39 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+#: Li-P-S phases whose computed energies decide how a residual Li2S + P2S5 splits.
+LIPS_PHASES = ("Li2S", "P2S5", "S", "Li", "Li3PS4", "Li7P3S11", "Li4P2S6")
+
+
+def lips_phase_diagram(campaign: str, stores: Stores):
+    """Pymatgen PhaseDiagram of the campaign's relaxed Li-P-S phases.
+
+    Elemental P is never computed; a placeholder far above every hull (+10 eV/atom
+    over the lowest energy) closes the diagram. It cannot appear in the decomposition
+    of any composition between Li2S, P2S5 and S, the only ones asked of it.
+    """
+    from pymatgen.analysis.phase_diagram import PDEntry, PhaseDiagram
+    from pymatgen.core import Composition
+
+    from lpsflow.calculators.outputs import summarize
+
+    roles = {j["role"]: j["uuid"] for j in manifest(stores, campaign)["jobs"]}
+    wanted = {p: roles.get(f"relax:{p}") for p in LIPS_PHASES}
+    outputs = _outputs(stores, [u for u in wanted.values() if u])
+    missing = [p for p, u in wanted.items() if u not in outputs]
+    if missing:
+        raise NoResultsError(
+            f"campaign '{campaign}' has no relaxed {', '.join(missing)} yet"
+        )
+    entries = []
+    for phase, uuid in wanted.items():
+        s = summarize(outputs[uuid])
+        entries.append(PDEntry(s.structure.composition, s.energy, name=phase))
+    lowest = min(e.energy_per_atom for e in entries)
+    entries.append(PDEntry(Composition("P"), lowest + 10.0, name="P placeholder"))
+    return PhaseDiagram(entries)
+
+
 def _frac(x: float) -> str:
     from fractions import Fraction
 
