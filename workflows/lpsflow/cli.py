@@ -226,6 +226,16 @@ def results(
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    accelerant: Annotated[
+        list[str] | None,
+        typer.Option("--accelerant", "-a", help="Only this accelerant (repeatable)."),
+    ] = None,
+    descriptor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--descriptor", "-d", help="Only this descriptor column (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Show a campaign's descriptor table (dE_r of doped cores, Li7P3S11, Li4P2S6)."""
     from lpsflow import results as res
@@ -246,7 +256,10 @@ def results(
         fails = res.failures(stores, name)
     finally:
         stores.close()
-    text = _render(df, fmt)
+    from lpsflow import query
+
+    df = query.select(df, name, accelerant, descriptor)
+    text = query.to_text(df) if descriptor and fmt is Format.table else _render(df, fmt)
     if output:
         output.write_text(text)
         _echo(f"wrote {output}")
@@ -355,6 +368,102 @@ def phases() -> None:
     for name, entry in BUNDLED.items():
         ok = "" if data_path(entry.filename).exists() else "  (missing)"
         _echo(f"{name:10s} {entry.filename:32s} {entry.description}{ok}")
+
+
+class ReportFormat(StrEnum):
+    """Formats of ``lpsflow report``."""
+
+    html = "html"
+    md = "md"
+
+
+StoreOpt = Annotated[
+    Path | None, typer.Option(help="Embedded store directory (with a campaign name).")
+]
+CampaignOrName = Annotated[str, typer.Argument(help="Campaign YAML file or name.")]
+
+
+def _campaign_stores(campaign: str, store: Path | None):
+    path = Path(campaign)
+    camp, stores = _open(path if path.suffix in {".yaml", ".yml"} else None, store)
+    return (camp.name if camp else campaign), stores
+
+
+@app.command()
+def report(
+    campaign: CampaignOrName,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File (default: <campaign>-report.<fmt>)."),
+    ] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.html,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Campaign (same store) to compare with, e.g. the SevenNet run "
+            "(default: every campaign with the same definition and another "
+            "calculator)."
+        ),
+    ] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Write a report: descriptors, ranking with reasons, plots (HTML or Markdown)."""
+    from lpsflow import report as rep
+
+    name, stores = _campaign_stores(campaign, store)
+    try:
+        data = rep.collect(name, stores, compare=compare)
+    finally:
+        stores.close()
+    path = output or Path(f"{name}-report.{fmt.value}")
+    files = rep.write(data, path, fmt.value)
+    _echo(f"wrote {path}" + (f" and {len(files) - 1} PNG(s)" if len(files) > 1 else ""))
+
+
+class StructureKind(StrEnum):
+    """Kinds of structures ``lpsflow structures`` writes."""
+
+    bulk = "bulk"
+    core = "core"
+    interface = "interface"
+    gb = "gb"
+    neb = "neb"
+
+
+class StructureFormat(StrEnum):
+    """File formats of ``lpsflow structures``."""
+
+    cif = "cif"
+    poscar = "poscar"
+
+
+@app.command()
+def structures(
+    campaign: CampaignOrName,
+    kind: Annotated[StructureKind, typer.Option("--kind", "-k")] = StructureKind.bulk,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory.")] = Path(
+        "structures"
+    ),
+    fmt: Annotated[
+        StructureFormat, typer.Option("--format", "-f")
+    ] = StructureFormat.cif,
+    store: StoreOpt = None,
+) -> None:
+    """Write the relaxed structures of a campaign (CIF or POSCAR) and index.json."""
+    from lpsflow.export import export
+    from lpsflow.report import require_campaign
+
+    name, stores = _campaign_stores(campaign, store)
+    try:
+        require_campaign(stores, name)
+        result = export(stores, name, kind.value, output, fmt.value)
+    finally:
+        stores.close()
+    for w in result.written:
+        flag = "" if w.converged else "  (NOT converged)"
+        _echo(f"wrote {w.path}  {w.formula}  {w.energy_per_atom:.4f} eV/atom{flag}")
+    for role, why in result.missing.items():
+        _echo(f"skipped {role}: {why}")
 
 
 def _echo(msg: str) -> None:
