@@ -1,0 +1,493 @@
+"""Ranking, query, report and structure export (issue 7).
+
+First the logic on hand-made tables, then one small real campaign (CHGNet, about a
+minute on 2 cores) that the report, the structure export and the query CLI read.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lpsflow.analysis import ranking as rk
+from lpsflow.errors import LpsflowError
+from lpsflow.query import NotComputedError, UnknownDescriptorError, read_results, select
+from lpsflow.report import ReportData, build, phase_source
+from lpsflow.report_render import Figure, Placeholder, to_html
+
+
+def _row(acc, d_core, sol, x, scheme="Li-site", calc="mlip:CHGNet", **extra):
+    li7 = -0.10
+    return {
+        "accelerant": acc,
+        "scheme": scheme,
+        "core": f"core-{acc}",
+        "dE_core": None if d_core is None else li7 + d_core,
+        "dE_Li7P3S11": li7,
+        "dE_Li4P2S6": -0.08,
+        "dE_Li3PS4": -0.12,
+        "dE_core_minus_Li7P3S11": d_core,
+        "converged": True,
+        "state": "done",
+        "calculator": calc,
+        "job_core": f"job-core-{acc}",
+        "job_Li7P3S11": "job-li7",
+        "job_Li4P2S6": "job-li4",
+        "job_Li3PS4": "job-li3",
+        "x_solubility": x,
+        "solubility": sol,
+        "hull_threshold_meV": 25.0,
+        "e_hull_meV_by_x": {"1/8": 10.0, "1/4": 40.0} if sol else None,
+        "job_solubility": f"job-sol-{acc}",
+        "preferred": True,
+        **extra,
+    }
+
+
+def _table(*rows):
+    return pd.DataFrame(list(rows))
+
+
+# --- ranking logic ---------------------------------------------------------------
+
+
+def test_criteria_pass_fail_and_not_computed():
+    row = _row("Al2S3", -0.02, "1/8", 0.125)
+    res = {c.key: c for c in rk.evaluate(row)}
+    assert res["formation"].status == "pass" and res["formation"].value == -0.02
+    assert res["solubility"].status == "pass" and res["solubility"].value == 0.125
+    for key in ("binding", "mu_li", "migration"):
+        assert res[key].status == "not computed"
+        assert "absent" in res[key].reason and "issue" in res[key].reason
+    fail = {c.key: c for c in rk.evaluate(_row("X2S3", +0.01, ">= 1/4", 0.25))}
+    assert fail["formation"].status == "fail"
+    assert fail["solubility"].status == "fail"  # unbounded within the series
+    assert "not shown to be limited" in fail["solubility"].reason
+    low = {c.key: c for c in rk.evaluate(_row("Y2S3", -0.01, "< 1/8", None))}
+    assert low["solubility"].status == "fail"
+    assert "not resolved" in low["solubility"].reason
+    pending = {c.key: c for c in rk.evaluate(_row("Z2S3", None, None, None))}
+    assert pending["formation"].status == "not computed"
+    assert pending["solubility"].status == "not computed"
+    assert "pending or failed" in pending["formation"].reason
+
+
+def test_future_columns_are_read_when_present():
+    row = _row(
+        "Al2S3",
+        -0.02,
+        "1/8",
+        0.125,
+        E_bind_hetero=-0.030,
+        E_bind_homo=-0.020,
+        mu_Li_core=-3.00,
+        mu_Li_Li7P3S11=-3.02,  # |diff| 0.02 < 0.05: too small
+        Ea_gb=0.20,
+        Ea_bulk=0.35,
+    )
+    res = {c.key: c for c in rk.evaluate(row)}
+    assert res["binding"].status == "pass"
+    assert res["mu_li"].status == "fail" and res["mu_li"].value == pytest.approx(0.02)
+    assert res["migration"].status == "pass"
+    cfg = rk.RankingConfig(mu_li_min=0.01)
+    assert {c.key: c for c in rk.evaluate(row, cfg)}["mu_li"].status == "pass"
+    row["E_bind_hetero"] = float("nan")  # column there, value missing
+    assert {c.key: c for c in rk.evaluate(row)}["binding"].status == "not computed"
+
+
+def test_rank_order_score_and_weights():
+    df = _table(
+        _row("Ga2S3", -0.01, ">= 1/4", 0.25),  # 1 pass (2), 1 fail
+        _row("Al2S3", -0.02, "1/8", 0.125),  # 2 passes (4)
+        _row("In2S3", +0.03, "1/8", 0.125),  # 1 pass (2), 1 fail, worse margin
+        _row("SnS2", None, None, None),  # nothing computed
+    )
+    ranked = rk.rank(df)
+    assert [r.accelerant for r in ranked] == ["Al2S3", "Ga2S3", "In2S3", "SnS2"]
+    assert [r.score for r in ranked] == [4.0, 2.0, 2.0, 0.0]
+    assert [r.computed for r in ranked] == [4.0, 4.0, 4.0, 0.0]
+    assert ranked[0].total == 7.0
+    # weights are configurable: make solubility count 5x -> In2S3 (sol. pass) first
+    cfg = rk.RankingConfig(weights={"formation": 1.0, "solubility": 5.0})
+    order = [r.accelerant for r in rk.rank(df, cfg)]
+    assert order[:3] == ["Al2S3", "In2S3", "Ga2S3"]
+    table = rk.ranking_table(ranked)
+    assert list(table["rank"]) == [1, 2, 3, 4]
+    assert table.loc[0, "formation_status"] == "pass"
+
+
+def test_compare_flags_disagreements():
+    a = _table(_row("Al2S3", -0.02, "1/8", 0.125), _row("Ga2S3", -0.01, "1/8", 0.125))
+    b = _table(
+        _row("Al2S3", +0.01, "1/8", 0.125, calc="mlip:SevenNet"),  # formation flips
+        _row("Ga2S3", -0.03, "1/8", 0.125, calc="mlip:SevenNet"),
+    )
+    comp = rk.compare(a, b)
+    assert comp.calculator_a == "mlip:CHGNet" and comp.calculator_b == "mlip:SevenNet"
+    flagged = {(d.accelerant, d.criterion) for d in comp.disagreements}
+    assert ("Al2S3", "formation") in flagged
+    assert ("Al2S3", "rank") in flagged and ("Ga2S3", "rank") in flagged
+    assert ("Al2S3", "solubility") not in flagged
+    assert not any(d.criterion == "binding" for d in comp.disagreements)
+    both = pd.concat([a, b])
+    assert rk.compare_calculators(both).disagreements == comp.disagreements
+    assert rk.compare_calculators(a) is None
+    same = rk.compare(a, a.assign(calculator="mlip:SevenNet"))
+    assert same.disagreements == []
+
+
+# --- query -----------------------------------------------------------------------
+
+
+def test_select_filters_and_errors():
+    df = _table(_row("Al2S3", -0.02, "1/8", 0.125), _row("Ga2S3", -0.01, "1/8", 0.1))
+    one = select(df, "c", ["Al2S3"], ["dE_core"])
+    assert list(one["accelerant"]) == ["Al2S3"]
+    assert {"dE_core", "job_core", "calculator", "converged"} <= set(one.columns)
+    assert "dE_Li4P2S6" not in one.columns
+    with pytest.raises(NotComputedError, match="no accelerant SiS2"):
+        select(df, "c", ["SiS2"])
+    with pytest.raises(UnknownDescriptorError, match="unknown descriptor 'dE_foo'"):
+        select(df, "c", None, ["dE_foo"])
+    with pytest.raises(NotComputedError, match=r"E_bind_hetero.*issue 4"):
+        select(df, "c", None, ["E_bind_hetero"])
+    empty = df.assign(x_solubility=None)
+    with pytest.raises(NotComputedError, match="no value"):
+        select(empty, "c", None, ["x_solubility"])
+    assert issubclass(NotComputedError, LpsflowError)
+
+
+# --- report on hand-made data ----------------------------------------------------
+
+
+def _pngs(page: str) -> list[bytes]:
+    return [
+        base64.b64decode(m)
+        for m in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    ]
+
+
+def _non_blank(png: bytes) -> bool:
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(io.BytesIO(png), format="png")
+    return img.ndim == 3 and img.shape[0] > 50 and float(np.std(img[..., :3])) > 0.01
+
+
+def _fake_data(**extras):
+    df = _table(_row("Al2S3", -0.02, "1/8", 0.125), _row("Ga2S3", 0.01, "1/8", 0.125))
+    return ReportData(
+        campaign="fake",
+        location="memory",
+        definition={"calculator": {"model": "CHGNet"}, "doping": {"x": 0.25}},
+        results=df,
+        ranked=rk.rank(df),
+        failures={},
+        extras=extras,
+    )
+
+
+def test_report_placeholders_and_extra_plots():
+    title, sections = build(_fake_data())
+    ids = [s.id for s in sections]
+    for sid in ("binding", "mu-li", "neb"):
+        (blocks,) = [s.blocks for s in sections if s.id == sid]
+        assert isinstance(blocks[0], Placeholder)
+    page = to_html(title, sections)
+    assert page.count("not computed in this campaign") >= 3
+    assert ids[:2] == ["descriptors", "ranking"]
+    # the later descriptors plot as soon as a loader supplies them
+    binding = pd.DataFrame(
+        {
+            "accelerant": ["Al2S3"] * 4,
+            "kind": ["hetero", "hetero", "homo", "homo"],
+            "n_layers": [1, 2, 1, 2],
+            "E_bind": [-0.03, -0.035, -0.02, -0.022],
+        }
+    )
+    mu = pd.DataFrame(
+        {
+            "accelerant": ["Al2S3"] * 2,
+            "phase": ["core", "Li7P3S11"],
+            "mu_Li": [-3, -3.1],
+        }
+    )
+    neb = pd.DataFrame(
+        {
+            "accelerant": ["Al2S3"] * 6,
+            "path": ["gb"] * 3 + ["bulk"] * 3,
+            "coordinate": [0, 0.5, 1] * 2,
+            "energy": [0, 0.2, 0, 0, 0.35, 0],
+        }
+    )
+    _, sections = build(_fake_data(binding=binding, mu_li=mu, neb=neb))
+    figs = [b for s in sections for b in s.blocks if isinstance(b, Figure)]
+    assert {"binding", "mu_li", "neb"} <= {f.name for f in figs}
+    assert all(_non_blank(f.png) for f in figs)
+
+
+def test_phase_source_prefers_al2s3_and_its_solubility():
+    df = _table(_row("Ga2S3", -0.01, "1/4", 0.25), _row("Al2S3", -0.02, "1/8", 0.125))
+    assert phase_source(df) == ("Al2S3", "Li-site", 0.125, "1/8")
+    low = _table(_row("Al2S3", -0.02, "< 1/8", None))
+    assert phase_source(low)[2] is None
+    _, sections = build(
+        ReportData("f", "m", {}, low, rk.rank(low), {}, extras={})  # no x: no table
+    )
+    (phase,) = [s for s in sections if s.id == "phase-model"]
+    assert isinstance(phase.blocks[0], Placeholder)
+
+
+# --- one real campaign -----------------------------------------------------------
+
+CAMPAIGN = """\
+name: e2e
+accelerants: [Al2S3]
+calculator: {fmax: 0.1, max_steps: 120}
+doping: {x: 1/4, screen_top: 3, relax_top: 1, solubility_x: [1/8, 1/4]}
+store: {path: store}
+workdir: work
+"""
+
+SECTIONS = (
+    "descriptors",
+    "ranking",
+    "comparison",
+    "reaction-energies",
+    "solubility",
+    "phase-model",
+    "binding",
+    "mu-li",
+    "neb",
+    "provenance",
+)
+
+
+@pytest.fixture(scope="module")
+def camp(tmp_path_factory):
+    from lpsflow.campaign import load_campaign
+    from lpsflow.dispatch.local import run_campaign
+    from lpsflow.store import open_stores
+
+    d = tmp_path_factory.mktemp("report")
+    (d / "c.yaml").write_text(CAMPAIGN)
+    campaign = load_campaign(d / "c.yaml")
+    stores = open_stores(campaign.store, campaign.base_dir)
+    try:
+        report = run_campaign(campaign, stores, echo=lambda _: None)
+    finally:
+        stores.close()
+    assert report.ok, report.failed
+    return d
+
+
+def cli(d, *args, check=True):
+    proc = subprocess.run(
+        [sys.executable, "-m", "lpsflow.cli", *args],
+        cwd=d,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_html_report_sections_and_images(camp):
+    cli(camp, "report", "c.yaml", "-o", "report.html")
+    page = (camp / "report.html").read_text()
+    for sid in SECTIONS:
+        assert f'<section id="{sid}">' in page, sid
+    assert "<table>" in page and "Al2S3" in page
+    assert page.count("not computed in this campaign") >= 3  # binding, mu_Li, NEB
+    assert 'src="http' not in page and "src='http" not in page  # self-contained
+    pngs = _pngs(page)
+    assert len(pngs) >= 2  # reaction energies, hull vs x (+ phase model if x_sol)
+    assert all(_non_blank(p) for p in pngs)
+    # the numbers shown are the store's
+    from lpsflow.campaign import load_campaign
+    from lpsflow.results import load
+    from lpsflow.store import open_stores
+
+    c = load_campaign(camp / "c.yaml")
+    stores = open_stores(c.store, c.base_dir)
+    try:
+        row = load("e2e", stores).iloc[0]
+    finally:
+        stores.close()
+    assert f"{row['dE_core']:+.4f}" in page
+    assert f"{row['dE_core_minus_Li7P3S11']:+.4f}" in page
+    assert str(row["job_core"]) in page
+
+
+def test_html_screenshot_in_chromium(camp):
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    if not (camp / "report.html").exists():
+        cli(camp, "report", "c.yaml", "-o", "report.html")
+    shot = camp / "report.png"
+    subprocess.run(
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1200,3000",
+            (camp / "report.html").resolve().as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert shot.exists()
+    assert _non_blank(shot.read_bytes())
+
+
+def test_markdown_report_writes_pngs(camp):
+    cli(camp, "report", "c.yaml", "-f", "md", "-o", "md/report.md")
+    text = (camp / "md/report.md").read_text()
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
+    assert len(linked) >= 2
+    for name in linked:
+        assert _non_blank((camp / "md" / name).read_bytes())
+    assert "| accelerant |" in text and "not computed in this campaign" in text
+
+
+def test_structures_bulk_and_core(camp):
+    from pymatgen.core import Structure
+
+    cli(camp, "structures", "c.yaml", "--kind", "bulk", "-o", "bulk")
+    cifs = sorted((camp / "bulk").glob("*.cif"))
+    names = {p.stem for p in cifs}
+    assert {"Li2S", "P2S5", "Li7P3S11", "Li3PS4", "Al2S3"} <= names
+    for p in cifs:
+        assert len(Structure.from_file(p)) > 0
+    index = json.loads((camp / "bulk/index.json").read_text())
+    assert {e["name"] for e in index} == names and all(
+        len(e["job_uuid"]) == 36 for e in index
+    )
+    cli(camp, "structures", "c.yaml", "-k", "core", "-f", "poscar", "-o", "core")
+    cores = sorted((camp / "core").glob("*.vasp"))
+    assert {p.stem for p in cores} == {
+        "core_Al2S3_Li-site_x1-4_0",
+        "core_Al2S3_Li-site_x1-8_0",
+    }
+    assert "Al" in Structure.from_file(cores[0]).composition
+    for kind in ("interface", "gb", "neb"):
+        proc = cli(camp, "structures", "c.yaml", "-k", kind, check=False)
+        assert proc.returncode == 2 and "not computed in this campaign" in proc.stderr
+
+
+def test_api_and_cli_numbers_agree_and_round_trip(camp):
+    from lpsflow.campaign import load_campaign
+    from lpsflow.results import load
+    from lpsflow.store import open_stores
+
+    c = load_campaign(camp / "c.yaml")
+    stores = open_stores(c.store, c.base_dir)
+    try:
+        api = load("e2e", stores)
+    finally:
+        stores.close()
+    cli(camp, "results", "c.yaml", "-f", "json", "-o", "r.json")
+    cli(camp, "results", "c.yaml", "-f", "csv", "-o", "r.csv")
+    numbers = ["dE_core", "dE_Li7P3S11", "dE_Li4P2S6", "dE_core_minus_Li7P3S11"]
+    for path in ("r.json", "r.csv"):
+        back = read_results(camp / path)
+        assert list(back["job_core"]) == list(api["job_core"])
+        assert list(back["solubility"]) == list(api["solubility"])
+        assert back["e_hull_meV_by_x"][0] == api["e_hull_meV_by_x"][0]
+        for col in numbers:  # pandas JSON keeps 10 decimals
+            assert np.allclose(back[col], api[col].astype(float), atol=1e-9, rtol=0)
+    sel = json.loads(
+        cli(
+            camp, "results", "c.yaml", "-a", "Al2S3", "-d", "dE_core", "-f", "json"
+        ).stdout
+    )
+    assert set(sel[0]) == {
+        "accelerant",
+        "scheme",
+        "core",
+        "calculator",
+        "converged",
+        "state",
+        "dE_core",
+        "job_core",
+    }
+    assert sel[0]["dE_core"] == pytest.approx(api["dE_core"][0], abs=1e-9)
+    table = cli(camp, "results", "c.yaml", "-d", "x_solubility").stdout
+    assert "x_solubility" in table and "job_solubility" in table
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("results", "nosuch", "--store", "store"), "no campaign named 'nosuch'"),
+        (("report", "nosuch", "--store", "store"), "no campaign named 'nosuch'"),
+        (("results", "c.yaml", "-d", "dE_foo"), "unknown descriptor 'dE_foo'"),
+        (("results", "c.yaml", "-d", "Ea_gb"), "not computed in campaign 'e2e'"),
+        (("results", "c.yaml", "-a", "Ga2S3"), "no accelerant Ga2S3"),
+        (("report", "e2e", "--store", "empty"), "is empty"),
+        (("structures", "e2e", "--store", "empty"), "is empty"),
+    ],
+)
+def test_user_errors_exit_2(camp, args, needle):
+    proc = cli(camp, *args, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+
+
+def test_api_errors(tmp_path):
+    from lpsflow.report import collect
+    from lpsflow.results import NoResultsError
+    from lpsflow.store import embedded_stores
+
+    stores = embedded_stores(tmp_path / "empty").connect()
+    with pytest.raises(NoResultsError, match="is empty"):
+        collect("e2e", stores)
+    stores.close()
+
+
+def test_twin_campaign_with_other_calculator_is_compared(camp):
+    """Plumbing only: a manifest copy labelled SevenNet (same outputs) is found."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.report import collect, twin_campaigns
+    from lpsflow.store import open_stores
+
+    c = load_campaign(camp / "c.yaml")
+    stores = open_stores(c.store, c.base_dir)
+    doc = {
+        k: v
+        for k, v in stores.campaigns.query_one({"campaign": "e2e"}).items()
+        if k != "_id"
+    }
+    doc["campaign"] = "e2e-twin"
+    doc["definition"] = {
+        **doc["definition"],
+        "name": "e2e-twin",
+        "calculator": {**doc["definition"]["calculator"], "model": "SevenNet"},
+    }
+    stores.campaigns.update([doc], key="campaign")
+    try:
+        assert twin_campaigns(stores, "e2e") == ["e2e-twin"]
+        comp = collect("e2e", stores).comparisons["e2e-twin"]
+        assert comp.calculator_b == "mlip:SevenNet"
+        assert comp.disagreements == []  # same numbers, same verdicts
+        assert collect("e2e", stores, compare=[]).comparisons == {}
+    finally:
+        stores.campaigns.remove_docs({"campaign": "e2e-twin"})
+        stores.close()

@@ -1,0 +1,146 @@
+"""``lpsflow structures``: relaxed structures of a campaign as CIF or POSCAR files.
+
+Kinds and the job roles they read (see :mod:`lpsflow.flows.campaign`):
+
+* ``bulk``: every ``relax:<phase>`` (precursors, products, accelerants);
+* ``core``: the relaxed doped cells, ``relax:core:<acc>:<scheme>:<i>`` (at the
+  campaign's x) and ``relax:core:<acc>:<scheme>:<x>:<i>`` (solubility series);
+* ``interface``, ``gb``, ``neb``: the roles ``relax:interface:*``, ``relax:gb:*``
+  and ``neb:*`` that issues 4 and 5 are to add; until a campaign has them, asking
+  for these kinds is a :class:`~lpsflow.query.NotComputedError`.
+
+Next to the files, ``index.json`` records each structure's role, job id,
+calculator, energy per atom and converged flag.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
+
+from lpsflow.errors import LpsflowError
+from lpsflow.query import NotComputedError
+from lpsflow.results import _outputs, manifest
+
+if TYPE_CHECKING:
+    from lpsflow.store import Stores
+
+Kind = Literal["bulk", "core", "interface", "gb", "neb"]
+KIND_PREFIXES: dict[str, str] = {
+    "core": "relax:core:",
+    "interface": "relax:interface:",
+    "gb": "relax:gb:",
+    "neb": "neb:",
+}
+_LATER = {"interface": "issue 4", "gb": "issue 5", "neb": "issue 5"}
+EXTENSIONS = {"cif": "cif", "poscar": "vasp"}
+
+
+class ExportedStructure(BaseModel):
+    """One structure written to disk."""
+
+    name: str = Field(..., description="File stem.")
+    path: str = Field(..., description="File written.")
+    role: str = Field(..., description="Job role in the campaign.")
+    job_uuid: str = Field(..., description="Job whose output it is.")
+    formula: str = Field(..., description="Reduced formula.")
+    n_atoms: int = Field(..., description="Atoms in the cell.")
+    energy_per_atom: float = Field(..., description="Final energy (eV/atom).")
+    converged: bool = Field(..., description="Relaxation reached its tolerance.")
+    calculator: str = Field("", description="Calculator that relaxed it.")
+
+
+class ExportResult(BaseModel):
+    """What ``structures`` wrote and what it could not."""
+
+    written: list[ExportedStructure] = Field(default_factory=list)
+    missing: dict[str, str] = Field(
+        default_factory=dict, description="Role -> why there is no structure yet."
+    )
+
+
+def _roles(man: dict, kind: Kind) -> dict[str, str]:
+    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
+    if kind == "bulk":
+        bulk = {r: u for r, u in roles.items() if r.count(":") == 1}
+        return {r: u for r, u in bulk.items() if r.startswith("relax:")}
+    return {r: u for r, u in roles.items() if r.startswith(KIND_PREFIXES[kind])}
+
+
+def _name(role: str, kind: Kind, x_default: float | None) -> str:
+    parts = role.split(":")
+    if kind == "bulk":
+        return parts[1]
+    if kind == "core":
+        acc, scheme, *rest = parts[2:]
+        x = rest[0] if len(rest) == 2 else _frac(x_default) if x_default else "x"
+        return f"core_{acc}_{scheme}_x{x.replace('/', '-')}_{rest[-1]}"
+    return "_".join(p.replace("/", "-") for p in parts)
+
+
+def _frac(x: float) -> str:
+    return str(Fraction(x).limit_denominator(1000))
+
+
+def export(
+    stores: Stores,
+    campaign: str,
+    kind: Kind,
+    outdir: Path,
+    fmt: Literal["cif", "poscar"] = "cif",
+) -> ExportResult:
+    """Write the structures of one kind; errors if there are none to write."""
+    from lpsflow.calculators.outputs import summarize
+
+    man = manifest(stores, campaign)
+    roles = _roles(man, kind)
+    if not roles:
+        later = _LATER.get(kind, "")
+        raise NotComputedError(
+            f"{kind} structures: not computed in this campaign ('{campaign}' has no "
+            f"{KIND_PREFIXES.get(kind, kind)}* jobs"
+            + (f"; they come with {later})" if later else ")")
+        )
+    outputs = _outputs(stores, list(set(roles.values())))
+    fails = man.get("failures", {})
+    x_default = man["definition"].get("doping", {}).get("x")
+    result = ExportResult()
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LpsflowError(f"cannot create {outdir}: {exc}") from exc
+    for role, uuid in sorted(roles.items()):
+        out = outputs.get(uuid)
+        if out is None:
+            result.missing[role] = "failed" if uuid in fails else "not finished"
+            continue
+        s = summarize(out)
+        name = _name(role, kind, x_default)
+        path = outdir / f"{name}.{EXTENSIONS[fmt]}"
+        s.structure.to(filename=str(path), fmt=fmt)
+        result.written.append(
+            ExportedStructure(
+                name=name,
+                path=str(path),
+                role=role,
+                job_uuid=uuid,
+                formula=s.formula,
+                n_atoms=s.n_atoms,
+                energy_per_atom=s.energy_per_atom,
+                converged=s.converged,
+                calculator=s.calculator,
+            )
+        )
+    if not result.written:
+        raise NotComputedError(
+            f"no relaxed {kind} structure of campaign '{campaign}' in the store yet "
+            f"({len(result.missing)} job(s) failed or not finished)"
+        )
+    (outdir / "index.json").write_text(
+        json.dumps([w.model_dump() for w in result.written], indent=2)
+    )
+    return result
