@@ -23,6 +23,13 @@ name: e2e
 accelerants: [Al2S3]
 calculator: {fmax: 0.1, max_steps: 120}
 doping: {x: 1/4, screen_top: 3, relax_top: 2, solubility_x: [1/8, 1/4]}
+interfaces:
+  film_layers: 1
+  vacuum: 10
+  fmax: 0.15
+  hetero: {substrate_layers: 1, fixed_layers: 1, shift_grid: [1, 2], max_area: 320,
+           max_strain: 0.07, max_length_tol: 0.08, max_angle_tol: 0.08}
+  homo: {substrate_layers: 1, fixed_layers: 1, shift_grid: [1, 1]}
 store: {path: store}
 workdir: work
 """
@@ -195,3 +202,42 @@ def test_solubility_series_and_phase_model_from_campaign(campaign_dir):
         assert proc.returncode == 0, proc.stderr
         assert f"solubility x = {limit:g}" in proc.stderr
         assert "LPS7228" in proc.stdout
+
+
+def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):
+    d = campaign_dir["dir"]
+    _, stores = _stores(d / "c.yaml")
+    row = load("e2e", stores).iloc[0]
+    man = stores.campaigns.query_one({"campaign": "e2e"})
+    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
+    for kind, label, area in (("hetero", "Al2S3", 303.2), ("homo", "Li7P3S11", 149.0)):
+        doc = stores.jobs.query_one({"uuid": roles[f"binding:{kind}:{label}"]})
+        point = doc["output"]["points"][0]
+        assert row[f"area_{kind}"] == pytest.approx(area, rel=0.05)  # relaxed bulks
+        assert row[f"job_binding_{kind}"] == roles[f"binding:{kind}:{label}"]
+        if point["converged"]:
+            e = point["e_interface"] - point["e_film"] - point["e_substrate"]
+            assert row[f"E_bind_{kind}"] == pytest.approx(e / row[f"area_{kind}"])
+        else:
+            assert row[f"E_bind_{kind}"] is None
+    assert 0.03 < row["strain_hetero"] < 0.07 and row["strain_homo"] < 1e-6
+    if row["E_bind_hetero"] is not None and row["E_bind_homo"] is not None:
+        diff = row["E_bind_hetero"] - row["E_bind_homo"]
+        assert row["dE_bind"] == pytest.approx(diff)
+    stores.close()
+    table = subprocess.run(
+        [sys.executable, "-m", "lpsflow.cli", "results", "c.yaml"],
+        cwd=d, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "Al2S3 hetero: n=1:" in table and "Li7P3S11 homo: n=1:" in table
+    proc = subprocess.run(
+        [sys.executable, "-m", "lpsflow.cli", "structures", "c.yaml",
+         "--kind", "interface", "-f", "poscar", "-o", "ifaces"],
+        cwd=d, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    written = sorted(p.name for p in (d / "ifaces").glob("*.vasp"))
+    assert "relax_interface_hetero_Al2S3_n1.vasp" in written
+    assert "relax_interface_homo_Li7P3S11_n1_film.vasp" in written
+    text = (d / "ifaces" / "relax_interface_hetero_Al2S3_n1.vasp").read_text()
+    assert "Selective dynamics" in text.splitlines()[7]  # fixed substrate layer

@@ -25,6 +25,7 @@ name: fwtest
 accelerants: [Al2S3]
 calculator: {fmax: 0.1, max_steps: 120}
 doping: {x: 1/4, screen_top: 3, relax_top: 2}
+interfaces: {enabled: false}
 store: {path: store}
 """
 

@@ -20,7 +20,10 @@ def test_shared_work_is_built_once_for_many_accelerants():
     three = roles({**BASE, "accelerants": ["Al2S3", "Ga2S3", "SiS2"]})
     for phase in SHARED_PHASES:
         assert one[f"relax:{phase}"] == three[f"relax:{phase}"]
-    n_relax = sum(r.startswith("relax:") and ":core:" not in r for r in three)
+    n_relax = sum(
+        r.startswith("relax:") and ":core:" not in r and ":interface:" not in r
+        for r in three
+    )
     assert n_relax == len(SHARED_PHASES) + 3
     # SiS2 (Si4+) gets both compensation schemes, Al and Ga only the Li site
     assert "reaction:core:SiS2:P-site" in three
@@ -65,3 +68,31 @@ def test_structure_override_is_used(tmp_path):
     cflow = build_campaign(c)
     job = next(j for j in cflow.flow.jobs if j.uuid == cflow.roles["relax:Li2S"])
     assert job.function_args[0].volume == pytest.approx(li2s.volume, rel=1e-4)
+
+
+def test_interface_branches_homo_once_hetero_per_accelerant():
+    one = roles(BASE)
+    three = roles({**BASE, "accelerants": ["Al2S3", "Ga2S3", "SiS2"]})
+    # homo series (Li7P3S11 on itself) is shared work: the same jobs in both
+    homo = [r for r in three if ":homo:" in r]
+    assert homo and all(one[r] == three[r] for r in homo)
+    for acc in ("Al2S3", "Ga2S3", "SiS2"):
+        assert f"binding:hetero:{acc}" in three
+        for n in (1, 2, 3):  # default N = 3 film layers
+            assert f"relax:interface:hetero:{acc}:n{n}" in three
+            assert f"relax:interface:hetero:{acc}:n{n}:film" in three
+        assert f"relax:interface:hetero:{acc}:n4" not in three
+    # one substrate reference per series, not per n
+    assert sum(r.endswith(":substrate") for r in three) == 4
+    # the hetero substrate is the doped core at doping.x (1/4): no extra cells
+    nosol = roles({**BASE, "doping": {**BASE["doping"], "solubility_x": []}})
+    assert "binding:hetero:Al2S3" in nosol
+    assert not any(r.startswith("screen:core:Al2S3:Li-site:") for r in nosol)
+
+
+def test_interface_core_x_adds_its_own_doped_cells_and_can_be_disabled():
+    r = roles({**BASE, "interfaces": {"core_x": "1/8", "film_layers": 1}})
+    assert "screen:core:Al2S3:Li-site:1/8" in r
+    assert "relax:interface:hetero:Al2S3:n2" not in r
+    off = roles({**BASE, "interfaces": {"enabled": False}})
+    assert not any("interface" in k or k.startswith("binding:") for k in off)

@@ -254,6 +254,13 @@ name: e2e
 accelerants: [Al2S3]
 calculator: {fmax: 0.1, max_steps: 120}
 doping: {x: 1/4, screen_top: 3, relax_top: 1, solubility_x: [1/8, 1/4]}
+interfaces:
+  film_layers: 1
+  vacuum: 10
+  fmax: 0.15
+  hetero: {substrate_layers: 1, fixed_layers: 1, shift_grid: [1, 2], max_area: 320,
+           max_strain: 0.07, max_length_tol: 0.08, max_angle_tol: 0.08}
+  homo: {substrate_layers: 1, fixed_layers: 1, shift_grid: [1, 1]}
 store: {path: store}
 workdir: work
 """
@@ -309,10 +316,12 @@ def test_html_report_sections_and_images(camp):
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in page, sid
     assert "<table>" in page and "Al2S3" in page
-    assert page.count("not computed in this campaign") >= 3  # binding, mu_Li, NEB
+    assert page.count("not computed in this campaign") == 2  # mu_Li, NEB
     assert 'src="http' not in page and "src='http" not in page  # self-contained
+    binding = page.split('<section id="binding">')[1].split("</section>")[0]
+    assert len(_pngs(binding)) == 1  # E_bind vs layers, from the campaign's jobs
     pngs = _pngs(page)
-    assert len(pngs) >= 2  # reaction energies, hull vs x (+ phase model if x_sol)
+    assert len(pngs) >= 3  # reaction energies, hull vs x, E_bind (+ phase model)
     assert all(_non_blank(p) for p in pngs)
     # the numbers shown are the store's
     from lpsflow.campaign import load_campaign
@@ -385,7 +394,9 @@ def test_structures_bulk_and_core(camp):
         "core_Al2S3_Li-site_x1-8_0",
     }
     assert "Al" in Structure.from_file(cores[0]).composition
-    for kind in ("interface", "gb", "neb"):
+    cli(camp, "structures", "c.yaml", "-k", "interface", "-o", "iface")
+    assert (camp / "iface" / "relax_interface_hetero_Al2S3_n1.cif").exists()
+    for kind in ("gb", "neb"):
         proc = cli(camp, "structures", "c.yaml", "-k", kind, check=False)
         assert proc.returncode == 2 and "not computed in this campaign" in proc.stderr
 

@@ -17,7 +17,7 @@ from jobflow import Job
 from monty.json import MontyDecoder, MontyEncoder
 from pymatgen.core import SETTINGS as PMG_SETTINGS
 from pymatgen.core import Structure
-from pymatgen.io.vasp import Incar, Kpoints
+from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
 from lpsflow.calculators import get_backend
 from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
@@ -255,6 +255,7 @@ def test_campaign_export_writes_study_inputs_for_every_relaxation(tmp_path):
     campaign = load_campaign(Path(__file__).parents[1] / "configs" / "study.yaml")
     campaign.doping.relax_top = 1
     campaign.accelerants = ["Al2S3", "SiS2"]
+    campaign.interfaces.film_layers = 1
     dirs = {p.name: p for p in export_vasp_inputs(campaign, tmp_path / "in")}
     assert "relax_Li7P3S11" in dirs and "relax_core_Al2S3_Li-site_0" in dirs
     assert "relax_core_SiS2_P-site_0" in dirs
@@ -269,5 +270,17 @@ def test_campaign_export_writes_study_inputs_for_every_relaxation(tmp_path):
     assert mesh["relax_Li7P3S11"] == (4, 2, 2)
     assert mesh["relax_core_Al2S3_Li-site_0"] == (2, 3, 4)
     assert mesh["relax_Li3PS4"] == (2, 3, 4)
+    # interfaces: cell fixed (ISIF 2), one k-point along the normal, and the bottom
+    # substrate layers fixed through selective dynamics in the POSCAR
+    iface = dirs["relax_interface_hetero_Al2S3_n_1"]
+    assert Incar.from_file(iface / "INCAR")["ISIF"] == 2
+    assert mesh["relax_interface_hetero_Al2S3_n_1"][2] == 1
+    poscar = Poscar.from_file(iface / "POSCAR")
+    flags = poscar.structure.site_properties["selective_dynamics"]
+    n_fixed = sum(not any(f) for f in flags)
+    assert 0 < n_fixed < len(flags)
+    film = Structure.from_file(dirs["relax_film_hetero_Al2S3_n_1"] / "POSCAR")
+    sub = Structure.from_file(dirs["relax_substrate_hetero_Al2S3"] / "POSCAR")
+    assert film.composition + sub.composition == poscar.structure.composition
     core = Structure.from_file(dirs["relax_core_Al2S3_Li-site_0"] / "POSCAR")
     assert core.composition.reduced_formula == "Li45Al(PS4)16"

@@ -156,6 +156,113 @@ class DopingSettings(_Strict):
         return sorted({_check_x(v) for v in value})
 
 
+class InterfaceSeriesSettings(_Strict):
+    """Cell sizes and lattice-matching tolerances of one interface series."""
+
+    substrate_layers: int = Field(
+        ..., ge=1, description="Substrate thickness in layers (see slabs.layers)."
+    )
+    fixed_layers: int = Field(
+        ..., ge=0, description="Bottom substrate layers held fixed in relaxations."
+    )
+    shift_grid: tuple[int, int] = Field(
+        (2, 2), description="In-plane rigid shifts sampled: n_a x n_b grid."
+    )
+    max_area: float = Field(400.0, gt=0, description="Largest coincidence area (A^2).")
+    max_strain: float = Field(
+        0.03, gt=0, description="Largest von Mises strain of the film accepted."
+    )
+    max_length_tol: float = Field(0.03, gt=0, description="ZSL length tolerance.")
+    max_angle_tol: float = Field(0.01, gt=0, description="ZSL angle tolerance.")
+    max_area_ratio_tol: float = Field(
+        0.09, gt=0, description="ZSL area-ratio tolerance."
+    )
+
+    @model_validator(mode="after")
+    def _fixed(self) -> InterfaceSeriesSettings:
+        if self.fixed_layers > self.substrate_layers:
+            raise ValueError(
+                f"fixed_layers ({self.fixed_layers}) exceeds substrate_layers "
+                f"({self.substrate_layers})"
+            )
+        if min(self.shift_grid) < 1:
+            raise ValueError("shift_grid needs at least 1 x 1 shifts")
+        return self
+
+
+#: The study's hetero cell: <= 3% strain. The x = 1/16 doped core (1x2x2 cell) has a
+#: 2b x 2c in-plane cell; its smallest <= 3% match with Li7P3S11(010) is 1011 A^2
+#: (1.43%); the undoped b x c cell would allow 707 A^2 (1.96%).
+STUDY_HETERO: dict[str, Any] = {
+    "substrate_layers": 4,
+    "fixed_layers": 2,
+    "shift_grid": (3, 3),
+    "max_area": 1100.0,
+    "max_strain": 0.03,
+    "max_length_tol": 0.04,
+    "max_angle_tol": 0.04,
+}
+
+
+class InterfaceSettings(_Strict):
+    """Slabs, heterointerfaces and binding energies (SCIENCE.md item 5).
+
+    Defaults are the study's sizes: <= 3% strain (hetero 1011 A^2 on the x = 1/16
+    core, 4 substrate layers, 2 fixed; homo 3 layers, 1 fixed), n = 1..3 film layers.
+    """
+
+    enabled: bool = Field(True, description="Compute the binding energies.")
+    core_miller: tuple[int, int, int] = Field(
+        (1, 0, 0), description="Surface of the doped core (substrate of hetero)."
+    )
+    film_miller: tuple[int, int, int] = Field(
+        (0, 1, 0), description="Surface of Li7P3S11 (film; substrate of homo)."
+    )
+    film_layers: int = Field(
+        3, ge=1, le=6, description="N: E_bind(n) for n = 1..N Li7P3S11 layers."
+    )
+    core_x: float | None = Field(
+        None,
+        description="Dopant content of the core substrate (default: doping.x); its "
+        "lowest relaxed arrangement is used.",
+    )
+    scheme: Literal["Li-site", "P-site"] | None = Field(
+        None, description="Charge-compensation scheme of the core (default: first)."
+    )
+    vacuum: float = Field(15.0, gt=0, description="Vacuum above the film (A).")
+    fmax: float | None = Field(
+        None,
+        gt=0,
+        description="Force tolerance of the interface relaxations (default: "
+        "calculator.fmax).",
+    )
+    hetero: InterfaceSeriesSettings = Field(
+        default_factory=lambda: InterfaceSeriesSettings(**STUDY_HETERO)
+    )
+    homo: InterfaceSeriesSettings = Field(
+        default_factory=lambda: InterfaceSeriesSettings(
+            substrate_layers=3, fixed_layers=1, shift_grid=(3, 3)
+        )
+    )
+
+    @field_validator("core_x", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> Any:
+        return _parse_fraction(value)
+
+    @field_validator("core_x")
+    @classmethod
+    def _x_range(cls, value: float | None) -> float | None:
+        return None if value is None else _check_x(value)
+
+    @field_validator("core_miller", "film_miller")
+    @classmethod
+    def _miller(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
+        if not any(value):
+            raise ValueError("Miller index (0, 0, 0) is not a plane")
+        return value
+
+
 def _parse_fraction(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -208,6 +315,7 @@ class Campaign(_Strict):
     )
     calculator: CalculatorSettings = Field(default_factory=CalculatorSettings)
     doping: DopingSettings = Field(default_factory=DopingSettings)
+    interfaces: InterfaceSettings = Field(default_factory=InterfaceSettings)
     structures: dict[str, str] = Field(
         default_factory=dict,
         description="Phase name -> CIF/POSCAR file replacing the bundled structure "

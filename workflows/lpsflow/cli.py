@@ -60,6 +60,7 @@ def run(
     from lpsflow.store import open_stores
 
     camp = load_campaign(campaign)
+    _check_interfaces(camp)
     cflow = build_campaign(camp)  # every input is checked before the store is opened
     stores = open_stores(camp.store, camp.base_dir)
     try:
@@ -102,6 +103,13 @@ def _campaign_name(campaign: str) -> str:
     return campaign
 
 
+def _check_interfaces(camp):
+    """Lattice matches of the campaign's interfaces (clear error if none)."""
+    from lpsflow.flows.interfaces import check_lattice_matches
+
+    return check_lattice_matches(camp)
+
+
 @app.command()
 def submit(campaign: CampaignArg, launchpad: LaunchpadOpt) -> None:
     """Submit a campaign to a FireWorks LaunchPad (adds only what is missing)."""
@@ -111,6 +119,7 @@ def submit(campaign: CampaignArg, launchpad: LaunchpadOpt) -> None:
     from lpsflow.store import open_stores
 
     camp = load_campaign(campaign)
+    _check_interfaces(camp)
     cflow = build_campaign(camp)
     lp = load_launchpad(launchpad)
     stores = open_stores(camp.store, camp.base_dir)
@@ -300,8 +309,48 @@ def _render(df, fmt: Format) -> str:
         "",
         "Shared products (same for every row): " + ", ".join(_shared_summary(df)),
         *_solubility_summary(df),
+        *_binding_summary(df),
     ]
     return "\n".join(lines)
+
+
+def _binding_summary(df) -> list[str]:
+    if "E_bind_hetero_by_n" not in df or df["E_bind_hetero_by_n"].isna().all():
+        return []
+    out = [
+        "",
+        "Binding of n Li7P3S11(010) layers, E_bind = (E_int - E_film - E_sub)/A in "
+        "meV/A^2 (< 0 binds; '-' = not converged); hetero on the core, homo on "
+        "Li7P3S11:",
+    ]
+
+    def series(by_n) -> str:
+        if not isinstance(by_n, dict):
+            return "pending"
+        return ", ".join(
+            f"n={n}: " + ("-" if e is None else f"{1000 * e:+.2f}")
+            for n, e in sorted(by_n.items(), key=lambda t: int(t[0]))
+        )
+
+    for acc, r in df.groupby("accelerant").first().iterrows():
+        area, strain = r["area_hetero"], r["strain_hetero"]
+        geom = (
+            f" [{area:.0f} A^2, strain {100 * strain:.1f}%]"
+            if area is not None and area == area
+            else ""
+        )
+        out.append(f"  {acc} hetero: {series(r['E_bind_hetero_by_n'])}{geom}")
+    r = df.iloc[0]
+    out.append(f"  Li7P3S11 homo: {series(r['E_bind_homo_by_n'])}")
+    out.append(
+        "  dE_bind = hetero - homo at the thickest converged n (< 0: Li7P3S11 "
+        "prefers to nucleate on the core): "
+        + ", ".join(
+            f"{acc} " + ("-" if v is None or v != v else f"{1000 * v:+.2f}")
+            for acc, v in df.groupby("accelerant")["dE_bind"].first().items()
+        )
+    )
+    return out
 
 
 def _solubility_summary(df) -> list[str]:
@@ -336,8 +385,11 @@ def validate(campaign: CampaignArg) -> None:
     from lpsflow.flows.campaign import build_campaign
 
     camp = load_campaign(campaign)
+    matches = _check_interfaces(camp)
     cflow = build_campaign(camp)
     _echo(f"campaign '{camp.name}' is valid: {len(cflow.flow.jobs)} jobs")
+    for kind, m in matches.items():
+        _echo(f"  {kind} interface (starting structures): {m.describe()}")
     for role in cflow.roles:
         _echo(f"  {role}")
 

@@ -33,6 +33,17 @@ JOBS_OF = {
     "solubility": ("job_solubility",),
     "hull_threshold_meV": ("job_solubility",),
     "e_hull_meV_by_x": ("job_solubility",),
+    **{
+        f"{col}_{kind}": (f"job_binding_{kind}",)
+        for kind in ("hetero", "homo")
+        for col in ("E_bind", "area", "strain", "binding_converged")
+    },
+    **{
+        f"E_bind_{k}_{s}": (f"job_binding_{k}",)
+        for k in ("hetero", "homo")
+        for s in ("n", "by_n")
+    },
+    "dE_bind": ("job_binding_hetero", "job_binding_homo"),
 }
 
 

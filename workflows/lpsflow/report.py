@@ -37,7 +37,14 @@ from lpsflow.report_render import (
     to_html,
     to_markdown,
 )
-from lpsflow.results import NoResultsError, campaign_names, failures, load, manifest
+from lpsflow.results import (
+    NoResultsError,
+    binding_points,
+    campaign_names,
+    failures,
+    load,
+    manifest,
+)
 
 if TYPE_CHECKING:
     from lpsflow.analysis.phase_model import PhaseEvolution
@@ -47,7 +54,7 @@ Loader = Callable[["Stores", dict[str, Any]], pd.DataFrame | None]
 
 #: Loaders of the later descriptors, by figure: 'binding' (issue 4), 'mu_li' and
 #: 'neb' (issue 5). Register one to make its figure appear.
-EXTRA_LOADERS: dict[str, Loader] = {}
+EXTRA_LOADERS: dict[str, Loader] = {"binding": binding_points}
 
 _EXTRAS = {
     "binding": (

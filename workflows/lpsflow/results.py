@@ -62,7 +62,9 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
     Columns: accelerant, scheme, core (formula), dE_core, dE_Li7P3S11, dE_Li4P2S6,
     dE_Li3PS4 (eV/atom, dG_r ~ dE_r), dE_core_minus_Li7P3S11, preferred (lowest
     dE_core among the accelerant's schemes), converged, state, calculator, and the
-    job ids of each reaction-energy job.
+    job ids of each reaction-energy job; the solubility series (x_solubility,
+    e_hull_meV_by_x); binding energies (E_bind_hetero/homo at the thickest converged
+    film, dE_bind = hetero - homo, per-n values, area and strain of each cell).
     """
     man = manifest(stores, campaign)
     roles = {j["role"]: j["uuid"] for j in man["jobs"]}
@@ -126,6 +128,7 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
             else None
         )
         row["job_solubility"] = sol_uuid
+        row.update(_binding_columns(roles, outputs, accelerant))
         rows.append(row)
 
     df = pd.DataFrame(rows)
@@ -137,6 +140,51 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
         if not valid.empty:
             df.loc[valid.idxmin(), "preferred"] = True
     return df.reset_index(drop=True)
+
+
+def _binding_columns(
+    roles: dict[str, str], outputs: dict[str, dict], accelerant: str
+) -> dict[str, Any]:
+    """E_bind columns of one accelerant (hetero on its core, homo shared)."""
+    row: dict[str, Any] = {}
+    for kind, label in (("hetero", accelerant), ("homo", "Li7P3S11")):
+        uuid = roles.get(f"binding:{kind}:{label}")
+        doc = outputs.get(uuid) if uuid else None
+        row[f"E_bind_{kind}"] = doc["e_bind"] if doc else None
+        row[f"E_bind_{kind}_n"] = doc["n_summary"] if doc else None
+        row[f"E_bind_{kind}_by_n"] = (
+            {p["n_layers"]: p["e_bind"] for p in doc["points"]} if doc else None
+        )
+        row[f"area_{kind}"] = doc["area"] if doc else None
+        row[f"strain_{kind}"] = doc["von_mises_strain"] if doc else None
+        row[f"binding_converged_{kind}"] = (
+            all(p["converged"] for p in doc["points"]) if doc else None
+        )
+        row[f"job_binding_{kind}"] = uuid
+    het, hom = row["E_bind_hetero"], row["E_bind_homo"]
+    row["dE_bind"] = het - hom if het is not None and hom is not None else None
+    return row
+
+
+def binding_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
+    """E_bind(n) of every series: accelerant, kind, n_layers, E_bind (eV/A^2)."""
+    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
+    wanted = {r: u for r, u in roles.items() if r.startswith("binding:")}
+    outputs = _outputs(stores, list(wanted.values()))
+    rows = [
+        {
+            "accelerant": doc["label"],
+            "kind": doc["kind"],
+            "n_layers": p["n_layers"],
+            "E_bind": p["e_bind"],
+            "area": doc["area"],
+            "strain": doc["von_mises_strain"],
+        }
+        for doc in outputs.values()
+        for p in doc["points"]
+        if p["e_bind"] is not None
+    ]
+    return pd.DataFrame(rows) if rows else None
 
 
 #: Li-P-S phases whose computed energies decide how a residual Li2S + P2S5 splits.

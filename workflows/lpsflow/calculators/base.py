@@ -32,7 +32,9 @@ class Backend(ABC):
         self.settings = settings
 
     @abstractmethod
-    def relax_maker(self, phase: str, relax_cell: bool = True) -> Maker:
+    def relax_maker(
+        self, phase: str, relax_cell: bool = True, fmax: float | None = None
+    ) -> Maker:
         """A maker whose ``make(structure)`` relaxes ``structure``.
 
         Parameters
@@ -43,6 +45,8 @@ class Backend(ABC):
             k-mesh from it.
         relax_cell
             Relax the cell as well as the positions.
+        fmax
+            Force tolerance (eV/A) replacing the campaign's ``calculator.fmax``.
 
         """
 

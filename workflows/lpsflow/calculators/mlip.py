@@ -120,14 +120,16 @@ class MLIPBackend(Backend):
             "ionic_step_data": ("energy",),
         }
 
-    def relax_maker(self, phase: str, relax_cell: bool = True) -> MLIPRelaxMaker:
-        """Relaxation to the campaign's force tolerance."""
+    def relax_maker(
+        self, phase: str, relax_cell: bool = True, fmax: float | None = None
+    ) -> MLIPRelaxMaker:
+        """Relaxation to the campaign's force tolerance (or ``fmax``)."""
         s = self.settings
         return MLIPRelaxMaker(
             name=f"relax {phase}",
             relax_cell=relax_cell,
             steps=s.max_steps,
-            relax_kwargs={"fmax": s.fmax},
+            relax_kwargs={"fmax": fmax or s.fmax},
             optimizer_kwargs={"optimizer": s.optimizer},
             **self._common(),
         )

@@ -149,24 +149,31 @@ class VaspBackend(Backend):
                     return tuple(meshes[key])  # type: ignore[return-value]
         return None
 
-    def incar(self, relax: bool, relax_cell: bool = True) -> dict[str, Any]:
+    def incar(
+        self, relax: bool, relax_cell: bool = True, fmax: float | None = None
+    ) -> dict[str, Any]:
         """Return the INCAR settings of the generator (``None`` removes a tag)."""
         s = self.settings
         incar = dict(STUDY_INCAR)
         if relax:
             incar.update(
-                IBRION=2, ISIF=3 if relax_cell else 2, NSW=s.max_steps, EDIFFG=-s.fmax
+                IBRION=2,
+                ISIF=3 if relax_cell else 2,
+                NSW=s.max_steps,
+                EDIFFG=-(fmax or s.fmax),
             )
         else:
             incar.update(NSW=0)
         incar.update(s.vasp.incar_updates)
         return incar
 
-    def _generator_kwargs(self, phase: str, relax: bool, relax_cell: bool) -> dict:
+    def _generator_kwargs(
+        self, phase: str, relax: bool, relax_cell: bool, fmax: float | None = None
+    ) -> dict:
         v = self.settings.vasp
         mesh = self.kpoint_mesh(phase)
         kwargs: dict[str, Any] = {
-            "user_incar_settings": self.incar(relax, relax_cell),
+            "user_incar_settings": self.incar(relax, relax_cell, fmax),
             "user_potcar_functional": v.potcar_functional,
             "auto_ismear": False,
         }
@@ -185,10 +192,12 @@ class VaspBackend(Backend):
             kwargs["run_vasp_kwargs"] = {"vasp_cmd": v.vasp_cmd}
         return kwargs
 
-    def relax_maker(self, phase: str, relax_cell: bool = True) -> RelaxMaker:
+    def relax_maker(
+        self, phase: str, relax_cell: bool = True, fmax: float | None = None
+    ) -> RelaxMaker:
         """Conjugate-gradient relaxation to ``EDIFFG = -fmax``."""
         generator = StudyRelaxSetGenerator(
-            **self._generator_kwargs(phase, True, relax_cell)
+            **self._generator_kwargs(phase, True, relax_cell, fmax)
         )
         return RelaxMaker(
             name=f"relax {phase}",
@@ -235,17 +244,22 @@ def write_vasp_inputs(
     *,
     relax_cell: bool = True,
     potcar_spec: bool = True,
+    maker: Any = None,
 ) -> Path:
     """Write the input set the backend's maker would write for ``structure``.
 
     With ``potcar_spec`` (default) a ``POTCAR.spec`` with the POTCAR symbols is written
-    instead of the POTCAR, so no POTCAR library is needed.
+    instead of the POTCAR, so no POTCAR library is needed. ``maker`` (a job's own
+    VASP maker) replaces the one made from ``phase``/``relax``/``relax_cell``.
     """
     from atomate2 import SETTINGS
 
-    maker = (
-        backend.relax_maker(phase, relax_cell) if relax else backend.static_maker(phase)
-    )
+    if maker is None:
+        maker = (
+            backend.relax_maker(phase, relax_cell)
+            if relax
+            else backend.static_maker(phase)
+        )
     generator = deepcopy(maker.input_set_generator)
     vis = generator.get_input_set(structure, potcar_spec=potcar_spec)
     vis.incar.update(SETTINGS.VASP_INCAR_UPDATES)  # as atomate2's write_vasp_input_set

@@ -23,6 +23,7 @@ from jobflow import Flow, Job, Maker
 from lpsflow import __version__
 from lpsflow.calculators import get_backend
 from lpsflow.calculators.base import DOPED_CORE
+from lpsflow.flows.interfaces import add_interface_series
 from lpsflow.jobs.identity import stamp
 from lpsflow.jobs.reactions import phase_input, reaction_energy_job
 from lpsflow.jobs.screening import screen_arrangements
@@ -172,6 +173,7 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
         )
 
     doping = campaign.doping
+    cells: dict[tuple[str, str, float], tuple[str, list[Job]]] = {}
     for formula in campaign.accelerants:
         acc = parse_accelerant(formula)
         relaxed[acc.formula] = b.relax(acc.formula, primitive=True)
@@ -184,6 +186,7 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
             core_formula, core_relaxes = _doped_cells(
                 b, relaxed, acc, scheme_name, doping.x, doping.supercell, tag
             )
+            cells[acc.formula, scheme_name, doping.x] = core_formula, core_relaxes
             b.reaction(
                 label,
                 f"reaction:core:{tag}",
@@ -208,6 +211,7 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
                     formula_x, jobs_x = _doped_cells(
                         b, relaxed, acc, scheme_name, x, None, f"{tag}:{_xlabel(x)}"
                     )
+                    cells[acc.formula, scheme_name, x] = formula_x, jobs_x
                 series.append(
                     {
                         **phase_input(f"{label} x={_xlabel(x)}", formula_x, jobs_x),
@@ -228,7 +232,46 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
                 salt=False,
             )
 
+        if campaign.interfaces.enabled:
+            _hetero_interfaces(b, relaxed, acc, cells)
+    if campaign.interfaces.enabled and campaign.accelerants:
+        ifc = campaign.interfaces
+        li7 = relaxed["Li7P3S11"]
+        add_interface_series(
+            b, "homo", "Li7P3S11", li7, [li7], ifc.film_miller, ifc.homo
+        )
+
     return CampaignFlow(name=f"lpsflow {campaign.name}", jobs=b.jobs, roles=b.roles)
+
+
+def _hetero_interfaces(
+    b: _Builder,
+    relaxed: dict[str, Job],
+    acc: Accelerant,
+    cells: dict[tuple[str, str, float], tuple[str, list[Job]]],
+) -> None:
+    """Li7P3S11 films on the accelerant's relaxed doped core (lowest arrangement)."""
+    ifc = b.c.interfaces
+    schemes = [s.name for s in acc.schemes]
+    scheme = ifc.scheme or next(
+        (s for s in b.c.doping.schemes or schemes if s in schemes), schemes[0]
+    )
+    if scheme not in schemes:
+        return  # e.g. P-site asked for, impossible for a 3+ cation
+    x = ifc.core_x or b.c.doping.x
+    key = (acc.formula, scheme, x)
+    if key not in cells:
+        tag = f"{acc.formula}:{scheme}:{_xlabel(x)}"
+        cells[key] = _doped_cells(b, relaxed, acc, scheme, x, None, tag)
+    add_interface_series(
+        b,
+        "hetero",
+        acc.formula,
+        relaxed["Li7P3S11"],
+        cells[key][1],
+        ifc.core_miller,
+        ifc.hetero,
+    )
 
 
 def _xlabel(x: float) -> str:

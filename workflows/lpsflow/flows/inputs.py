@@ -15,6 +15,7 @@ from pymatgen.core import Structure
 from lpsflow.calculators.base import DOPED_CORE
 from lpsflow.calculators.vasp import VaspBackend, write_vasp_inputs
 from lpsflow.flows.campaign import build_campaign
+from lpsflow.flows.interfaces import INTERFACE_PHASE
 
 if TYPE_CHECKING:
     from lpsflow.campaign import Campaign
@@ -24,8 +25,10 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
     """Write one VASP input set per relaxation of ``campaign`` into ``directory``.
 
     The campaign is built with the ``vasp`` backend whatever its own backend is.
-    Relaxations whose structure comes from an earlier job (the doped cores) are
-    written for the best-Ewald arrangement applied to the unrelaxed host.
+    Relaxations whose structure comes from an earlier job are written for a
+    representative cell: the doped cores for the best-Ewald arrangement applied to
+    the unrelaxed host, the interfaces for the first rigid shift built from the
+    starting structures (the run picks the shift by single points on relaxed bulks).
     """
     vasp = campaign.model_copy(deep=True)
     vasp.calculator.backend = "vasp"
@@ -38,15 +41,25 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
             continue
         job = jobs[uuid]
         structure, phase = job.function_args[0], role.split(":", 1)[1]
-        if not isinstance(structure, Structure):  # doped core: built by the screen job
+        if role.startswith("relax:interface:"):  # built by the interface screen job
+            structure = _representative_interface(role, cflow.roles, jobs, campaign)
+            phase = INTERFACE_PHASE
+        elif not isinstance(structure, Structure):  # doped core: built by the screen
             tag = ":".join(role.split(":")[2:-1])
             screen = jobs[cflow.roles[f"screen:core:{tag}"]]
             structure = _representative_core(screen, campaign.structure_overrides)
             phase = DOPED_CORE
         target = out / re.sub(r"[^A-Za-z0-9.-]+", "_", job.name).strip("_")
-        write_vasp_inputs(backend, structure, phase, target)
+        maker = getattr(job.function, "__self__", None)  # the job's own maker
+        write_vasp_inputs(
+            backend, structure, phase, target, maker=maker if _is_vasp(maker) else None
+        )
         written.append(target)
     return written
+
+
+def _is_vasp(maker) -> bool:
+    return hasattr(maker, "input_set_generator")
 
 
 def _representative_core(screen_job, overrides: dict) -> Structure:
@@ -62,3 +75,36 @@ def _representative_core(screen_job, overrides: dict) -> Structure:
     if not isinstance(best, Arrangement):
         best = Arrangement.from_dict(best)
     return best.apply(host, cation).get_sorted_structure()
+
+
+def _representative_interface(
+    role: str, roles: dict[str, str], jobs: dict, campaign: Campaign
+) -> Structure:
+    """The unshifted interface cell (or its film/substrate) from starting structures."""
+    from lpsflow.structures.interfaces import build_interfaces, strained_references
+    from lpsflow.structures.library import load_structure
+
+    _, _, kind, label, *rest = role.split(":")
+    n_tag = rest[0] if rest[0].startswith("n") else "n1"
+    screen = jobs[roles[f"screen:interface:{kind}:{label}:{n_tag}"]]
+    _, _, _, substrates, n, film_miller, sub_miller, series, vacuum = (
+        screen.function_args
+    )
+    film = load_structure("Li7P3S11", campaign.structure_overrides)
+    if kind == "homo":
+        substrate = film
+    else:  # the substrate candidates are core relaxations of a screening job's cells
+        relax = jobs[substrates[0]["uuid"]]
+        core_screen = jobs[relax.function_args[0].uuid]
+        substrate = _representative_core(core_screen, campaign.structure_overrides)
+    iset = build_interfaces(
+        film, substrate, film_miller, sub_miller, film_layers=[n],
+        substrate_layers=series["substrate_layers"],
+        fixed_layers=series["fixed_layers"], vacuum=vacuum, shift_grid=[(0.0, 0.0)],
+        max_area=series["max_area"], max_strain=series["max_strain"],
+        max_length_tol=series["max_length_tol"], max_angle_tol=series["max_angle_tol"],
+        max_area_ratio_tol=series["max_area_ratio_tol"], registry=False, kind=kind,
+    )  # fmt: skip
+    cell = Structure.from_sites(iset.interfaces[0])
+    film_ref, sub_ref = strained_references(cell)
+    return {"film": film_ref, "substrate": sub_ref}.get(rest[-1], cell)

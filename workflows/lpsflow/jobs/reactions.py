@@ -24,7 +24,7 @@ def phase_input(phase: str, formula: str, jobs: list[Any]) -> dict[str, Any]:
     }
 
 
-def _pick(candidates: list[dict[str, Any]]) -> tuple[int, list[CalcSummary]]:
+def pick_lowest(candidates: list[dict[str, Any]]) -> tuple[int, list[CalcSummary]]:
     """Index of the lowest converged candidate (lowest overall if none converged)."""
     sums = [summarize(c["doc"]) for c in candidates]
     pool = [i for i, s in enumerate(sums) if s.converged] or list(range(len(sums)))
@@ -59,7 +59,7 @@ def reaction_energy_job(
     inputs, energies = [], {}
     for formula, coeff in balanced.coefficients.items():
         spec = by_formula[formula]
-        best, sums = _pick(spec["candidates"])
+        best, sums = pick_lowest(spec["candidates"])
         chosen = sums[best]
         energies[formula] = chosen.energy_per_atom
         inputs.append(

@@ -22,7 +22,7 @@ from jobflow import job
 from pymatgen.analysis.phase_diagram import CompoundPhaseDiagram, PDEntry
 from pymatgen.core import Composition
 
-from lpsflow.jobs.reactions import _pick
+from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.schemas import SolubilityDoc, SolubilityPoint
 
 
@@ -65,13 +65,13 @@ def solubility_job(
     entries: dict[str, PDEntry] = {}
     converged = True
     for ref in references:
-        best, sums = _pick(ref["candidates"])
+        best, sums = pick_lowest(ref["candidates"])
         s = sums[best]
         converged &= s.converged
         entries[ref["phase"]] = PDEntry(s.structure.composition, s.energy)
     doped = []
     for point in series:
-        best, sums = _pick(point["candidates"])
+        best, sums = pick_lowest(point["candidates"])
         s = sums[best]
         entry = PDEntry(s.structure.composition, s.energy)
         doped.append((point, entry, s, point["candidates"][best]["uuid"]))

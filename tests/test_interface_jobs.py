@@ -1,0 +1,159 @@
+"""Interface jobs on real built cells: screening, fixed atoms, E_bind bookkeeping."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from jobflow import Flow, run_locally
+
+from lpsflow.calculators.mlip import MLIPBackend
+from lpsflow.campaign import CalculatorSettings, InterfaceSeriesSettings
+from lpsflow.errors import StructureError
+from lpsflow.jobs.interfaces import binding_energy_job, screen_interface
+from lpsflow.structures.interfaces import binding_energy
+from lpsflow.structures.library import load_structure
+from lpsflow.structures.slabs import fixed_indices
+
+
+def _relaxed(structure):
+    """A stand-in for a finished bulk relaxation (the starting cell itself)."""
+    return {
+        "doc": {
+            "structure": structure,
+            "output": {"energy": -4.0 * len(structure)},
+            "forcefield_name": "CHGNet",
+            "is_force_converged": True,
+        },
+        "uuid": "bulk",
+    }
+
+
+@pytest.fixture(scope="module")
+def homo(tmp_path_factory):
+    """Li7P3S11(010) on itself, n = 1: screen two shifts, relax all three cells."""
+    li7 = load_structure("Li7P3S11")
+    series = InterfaceSeriesSettings(
+        substrate_layers=1, fixed_layers=1, shift_grid=(1, 2)
+    ).model_dump(mode="json")
+    maker = MLIPBackend(CalculatorSettings(fmax=0.15, max_steps=150)).relax_maker(
+        "interface", relax_cell=False
+    )
+    scr = screen_interface(
+        "homo", "Li7P3S11", _relaxed(li7), [_relaxed(li7)], 1, (0, 1, 0), (0, 1, 0),
+        series, 10.0,
+    )  # fmt: skip
+    ri = maker.make(scr.output.interface)
+    rf = maker.make(scr.output.film_reference)
+    rs = maker.make(scr.output.substrate_reference)
+    refs = [{"doc": j.output, "uuid": j.uuid} for j in (ri, rf, rs)]
+    bind = binding_energy_job(
+        "homo", "Li7P3S11", [scr.output], [refs[0]], [refs[1]], refs[2]
+    )
+    d = tmp_path_factory.mktemp("homo")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(d)
+        res = run_locally(Flow([scr, ri, rf, rs, bind]), ensure_success=True)
+    jobs = {"s": scr, "i": ri, "f": rf, "b": bind, "s_sub": rs}
+    out = {k: res[j.uuid][1].output for k, j in jobs.items()}
+    return out
+
+
+def test_screen_keeps_lowest_shift_and_conserves_composition(homo):
+    doc = homo["s"]
+    energies = [s.energy for s in doc.shifts]
+    assert len(energies) >= 2  # the grid plus the bulk-registry shift
+    assert energies[doc.selected] == min(energies)
+    assert min(s.relative_energy for s in doc.shifts) == 0.0
+    film, sub, cell = doc.film_reference, doc.substrate_reference, doc.interface
+    assert film.composition + sub.composition == cell.composition
+    assert film.composition.reduced_formula == "Li7P3S11"
+    # references are cut from the interface cell itself: the same strained lattice
+    assert np.allclose(film.lattice.matrix, cell.lattice.matrix)
+    assert np.allclose(sub.lattice.matrix, cell.lattice.matrix)
+    assert doc.n_fixed == len(fixed_indices(cell)) == len(fixed_indices(sub)) > 0
+    assert doc.von_mises_strain < 1e-6 and doc.area == pytest.approx(148.95, abs=0.1)
+
+
+def test_fixed_atoms_did_not_move_and_free_atoms_did(homo):
+    before, after = homo["s"].interface, homo["i"].structure
+    fixed = fixed_indices(before)
+    moved = np.linalg.norm(after.cart_coords - before.cart_coords, axis=1)
+    assert fixed and moved[fixed].max() < 1e-8
+    free = [i for i in range(len(before)) if i not in set(fixed)]
+    assert moved[free].max() > 0.01
+    # the cell is fixed: references stay in the interface's in-plane cell
+    assert np.allclose(after.lattice.matrix, before.lattice.matrix)
+
+
+def test_binding_energy_is_the_formula_of_the_relaxed_energies(homo):
+    b = homo["b"]
+    p = b.points[0]
+    e_i = homo["i"].output.energy
+    e_f = homo["f"].output.energy
+    e_s = homo["s_sub"].output.energy
+    assert (p.e_interface, p.e_film, p.e_substrate) == (e_i, e_f, e_s)
+    converged = all(d.is_force_converged for d in (homo["i"], homo["f"], homo["s_sub"]))
+    assert p.converged is converged
+    if converged:
+        assert p.e_bind == pytest.approx((e_i - e_f - e_s) / b.area)
+        assert p.e_bind < 0  # Li7P3S11 binds to itself
+        assert b.e_bind == p.e_bind and b.n_summary == 1
+    else:  # an unconverged relaxation is never turned into a number
+        assert p.e_bind is None and b.e_bind is None
+
+
+def test_unconverged_relaxation_gives_no_number(homo):
+    s = homo["s"]
+    docs = []
+    for key, structure in (
+        ("i", s.interface),
+        ("f", s.film_reference),
+        ("s_sub", s.substrate_reference),
+    ):
+        d = homo[key].model_dump()
+        d["structure"] = structure
+        docs.append({"doc": d, "uuid": key})
+    docs[0]["doc"]["is_force_converged"] = False
+    doc = binding_energy_job.original(
+        "homo", "Li7P3S11", [s], [docs[0]], [docs[1]], docs[2]
+    )
+    assert doc.points[0].converged is False and doc.points[0].e_bind is None
+    assert doc.e_bind is None
+
+
+def test_unstrained_film_reference_is_refused(homo):
+    """E_bind needs references in the interface's strained cell, not the bulk slab."""
+    s = homo["s"].model_copy()
+    film = s.film_reference.copy()
+    film.scale_lattice(film.volume * 1.03)  # e.g. the film in its own cell
+    s.film_reference = film
+    docs = [{"doc": homo[k].model_dump(), "uuid": k} for k in ("i", "f", "s_sub")]
+    with pytest.raises(StructureError, match="not in the interface's in-plane cell"):
+        binding_energy_job.original(
+            "homo", "Li7P3S11", [s], [docs[0]], [docs[1]], docs[2]
+        )
+    assert binding_energy(-10.0, -4.0, -5.0, 100.0) == pytest.approx(-0.01)
+
+
+def test_too_strict_strain_limit_is_one_clear_error(tmp_path):
+    (tmp_path / "c.yaml").write_text(
+        "name: strict\naccelerants: [Al2S3]\n"
+        "doping: {x: 1/4}\n"
+        "interfaces:\n"
+        "  hetero: {substrate_layers: 1, fixed_layers: 1, max_strain: 0.001,"
+        " max_area: 320}\n"
+    )
+    for cmd in ("validate", "run"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "lpsflow.cli", cmd, "c.yaml"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 2
+        assert "no lattice match" in proc.stderr and "interfaces.hetero" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "lpsflow-store").exists()  # nothing was started

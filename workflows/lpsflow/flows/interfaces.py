@@ -1,0 +1,143 @@
+"""Interface branch of the campaign: E_bind(n) of Li7P3S11 films, hetero and homo.
+
+Per series (hetero on one accelerant's doped core; homo once per campaign), with
+roles ``<what>:<kind>:<label>...``:
+
+* ``screen:interface:<kind>:<label>:n<n>``: build + shift screening (single points);
+* ``relax:interface:<kind>:<label>:n<n>``: the interface, cell fixed, bottom
+  substrate layers fixed (selective dynamics for VASP, ASE FixAtoms for the MLIP);
+* ``relax:interface:<kind>:<label>:n<n>:film``: the strained film reference;
+* ``relax:interface:<kind>:<label>:substrate``: the substrate reference (once: the
+  same block, in the same in-plane cell, for every n);
+* ``binding:<kind>:<label>``: E_bind(n) and the summary value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lpsflow.errors import StructureError
+from lpsflow.jobs.interfaces import binding_energy_job, screen_interface
+from lpsflow.structures.interfaces import LatticeMatch, match_interface
+
+if TYPE_CHECKING:
+    from jobflow import Job
+
+    from lpsflow.campaign import Campaign, InterfaceSeriesSettings
+
+#: Phase label of interface relaxations (VASP: length-based k-mesh, 1 along c).
+INTERFACE_PHASE = "interface"
+
+
+def _ref(job: Job) -> dict:
+    return {"doc": job.output, "uuid": job.uuid}
+
+
+def add_interface_series(
+    b,
+    kind: str,
+    label: str,
+    film: Job,
+    substrates: list[Job],
+    substrate_miller: tuple[int, int, int],
+    series: InterfaceSeriesSettings,
+) -> Job:
+    """Add one binding-energy series to the builder ``b``; return its binding job."""
+    cfg = b.c.interfaces
+    calc = b.c.calculator
+    maker = b.backend.relax_maker(INTERFACE_PHASE, relax_cell=False, fmax=cfg.fmax)
+    tag = f"{kind}:{label}"
+    words = f"{kind} {label}"
+    screens, ifaces, films = [], [], []
+    for n in range(1, cfg.film_layers + 1):
+        scr = b.add(
+            screen_interface(
+                kind,
+                label,
+                _ref(film),
+                [_ref(j) for j in substrates],
+                n,
+                tuple(cfg.film_miller),
+                tuple(substrate_miller),
+                series.model_dump(mode="json"),
+                cfg.vacuum,
+                model=calc.screening_model,
+                device=calc.device,
+            ),
+            f"screen:interface:{tag}:n{n}",
+            name=f"screen interface {words} n={n}",
+        )
+        screens.append(scr)
+        ifaces.append(
+            b.add(
+                maker.make(scr.output.interface),
+                f"relax:interface:{tag}:n{n}",
+                name=f"relax interface {words} n={n}",
+            )
+        )
+        films.append(
+            b.add(
+                maker.make(scr.output.film_reference),
+                f"relax:interface:{tag}:n{n}:film",
+                name=f"relax film {words} n={n}",
+            )
+        )
+    substrate = b.add(
+        maker.make(screens[0].output.substrate_reference),
+        f"relax:interface:{tag}:substrate",
+        name=f"relax substrate {words}",
+    )
+    return b.add(
+        binding_energy_job(
+            kind,
+            label,
+            [s.output for s in screens],
+            [_ref(j) for j in ifaces],
+            [_ref(j) for j in films],
+            _ref(substrate),
+        ),
+        f"binding:{tag}",
+        name=f"binding {words}",
+        salt=False,
+    )
+
+
+def check_lattice_matches(campaign: Campaign) -> dict[str, LatticeMatch]:
+    """Lattice-match the starting structures before anything runs.
+
+    The interface jobs match the *relaxed* bulks; checking the starting ones first
+    turns a too-strict strain limit into one clear error at submission instead of
+    failed jobs hours later. The doped core's in-plane lattice is that of its host
+    supercell with the translations the dopant breaks: one Li of the supercell is
+    replaced here (only the lattice matters for the match). Raises
+    ``StructureError("no lattice match ...")`` naming the settings to relax.
+    """
+    from lpsflow.structures.doping import choose_supercell
+    from lpsflow.structures.library import load_structure
+
+    ifc = campaign.interfaces
+    if not ifc.enabled:
+        return {}
+    overrides = campaign.structure_overrides
+    li7 = load_structure("Li7P3S11", overrides)
+    host = load_structure("Li3PS4", overrides)
+    cell, _ = choose_supercell(host, ifc.core_x or campaign.doping.x)
+    host.make_supercell(list(cell))
+    host.replace(host.indices_from_symbol("Li")[0], "Al")
+    out = {}
+    for kind, substrate, miller, s in (
+        ("hetero", host, ifc.core_miller, ifc.hetero),
+        ("homo", li7, ifc.film_miller, ifc.homo),
+    ):
+        try:
+            out[kind] = match_interface(
+                li7, ifc.film_miller, substrate, miller, s.max_area, s.max_strain,
+                max_length_tol=s.max_length_tol, max_angle_tol=s.max_angle_tol,
+                max_area_ratio_tol=s.max_area_ratio_tol,
+            )  # fmt: skip
+        except StructureError as exc:
+            raise StructureError(
+                f"interfaces.{kind}: {exc}; relax interfaces.{kind}.max_strain / "
+                "max_area (or the ZSL tolerances) in the campaign file"
+            ) from exc
+    return out

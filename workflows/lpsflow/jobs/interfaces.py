@@ -1,0 +1,233 @@
+"""Interface jobs: build and screen film/substrate cells, then E_bind(n).
+
+``screen_interface`` runs after the bulks are relaxed: it picks the lowest surface
+energy termination of film and substrate (MLIP single points of the candidate slabs
+of :func:`~lpsflow.structures.slabs.polyhedral_slabs`), lattice-matches them,
+stacks n film layers for every in-plane rigid shift
+(:func:`~lpsflow.structures.interfaces.build_interfaces`), keeps the shift with the
+lowest single point and cuts the strained film and substrate references from that
+cell. The relaxations (cell fixed, bottom substrate layers fixed) are ordinary
+backend relax jobs; ``binding_energy_job`` combines them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobflow import job
+from pymatgen.core import Structure
+
+from lpsflow.calculators.outputs import summarize
+from lpsflow.jobs.reactions import pick_lowest
+from lpsflow.jobs.screening import single_point
+from lpsflow.schemas import (
+    BindingEnergyDoc,
+    BindingPoint,
+    InterfaceScreenDoc,
+    ShiftEnergy,
+    Termination,
+)
+from lpsflow.structures.interfaces import (
+    build_interfaces,
+    consistent_binding_energy,
+    shifts,
+    strained_references,
+)
+from lpsflow.structures.slabs import (
+    EV_PER_A2_TO_J_PER_M2,
+    SlabCandidate,
+    fixed_indices,
+    in_plane_area,
+    lowest_energy_slab,
+    polyhedral_slabs,
+)
+
+
+def _termination(
+    bulk: Structure, miller: tuple[int, int, int], model: str, device: str
+) -> tuple[SlabCandidate, Termination]:
+    """Lowest-surface-energy termination of ``bulk`` (hkl), by MLIP single points."""
+    candidates = polyhedral_slabs(bulk, miller)
+    e_bulk = single_point(bulk, model, device) / len(bulk)
+    if len(candidates) == 1:
+        best = candidates[0]
+        gamma = None
+    else:
+        best = lowest_energy_slab(
+            candidates, lambda s: single_point(s, model, device), e_bulk
+        )
+        gamma = best.surface_energy * EV_PER_A2_TO_J_PER_M2
+    return best, Termination(
+        formula=bulk.composition.reduced_formula,
+        miller=tuple(miller),
+        shift=best.shift,
+        symmetric=best.symmetric,
+        n_candidates=len(candidates),
+        surface_energy=gamma,
+    )
+
+
+@job
+def screen_interface(
+    kind: str,
+    label: str,
+    film: dict[str, Any],
+    substrates: list[dict[str, Any]],
+    n_layers: int,
+    film_miller: tuple[int, int, int],
+    substrate_miller: tuple[int, int, int],
+    series: dict[str, Any],
+    vacuum: float,
+    model: str = "CHGNet",
+    device: str = "cpu",
+) -> InterfaceScreenDoc:
+    """Build the n-layer interface for every rigid shift; keep the lowest.
+
+    Parameters
+    ----------
+    kind
+        ``hetero`` or ``homo``.
+    label
+        Name of the substrate in results (accelerant or ``Li7P3S11``).
+    film, substrates
+        ``{"doc": relax output, "uuid": job id}`` of the relaxed film bulk and the
+        substrate candidates (the lowest converged one is used).
+    n_layers
+        Film thickness in layers.
+    series
+        :class:`~lpsflow.campaign.InterfaceSeriesSettings` as a dict.
+    vacuum
+        Vacuum above the film (A).
+
+    """
+    film_bulk = summarize(film["doc"]).structure
+    best, sums = pick_lowest(substrates)
+    sub_bulk = sums[best].structure
+    film_t, film_term = _termination(film_bulk, film_miller, model, device)
+    if kind == "homo" and tuple(film_miller) == tuple(substrate_miller):
+        sub_t, sub_term = film_t, film_term
+    else:
+        sub_t, sub_term = _termination(sub_bulk, substrate_miller, model, device)
+    iset = build_interfaces(
+        film_bulk,
+        sub_bulk,
+        film_miller,
+        substrate_miller,
+        film_layers=[n_layers],
+        substrate_layers=series["substrate_layers"],
+        fixed_layers=series["fixed_layers"],
+        vacuum=vacuum,
+        shift_grid=shifts(*series["shift_grid"]),
+        max_area=series["max_area"],
+        max_strain=series["max_strain"],
+        max_length_tol=series["max_length_tol"],
+        max_angle_tol=series["max_angle_tol"],
+        max_area_ratio_tol=series["max_area_ratio_tol"],
+        film_termination=film_t,
+        substrate_termination=sub_t,
+        kind=kind,
+    )
+    cells = iset.for_layers(n_layers)
+    energies = [single_point(c, model, device) for c in cells]
+    low = min(range(len(cells)), key=energies.__getitem__)
+    chosen = Structure.from_sites(cells[low])  # plain Structure: no Interface class
+    film_ref, sub_ref = strained_references(chosen)
+    m = iset.match
+    return InterfaceScreenDoc(
+        kind=kind,
+        label=label,
+        n_layers=n_layers,
+        film=film_term,
+        substrate=sub_term,
+        substrate_job=substrates[best]["uuid"],
+        area=m.area,
+        von_mises_strain=m.von_mises_strain,
+        film_vectors=m.film_vectors,
+        substrate_vectors=m.substrate_vectors,
+        n_atoms=len(chosen),
+        n_fixed=len(fixed_indices(chosen)),
+        screening_model=model,
+        shifts=[
+            ShiftEnergy(
+                shift=tuple(c.interface_properties["shift_substrate_cell"]),
+                registry=bool(c.interface_properties.get("registry")),
+                energy=e,
+                relative_energy=1000 * (e - energies[low]),
+            )
+            for c, e in zip(cells, energies, strict=True)
+        ],
+        selected=low,
+        interface=chosen,
+        film_reference=film_ref,
+        substrate_reference=sub_ref,
+    )
+
+
+@job
+def binding_energy_job(
+    kind: str,
+    label: str,
+    screens: list[Any],
+    interfaces: list[dict[str, Any]],
+    films: list[dict[str, Any]],
+    substrate: dict[str, Any],
+) -> BindingEnergyDoc:
+    """E_bind(n) = (E_interface - E_film - E_substrate) / A for each screened n.
+
+    ``screens`` are the :class:`InterfaceScreenDoc` of n = 1..N; ``interfaces`` and
+    ``films`` the matching relaxations (``{"doc", "uuid"}``); ``substrate`` the
+    relaxation of the substrate reference cut from the first cell (the substrate is
+    the same block in every n, in the same in-plane cell). The geometry of the
+    references is checked against each interface before any energy is combined
+    (:func:`~lpsflow.structures.interfaces.consistent_binding_energy`). A value is
+    only reported when all three relaxations converged.
+    """
+    screens = [s if isinstance(s, dict) else s.model_dump() for s in screens]
+    s_sub = summarize(substrate["doc"])
+    sub_ref = _structure(screens[0]["substrate_reference"])
+    points = []
+    for scr, i_job, f_job in zip(screens, interfaces, films, strict=True):
+        s_i, s_f = summarize(i_job["doc"]), summarize(f_job["doc"])
+        e_bind = consistent_binding_energy(
+            _structure(scr["interface"]),
+            s_i.energy,
+            _structure(scr["film_reference"]),
+            s_f.energy,
+            sub_ref,
+            s_sub.energy,
+        )
+        converged = s_i.converged and s_f.converged and s_sub.converged
+        points.append(
+            BindingPoint(
+                n_layers=scr["n_layers"],
+                e_bind=e_bind if converged else None,
+                e_bind_j_m2=e_bind * EV_PER_A2_TO_J_PER_M2 if converged else None,
+                converged=converged,
+                e_interface=s_i.energy,
+                e_film=s_f.energy,
+                e_substrate=s_sub.energy,
+                n_atoms=s_i.n_atoms,
+                jobs={
+                    "interface": i_job["uuid"],
+                    "film": f_job["uuid"],
+                    "substrate": substrate["uuid"],
+                },
+            )
+        )
+    done = [p for p in points if p.e_bind is not None]
+    summary = max(done, key=lambda p: p.n_layers) if done else None
+    return BindingEnergyDoc(
+        kind=kind,
+        label=label,
+        substrate_formula=sub_ref.composition.reduced_formula,
+        area=in_plane_area(sub_ref),  # the A of E_bind (the match's, unrounded)
+        von_mises_strain=screens[0]["von_mises_strain"],
+        calculator=s_sub.calculator,
+        points=points,
+        e_bind=summary.e_bind if summary else None,
+        n_summary=summary.n_layers if summary else None,
+    )
+
+
+def _structure(obj: Any) -> Structure:
+    return obj if isinstance(obj, Structure) else Structure.from_dict(obj)
