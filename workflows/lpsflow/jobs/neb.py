@@ -1,0 +1,249 @@
+"""Climbing-image NEB for Li vacancy hops with the shared MLIP (SCIENCE.md item 8).
+
+:func:`run_neb` relaxes the two endpoints (cell fixed), interpolates the images
+with IDPP (``ase.mep.NEB.interpolate(method="idpp", mic=True)``), then runs a
+climbing-image NEB with the improved tangent
+(``ase.mep.NEB(images, climb=True, method="improvedtangent")``) with one shared
+calculator, and returns a :class:`NebDoc`. :func:`neb_job` is the jobflow job for
+the MLIP (the model loaded once per process by
+:func:`lpsflow.calculators.mlip.mlip_calculator`).
+
+The barrier is ``Ea = max(E_images) - E(initial endpoint)`` (the forward barrier);
+a run that does not reach ``fmax`` within ``max_steps`` (or whose endpoints do not
+relax) is reported with ``converged=False`` and ``barrier=None``, never a number.
+
+atomate2 0.1.5 has ``atomate2.forcefields.neb.ForceFieldNebFromEndpointsMaker`` /
+``ForceFieldNebFromImagesMaker`` (ASE NEB with ``k=5, climb=True,
+method="improvedtangent"``, ``emmet.core.neb.NebResult`` output). They are not used
+here: they build their own calculator (one deep copy per image, not the shared
+lpsflow model), their ``NebResult`` always carries a numeric ``forward_barrier``
+(also for an unconverged band), and their force-convergence flag tests raw image
+forces, not the NEB forces the optimizer converged. For VASP, atomate2 has
+``atomate2.vasp.jobs.neb.NebFromImagesMaker`` / ``NebFromEndpointsMaker``
+(``NebSetGenerator``, VTST-style IMAGES run, ``NebTaskDoc``) and the charge-density
+based ``atomate2.vasp.flows.approx_neb.ApproxNebMaker``; a VASP NEB path can wrap
+those.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.mep import NEB
+from ase.optimize import BFGS, FIRE
+from jobflow import job
+from pydantic import BaseModel, Field
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from lpsflow.errors import StructureError
+
+if TYPE_CHECKING:
+    from ase import Atoms
+    from ase.calculators.calculator import Calculator
+
+
+class NebDoc(BaseModel):
+    """Result of one climbing-image NEB of a Li vacancy hop."""
+
+    label: str = Field("", description="Caller's label, e.g. 'Li7P3S11 gb hop 0'.")
+    energies: list[float] = Field(
+        ..., description="Energy of every image, endpoints included (eV)."
+    )
+    relative_energies: list[float] = Field(
+        ..., description="Energies relative to the initial endpoint (eV)."
+    )
+    barrier: float | None = Field(
+        None,
+        description="Forward barrier Ea = max(energies) - energies[0] (eV); None "
+        "unless the band converged.",
+    )
+    reverse_barrier: float | None = Field(
+        None, description="max(energies) - energies[-1] (eV); None unless converged."
+    )
+    climbing_image: int | None = Field(
+        None, description="Index of the climbing (highest intermediate) image."
+    )
+    converged: bool = Field(
+        ..., description="Endpoints relaxed and NEB forces below fmax in max_steps."
+    )
+    endpoints_converged: bool = Field(
+        ..., description="Both endpoint relaxations reached endpoint_fmax."
+    )
+    n_steps: int = Field(..., description="NEB optimizer steps taken.")
+    n_images: int = Field(..., description="Intermediate images.")
+    fmax: float = Field(..., description="NEB force tolerance (eV/A).")
+    max_steps: int = Field(..., description="NEB step limit.")
+    max_force: float | None = Field(
+        None, description="Largest NEB force at the end (eV/A)."
+    )
+    hop_distance: float | None = Field(
+        None, description="Distance the moving atom travels between endpoints (A)."
+    )
+    images: list[Structure] = Field(
+        ..., description="Final images, relaxed endpoints first and last."
+    )
+    method: str = Field(
+        "climbing-image NEB, improved tangent, IDPP interpolation",
+        description="How the band was made and optimized.",
+    )
+    calculator: str = Field("", description="Calculator used, e.g. 'CHGNet'.")
+    seconds: float = Field(0.0, description="Wall time (s).")
+    reason: str = Field("", description="Why the run is not converged, if it isn't.")
+
+
+def _atoms(structure: Structure) -> Atoms:
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    atoms.set_constraint()  # endpoints: cell fixed, atoms free
+    return atoms
+
+
+def _relax(atoms: Atoms, calc: Calculator, fmax: float, steps: int) -> bool:
+    atoms.calc = calc
+    opt = BFGS(atoms, logfile=None)
+    return bool(opt.run(fmax=fmax, steps=steps))
+
+
+def _moved_atom(a: Atoms, b: Atoms) -> tuple[int, float]:
+    d = a.get_positions() - b.get_positions()
+    frac = np.linalg.solve(a.cell.array.T, d.T).T
+    frac -= np.rint(frac)
+    dist = np.linalg.norm(frac @ a.cell.array, axis=1)
+    k = int(np.argmax(dist))
+    return k, float(dist[k])
+
+
+def run_neb(
+    initial: Structure,
+    final: Structure,
+    calculator: Calculator,
+    *,
+    n_images: int = 5,
+    fmax: float = 0.05,
+    max_steps: int = 200,
+    relax_endpoints: bool = True,
+    endpoint_fmax: float | None = None,
+    endpoint_steps: int = 200,
+    spring: float = 0.1,
+    optimizer: str = "FIRE",
+    label: str = "",
+    calculator_name: str = "",
+) -> NebDoc:
+    """Climbing-image NEB between two endpoint cells with the same atom order.
+
+    ``n_images`` intermediate images; ``fmax`` (eV/A) and ``max_steps`` bound the
+    NEB optimization (``optimizer`` FIRE or BFGS); endpoints are relaxed first
+    (BFGS, cell fixed, ``endpoint_fmax`` defaults to ``fmax``). ``spring`` is the
+    spring constant (eV/A^2). Never raises for non-convergence: the result is
+    marked ``converged=False`` with ``barrier=None``.
+    """
+    if len(initial) != len(final) or [s.species_string for s in initial] != [
+        s.species_string for s in final
+    ]:
+        raise StructureError("NEB endpoints must have the same atoms in the same order")
+    if n_images < 1:
+        raise StructureError(
+            f"NEB needs at least one intermediate image, not {n_images}"
+        )
+    if max_steps < 0:
+        raise StructureError(f"max_steps must be >= 0, not {max_steps}")
+    t0 = time.perf_counter()
+    ends = [_atoms(initial), _atoms(final)]
+    ok_ends = True
+    reasons = []
+    if relax_endpoints:
+        e_fmax = fmax if endpoint_fmax is None else endpoint_fmax
+        for tag, at in zip(("initial", "final"), ends, strict=True):
+            if not _relax(at, calculator, e_fmax, endpoint_steps):
+                ok_ends = False
+                reasons.append(
+                    f"{tag} endpoint not relaxed to {e_fmax:g} eV/A in "
+                    f"{endpoint_steps} steps"
+                )
+    relaxed = [at.copy() for at in ends]
+    _, hop = _moved_atom(ends[0], ends[1])
+    for at in ends:  # endpoints do not move: evaluate once, not at every NEB step
+        at.calc = at.calc or calculator
+        energy, forces = at.get_potential_energy(), at.get_forces()
+        at.calc = SinglePointCalculator(at, energy=energy, forces=forces)
+    mids = [ends[0].copy() for _ in range(n_images)]
+    for im in mids:
+        im.calc = calculator
+    images = [ends[0], *mids, ends[1]]
+    band = NEB(
+        images, k=spring, climb=True, method="improvedtangent",
+        allow_shared_calculator=True,
+    )  # fmt: skip
+    band.interpolate(method="idpp", mic=True)
+    opt_cls = {"FIRE": FIRE, "BFGS": BFGS}.get(optimizer.upper())
+    if opt_cls is None:
+        raise StructureError(f"NEB optimizer must be FIRE or BFGS, not {optimizer}")
+    opt = opt_cls(band, logfile=None)
+    band_ok = bool(opt.run(fmax=fmax, steps=max_steps))
+    if not band_ok:
+        reasons.append(f"NEB forces above {fmax:g} eV/A after {opt.nsteps} steps")
+    # the optimizer's last force call was at the final positions
+    energies = [float(e) for e in band.energies]
+    try:
+        max_force = float(band.get_residual())
+    except (ValueError, RuntimeError):  # no residual kept (e.g. one climbing image)
+        max_force = float(np.sqrt((band.get_forces() ** 2).sum(axis=1).max()))
+    if not all(math.isfinite(e) for e in energies):
+        band_ok = False
+        reasons.append("non-finite energies")
+    converged = bool(band_ok and ok_ends)
+    e0, e_max = energies[0], max(energies)
+    climb = 1 + int(np.argmax(energies[1:-1]))
+    out_images = [AseAtomsAdaptor.get_structure(im) for im in images]
+    # endpoints are not moved by the NEB: report them exactly as relaxed
+    out_images[0] = AseAtomsAdaptor.get_structure(relaxed[0])
+    out_images[-1] = AseAtomsAdaptor.get_structure(relaxed[1])
+    return NebDoc(
+        label=label,
+        energies=energies,
+        relative_energies=[e - e0 for e in energies],
+        barrier=e_max - e0 if converged else None,
+        reverse_barrier=e_max - energies[-1] if converged else None,
+        climbing_image=climb,
+        converged=converged,
+        endpoints_converged=ok_ends,
+        n_steps=int(opt.nsteps),
+        n_images=n_images,
+        fmax=fmax,
+        max_steps=max_steps,
+        max_force=max_force,
+        hop_distance=hop,
+        images=out_images,
+        calculator=calculator_name,
+        seconds=time.perf_counter() - t0,
+        reason="; ".join(reasons),
+    )
+
+
+@job
+def neb_job(
+    initial: Structure,
+    final: Structure,
+    model: str = "CHGNet",
+    device: str = "cpu",
+    **kwargs: Any,
+) -> NebDoc:
+    """Run :func:`run_neb` as a jobflow job with the shared MLIP calculator ``model``.
+
+    ``kwargs`` go to :func:`run_neb` (``n_images``, ``fmax``, ``max_steps``,
+    ``relax_endpoints``, ``endpoint_fmax``, ``endpoint_steps``, ``spring``,
+    ``optimizer``, ``label``).
+    """
+    from lpsflow.calculators.mlip import mlip_calculator
+
+    return run_neb(
+        initial,
+        final,
+        mlip_calculator(model, device),
+        calculator_name=model,
+        **kwargs,
+    )

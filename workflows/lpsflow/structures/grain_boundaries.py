@@ -1,0 +1,611 @@
+"""Periodic bicrystal grain-boundary (GB) cells of thiophosphates (SCIENCE.md item 6).
+
+A GB cell here is a *periodic bicrystal*: a slab of grain A and a slab of grain B
+stacked along the boundary normal **without vacuum**, so the cell holds two
+boundaries (A below B, and B below the periodic image of A). Both slabs are the
+checked polyhedral slabs of :mod:`lpsflow.structures.slabs` (stoichiometric, every
+PS4 / P2S7 unit whole), cut to whole :func:`~lpsflow.structures.slabs.layers`.
+
+Misorientation and coincidence
+------------------------------
+Grain B is placed on grain A's in-plane coincidence cell. Candidate coincidence
+cells come from pymatgen's :class:`~pymatgen.analysis.interfaces.zsl.ZSLGenerator`
+(the matcher :func:`lpsflow.structures.interfaces.match_interface` uses), each also
+with grain B turned by 180 degrees about the normal (every 2D lattice maps onto
+itself under that turn, which ZSL's reduced vectors do not list). A candidate maps
+grain B's superlattice vectors onto grain A's; its rotation part (polar
+decomposition of the in-plane map, with the height flipped when B is turned over)
+is the orientation of grain B in the cell. The **misorientation** ``M`` is the
+rotation taking grain A's orientation in the cell to grain B's, both referred to
+their own slab frames (x along the slab's first in-plane vector, z along its
+normal); for a homo GB both grains are the same slab, so ``M`` is the physical
+misorientation. Without a flip, ``M`` is a pure **twist** about the normal by
+``twist_angle``. It is recorded in every cell's ``properties`` (axis in cell
+Cartesian coordinates, angle, matrix).
+
+For a homo GB a candidate whose ``M`` is a point-group rotation of the bulk
+(expressed in the slab frame) is no boundary at all (grain B is grain A moved) and is
+skipped. Of the rest, the one with the smallest area (then strain) within
+``max_strain`` is used, or the one closest to a requested ``twist``. ``Sigma`` is
+reported as the coincidence area over grain A's primitive in-plane area (a near-CSL
+index: Li7P3S11 is triclinic, so an exact CSL does not exist in general; the
+residual misfit is reported as the von Mises Green-Lagrange strain of grain B).
+No candidate raises ``StructureError("no CSL/coincidence within ...")``.
+
+pymatgen's ``GrainBoundaryGenerator`` is not used: it refuses triclinic lattices and
+for orthorhombic beta-Li3PS4 needs axial-ratio approximations and relabels axes
+(FIELD-NOTES); the same twist construction serves all three GB kinds.
+
+Stacking and overlaps
+---------------------
+Grain B is put on grain A with :func:`lpsflow.structures.interfaces.stack` (rigid
+P-S units, lowered until the first pair reaches its contact distance,
+:func:`~lpsflow.structures.interfaces.contact_distances` of the two bulks). The
+second boundary is closed the same way: the cell height is the lowest one at which
+the periodic image of grain A touches the top of grain B at contact distance. No
+atom is removed or merged: the composition is exactly grain A + grain B, no pair is
+closer than 1.5 A and the P-S units are those of the two grains (checked; a failed
+check raises ``StructureError``). The two boundaries generally differ in registry;
+a GB energy from such a cell is their mean. Rigid-body in-plane shifts of grain B
+are sampled on a grid (fractions of grain A's primitive in-plane cell; the caller
+evaluates all and keeps the lowest energy).
+
+GB energy: ``gamma = (E_GB - sum_i n_i E_i) / (2 A)`` (two boundaries per cell);
+for a hetero GB the sum runs over both bulk references (an interface energy that
+includes the elastic energy of the strained grain B unless strained references are
+used). See :func:`gb_energy` and :func:`cell_gb_energy`.
+
+Quick settings (:data:`QUICK`, bundled cells, no relaxation):
+
+* ``homo`` Li7P3S11 (010) / Li7P3S11 (010): 180-degree twist, Sigma 1 (149 A^2),
+  0% strain, 2 + 2 layers: 168 atoms.
+* ``core`` beta-Li3PS4 (100) / beta-Li3PS4 (100): 75.5-degree twist about [100],
+  Sigma 8 (404 A^2, 2b+2c x -2b+2c), 1.5% strain, 1 + 1 layers: 256 atoms. The
+  rectangular b x c net has no smaller non-symmetric coincidence: every ZSL match
+  up to 300 A^2 (5% tolerances), 180-degree turns included, is a point-group
+  rotation of Pnma (no boundary). (010) has none up to 320 A^2 and (001) no
+  stoichiometric slab with whole PS4 units.
+* ``hetero`` beta-Li3PS4 (100) / Li7P3S11 (010): 303 A^2 (Sigma 6 on the core),
+  6.3% von Mises strain, 1 core layer (96 atoms) + 1 Li7P3S11 layer (84 atoms):
+  180 atoms.
+
+Cells carry the site properties ``grain`` (``A``/``B``) and ``layer`` (0 = bottom
+layer of grain A), and ``properties["gb"]`` (match, misorientation, shift, atoms
+per grain, and ``boundary_z``: the heights in A along the normal, which is the
+cell's c axis, of the boundary below grain B and the one above it, each midway
+between the facing grains; the second is usually at 0 = c, the cell edge).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from monty.json import MSONable
+from pymatgen.analysis.interfaces.zsl import ZSLGenerator
+from pymatgen.core import Lattice, Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+from scipy.linalg import polar
+from scipy.spatial.transform import Rotation
+
+from lpsflow.errors import StructureError
+from lpsflow.structures.interfaces import (
+    CONTACT_SCALE,
+    LatticeMatch,
+    _film_base,
+    _in_plane,
+    _int_matrix,
+    _strain,
+    contact_distances,
+    shifts,
+    stack,
+)
+from lpsflow.structures.slabs import (
+    MIN_DISTANCE,
+    SlabCandidate,
+    in_plane_area,
+    layered_slab,
+    min_distance,
+    polyhedral_slabs,
+    unit_counts,
+)
+
+#: Largest difference (degrees) between a misorientation and a bulk symmetry
+#: rotation for the two to count as the same (no boundary).
+SYMMETRY_TOL_DEG = 2.0
+
+
+# ------------------------------------------------------------------ matching
+@dataclass
+class GBMatch(MSONable):
+    """A coincidence cell of grain B on grain A and the misorientation it implies."""
+
+    match: LatticeMatch
+    """The cell as a film (grain B) / substrate (grain A) lattice match."""
+    sigma: float
+    """Coincidence area / grain A's primitive in-plane area (near-CSL index)."""
+    twist_angle: float
+    """Rotation of grain B about the normal (degrees, in (-180, 180])."""
+    flipped: bool
+    """Grain B is also turned over (180 degrees about an in-plane axis)."""
+    misorientation_axis: list[float]
+    """Unit rotation axis taking grain A's orientation to B's (cell Cartesian)."""
+    misorientation_angle: float
+    """Rotation angle about that axis (degrees, 0-180)."""
+    misorientation_matrix: list[list[float]]
+    """The rotation matrix (cell Cartesian; acts on column vectors)."""
+    n_candidates: int
+    """Coincidence candidates considered (ZSL matches and their 180-degree turns)."""
+
+    def describe(self) -> str:
+        """One line: Sigma, area, strain, misorientation."""
+        ax = ", ".join(f"{x:.2f}" for x in self.misorientation_axis)
+        return (
+            f"Sigma {self.sigma:.2f}, {self.match.area:.1f} A^2, "
+            f"von Mises strain {100 * self.match.von_mises_strain:.2f}%, "
+            f"{self.misorientation_angle:.1f} deg about [{ax}]"
+            f"{' (grain B turned over)' if self.flipped else ''}"
+        )
+
+
+def _slab_frame(first: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Rows e1 (along ``first``), e2 = e3 x e1, e3 (along ``normal``)."""
+    e3 = normal / np.linalg.norm(normal)
+    e1 = first - (first @ e3) * e3
+    e1 /= np.linalg.norm(e1)
+    return np.array([e1, np.cross(e3, e1), e3])
+
+
+def _orientations(
+    fv: np.ndarray, sv: np.ndarray, f_sl: np.ndarray, s_sl: np.ndarray, flipped: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Orientations of grain A and grain B in the cell.
+
+    Each is the rotation from the grain's slab reference frame (x along its slab's
+    first primitive in-plane vector, z along its normal) to cell Cartesian.
+
+    Mirrors :func:`lpsflow.structures.interfaces.stack`: the cell has grain A's
+    first superlattice vector along x and its normal along z; grain B's
+    superlattice vectors go onto grain A's, its heights flipped if turned over.
+    """
+    n_a, n_b = np.cross(sv[0], sv[1]), np.cross(fv[0], fv[1])
+    g_a = _slab_frame(s_sl[0], n_a)
+    g_b = _slab_frame(f_sl[0], n_b)
+    basis = (g_a @ s_sl.T).T[:, :2]
+    f2 = (g_b @ f_sl.T).T[:, :2]
+    t = basis.T @ np.linalg.inv(f2.T)
+    lin = np.zeros((3, 3))
+    lin[:2, :2] = t
+    lin[2, 2] = -1.0 if flipped else 1.0
+    rot_b, _ = polar(lin @ g_b)
+    # refer both to their slab reference frames (x along the primitive a)
+    return g_a @ _slab_frame(sv[0], n_a).T, rot_b @ _slab_frame(fv[0], n_b).T
+
+
+def _point_group(bulk: Structure, slab: SlabCandidate, symprec: float) -> np.ndarray:
+    """Proper point-group rotations of ``bulk`` in the slab's Cartesian frame."""
+    sf = np.asarray(slab.slab.scale_factor, dtype=float)[:2]
+    ab_bulk = sf @ bulk.lattice.matrix
+    ab_slab = _in_plane(slab.slab)
+    b = np.array([*ab_bulk, np.cross(*ab_bulk)]).T
+    s = np.array([*ab_slab, np.cross(*ab_slab)]).T
+    q, _ = polar(s @ np.linalg.inv(b))
+    ops = SpacegroupAnalyzer(bulk, symprec=symprec).get_symmetry_operations(
+        cartesian=True
+    )
+    rots = [op.rotation_matrix for op in ops if np.linalg.det(op.rotation_matrix) > 0]
+    return np.array([q @ r @ q.T for r in rots])
+
+
+def _angle_between(r1: np.ndarray, r2: np.ndarray) -> float:
+    c = (np.trace(r1.T @ r2) - 1) / 2
+    return math.degrees(math.acos(float(np.clip(c, -1.0, 1.0))))
+
+
+def _wrap(angle: float) -> float:
+    """Angle in (-180, 180]."""
+    a = (angle + 180.0) % 360.0 - 180.0
+    return 180.0 if math.isclose(a, -180.0, abs_tol=1e-9) else a
+
+
+def gb_match(
+    bulk_a: Structure,
+    miller_a: Sequence[int],
+    bulk_b: Structure | None = None,
+    miller_b: Sequence[int] | None = None,
+    *,
+    twist: float | None = None,
+    flip: bool | None = False,
+    angle_tol: float = 1.0,
+    max_area: float = 400.0,
+    max_strain: float = 0.03,
+    max_length_tol: float = 0.03,
+    max_angle_tol: float = 0.01,
+    max_area_ratio_tol: float = 0.09,
+    slab_a: SlabCandidate | None = None,
+    slab_b: SlabCandidate | None = None,
+    symprec: float = 0.1,
+) -> GBMatch:
+    """Coincidence cell and misorientation of grain B (``bulk_b``) on grain A.
+
+    ``bulk_b``/``miller_b`` default to grain A's (a homo GB; then misorientations
+    equal to a bulk point-group rotation are skipped). ``twist`` (degrees) asks for
+    the candidate whose twist about the normal is within ``angle_tol`` of it
+    (closest first, then smallest area); ``None`` takes the smallest area. ``flip``
+    True/False requires grain B turned over or not; ``None`` allows both. The ZSL
+    tolerances and ``max_area`` (A^2) bound the search, ``max_strain`` the von Mises
+    strain. Raises ``StructureError("no CSL/coincidence within ...")``.
+    """
+    homo = bulk_b is None
+    bulk_b = bulk_a if bulk_b is None else bulk_b
+    miller_b = tuple(miller_a) if miller_b is None else tuple(miller_b)
+    slab_a = slab_a or polyhedral_slabs(bulk_a, miller_a)[0]
+    if slab_b is None:
+        slab_b = slab_a if homo else polyhedral_slabs(bulk_b, miller_b)[0]
+    fv, sv = _in_plane(slab_b.slab), _in_plane(slab_a.slab)
+    what = (
+        f"{bulk_b.composition.reduced_formula}{tuple(miller_b)} on "
+        f"{bulk_a.composition.reduced_formula}{tuple(miller_a)}"
+    )
+    zsl = ZSLGenerator(
+        max_area_ratio_tol=max_area_ratio_tol,
+        max_area=max_area,
+        max_length_tol=max_length_tol,
+        max_angle_tol=max_angle_tol,
+        bidirectional=True,
+    )
+    sym = _point_group(bulk_a, slab_a, symprec) if homo else np.zeros((0, 3, 3))
+    ref_a = _slab_frame(sv[0], np.cross(sv[0], sv[1]))
+    prim = in_plane_area(slab_a.slab)
+    rows: list[dict] = []
+    seen: set[tuple] = set()
+    for m in zsl(fv, sv, lowest=False):
+        mf0 = _int_matrix(np.array(m.film_sl_vectors), fv, what)
+        ms = _int_matrix(np.array(m.substrate_sl_vectors), sv, what)
+        if np.linalg.det(ms) < 0:  # keep grain A's cell right-handed
+            mf0, ms = np.diag([1, -1]) @ mf0, np.diag([1, -1]) @ ms
+        for mf in (mf0, -mf0):  # every 2D lattice has the 180-degree turn
+            key = (tuple(mf.ravel()), tuple(ms.ravel()))
+            if key in seen:
+                continue
+            seen.add(key)
+            f_sl, s_sl = mf @ fv, ms @ sv
+            flipped = bool(np.linalg.det(mf) < 0)
+            rot_a, rot_b = _orientations(fv, sv, f_sl, s_sl, flipped)
+            mis = rot_b @ rot_a.T
+            # trivial: the same crystal orientation (in grain A's slab frame)
+            mis_slab = ref_a.T @ rot_a.T @ mis @ rot_a @ ref_a
+            if any(_angle_between(mis_slab, r) < SYMMETRY_TOL_DEG for r in sym):
+                continue
+            vm, principal = _strain(f_sl, s_sl)
+            rows.append(
+                {
+                    "mf": mf, "ms": ms, "f_sl": f_sl, "s_sl": s_sl, "vm": vm,
+                    "principal": principal, "flipped": flipped, "mis": mis,
+                    "twist": _wrap(math.degrees(math.atan2(mis[1, 0], mis[0, 0]))),
+                    "area": float(np.linalg.norm(np.cross(*s_sl))),
+                }
+            )  # fmt: skip
+    ok = [r for r in rows if r["vm"] <= max_strain]
+    if flip is not None:
+        ok = [r for r in ok if r["flipped"] == flip]
+    if twist is not None:
+        ok = [r for r in ok if abs(_wrap(r["twist"] - twist)) <= angle_tol]
+    if not ok:
+        wanted = "" if twist is None else f", twist {twist:g} +- {angle_tol:g} deg"
+        wanted += "" if flip is None else f", grain B {'' if flip else 'not '}flipped"
+        raise StructureError(
+            f"no CSL/coincidence within area <= {max_area:g} A^2, von Mises strain "
+            f"<= {100 * max_strain:g}%{wanted} for {what} (ZSL length tol "
+            f"{max_length_tol:g}, angle tol {max_angle_tol:g}; {len(rows)} "
+            "non-trivial candidates before the strain/angle filters)"
+        )
+    key = (
+        (lambda r: (abs(_wrap(r["twist"] - twist)), round(r["area"], 3), r["vm"]))
+        if twist is not None
+        else (lambda r: (round(r["area"], 3), round(r["vm"], 9), r["flipped"]))
+    )
+    best = min(ok, key=key)
+    sf_a = np.asarray(slab_a.slab.scale_factor)[:2]
+    sf_b = np.asarray(slab_b.slab.scale_factor)[:2]
+    f_sl, s_sl = best["f_sl"], best["s_sl"]
+    lm = LatticeMatch(
+        film_vectors=np.rint(best["mf"] @ sf_b).astype(int).tolist(),
+        substrate_vectors=np.rint(best["ms"] @ sf_a).astype(int).tolist(),
+        area=best["area"],
+        film_area=float(np.linalg.norm(np.cross(*f_sl))),
+        von_mises_strain=best["vm"],
+        principal_strains=best["principal"],
+        length_mismatch=[
+            float(np.linalg.norm(s_sl[i]) / np.linalg.norm(f_sl[i]) - 1) for i in (0, 1)
+        ],
+        angle_mismatch=0.0,
+        film_flipped=best["flipped"],
+        n_candidates=len(rows),
+        n_within_strain=len(ok),
+    )
+    rotvec = Rotation.from_matrix(best["mis"]).as_rotvec()
+    angle = float(np.linalg.norm(rotvec))
+    axis = rotvec / angle if angle > 1e-9 else np.array([0.0, 0.0, 1.0])
+    return GBMatch(
+        match=lm,
+        sigma=best["area"] / prim,
+        twist_angle=best["twist"],
+        flipped=best["flipped"],
+        misorientation_axis=[float(x) for x in axis],
+        misorientation_angle=math.degrees(angle),
+        misorientation_matrix=np.asarray(best["mis"]).tolist(),
+        n_candidates=len(rows),
+    )
+
+
+# -------------------------------------------------------------- construction
+def _close_periodic(
+    iface: Structure,
+    contacts: dict[tuple[str, str], float],
+    min_gap: float,
+) -> tuple[Structure, list[float]]:
+    """The interface without vacuum: the image of grain A at contact above B."""
+    labels = np.array(iface.site_properties["interface_label"])
+    is_a = labels == "substrate"
+    c_old = float(iface.lattice.c)
+    z = iface.frac_coords[:, 2] * c_old
+    z = z - z[is_a].min()
+    uv = iface.frac_coords[:, :2] % 1.0
+    basis = np.array(iface.lattice.matrix[:2, :2])
+    sym = [s.specie.symbol for s in iface]
+    sym_a = [s for s, a in zip(sym, is_a, strict=True) if a]
+    sym_b = [s for s, a in zip(sym, is_a, strict=True) if not a]
+    top = _film_base(  # grain A's image is the "film" resting on grain B
+        uv[is_a], z[is_a], sym_a, uv[~is_a], z[~is_a], sym_b, basis, contacts, min_gap
+    )
+    gap2 = top - float(z[~is_a].max())
+    offset = gap2 / 2
+    frac = np.column_stack([uv, ((z + offset) / top) % 1.0])
+    lattice = Lattice([[*basis[0], 0.0], [*basis[1], 0.0], [0.0, 0.0, top]])
+    props = {
+        "grain": ["A" if a else "B" for a in is_a],
+        "layer": [int(x) for x in iface.site_properties["layer"]],
+    }
+    cell = Structure(lattice, iface.species, frac, site_properties=props)
+    b1 = (float(z[is_a].max()) + float(z[~is_a].min())) / 2 + offset
+    b2 = (float(z[~is_a].max()) + top) / 2 + offset
+    return cell, [b1 % top, b2 % top]
+
+
+@dataclass
+class GBSet(MSONable):
+    """GB cells of one grain pair and misorientation, one per rigid shift."""
+
+    kind: str
+    """``homo``, ``core``, ``hetero`` or a caller's label."""
+    match: GBMatch
+    cells: list[Structure]
+    """One cell per in-plane shift of grain B (shift-grid order)."""
+    settings: dict = field(default_factory=dict)
+
+    def atom_counts(self) -> list[int]:
+        """Atoms per cell."""
+        return [len(c) for c in self.cells]
+
+
+def build_grain_boundaries(
+    bulk_a: Structure,
+    miller_a: Sequence[int],
+    bulk_b: Structure | None = None,
+    miller_b: Sequence[int] | None = None,
+    *,
+    layers_a: int = 2,
+    layers_b: int = 2,
+    twist: float | None = None,
+    flip: bool | None = False,
+    angle_tol: float = 1.0,
+    shift_grid: Sequence[tuple[float, float]] | None = None,
+    max_area: float = 400.0,
+    max_strain: float = 0.03,
+    max_length_tol: float = 0.03,
+    max_angle_tol: float = 0.01,
+    max_area_ratio_tol: float = 0.09,
+    contact_scale: float = CONTACT_SCALE,
+    min_gap: float = 0.0,
+    slab_a: SlabCandidate | None = None,
+    slab_b: SlabCandidate | None = None,
+    kind: str = "",
+) -> GBSet:
+    """Periodic bicrystal GB cells: ``layers_a`` of grain A, ``layers_b`` of B.
+
+    ``bulk_b``/``miller_b`` default to grain A's (homo GB). The coincidence cell
+    and misorientation come from :func:`gb_match` (``twist``, ``flip``,
+    ``angle_tol`` and the tolerances are passed on). ``shift_grid`` (fractions of
+    grain A's primitive in-plane cell) defaults to
+    :func:`~lpsflow.structures.interfaces.shifts` (2, 2). Terminations default to
+    the first :func:`~lpsflow.structures.slabs.polyhedral_slabs` candidate.
+    """
+    homo = bulk_b is None
+    bulk_b = bulk_a if bulk_b is None else bulk_b
+    miller_b = tuple(miller_a) if miller_b is None else tuple(miller_b)
+    slab_a = slab_a or polyhedral_slabs(bulk_a, miller_a)[0]
+    if slab_b is None:
+        slab_b = slab_a if homo else polyhedral_slabs(bulk_b, miller_b)[0]
+    gm = gb_match(
+        bulk_a, miller_a, None if homo else bulk_b, None if homo else miller_b,
+        twist=twist, flip=flip, angle_tol=angle_tol, max_area=max_area,
+        max_strain=max_strain, max_length_tol=max_length_tol,
+        max_angle_tol=max_angle_tol, max_area_ratio_tol=max_area_ratio_tol,
+        slab_a=slab_a, slab_b=slab_b,
+    )  # fmt: skip
+    grain_a = layered_slab(bulk_a, slab_a, layers_a, 10.0)
+    grain_b = layered_slab(bulk_b, slab_b, layers_b, 10.0)
+    contacts = contact_distances(bulk_a, bulk_b, scale=contact_scale)
+    grid = list(shift_grid) if shift_grid is not None else shifts(2, 2)
+    ms = _int_matrix(
+        np.asarray(gm.match.substrate_vectors, float),
+        np.asarray(grain_a.slab.scale_factor, float)[:2],
+        "grain A",
+    )
+    to_cell = np.linalg.inv(ms)
+    cells = []
+    for sh in grid:
+        shift = tuple((np.asarray(sh, float) @ to_cell) % 1.0)
+        iface = stack(
+            grain_b, grain_a, gm.match, shift, fixed_layers=0, vacuum=10.0,
+            contacts=contacts, min_gap=min_gap,
+        )  # fmt: skip
+        cell, planes = _close_periodic(iface, contacts, min_gap)
+        labels = iface.site_properties["interface_label"]
+        part_a = Structure.from_sites(
+            [s for s, t in zip(iface, labels, strict=True) if t == "substrate"]
+        )
+        part_b = Structure.from_sites(
+            [s for s, t in zip(iface, labels, strict=True) if t == "film"]
+        )
+        _check_cell(cell, part_a, part_b)
+        cell.properties["gb"] = {
+            "kind": kind,
+            "shift": [float(x) for x in sh],
+            "shift_cell": [float(x) for x in shift],
+            "boundary_z": planes,
+            "area": gm.match.area,
+            "sigma": gm.sigma,
+            "von_mises_strain": gm.match.von_mises_strain,
+            "twist_angle": gm.twist_angle,
+            "flipped": gm.flipped,
+            "misorientation_axis": gm.misorientation_axis,
+            "misorientation_angle": gm.misorientation_angle,
+            "misorientation_matrix": gm.misorientation_matrix,
+            "grain_a_formula": part_a.composition.formula,
+            "grain_b_formula": part_b.composition.formula,
+            "n_atoms_a": len(part_a),
+            "n_atoms_b": len(part_b),
+            "layers_a": layers_a,
+            "layers_b": layers_b,
+        }
+        cells.append(cell)
+    return GBSet(
+        kind=kind,
+        match=gm,
+        cells=cells,
+        settings={
+            "miller_a": list(miller_a),
+            "miller_b": list(miller_b),
+            "layers_a": layers_a,
+            "layers_b": layers_b,
+            "twist": twist,
+            "flip": flip,
+            "shifts": [list(s) for s in grid],
+            "max_area": max_area,
+            "max_strain": max_strain,
+            "contact_scale": contact_scale,
+        },
+    )
+
+
+def _check_cell(cell: Structure, part_a: Structure, part_b: Structure) -> None:
+    if cell.composition != part_a.composition + part_b.composition:
+        raise StructureError("GB composition differs from grain A + grain B")
+    if (d := min_distance(cell)) < MIN_DISTANCE:
+        raise StructureError(f"GB cell has atoms {d:.2f} A apart (< {MIN_DISTANCE})")
+    if unit_counts(cell) != unit_counts(part_a) + unit_counts(part_b):
+        raise StructureError(
+            "GB P-S units differ from grain A + grain B (a bond formed or broke "
+            f"across a boundary): {dict(unit_counts(cell))}"
+        )
+
+
+# ------------------------------------------------------------- study settings
+@dataclass(frozen=True)
+class GBSettings:
+    """Grain thicknesses, misorientation and matching tolerances of one GB kind."""
+
+    layers_a: int
+    layers_b: int
+    twist: float | None = None
+    flip: bool | None = False
+    shift_grid: tuple[int, int] = (2, 2)
+    max_area: float = 400.0
+    max_strain: float = 0.03
+    max_length_tol: float = 0.03
+    max_angle_tol: float = 0.01
+    max_area_ratio_tol: float = 0.09
+
+
+#: Cells for the quick campaign (atom counts in the module docstring).
+QUICK: dict[str, GBSettings] = {
+    "homo": GBSettings(layers_a=2, layers_b=2, twist=180.0),
+    "core": GBSettings(
+        layers_a=1, layers_b=1, max_area=420.0, max_strain=0.03,
+        max_length_tol=0.03, max_angle_tol=0.03,
+    ),
+    "hetero": GBSettings(
+        layers_a=1, layers_b=1, max_area=320.0, max_strain=0.07,
+        max_length_tol=0.08, max_angle_tol=0.08, flip=None,
+    ),
+}  # fmt: skip
+
+
+def study_grain_boundaries(
+    core: Structure,
+    li7p3s11: Structure,
+    settings: dict[str, GBSettings] | None = None,
+    core_miller: Sequence[int] = (1, 0, 0),
+    li7_miller: Sequence[int] = (0, 1, 0),
+    kinds: Sequence[str] = ("homo", "core", "hetero"),
+) -> dict[str, GBSet]:
+    """The study's GBs: Li7P3S11 homo, core/core and core/Li7P3S11 hetero."""
+    settings = settings or QUICK
+    out: dict[str, GBSet] = {}
+    for kind in kinds:
+        st = settings[kind]
+        if kind == "homo":
+            args: tuple = (li7p3s11, li7_miller, None, None)
+        elif kind == "core":
+            args = (core, core_miller, None, None)
+        else:
+            args = (core, core_miller, li7p3s11, li7_miller)
+        out[kind] = build_grain_boundaries(
+            *args, layers_a=st.layers_a, layers_b=st.layers_b, twist=st.twist,
+            flip=st.flip, shift_grid=shifts(*st.shift_grid), max_area=st.max_area,
+            max_strain=st.max_strain, max_length_tol=st.max_length_tol,
+            max_angle_tol=st.max_angle_tol, max_area_ratio_tol=st.max_area_ratio_tol,
+            kind=kind,
+        )  # fmt: skip
+    return out
+
+
+# ------------------------------------------------------------------- energies
+def gb_energy(
+    e_gb: float, references: Sequence[tuple[float, float]], area: float
+) -> float:
+    """GB (interface) energy ``(E_GB - sum_i n_i e_i) / (2 A)`` in eV/A^2.
+
+    ``references`` lists ``(n_i, e_i)``: atoms of bulk i in the cell and that bulk's
+    energy per atom (same calculator). A homo GB has one entry, a hetero GB two.
+    The factor 2: a periodic bicrystal holds two boundaries.
+    """
+    if area <= 0:
+        raise StructureError(f"GB area must be positive, not {area}")
+    if not references:
+        raise StructureError("a GB energy needs at least one bulk reference")
+    return (e_gb - sum(n * e for n, e in references)) / (2 * area)
+
+
+def cell_gb_energy(
+    cell: Structure,
+    e_gb: float,
+    e_a_per_atom: float,
+    e_b_per_atom: float | None = None,
+) -> float:
+    """:func:`gb_energy` of a cell from :func:`build_grain_boundaries`.
+
+    Atoms are counted per grain from the ``grain`` site property; ``e_b_per_atom``
+    defaults to grain A's (homo GB).
+    """
+    grains = Counter(cell.site_properties.get("grain", []))
+    if not grains:
+        raise StructureError("cell has no 'grain' site property")
+    e_b = e_a_per_atom if e_b_per_atom is None else e_b_per_atom
+    refs = [(grains["A"], e_a_per_atom), (grains["B"], e_b)]
+    return gb_energy(e_gb, refs, in_plane_area(cell))

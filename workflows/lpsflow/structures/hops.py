@@ -1,0 +1,186 @@
+"""Li vacancy hops for NEB: selection and endpoint cells (SCIENCE.md item 8).
+
+A hop moves one Li from site ``i`` into a vacancy at a neighbouring Li site ``j``.
+:func:`select_hops` picks the shortest Li-Li pairs of a host cell:
+
+* ``region="bulk"`` (a bulk cell, or anywhere in a GB cell): all Li;
+* ``region="gb"``: both Li within ``window`` (A along the normal) of a boundary
+  plane of a GB cell (planes from ``properties["gb"]["boundary_z"]``, see
+  :mod:`lpsflow.structures.grain_boundaries`), i.e. hops along the GB;
+* ``region="grain"``: both Li farther than ``window`` from every plane (the grain
+  interior of a GB cell, the "across a grain" reference).
+
+In a GB cell (site property ``grain``), ``across=False`` keeps only hops whose two
+ends are in the same grain (a jump along the boundary), ``across=True`` only hops
+from one grain into the other (a jump through the boundary); ``None`` keeps both.
+
+Pairs are sorted by length; pairs with the same length (within 0.01 A) and the
+same pair of endpoint environments are counted once (``distinct``). No pair within
+``max_distance`` raises :class:`StructureError`.
+
+:func:`hop_endpoints` gives the two endpoint cells with the same atom order:
+initial = host without Li ``j`` (vacancy at j, Li at i); final = the same cell with
+that Li moved to site ``j`` (vacancy at i). The moved Li's final position is the
+image of ``j`` nearest to ``i`` (fractional coordinates unwrapped), so a linear or
+IDPP interpolation follows the short path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from monty.json import MSONable
+from pymatgen.core import Structure
+
+from lpsflow.errors import StructureError
+from lpsflow.structures.vacancies import (
+    FP_CUTOFF,
+    _fingerprint,
+    _same_fp,
+    boundary_planes,
+    distance_to_planes,
+)
+
+Region = Literal["bulk", "gb", "grain"]
+
+
+@dataclass
+class Hop(MSONable):
+    """A Li jump from site ``i`` into a vacancy at site ``j`` of a host cell."""
+
+    i: int
+    """Index (host) of the Li that moves."""
+    j: int
+    """Index (host) of the vacant site it moves into."""
+    distance: float
+    """Jump length (A)."""
+    image: list[int]
+    """Lattice image of ``j`` nearest to ``i``."""
+    region: str
+    """``bulk``, ``gb`` or ``grain`` (see :func:`select_hops`)."""
+    multiplicity: int = 1
+    """Pairs of the same length and endpoint environments it stands for."""
+
+
+def select_hops(
+    host: Structure,
+    n: int = 1,
+    region: Region = "bulk",
+    *,
+    max_distance: float = 4.5,
+    window: float = 3.0,
+    planes: list[float] | None = None,
+    species: str = "Li",
+    distinct: bool = True,
+    fp_tol: float = 0.1,
+    across: bool | None = None,
+) -> list[Hop]:
+    """The ``n`` shortest (distinct) Li-Li hops of ``host`` in ``region``.
+
+    ``max_distance`` (A) bounds the jump length; ``window`` (A) the distance from a
+    boundary plane for ``gb``/``grain`` (``planes`` default to the cell's stored
+    boundary planes); ``across`` filters on the grains of the two ends (GB cells).
+    """
+    if n < 1:
+        raise StructureError(f"ask for at least one hop, not {n}")
+    is_li = np.array([s.species_string == species for s in host])
+    allowed = is_li.copy()
+    if region in ("gb", "grain"):
+        planes = boundary_planes(host) if planes is None else planes
+        near = distance_to_planes(host, planes) <= window
+        allowed &= near if region == "gb" else ~near
+    elif region != "bulk":
+        raise StructureError(f"hop region must be bulk, gb or grain, not {region!r}")
+    ii, jj, images, dd = host.get_neighbor_list(max_distance)
+    keep = allowed[ii] & allowed[jj] & (ii < jj) & (dd > 1e-6)
+    if across is not None:
+        if "grain" not in host.site_properties:
+            raise StructureError("across= needs a GB cell (site property 'grain')")
+        grain = np.asarray(host.site_properties["grain"])
+        keep &= (grain[ii] != grain[jj]) == across
+    rows = sorted(
+        zip(dd[keep], ii[keep], jj[keep], images[keep], strict=True),
+        key=lambda r: (round(float(r[0]), 4), int(r[1]), int(r[2])),
+    )
+    if not rows:
+        where = {
+            "bulk": "",
+            "gb": f" with both ends within {window:g} A of a boundary plane",
+            "grain": f" with both ends farther than {window:g} A from the boundaries",
+        }[region]
+        if across is not None:
+            where += " in different grains" if across else " in the same grain"
+        raise StructureError(
+            f"no {species}-{species} pair within {max_distance:g} A{where} in "
+            f"{host.composition.reduced_formula} ({int(allowed.sum())} {species} "
+            "eligible)"
+        )
+    hops: list[Hop] = []
+    fps: list[tuple[float, dict, dict]] = []
+    cache: dict[int, dict] = {}
+
+    def fp(k: int) -> dict:
+        if k not in cache:
+            cache[k] = _fingerprint(host, k, FP_CUTOFF)
+        return cache[k]
+
+    for d, i, j, im in rows:
+        if distinct:
+            a, b = fp(int(i)), fp(int(j))
+            hit = next(
+                (
+                    k
+                    for k, (dk, fa, fb) in enumerate(fps)
+                    if abs(dk - d) < 0.01
+                    and (
+                        (_same_fp(a, fa, fp_tol) and _same_fp(b, fb, fp_tol))
+                        or (_same_fp(a, fb, fp_tol) and _same_fp(b, fa, fp_tol))
+                    )
+                ),
+                None,
+            )
+            if hit is not None:
+                hops[hit].multiplicity += 1
+                continue
+            fps.append((float(d), a, b))
+        hops.append(
+            Hop(
+                i=int(i),
+                j=int(j),
+                distance=float(d),
+                image=[int(x) for x in im],
+                region=region,
+            )
+        )
+    return hops[:n]
+
+
+def hop_endpoints(host: Structure, hop: Hop) -> tuple[Structure, Structure]:
+    """(initial, final) cells of ``hop``: one Li fewer than ``host``, same order.
+
+    Initial: vacancy at ``j``. Final: the Li of site ``i`` moved onto site ``j``
+    (its nearest image), so only that atom differs between the two cells.
+    """
+    if host[hop.i].species_string != host[hop.j].species_string:
+        raise StructureError(f"hop {hop.i}->{hop.j} joins different species")
+    initial = host.copy()
+    initial.remove_sites([hop.j])
+    k = hop.i if hop.i < hop.j else hop.i - 1  # index of the mover after removal
+    start = host.frac_coords[hop.i]
+    target = host.frac_coords[hop.j] + np.asarray(hop.image, float)
+    final = initial.copy()
+    final.replace(
+        k, final[k].species, coords=start + (target - start), coords_are_cartesian=False
+    )
+    moved = float(np.linalg.norm(host.lattice.get_cartesian_coords(target - start)))
+    if abs(moved - hop.distance) > 1e-3:
+        raise StructureError(
+            f"hop endpoints inconsistent: moved {moved:.3f} A, hop {hop.distance:.3f} A"
+        )
+    info = {"i": hop.i, "j": hop.j, "mover": k, "distance": hop.distance}
+    base = dict(host.properties or {})
+    initial.properties = {**base, "hop": {**info, "vacancy_at": hop.j}}
+    final.properties = {**base, "hop": {**info, "vacancy_at": hop.i}}
+    return initial, final
