@@ -30,6 +30,7 @@ interfaces:
   hetero: {substrate_layers: 1, fixed_layers: 1, shift_grid: [1, 2], max_area: 320,
            max_strain: 0.07, max_length_tol: 0.08, max_angle_tol: 0.08}
   homo: {substrate_layers: 1, fixed_layers: 1, shift_grid: [1, 1]}
+vacancies: {min_length: 6, relax_top: 1}
 store: {path: store}
 workdir: work
 """
@@ -241,3 +242,29 @@ def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):
     assert "relax_interface_homo_Li7P3S11_n1_film.vasp" in written
     text = (d / "ifaces" / "relax_interface_hetero_Al2S3_n1.vasp").read_text()
     assert "Selective dynamics" in text.splitlines()[7]  # fixed substrate layer
+
+
+def test_li_chemical_potentials_in_results(campaign_dir):
+    _, stores = _stores(campaign_dir["dir"] / "c.yaml")
+    row = load("e2e", stores).iloc[0]
+    man = stores.campaigns.query_one({"campaign": "e2e"})
+    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
+    for col, tag in (("core", "core:Al2S3"), ("Li7P3S11", "Li7P3S11")):
+        doc = stores.jobs.query_one({"uuid": roles[f"mu_li:{tag}"]})["output"]
+        defect = stores.jobs.query_one({"uuid": roles[f"relax:vacancy:{tag}:0"]})
+        host = stores.jobs.query_one({"uuid": roles[f"static:vacancy:{tag}:host"]})
+        li = stores.jobs.query_one({"uuid": roles["relax:Li"]})["output"]
+        n_host = len(host["output"]["structure"]["sites"])
+        assert len(defect["output"]["structure"]["sites"]) == n_host - 1
+        e_v = (
+            defect["output"]["output"]["energy"]
+            + li["output"]["energy"] / len(li["structure"]["sites"])
+            - host["output"]["output"]["energy"]
+        )
+        if doc["vacancies"][0]["converged"]:
+            assert row[f"mu_Li_{col}"] == pytest.approx(-e_v)
+        else:
+            assert row[f"mu_Li_{col}"] is None
+    if row["mu_Li_core"] is not None and row["mu_Li_Li7P3S11"] is not None:
+        assert row["dmu_Li"] == pytest.approx(row["mu_Li_core"] - row["mu_Li_Li7P3S11"])
+    stores.close()

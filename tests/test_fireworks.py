@@ -26,6 +26,7 @@ accelerants: [Al2S3]
 calculator: {fmax: 0.1, max_steps: 120}
 doping: {x: 1/4, screen_top: 3, relax_top: 2}
 interfaces: {enabled: false}
+vacancies: {enabled: false}
 store: {path: store}
 """
 

@@ -21,7 +21,8 @@ def test_shared_work_is_built_once_for_many_accelerants():
     for phase in SHARED_PHASES:
         assert one[f"relax:{phase}"] == three[f"relax:{phase}"]
     n_relax = sum(
-        r.startswith("relax:") and ":core:" not in r and ":interface:" not in r
+        r.startswith("relax:")
+        and not any(k in r for k in (":core:", ":interface:", ":vacancy:"))
         for r in three
     )
     assert n_relax == len(SHARED_PHASES) + 3
@@ -96,3 +97,21 @@ def test_interface_core_x_adds_its_own_doped_cells_and_can_be_disabled():
     assert "relax:interface:hetero:Al2S3:n2" not in r
     off = roles({**BASE, "interfaces": {"enabled": False}})
     assert not any("interface" in k or k.startswith("binding:") for k in off)
+
+
+def test_mu_li_branches_core_per_accelerant_li7p3s11_once():
+    one = roles(BASE)
+    three = roles({**BASE, "accelerants": ["Al2S3", "Ga2S3", "SiS2"]})
+    shared = [
+        r
+        for r in three
+        if r.endswith("vacancy:Li7P3S11:host")
+        or r.startswith(("mu_li:Li7P3S11", "relax:vacancy:Li7P3S11"))
+    ]
+    assert len(shared) == 4 and all(one[r] == three[r] for r in shared)
+    for acc in ("Al2S3", "Ga2S3", "SiS2"):
+        assert f"mu_li:core:{acc}" in three
+        assert f"relax:vacancy:core:{acc}:1" in three  # relax_top = 2 by default
+        assert f"relax:vacancy:core:{acc}:2" not in three
+    off = roles({**BASE, "vacancies": {"enabled": False}})
+    assert not any("vacancy" in k or k.startswith("mu_li:") for k in off)

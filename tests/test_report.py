@@ -261,6 +261,7 @@ interfaces:
   hetero: {substrate_layers: 1, fixed_layers: 1, shift_grid: [1, 2], max_area: 320,
            max_strain: 0.07, max_length_tol: 0.08, max_angle_tol: 0.08}
   homo: {substrate_layers: 1, fixed_layers: 1, shift_grid: [1, 1]}
+vacancies: {min_length: 6, relax_top: 1}
 store: {path: store}
 workdir: work
 """
@@ -316,12 +317,14 @@ def test_html_report_sections_and_images(camp):
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in page, sid
     assert "<table>" in page and "Al2S3" in page
-    assert page.count("not computed in this campaign") == 2  # mu_Li, NEB
+    assert page.count("not computed in this campaign") == 1  # NEB
     assert 'src="http' not in page and "src='http" not in page  # self-contained
     binding = page.split('<section id="binding">')[1].split("</section>")[0]
     assert len(_pngs(binding)) == 1  # E_bind vs layers, from the campaign's jobs
+    mu_li = page.split('<section id="mu-li">')[1].split("</section>")[0]
+    assert len(_pngs(mu_li)) == 1
     pngs = _pngs(page)
-    assert len(pngs) >= 3  # reaction energies, hull vs x, E_bind (+ phase model)
+    assert len(pngs) >= 4  # reaction energies, hull vs x, E_bind, mu_Li (+ phases)
     assert all(_non_blank(p) for p in pngs)
     # the numbers shown are the store's
     from lpsflow.campaign import load_campaign

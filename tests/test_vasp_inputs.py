@@ -282,5 +282,11 @@ def test_campaign_export_writes_study_inputs_for_every_relaxation(tmp_path):
     film = Structure.from_file(dirs["relax_film_hetero_Al2S3_n_1"] / "POSCAR")
     sub = Structure.from_file(dirs["relax_substrate_hetero_Al2S3"] / "POSCAR")
     assert film.composition + sub.composition == poscar.structure.composition
+    # Li vacancies: cell fixed, one Li fewer than the host cell
+    vac = dirs["relax_vacancy_core_Al2S3_0"]
+    assert Incar.from_file(vac / "INCAR")["ISIF"] == 2
+    assert Structure.from_file(vac / "POSCAR").composition["Li"] == 44
+    li7_vac = Structure.from_file(dirs["relax_vacancy_Li7P3S11_0"] / "POSCAR")
+    assert li7_vac.composition["Li"] % 7 == 6
     core = Structure.from_file(dirs["relax_core_Al2S3_Li-site_0"] / "POSCAR")
     assert core.composition.reduced_formula == "Li45Al(PS4)16"

@@ -263,6 +263,41 @@ class InterfaceSettings(_Strict):
         return value
 
 
+class VacancySettings(_Strict):
+    """Li vacancies and mu_Li of the doped core and Li7P3S11 (SCIENCE.md item 7)."""
+
+    enabled: bool = Field(True, description="Compute mu_Li = -min E_v per phase.")
+    min_length: float = Field(
+        10.0,
+        gt=0,
+        description="Vacancy supercells have every lattice vector >= this (A).",
+    )
+    relax_top: int = Field(
+        2,
+        ge=1,
+        le=6,
+        description="Distinct Li sites (lowest unrelaxed E_v) relaxed per phase.",
+    )
+    core_x: float | None = Field(
+        None,
+        description="Dopant content of the core host (default: interfaces.core_x, "
+        "else doping.x).",
+    )
+    fmax: float | None = Field(
+        None, gt=0, description="Force tolerance (default: calculator.fmax)."
+    )
+
+    @field_validator("core_x", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> Any:
+        return _parse_fraction(value)
+
+    @field_validator("core_x")
+    @classmethod
+    def _x_range(cls, value: float | None) -> float | None:
+        return None if value is None else _check_x(value)
+
+
 def _parse_fraction(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -316,6 +351,7 @@ class Campaign(_Strict):
     calculator: CalculatorSettings = Field(default_factory=CalculatorSettings)
     doping: DopingSettings = Field(default_factory=DopingSettings)
     interfaces: InterfaceSettings = Field(default_factory=InterfaceSettings)
+    vacancies: VacancySettings = Field(default_factory=VacancySettings)
     structures: dict[str, str] = Field(
         default_factory=dict,
         description="Phase name -> CIF/POSCAR file replacing the bundled structure "

@@ -310,8 +310,34 @@ def _render(df, fmt: Format) -> str:
         "Shared products (same for every row): " + ", ".join(_shared_summary(df)),
         *_solubility_summary(df),
         *_binding_summary(df),
+        *_mu_li_summary(df),
     ]
     return "\n".join(lines)
+
+
+def _mu_li_summary(df) -> list[str]:
+    if "mu_Li_Li7P3S11" not in df or df["mu_Li_Li7P3S11"].isna().all():
+        return []
+
+    def f(v) -> str:
+        return "-" if v is None or v != v else f"{v:+.3f}"
+
+    out = [
+        "",
+        "Li chemical potential mu_Li = -min E_v (eV vs bcc Li; E_v = E(defect) + "
+        f"mu_Li(bcc) - E(host)): Li7P3S11 {f(df['mu_Li_Li7P3S11'].iloc[0])}",
+    ]
+    for acc, r in df.groupby("accelerant").first().iterrows():
+        d = r["dmu_Li"]
+        side = (
+            ""
+            if d is None or d != d
+            else " (the core loses Li+ to Li7P3S11)"
+            if d > 0
+            else " (Li7P3S11 loses Li+ to the core)"
+        )
+        out.append(f"  {acc} core: {f(r['mu_Li_core'])}, core - Li7P3S11: {f(d)}{side}")
+    return out
 
 
 def _binding_summary(df) -> list[str]:

@@ -44,6 +44,11 @@ JOBS_OF = {
         for s in ("n", "by_n")
     },
     "dE_bind": ("job_binding_hetero", "job_binding_homo"),
+    "mu_Li_core": ("job_mu_Li_core",),
+    "E_v_min_core": ("job_mu_Li_core",),
+    "mu_Li_Li7P3S11": ("job_mu_Li_Li7P3S11",),
+    "E_v_min_Li7P3S11": ("job_mu_Li_Li7P3S11",),
+    "dmu_Li": ("job_mu_Li_core", "job_mu_Li_Li7P3S11"),
 }
 
 

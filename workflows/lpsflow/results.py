@@ -129,6 +129,7 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
         )
         row["job_solubility"] = sol_uuid
         row.update(_binding_columns(roles, outputs, accelerant))
+        row.update(_mu_li_columns(roles, outputs, accelerant))
         rows.append(row)
 
     df = pd.DataFrame(rows)
@@ -164,6 +165,40 @@ def _binding_columns(
     het, hom = row["E_bind_hetero"], row["E_bind_homo"]
     row["dE_bind"] = het - hom if het is not None and hom is not None else None
     return row
+
+
+def _mu_li_columns(
+    roles: dict[str, str], outputs: dict[str, dict], accelerant: str
+) -> dict[str, Any]:
+    """mu_Li of the accelerant's core and of Li7P3S11, and their difference."""
+    row: dict[str, Any] = {}
+    for col, tag in (("core", f"core:{accelerant}"), ("Li7P3S11", "Li7P3S11")):
+        uuid = roles.get(f"mu_li:{tag}")
+        doc = outputs.get(uuid) if uuid else None
+        row[f"mu_Li_{col}"] = doc["mu_li"] if doc else None
+        row[f"E_v_min_{col}"] = doc["e_v_min"] if doc else None
+        row[f"job_mu_Li_{col}"] = uuid
+    core, li7 = row["mu_Li_core"], row["mu_Li_Li7P3S11"]
+    row["dmu_Li"] = core - li7 if core is not None and li7 is not None else None
+    return row
+
+
+def mu_li_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
+    """mu_Li per phase: accelerant ('-' for shared Li7P3S11), phase, mu_Li (eV)."""
+    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
+    wanted = {r: u for r, u in roles.items() if r.startswith("mu_li:")}
+    outputs = _outputs(stores, list(wanted.values()))
+    rows = []
+    for role, uuid in sorted(wanted.items()):
+        doc = outputs.get(uuid)
+        if doc is None or doc["mu_li"] is None:
+            continue
+        tag = role.split(":", 1)[1]
+        acc, phase = (
+            (tag.split(":")[1], "core") if tag.startswith("core:") else ("-", tag)
+        )
+        rows.append({"accelerant": acc, "phase": phase, "mu_Li": doc["mu_li"]})
+    return pd.DataFrame(rows) if rows else None
 
 
 def binding_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:

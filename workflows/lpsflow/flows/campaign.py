@@ -24,6 +24,7 @@ from lpsflow import __version__
 from lpsflow.calculators import get_backend
 from lpsflow.calculators.base import DOPED_CORE
 from lpsflow.flows.interfaces import add_interface_series
+from lpsflow.flows.vacancies import add_chemical_potential
 from lpsflow.jobs.identity import stamp
 from lpsflow.jobs.reactions import phase_input, reaction_energy_job
 from lpsflow.jobs.screening import screen_arrangements
@@ -234,6 +235,19 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
 
         if campaign.interfaces.enabled:
             _hetero_interfaces(b, relaxed, acc, cells)
+        if campaign.vacancies.enabled:
+            vac = campaign.vacancies
+            x = vac.core_x or campaign.interfaces.core_x or doping.x
+            scheme, hosts = _core_cells(b, relaxed, acc, cells, x)
+            if hosts:
+                add_chemical_potential(
+                    b, f"core:{acc.formula}", f"{acc.formula} core {scheme}",
+                    DOPED_CORE, hosts, relaxed["Li"],
+                )  # fmt: skip
+    if campaign.vacancies.enabled and campaign.accelerants:
+        add_chemical_potential(
+            b, "Li7P3S11", "Li7P3S11", "Li7P3S11", [relaxed["Li7P3S11"]], relaxed["Li"]
+        )
     if campaign.interfaces.enabled and campaign.accelerants:
         ifc = campaign.interfaces
         li7 = relaxed["Li7P3S11"]
@@ -252,26 +266,36 @@ def _hetero_interfaces(
 ) -> None:
     """Li7P3S11 films on the accelerant's relaxed doped core (lowest arrangement)."""
     ifc = b.c.interfaces
+    _, hosts = _core_cells(b, relaxed, acc, cells, ifc.core_x or b.c.doping.x)
+    if hosts:
+        add_interface_series(
+            b, "hetero", acc.formula, relaxed["Li7P3S11"], hosts, ifc.core_miller,
+            ifc.hetero,
+        )  # fmt: skip
+
+
+def _core_cells(
+    b: _Builder,
+    relaxed: dict[str, Job],
+    acc: Accelerant,
+    cells: dict[tuple[str, str, float], tuple[str, list[Job]]],
+    x: float,
+) -> tuple[str, list[Job]]:
+    """The relaxed doped cells at ``x`` (built if the campaign has none there yet).
+
+    The scheme is ``interfaces.scheme`` or the first the campaign computes.
+    """
     schemes = [s.name for s in acc.schemes]
-    scheme = ifc.scheme or next(
+    scheme = b.c.interfaces.scheme or next(
         (s for s in b.c.doping.schemes or schemes if s in schemes), schemes[0]
     )
     if scheme not in schemes:
-        return  # e.g. P-site asked for, impossible for a 3+ cation
-    x = ifc.core_x or b.c.doping.x
+        return scheme, []  # e.g. P-site asked for, impossible for a 3+ cation
     key = (acc.formula, scheme, x)
     if key not in cells:
         tag = f"{acc.formula}:{scheme}:{_xlabel(x)}"
         cells[key] = _doped_cells(b, relaxed, acc, scheme, x, None, tag)
-    add_interface_series(
-        b,
-        "hetero",
-        acc.formula,
-        relaxed["Li7P3S11"],
-        cells[key][1],
-        ifc.core_miller,
-        ifc.hetero,
-    )
+    return scheme, cells[key][1]
 
 
 def _xlabel(x: float) -> str:

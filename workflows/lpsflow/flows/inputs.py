@@ -44,6 +44,10 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
         if role.startswith("relax:interface:"):  # built by the interface screen job
             structure = _representative_interface(role, cflow.roles, jobs, campaign)
             phase = INTERFACE_PHASE
+        elif role.startswith("relax:vacancy:"):  # built by the vacancy screen job
+            structure, phase = _representative_vacancy(
+                role, cflow.roles, jobs, campaign
+            )
         elif not isinstance(structure, Structure):  # doped core: built by the screen
             tag = ":".join(role.split(":")[2:-1])
             screen = jobs[cflow.roles[f"screen:core:{tag}"]]
@@ -108,3 +112,31 @@ def _representative_interface(
     cell = Structure.from_sites(iset.interfaces[0])
     film_ref, sub_ref = strained_references(cell)
     return {"film": film_ref, "substrate": sub_ref}.get(rest[-1], cell)
+
+
+def _representative_vacancy(
+    role: str, roles: dict[str, str], jobs: dict, campaign: Campaign
+) -> tuple[Structure, str]:
+    """A vacancy at the first distinct Li site of the starting host's supercell."""
+    from lpsflow.jobs.vacancies import supercell_for
+    from lpsflow.structures.vacancies import distinct_li_sites, vacancy_cell
+
+    tag = ":".join(role.split(":")[2:-1])
+    screen = jobs[roles[f"screen:vacancy:{tag}"]]
+    _, hosts, min_length, *_ = screen.function_args
+    relax = jobs[hosts[0]["uuid"]]
+    host = relax.function_args[0]
+    phase = tag
+    if not isinstance(host, Structure):  # a doped core built by its screening job
+        host = _representative_core(jobs[host.uuid], campaign.structure_overrides)
+        phase = DOPED_CORE
+    site = distinct_li_sites(host)[0].index
+    host = host.copy()
+    cart = host[site].coords
+    host.make_supercell(list(supercell_for(host.lattice.abc, min_length)))
+    index = int(
+        host.lattice.get_all_distances(
+            host.lattice.get_fractional_coords(cart), host.frac_coords
+        )[0].argmin()
+    )
+    return vacancy_cell(host, index), phase

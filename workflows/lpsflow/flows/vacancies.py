@@ -1,0 +1,63 @@
+"""Li chemical potential branch: mu_Li of the doped core and of Li7P3S11.
+
+Roles, with ``<tag>`` = ``core:<accelerant>`` or ``Li7P3S11``:
+``screen:vacancy:<tag>`` (distinct sites, single points), ``static:vacancy:<tag>:host``
+(E_host of the same supercell), ``relax:vacancy:<tag>:<i>`` (lowest ``relax_top``
+vacancies, cell fixed) and ``mu_li:<tag>`` (E_v and mu_Li = -min E_v).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lpsflow.jobs.vacancies import chemical_potential_job, screen_vacancies
+
+if TYPE_CHECKING:
+    from jobflow import Job
+
+
+def _ref(job: Job) -> dict:
+    return {"doc": job.output, "uuid": job.uuid}
+
+
+def add_chemical_potential(
+    b, tag: str, label: str, phase: str, hosts: list[Job], li_bcc: Job
+) -> Job:
+    """Add the vacancy jobs of one phase to the builder ``b``; return the mu_Li job."""
+    cfg = b.c.vacancies
+    calc = b.c.calculator
+    words = tag.replace(":", " ")
+    scr = b.add(
+        screen_vacancies(
+            label,
+            [_ref(j) for j in hosts],
+            cfg.min_length,
+            cfg.relax_top,
+            model=calc.screening_model,
+            device=calc.device,
+        ),
+        f"screen:vacancy:{tag}",
+        name=f"screen vacancies {words}",
+    )
+    host = b.add(
+        b.backend.static_maker(phase).make(scr.output.host),
+        f"static:vacancy:{tag}:host",
+        name=f"static vacancy host {words}",
+    )
+    maker = b.backend.relax_maker(phase, relax_cell=False, fmax=cfg.fmax)
+    defects = [
+        b.add(
+            maker.make(scr.output.selected[i]),
+            f"relax:vacancy:{tag}:{i}",
+            name=f"relax vacancy {words} #{i}",
+        )
+        for i in range(cfg.relax_top)
+    ]
+    return b.add(
+        chemical_potential_job(
+            label, scr.output, _ref(host), [_ref(j) for j in defects], _ref(li_bcc)
+        ),
+        f"mu_li:{tag}",
+        name=f"mu_Li {words}",
+        salt=False,
+    )

@@ -1,0 +1,134 @@
+"""Li vacancy jobs: distinct sites screened, lowest relaxed, mu_Li = -min E_v.
+
+SCIENCE.md item 7: ``E_v = E(defect) + mu_Li(bcc Li) - E(bulk)`` for every
+symmetry-distinct Li site; ``mu_Li = -E_v`` of the lowest. Every distinct site of
+the relaxed host (in a supercell whose lattice vectors are all at least
+``min_length``) gets an unrelaxed single point; the lowest ``relax_top`` are relaxed
+with the cell fixed; E(host) is a single point of the same supercell with the same
+calculator (so k-points and settings cancel).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from jobflow import job
+
+from lpsflow.calculators.outputs import summarize
+from lpsflow.jobs.reactions import pick_lowest
+from lpsflow.jobs.screening import single_point
+from lpsflow.schemas import (
+    ChemicalPotentialDoc,
+    VacancyEnergy,
+    VacancyScreenDoc,
+    VacancySite,
+)
+from lpsflow.structures.vacancies import (
+    distinct_li_sites,
+    li_chemical_potential,
+    vacancy_cell,
+    vacancy_formation_energy,
+)
+
+
+def supercell_for(lattice_abc: tuple[float, float, float], min_length: float) -> tuple:
+    """Smallest diagonal supercell with every lattice vector >= ``min_length``."""
+    return tuple(max(1, math.ceil(min_length / a - 1e-9)) for a in lattice_abc)
+
+
+@job
+def screen_vacancies(
+    label: str,
+    hosts: list[dict[str, Any]],
+    min_length: float,
+    relax_top: int,
+    model: str = "CHGNet",
+    device: str = "cpu",
+) -> VacancyScreenDoc:
+    """Single points of a Li vacancy at every distinct site; keep the lowest.
+
+    ``hosts`` are relaxations (``{"doc", "uuid"}``); the lowest converged is used.
+    """
+    best, sums = pick_lowest(hosts)
+    prim = sums[best].structure.copy()
+    sites = distinct_li_sites(prim)
+    scale = supercell_for(prim.lattice.abc, min_length)
+    host = prim.copy()
+    host.make_supercell(list(scale))
+    index = [_image_index(host, prim[s.index].coords) for s in sites]
+    cells = [vacancy_cell(host, i) for i in index]
+    energies = [single_point(c, model, device) for c in cells]
+    order = sorted(range(len(cells)), key=energies.__getitem__)
+    e0 = energies[order[0]]
+    return VacancyScreenDoc(
+        label=label,
+        host_formula=host.composition.formula.replace(" ", ""),
+        host_job=hosts[best]["uuid"],
+        supercell=scale,
+        screening_model=model,
+        sites=[
+            VacancySite(
+                index=index[i],
+                multiplicity=sites[i].multiplicity,
+                label=sites[i].label,
+                energy=energies[i],
+                relative_energy=1000 * (energies[i] - e0),
+            )
+            for i in order
+        ],
+        host=host,
+        selected=[cells[i] for i in order[:relax_top]],
+    )
+
+
+def _image_index(supercell, cart) -> int:
+    """Index of the supercell site at Cartesian position ``cart``."""
+    d = supercell.lattice.get_all_distances(
+        supercell.lattice.get_fractional_coords(cart), supercell.frac_coords
+    )[0]
+    return int(d.argmin())
+
+
+@job
+def chemical_potential_job(
+    label: str,
+    screen: Any,
+    host: dict[str, Any],
+    defects: list[dict[str, Any]],
+    li_bcc: dict[str, Any],
+) -> ChemicalPotentialDoc:
+    """E_v of each relaxed vacancy and mu_Li = -min E_v (converged ones only)."""
+    screen = screen if isinstance(screen, dict) else screen.model_dump()
+    s_host, s_li = summarize(host["doc"]), summarize(li_bcc["doc"])
+    mu_bcc = s_li.energy_per_atom
+    vac = []
+    for site, d in zip(screen["sites"], defects, strict=False):
+        s = summarize(d["doc"])
+        if s.n_atoms != s_host.n_atoms - 1:
+            raise ValueError(
+                f"defect cell has {s.n_atoms} atoms, host {s_host.n_atoms}: "
+                "not one Li fewer"
+            )
+        e_v = vacancy_formation_energy(s.energy, s_host.energy, mu_bcc)
+        vac.append(
+            VacancyEnergy(
+                site=site["index"],
+                e_v=e_v if s.converged else None,
+                converged=s.converged,
+                job=d["uuid"],
+            )
+        )
+    done = [v.e_v for v in vac if v.e_v is not None]
+    return ChemicalPotentialDoc(
+        label=label,
+        host_formula=screen["host_formula"],
+        e_host=s_host.energy,
+        mu_li_bcc=mu_bcc,
+        vacancies=vac,
+        e_v_min=min(done) if done else None,
+        mu_li=li_chemical_potential(done) if done else None,
+        n_sites=len(screen["sites"]),
+        calculator=s_host.calculator,
+        jobs={"host": host["uuid"], "li_bcc": li_bcc["uuid"]},
+    )
