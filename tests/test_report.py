@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from campaign_snippets import SMALL_BRANCHES
 from lpsflow.analysis import ranking as rk
 from lpsflow.errors import LpsflowError
 from lpsflow.query import NotComputedError, UnknownDescriptorError, read_results, select
@@ -254,17 +255,9 @@ name: e2e
 accelerants: [Al2S3]
 calculator: {fmax: 0.1, max_steps: 120}
 doping: {x: 1/4, screen_top: 3, relax_top: 1, solubility_x: [1/8, 1/4]}
-interfaces:
-  film_layers: 1
-  vacuum: 10
-  fmax: 0.15
-  hetero: {substrate_layers: 1, fixed_layers: 1, shift_grid: [1, 2], max_area: 320,
-           max_strain: 0.07, max_length_tol: 0.08, max_angle_tol: 0.08}
-  homo: {substrate_layers: 1, fixed_layers: 1, shift_grid: [1, 1]}
-vacancies: {min_length: 6, relax_top: 1}
-store: {path: store}
+{branches}store: {path: store}
 workdir: work
-"""
+""".replace("{branches}", SMALL_BRANCHES)
 
 SECTIONS = (
     "descriptors",

@@ -10,11 +10,13 @@ import hashlib
 import json
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -27,6 +29,33 @@ from lpsflow.errors import ConfigError
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _parse_fraction(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(Fraction(value.strip()))
+        except (ValueError, ZeroDivisionError) as exc:
+            raise ValueError(
+                f"x must be a number or a fraction, got '{value}'"
+            ) from exc
+    return value
+
+
+def _check_x(value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError(f"x must lie strictly between 0 and 1, got {value}")
+    return value
+
+
+def _optional_x(value: float | None) -> float | None:
+    return None if value is None else _check_x(value)
+
+
+#: An optional dopant content given as a number or a fraction string ('1/4').
+OptionalX = Annotated[
+    float | None, BeforeValidator(_parse_fraction), AfterValidator(_optional_x)
+]
 
 
 class VaspSettings(_Strict):
@@ -221,7 +250,7 @@ class InterfaceSettings(_Strict):
     film_layers: int = Field(
         3, ge=1, le=6, description="N: E_bind(n) for n = 1..N Li7P3S11 layers."
     )
-    core_x: float | None = Field(
+    core_x: OptionalX = Field(
         None,
         description="Dopant content of the core substrate (default: doping.x); its "
         "lowest relaxed arrangement is used.",
@@ -244,16 +273,6 @@ class InterfaceSettings(_Strict):
             substrate_layers=3, fixed_layers=1, shift_grid=(3, 3)
         )
     )
-
-    @field_validator("core_x", mode="before")
-    @classmethod
-    def _fraction(cls, value: Any) -> Any:
-        return _parse_fraction(value)
-
-    @field_validator("core_x")
-    @classmethod
-    def _x_range(cls, value: float | None) -> float | None:
-        return None if value is None else _check_x(value)
 
     @field_validator("core_miller", "film_miller")
     @classmethod
@@ -278,7 +297,7 @@ class VacancySettings(_Strict):
         le=6,
         description="Distinct Li sites (lowest unrelaxed E_v) relaxed per phase.",
     )
-    core_x: float | None = Field(
+    core_x: OptionalX = Field(
         None,
         description="Dopant content of the core host (default: interfaces.core_x, "
         "else doping.x).",
@@ -286,33 +305,6 @@ class VacancySettings(_Strict):
     fmax: float | None = Field(
         None, gt=0, description="Force tolerance (default: calculator.fmax)."
     )
-
-    @field_validator("core_x", mode="before")
-    @classmethod
-    def _fraction(cls, value: Any) -> Any:
-        return _parse_fraction(value)
-
-    @field_validator("core_x")
-    @classmethod
-    def _x_range(cls, value: float | None) -> float | None:
-        return None if value is None else _check_x(value)
-
-
-def _parse_fraction(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return float(Fraction(value.strip()))
-        except (ValueError, ZeroDivisionError) as exc:
-            raise ValueError(
-                f"x must be a number or a fraction, got '{value}'"
-            ) from exc
-    return value
-
-
-def _check_x(value: float) -> float:
-    if not 0 < value < 1:
-        raise ValueError(f"x must lie strictly between 0 and 1, got {value}")
-    return value
 
 
 class StoreSettings(_Strict):
