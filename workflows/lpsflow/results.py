@@ -184,7 +184,7 @@ def _mu_li_columns(
 
 
 def mu_li_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
-    """mu_Li per phase: accelerant ('-' for shared Li7P3S11), phase, mu_Li (eV)."""
+    """mu_Li per phase: accelerant ("shared" for Li7P3S11), phase, mu_Li (eV)."""
     roles = {j["role"]: j["uuid"] for j in man["jobs"]}
     wanted = {r: u for r, u in roles.items() if r.startswith("mu_li:")}
     outputs = _outputs(stores, list(wanted.values()))
@@ -195,7 +195,7 @@ def mu_li_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
             continue
         tag = role.split(":", 1)[1]
         acc, phase = (
-            (tag.split(":")[1], "core") if tag.startswith("core:") else ("-", tag)
+            (tag.split(":")[1], "core") if tag.startswith("core:") else ("shared", tag)
         )
         rows.append({"accelerant": acc, "phase": phase, "mu_Li": doc["mu_li"]})
     return pd.DataFrame(rows) if rows else None
