@@ -1,0 +1,336 @@
+"""Grain-boundary jobs: build and screen bicrystal cells, then gamma_GB.
+
+``screen_grain_boundary`` runs after the bulks are relaxed: it builds the periodic
+bicrystal GB cells of
+:func:`~lpsflow.structures.grain_boundaries.build_grain_boundaries` from the
+*relaxed* bulk(s), one per rigid in-plane shift of grain B, evaluates each
+with an MLIP single point and keeps the lowest. The relaxation of the chosen cell
+(cell fixed, all atoms free) is an ordinary backend relax job (phase
+:data:`lpsflow.calculators.base.GRAIN_BOUNDARY`); ``gb_energy_job`` turns it into
+``gamma = (E_GB - sum_i n_i e_i) / (2 A)`` with the relaxed bulks' energies per atom
+(same calculator) as references
+(:func:`~lpsflow.structures.grain_boundaries.cell_gb_energy`).
+
+Kinds (SCIENCE.md item 6):
+
+* ``homo``: Li7P3S11 / Li7P3S11, grain A = grain B (``bulk_b`` is ``None``);
+* ``core``: core / core;
+* ``hetero``: core (grain A) / Li7P3S11 (grain B). Grain B is strained onto grain
+  A's coincidence cell, so gamma includes grain B's elastic energy (the strain is
+  reported with it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from jobflow import job
+from pydantic import BaseModel, Field
+from pymatgen.core import Structure
+
+from lpsflow.calculators.outputs import summarize
+from lpsflow.errors import StructureError
+from lpsflow.jobs.reactions import pick_lowest
+from lpsflow.jobs.screening import single_point
+from lpsflow.structures.grain_boundaries import build_grain_boundaries, cell_gb_energy
+from lpsflow.structures.interfaces import shifts
+from lpsflow.structures.slabs import EV_PER_A2_TO_J_PER_M2, in_plane_area
+
+#: GB kinds and whether grain B is a different bulk.
+GB_KINDS = {"homo": False, "core": False, "hetero": True}
+
+
+class GBShiftEnergy(BaseModel):
+    """Single-point energy of one rigid in-plane shift of grain B."""
+
+    shift: tuple[float, float] = Field(
+        ..., description="Shift of grain B (fractions of grain A's primitive cell)."
+    )
+    energy: float = Field(..., description="Screening single-point energy (eV).")
+    relative_energy: float = Field(
+        ..., description="Energy above the lowest shift (meV per cell)."
+    )
+
+
+class GBScreenDoc(BaseModel):
+    """The screened GB cells of one grain pair and the chosen (lowest) one."""
+
+    kind: str = Field(..., description="GB kind: homo, core or hetero.")
+    label: str = Field(..., description="Name of the GB in results.")
+    formula_a: str = Field(..., description="Reduced formula of grain A.")
+    formula_b: str = Field(..., description="Reduced formula of grain B.")
+    miller_a: tuple[int, int, int] = Field(..., description="Grain A's plane (hkl).")
+    miller_b: tuple[int, int, int] = Field(..., description="Grain B's plane (hkl).")
+    match: str = Field(..., description="One-line description of the coincidence cell.")
+    sigma: float = Field(
+        ...,
+        description="Coincidence area / grain A's primitive in-plane area "
+        "(near-CSL index).",
+    )
+    twist_angle: float = Field(
+        ..., description="Rotation of grain B about the normal (degrees)."
+    )
+    flipped: bool = Field(..., description="Grain B is turned over.")
+    misorientation_axis: list[float] = Field(
+        ..., description="Unit misorientation axis (cell Cartesian)."
+    )
+    misorientation_angle: float = Field(
+        ..., description="Misorientation angle about that axis (degrees)."
+    )
+    von_mises_strain: float = Field(
+        ..., description="Von Mises Green-Lagrange strain of grain B (residual misfit)."
+    )
+    area: float = Field(..., description="Boundary (in-plane cell) area (A^2).")
+    n_atoms: int = Field(..., description="Atoms in the GB cell.")
+    n_atoms_a: int = Field(..., description="Atoms of grain A in the cell.")
+    n_atoms_b: int = Field(..., description="Atoms of grain B in the cell.")
+    screening_model: str = Field(..., description="MLIP of the single points.")
+    shifts: list[GBShiftEnergy] = Field(
+        ..., description="Every screened shift, in shift-grid order."
+    )
+    selected: int = Field(..., description="Index of the lowest-energy shift.")
+    gb: Structure = Field(
+        ...,
+        description="The chosen GB cell (site properties grain/layer, "
+        "properties['gb'] with the boundary planes).",
+    )
+    bulk_a_job: str = Field(..., description="Job id of grain A's relaxed bulk.")
+    bulk_b_job: str = Field(..., description="Job id of grain B's relaxed bulk.")
+    e_a_per_atom: float = Field(
+        ..., description="Relaxed grain A bulk energy per atom (eV/atom)."
+    )
+    e_b_per_atom: float = Field(
+        ..., description="Relaxed grain B bulk energy per atom (eV/atom)."
+    )
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="GB construction settings used."
+    )
+
+
+class GBEnergyDoc(BaseModel):
+    """GB energy of one relaxed bicrystal (two boundaries per cell)."""
+
+    kind: str = Field(..., description="GB kind: homo, core or hetero.")
+    label: str = Field(..., description="Name of the GB in results.")
+    gamma: float | None = Field(
+        None, description="GB energy (J/m^2); None unless every relaxation converged."
+    )
+    gamma_ev_a2: float | None = Field(
+        None, description="GB energy (eV/A^2); None unless converged."
+    )
+    converged: bool = Field(
+        ..., description="GB and bulk relaxations all reached their tolerance."
+    )
+    e_gb: float = Field(..., description="Relaxed GB cell energy (eV).")
+    e_a_per_atom: float = Field(..., description="Grain A reference (eV/atom).")
+    e_b_per_atom: float = Field(..., description="Grain B reference (eV/atom).")
+    n_atoms_a: int = Field(..., description="Atoms of grain A in the cell.")
+    n_atoms_b: int = Field(..., description="Atoms of grain B in the cell.")
+    area: float = Field(..., description="Boundary area A (A^2); gamma has 2A.")
+    sigma: float = Field(..., description="Near-CSL index of the cell.")
+    misorientation_angle: float = Field(..., description="Misorientation (deg).")
+    von_mises_strain: float = Field(..., description="Strain of grain B.")
+    calculator: str = Field("", description="Calculator of the relaxed energies.")
+    relaxed_cell: Structure = Field(
+        ...,
+        description="The relaxed GB cell, with the screened cell's grain/layer site "
+        "properties and properties['gb'] (boundary planes) restored.",
+    )
+    jobs: dict[str, str] = Field(
+        default_factory=dict, description="Job ids of the gb and bulk relaxations."
+    )
+    reason: str = Field("", description="Why gamma is None, if it is.")
+
+
+def _structure(obj: Any) -> Structure:
+    return obj if isinstance(obj, Structure) else Structure.from_dict(obj)
+
+
+@job
+def screen_grain_boundary(
+    kind: str,
+    label: str,
+    bulk_a: list[dict[str, Any]],
+    bulk_b: list[dict[str, Any]] | None,
+    miller_a: tuple[int, int, int],
+    miller_b: tuple[int, int, int] | None,
+    settings: dict[str, Any],
+    model: str = "CHGNet",
+    device: str = "cpu",
+) -> GBScreenDoc:
+    """Build the GB cells for every rigid shift; keep the lowest single point.
+
+    Parameters
+    ----------
+    kind
+        ``homo``, ``core`` (grain B = grain A; ``bulk_b``/``miller_b`` ignored) or
+        ``hetero`` (grain A = ``bulk_a``, grain B = ``bulk_b``).
+    label
+        Name of the GB in results.
+    bulk_a, bulk_b
+        ``{"doc": relax output, "uuid": job id}`` candidates of each relaxed bulk
+        (the lowest converged one per list is used).
+    miller_a, miller_b
+        Boundary planes of grain A and B.
+    settings
+        :class:`~lpsflow.structures.grain_boundaries.GBSettings` as a dict
+        (``dataclasses.asdict``); ``shift_grid`` is ``(n_a, n_b)``.
+
+    """
+    if kind not in GB_KINDS:
+        raise StructureError(f"GB kind must be one of {sorted(GB_KINDS)}, not {kind!r}")
+    ia, sums_a = pick_lowest(bulk_a)
+    a = sums_a[ia]
+    if GB_KINDS[kind]:
+        if not bulk_b or miller_b is None:
+            raise StructureError("a hetero GB needs bulk_b and miller_b")
+        ib, sums_b = pick_lowest(bulk_b)
+        b, b_job = sums_b[ib], bulk_b[ib]["uuid"]
+    else:
+        b, b_job, miller_b = a, bulk_a[ia]["uuid"], None
+    s = dict(settings)
+    gset = build_grain_boundaries(
+        a.structure, tuple(miller_a),
+        b.structure if GB_KINDS[kind] else None,
+        tuple(miller_b) if miller_b is not None else None,
+        layers_a=s["layers_a"], layers_b=s["layers_b"], twist=s.get("twist"),
+        flip=s.get("flip", False), shift_grid=shifts(*s.get("shift_grid", (2, 2))),
+        max_area=s.get("max_area", 400.0), max_strain=s.get("max_strain", 0.03),
+        max_length_tol=s.get("max_length_tol", 0.03),
+        max_angle_tol=s.get("max_angle_tol", 0.01),
+        max_area_ratio_tol=s.get("max_area_ratio_tol", 0.09), kind=kind,
+    )  # fmt: skip
+    energies = [single_point(c, model, device) for c in gset.cells]
+    low = min(range(len(energies)), key=energies.__getitem__)
+    chosen = gset.cells[low]
+    props = chosen.properties["gb"]
+    gm = gset.match
+    return GBScreenDoc(
+        kind=kind,
+        label=label,
+        formula_a=a.formula,
+        formula_b=b.formula,
+        miller_a=tuple(miller_a),
+        miller_b=tuple(miller_b if miller_b is not None else miller_a),
+        match=gm.describe(),
+        sigma=gm.sigma,
+        twist_angle=gm.twist_angle,
+        flipped=gm.flipped,
+        misorientation_axis=gm.misorientation_axis,
+        misorientation_angle=gm.misorientation_angle,
+        von_mises_strain=gm.match.von_mises_strain,
+        area=in_plane_area(chosen),
+        n_atoms=len(chosen),
+        n_atoms_a=props["n_atoms_a"],
+        n_atoms_b=props["n_atoms_b"],
+        screening_model=model,
+        shifts=[
+            GBShiftEnergy(
+                shift=tuple(c.properties["gb"]["shift"]),
+                energy=e,
+                relative_energy=1000 * (e - energies[low]),
+            )
+            for c, e in zip(gset.cells, energies, strict=True)
+        ],
+        selected=low,
+        gb=chosen,
+        bulk_a_job=bulk_a[ia]["uuid"],
+        bulk_b_job=b_job,
+        e_a_per_atom=a.energy_per_atom,
+        e_b_per_atom=b.energy_per_atom,
+        settings={**gset.settings, "shift_grid": list(s.get("shift_grid", (2, 2)))},
+    )
+
+
+def _pick(candidates: list[dict[str, Any]] | None, uuid: str) -> dict[str, Any] | None:
+    """The candidate the screen used (by job id), else the lowest converged one."""
+    if not candidates:
+        return None
+    for c in candidates:
+        if c["uuid"] == uuid:
+            return c
+    return candidates[pick_lowest(candidates)[0]]
+
+
+def restore_gb_properties(relaxed: Structure, screened: Structure) -> Structure:
+    """``relaxed`` with the screened cell's site properties and ``properties``.
+
+    The GB relaxation keeps the atom order and the cell; the ``grain``/``layer``
+    site properties and the boundary planes (``properties['gb']``) the hop and
+    energy analyses need are copied back. Raises ``StructureError`` if the two
+    cells do not hold the same atoms in the same order.
+    """
+    if [s.species_string for s in relaxed] != [s.species_string for s in screened]:
+        raise StructureError("relaxed GB cell has other atoms than the screened one")
+    out = Structure(
+        relaxed.lattice,
+        relaxed.species,
+        relaxed.frac_coords,
+        site_properties={
+            k: list(v)
+            for k, v in screened.site_properties.items()
+            if k in ("grain", "layer")
+        },
+        properties=dict(screened.properties or {}),
+    )
+    return out
+
+
+@job
+def gb_energy_job(
+    screen: Any,
+    gb: dict[str, Any],
+    bulk_a: list[dict[str, Any]],
+    bulk_b: list[dict[str, Any]] | None = None,
+) -> GBEnergyDoc:
+    """gamma_GB = (E_GB - n_A e_A - n_B e_B) / (2 A) of the relaxed GB cell.
+
+    ``screen`` is the :class:`GBScreenDoc`; ``gb`` the relaxation of its cell and
+    ``bulk_a``/``bulk_b`` the relaxed bulk candidates (``{"doc", "uuid"}``; the ones
+    the screen built the cell from are used, ``bulk_b`` defaults to ``bulk_a``).
+    Atoms per grain come from the screened cell (the relaxation keeps the order).
+    A value is only reported when the GB and bulk relaxations converged.
+    """
+    scr = screen if isinstance(screen, dict) else screen.model_dump()
+    cell = _structure(scr["gb"])
+    s_gb = summarize(gb["doc"])
+    ref_a = _pick(bulk_a, scr["bulk_a_job"])
+    ref_b = _pick(bulk_b, scr["bulk_b_job"]) or _pick(bulk_a, scr["bulk_b_job"])
+    s_a, s_b = summarize(ref_a["doc"]), summarize(ref_b["doc"])
+    relaxed = restore_gb_properties(s_gb.structure, cell)
+    if not np.allclose(relaxed.lattice.matrix, cell.lattice.matrix, atol=1e-4):
+        raise StructureError(
+            "relaxed GB cell differs from the screened cell (relax with the cell fixed)"
+        )
+    grains = Counter(cell.site_properties["grain"])
+    gamma = cell_gb_energy(
+        relaxed, s_gb.energy, s_a.energy_per_atom, s_b.energy_per_atom
+    )
+    reasons = [
+        f"{what} relaxation not converged"
+        for what, s in (("GB", s_gb), ("grain A bulk", s_a), ("grain B bulk", s_b))
+        if not s.converged
+    ]
+    converged = not reasons
+    return GBEnergyDoc(
+        kind=scr["kind"],
+        label=scr["label"],
+        gamma=gamma * EV_PER_A2_TO_J_PER_M2 if converged else None,
+        gamma_ev_a2=gamma if converged else None,
+        converged=converged,
+        e_gb=s_gb.energy,
+        e_a_per_atom=s_a.energy_per_atom,
+        e_b_per_atom=s_b.energy_per_atom,
+        n_atoms_a=grains["A"],
+        n_atoms_b=grains["B"],
+        area=in_plane_area(cell),
+        sigma=scr["sigma"],
+        misorientation_angle=scr["misorientation_angle"],
+        von_mises_strain=scr["von_mises_strain"],
+        calculator=s_gb.calculator,
+        relaxed_cell=relaxed,
+        jobs={"gb": gb["uuid"], "bulk_a": ref_a["uuid"], "bulk_b": ref_b["uuid"]},
+        reason="; ".join(reasons),
+    )

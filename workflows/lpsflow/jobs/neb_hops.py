@@ -1,0 +1,184 @@
+"""NEB of automatically selected Li vacancy hops in a relaxed host (SCIENCE.md item 8).
+
+``neb_hop_job`` runs after the host is relaxed: it takes the relaxed cell (a bulk
+relaxation, or the :class:`~lpsflow.jobs.grain_boundaries.GBEnergyDoc` of a relaxed
+GB cell, whose ``relaxed_cell`` keeps the grain labels and boundary planes), picks
+the hop(s) with :func:`~lpsflow.structures.hops.select_hops`, builds the endpoints
+with :func:`~lpsflow.structures.hops.hop_endpoints` and runs
+:func:`~lpsflow.jobs.neb.run_neb` with the shared MLIP calculator. Paths:
+
+* ``gb``: hops with both Li within ``window`` of a boundary plane and in the same
+  grain (a jump *along* the GB), in the relaxed GB cell;
+* ``bulk``: the shortest Li-Li hops of a relaxed bulk cell (a jump *across a
+  grain*).
+
+The lowest converged barrier of the selected hops is reported with its full
+profile; if none converged, ``converged`` is False and ``barrier`` None.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobflow import job
+from pydantic import BaseModel, Field
+from pymatgen.core import Structure
+
+from lpsflow.calculators.outputs import summarize
+from lpsflow.errors import StructureError
+from lpsflow.jobs.neb import NebDoc, run_neb
+from lpsflow.structures.hops import hop_endpoints, select_hops
+
+#: Hop selection per path: select_hops region and the grain filter.
+NEB_PATHS: dict[str, dict[str, Any]] = {
+    "gb": {"region": "gb", "across": False},
+    "bulk": {"region": "bulk", "across": None},
+}
+
+
+class HopInfo(BaseModel):
+    """One selected hop (indices refer to the host cell)."""
+
+    i: int = Field(..., description="Host index of the Li that moves.")
+    j: int = Field(..., description="Host index of the vacant site it moves into.")
+    distance: float = Field(..., description="Jump length (A).")
+    multiplicity: int = Field(
+        1, description="Equivalent pairs (same length and environments) it stands for."
+    )
+
+
+class NebHopsDoc(BaseModel):
+    """Migration barrier of one path: NEB of the selected hops, lowest reported."""
+
+    label: str = Field(..., description="Name of the host in results.")
+    path: str = Field(..., description="'gb' (along the GB) or 'bulk' (in a grain).")
+    host_formula: str = Field(..., description="Reduced formula of the host cell.")
+    host_atoms: int = Field(..., description="Atoms in the host cell.")
+    host_job: str = Field(..., description="Job id of the host relaxation.")
+    host_converged: bool = Field(
+        ..., description="The host relaxation reached its tolerance."
+    )
+    hops: list[HopInfo] = Field(..., description="Selected hops, shortest first.")
+    runs: list[NebDoc] = Field(..., description="One NEB per selected hop.")
+    selected: int | None = Field(
+        None, description="Index (in hops/runs) of the lowest converged barrier."
+    )
+    barrier: float | None = Field(
+        None, description="Lowest converged forward barrier Ea (eV); None if none."
+    )
+    converged: bool = Field(..., description="At least one NEB converged.")
+    energies: list[float] | None = Field(
+        None, description="Profile of the selected NEB, relative to its start (eV)."
+    )
+    calculator: str = Field("", description="MLIP of the NEB.")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Selection and NEB settings used."
+    )
+
+
+def host_structure(doc: Any) -> tuple[Structure, bool]:
+    """Relaxed host cell of a relax output or a ``GBEnergyDoc``; and its convergence."""
+    if not isinstance(doc, dict):
+        doc = doc.model_dump() if hasattr(doc, "model_dump") else doc.as_dict()
+    if "relaxed_cell" in doc:  # GBEnergyDoc: grain labels and planes restored
+        cell = doc["relaxed_cell"]
+        cell = cell if isinstance(cell, Structure) else Structure.from_dict(cell)
+        return cell, bool(doc["converged"])
+    s = summarize(doc)
+    return s.structure, s.converged
+
+
+@job
+def neb_hop_job(
+    label: str,
+    path: str,
+    host: dict[str, Any],
+    n_hops: int = 1,
+    n_images: int = 3,
+    fmax: float = 0.1,
+    max_steps: int = 100,
+    window: float = 3.0,
+    max_distance: float = 4.5,
+    supercell: tuple[int, int, int] | None = None,
+    model: str = "CHGNet",
+    device: str = "cpu",
+    **neb_kwargs: Any,
+) -> NebHopsDoc:
+    """Select ``n_hops`` hops of ``path`` in the relaxed host and NEB each.
+
+    Parameters
+    ----------
+    label
+        Name of the host in results.
+    path
+        ``gb`` (along the boundary, in a GB cell) or ``bulk``.
+    host
+        ``{"doc": output, "uuid": job id}`` of the relaxed host: a relax output, or
+        a :class:`~lpsflow.jobs.grain_boundaries.GBEnergyDoc` for ``gb``.
+    n_hops, window, max_distance
+        Passed to :func:`~lpsflow.structures.hops.select_hops`.
+    n_images, fmax, max_steps, neb_kwargs
+        Passed to :func:`~lpsflow.jobs.neb.run_neb` (e.g. ``endpoint_fmax``,
+        ``endpoint_steps``, ``spring``, ``optimizer``).
+    supercell
+        Optional supercell of the host before the vacancy is made (bulk path).
+
+    """
+    from lpsflow.calculators.mlip import mlip_calculator
+
+    if path not in NEB_PATHS:
+        raise StructureError(
+            f"NEB path must be one of {sorted(NEB_PATHS)}, not {path!r}"
+        )
+    cell, host_ok = host_structure(host["doc"])
+    if supercell is not None:
+        cell = cell.copy()
+        cell.make_supercell(list(supercell))
+    sel = NEB_PATHS[path]
+    hops = select_hops(
+        cell, n=n_hops, region=sel["region"], window=window,
+        max_distance=max_distance, across=sel["across"],
+    )  # fmt: skip
+    calc = mlip_calculator(model, device)
+    runs = []
+    for k, hop in enumerate(hops):
+        initial, final = hop_endpoints(cell, hop)
+        runs.append(
+            run_neb(
+                initial,
+                final,
+                calc,
+                n_images=n_images,
+                fmax=fmax,
+                max_steps=max_steps,
+                label=f"{label} {path} hop {k}",
+                calculator_name=model,
+                **neb_kwargs,
+            )
+        )
+    done = [k for k, r in enumerate(runs) if r.converged]
+    best = min(done, key=lambda k: runs[k].barrier) if done else None
+    return NebHopsDoc(
+        label=label,
+        path=path,
+        host_formula=cell.composition.reduced_formula,
+        host_atoms=len(cell),
+        host_job=host["uuid"],
+        host_converged=host_ok,
+        hops=[
+            HopInfo(i=h.i, j=h.j, distance=h.distance, multiplicity=h.multiplicity)
+            for h in hops
+        ],
+        runs=runs,
+        selected=best,
+        barrier=runs[best].barrier if best is not None else None,
+        converged=best is not None,
+        energies=runs[best].relative_energies if best is not None else None,
+        calculator=model,
+        settings={
+            "n_hops": n_hops, "n_images": n_images, "fmax": fmax,
+            "max_steps": max_steps, "window": window, "max_distance": max_distance,
+            "supercell": list(supercell) if supercell else None, **sel,
+            **{k: v for k, v in neb_kwargs.items() if k != "label"},
+        },
+    )  # fmt: skip
