@@ -15,6 +15,7 @@ import pytest
 from ase.calculators.calculator import Calculator, all_changes
 from jobflow import Flow, job, run_locally
 
+from cheap_calculators import MoverInCage
 from lpsflow.calculators.mlip import MLIPBackend
 from lpsflow.campaign import CalculatorSettings
 from lpsflow.errors import StructureError
@@ -212,33 +213,6 @@ def test_gb_neb_hop_is_along_the_boundary_and_unconverged(run):
     assert doc.runs[0].n_steps == 1  # one NEB step cannot reach 0.1 eV/A
     assert doc.converged is False and doc.barrier is None
     _check_band(doc, len(host))
-
-
-class MoverInCage(Calculator):
-    """Born-Mayer repulsion of one atom by the frozen others (force-shifted)."""
-
-    implemented_properties = ("energy", "forces")
-
-    def __init__(self, mover: int, a: float = 1000.0, rho: float = 0.3, rc=3.5):
-        super().__init__()
-        self.mover, self.a, self.rho, self.rc = mover, a, rho, rc
-
-    def calculate(self, atoms=None, properties=None, system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        cell = self.atoms.cell.array
-        pos = self.atoms.get_positions()
-        frac = np.linalg.solve(cell.T, (pos - pos[self.mover]).T).T
-        d = (frac - np.rint(frac)) @ cell
-        r = np.linalg.norm(d, axis=1)
-        r[self.mover] = np.inf
-        near = r < self.rc
-        ec = np.exp(-self.rc / self.rho)
-        rn = r[near]
-        e = self.a * (np.exp(-rn / self.rho) - ec + (rn - self.rc) * ec / self.rho)
-        de = self.a * (-np.exp(-rn / self.rho) / self.rho + ec / self.rho)
-        forces = np.zeros_like(pos)
-        forces[self.mover] = np.sum((de / rn)[:, None] * d[near], axis=0)
-        self.results = {"energy": float(e.sum()), "forces": forces}
 
 
 class PerHop(Calculator):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from lpsflow.calculators.base import GRAIN_BOUNDARY
 from lpsflow.jobs.grain_boundaries import gb_energy_job, screen_grain_boundary
 from lpsflow.jobs.neb_hops import neb_hop_job
+from lpsflow.jobs.reactions import job_ref
 from lpsflow.structures.grain_boundaries import QUICK, GBSettings
 
 if TYPE_CHECKING:
@@ -33,10 +34,6 @@ GB_MILLERS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
     "core": ((1, 0, 0), (1, 0, 0)),  # core (100) / core (100)
     "hetero": ((1, 0, 0), (0, 1, 0)),  # core (100) / Li7P3S11 (010)
 }
-
-
-def _ref(job: Job) -> dict:
-    return {"doc": job.output, "uuid": job.uuid}
 
 
 def _settings(kind: str, settings: GBSettings | dict | None) -> dict[str, Any]:
@@ -79,8 +76,8 @@ def add_gb_series(
     hetero = kind == "hetero"
     tag = f"{kind}:{label}"
     words = f"{kind} {label}"
-    a_refs = [_ref(j) for j in bulk_a_jobs]
-    b_refs = [_ref(j) for j in bulk_b_jobs] if hetero and bulk_b_jobs else None
+    a_refs = [job_ref(j) for j in bulk_a_jobs]
+    b_refs = [job_ref(j) for j in bulk_b_jobs] if hetero and bulk_b_jobs else None
     scr = b.add(
         screen_grain_boundary(
             kind,
@@ -101,7 +98,7 @@ def add_gb_series(
         maker.make(scr.output.gb), f"relax:gb:{tag}", name=f"relax gb {words}"
     )
     return b.add(
-        gb_energy_job(scr.output, _ref(relax), a_refs, b_refs),
+        gb_energy_job(scr.output, job_ref(relax), a_refs, b_refs),
         f"gb:{tag}",
         name=f"gb energy {words}",
         salt=False,
@@ -137,7 +134,7 @@ def add_neb(
         neb_hop_job(
             label,
             path,
-            _ref(host_job),
+            job_ref(host_job),
             n_hops=n_hops,
             n_images=n_images,
             fmax=fmax,

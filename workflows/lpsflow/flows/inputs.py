@@ -118,7 +118,7 @@ def _representative_vacancy(
     role: str, roles: dict[str, str], jobs: dict, campaign: Campaign
 ) -> tuple[Structure, str]:
     """A vacancy at the first distinct Li site of the starting host's supercell."""
-    from lpsflow.jobs.vacancies import supercell_for
+    from lpsflow.jobs.vacancies import site_at, supercell_for
     from lpsflow.structures.vacancies import distinct_li_sites, vacancy_cell
 
     tag = ":".join(role.split(":")[2:-1])
@@ -134,9 +134,4 @@ def _representative_vacancy(
     host = host.copy()
     cart = host[site].coords
     host.make_supercell(list(supercell_for(host.lattice.abc, min_length)))
-    index = int(
-        host.lattice.get_all_distances(
-            host.lattice.get_fractional_coords(cart), host.frac_coords
-        )[0].argmin()
-    )
-    return vacancy_cell(host, index), phase
+    return vacancy_cell(host, site_at(host, cart)), phase

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from lpsflow.errors import StructureError
 from lpsflow.jobs.interfaces import binding_energy_job, screen_interface
+from lpsflow.jobs.reactions import job_ref
 from lpsflow.structures.interfaces import LatticeMatch, match_interface
 
 if TYPE_CHECKING:
@@ -27,10 +28,6 @@ if TYPE_CHECKING:
 
 #: Phase label of interface relaxations (VASP: length-based k-mesh, 1 along c).
 INTERFACE_PHASE = "interface"
-
-
-def _ref(job: Job) -> dict:
-    return {"doc": job.output, "uuid": job.uuid}
 
 
 def add_interface_series(
@@ -54,8 +51,8 @@ def add_interface_series(
             screen_interface(
                 kind,
                 label,
-                _ref(film),
-                [_ref(j) for j in substrates],
+                job_ref(film),
+                [job_ref(j) for j in substrates],
                 n,
                 tuple(cfg.film_miller),
                 tuple(substrate_miller),
@@ -92,9 +89,9 @@ def add_interface_series(
             kind,
             label,
             [s.output for s in screens],
-            [_ref(j) for j in ifaces],
-            [_ref(j) for j in films],
-            _ref(substrate),
+            [job_ref(j) for j in ifaces],
+            [job_ref(j) for j in films],
+            job_ref(substrate),
         ),
         f"binding:{tag}",
         name=f"binding {words}",

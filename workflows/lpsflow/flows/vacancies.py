@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lpsflow.jobs.reactions import job_ref
 from lpsflow.jobs.vacancies import chemical_potential_job, screen_vacancies
 
 if TYPE_CHECKING:
     from jobflow import Job
-
-
-def _ref(job: Job) -> dict:
-    return {"doc": job.output, "uuid": job.uuid}
 
 
 def add_chemical_potential(
@@ -30,7 +27,7 @@ def add_chemical_potential(
     scr = b.add(
         screen_vacancies(
             label,
-            [_ref(j) for j in hosts],
+            [job_ref(j) for j in hosts],
             cfg.min_length,
             cfg.relax_top,
             model=calc.screening_model,
@@ -55,7 +52,11 @@ def add_chemical_potential(
     ]
     return b.add(
         chemical_potential_job(
-            label, scr.output, _ref(host), [_ref(j) for j in defects], _ref(li_bcc)
+            label,
+            scr.output,
+            job_ref(host),
+            [job_ref(j) for j in defects],
+            job_ref(li_bcc),
         ),
         f"mu_li:{tag}",
         name=f"mu_Li {words}",

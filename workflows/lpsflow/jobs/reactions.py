@@ -11,6 +11,11 @@ from lpsflow.calculators.outputs import CalcSummary, summarize
 from lpsflow.schemas import ReactionEnergyDoc, ReactionInput
 
 
+def job_ref(job: Any) -> dict[str, Any]:
+    """``{"doc": output, "uuid": id}`` of a job: how jobs name their inputs' sources."""
+    return {"doc": job.output, "uuid": job.uuid}
+
+
 def phase_input(phase: str, formula: str, jobs: list[Any]) -> dict[str, Any]:
     """Argument for :func:`reaction_energy_job`: a species and its candidate jobs.
 
@@ -20,7 +25,7 @@ def phase_input(phase: str, formula: str, jobs: list[Any]) -> dict[str, Any]:
     return {
         "phase": phase,
         "formula": formula,
-        "candidates": [{"doc": j.output, "uuid": j.uuid} for j in jobs],
+        "candidates": [job_ref(j) for j in jobs],
     }
 
 

@@ -56,7 +56,7 @@ def screen_vacancies(
     scale = supercell_for(prim.lattice.abc, min_length)
     host = prim.copy()
     host.make_supercell(list(scale))
-    index = [_image_index(host, prim[s.index].coords) for s in sites]
+    index = [site_at(host, prim[s.index].coords) for s in sites]
     cells = [vacancy_cell(host, i) for i in index]
     energies = [single_point(c, model, device) for c in cells]
     order = sorted(range(len(cells)), key=energies.__getitem__)
@@ -82,7 +82,7 @@ def screen_vacancies(
     )
 
 
-def _image_index(supercell, cart) -> int:
+def site_at(supercell, cart) -> int:
     """Index of the supercell site at Cartesian position ``cart``."""
     d = supercell.lattice.get_all_distances(
         supercell.lattice.get_fractional_coords(cart), supercell.frac_coords
