@@ -1,32 +1,27 @@
 """A real campaign end to end on the embedded MLIP: run, kill, resume, rerun, query.
 
 Small sizes (one accelerant, x = 1/4 in the 32-atom cell, loose tolerance) keep it
-to a few minutes on 2 CPU cores; every number is computed, none is mocked.
+to a few minutes on 2 CPU cores; every number is computed, none is mocked. The
+campaign (``campaign_snippets.SMALL_CAMPAIGN``) is run once per session and shared
+with the report tests.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+from pymatgen.core import Structure
 
-from campaign_snippets import SMALL_BRANCHES
 from lpsflow.campaign import load_campaign
 from lpsflow.dispatch.local import run_campaign
 from lpsflow.results import load
 from lpsflow.store import open_stores
-
-CAMPAIGN = """\
-name: e2e
-accelerants: [Al2S3]
-calculator: {fmax: 0.1, max_steps: 120}
-doping: {x: 1/4, screen_top: 3, relax_top: 2, solubility_x: [1/8, 1/4]}
-{branches}store: {path: store}
-workdir: work
-""".replace("{branches}", SMALL_BRANCHES)
 
 
 def _stores(path):
@@ -39,31 +34,9 @@ def _n_docs(stores):
 
 
 @pytest.fixture(scope="module")
-def campaign_dir(tmp_path_factory):
-    """Start the campaign with the CLI, kill it after two jobs, resume in-process."""
-    d = tmp_path_factory.mktemp("e2e")
-    (d / "c.yaml").write_text(CAMPAIGN)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lpsflow.cli", "run", "c.yaml"],
-        cwd=d,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    done = 0
-    for line in proc.stderr:
-        done += ": done in" in line
-        if done >= 2:
-            break
-    proc.kill()
-    proc.wait(timeout=60)
-    campaign, stores = _stores(d / "c.yaml")
-    before = {doc["uuid"] for doc in stores.jobs.query({}, ["uuid"])}
-    t0 = time.perf_counter()
-    report = run_campaign(campaign, stores, echo=lambda _: None)
-    first = time.perf_counter() - t0
-    stores.close()
-    return {"dir": d, "before": before, "report": report, "first_s": first}
+def campaign_dir(small_campaign):
+    """The shared small campaign (conftest): started, killed, resumed."""
+    return small_campaign
 
 
 def test_killed_run_resumes_and_completes(campaign_dir):
@@ -110,10 +83,12 @@ def test_reaction_energies_match_hand_calculation(campaign_dir):
     assert row["dE_Li7P3S11"] == pytest.approx(li7, abs=1e-9)
     assert row["dE_Li4P2S6"] == pytest.approx(li4, abs=1e-9)
     # core Li9AlP4S16 (x = 1/4: 4.5 Li2S + 2 P2S5 + 0.5 Al2S3), lowest relaxed candidate
-    cores = [
-        _energy_per_atom(stores, roles[f"relax:core:Al2S3:Li-site:{i}"])
-        for i in range(2)
+    cores = [  # the relax_top lowest single points at doping.x
+        _energy_per_atom(stores, uuid)
+        for role, uuid in roles.items()
+        if re.fullmatch(r"relax:core:Al2S3:Li-site:\d+", role)
     ]
+    assert cores
     for _, out in cores:
         assert out["structure"]["sites"] and len(out["structure"]["sites"]) == 30
     e_core = min(c[0] for c in cores)
@@ -261,3 +236,98 @@ def test_li_chemical_potentials_in_results(campaign_dir):
     if row["mu_Li_core"] is not None and row["mu_Li_Li7P3S11"] is not None:
         assert row["dmu_Li"] == pytest.approx(row["mu_Li_core"] - row["mu_Li_Li7P3S11"])
     stores.close()
+
+
+def test_grain_boundaries_gb_sites_and_neb_in_results(campaign_dir):
+    d = campaign_dir["dir"]
+    _, stores = _stores(d / "c.yaml")
+    row = load("e2e", stores).iloc[0]
+    man = stores.campaigns.query_one({"campaign": "e2e"})
+    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
+
+    def out(role):
+        return stores.jobs.query_one({"uuid": roles[role]})["output"]
+
+    # GB energies: the formula of the stored relaxed energies, or None
+    for kind, label, n_atoms, angle in (
+        ("homo", "Li7P3S11", 84, 180.0),
+        ("hetero", "Al2S3", None, None),
+    ):
+        scr, doc = out(f"screen:gb:{kind}:{label}"), out(f"gb:{kind}:{label}")
+        cell = Structure.from_dict(doc["relaxed_cell"])
+        grains = cell.site_properties["grain"]
+        assert set(grains) == {"A", "B"}  # two grains
+        assert doc["n_atoms_a"] + doc["n_atoms_b"] == len(cell)
+        if n_atoms:
+            assert len(cell) == n_atoms
+            assert scr["misorientation_angle"] == pytest.approx(angle, abs=1.0)
+        else:  # hetero: core grain A, Li7P3S11 grain B
+            pairs = list(zip(cell, grains, strict=True))
+            a = Structure.from_sites([s for s, g in pairs if g == "A"])
+            b = Structure.from_sites([s for s, g in pairs if g == "B"])
+            assert "Al" in a.composition and "Al" not in b.composition
+            assert b.composition.reduced_formula == "Li7P3S11"
+        dist = cell.distance_matrix + 10 * np.eye(len(cell))
+        assert dist.min() > 1.5  # no overlapping atoms after relaxation
+        gamma = (
+            doc["e_gb"]
+            - doc["n_atoms_a"] * doc["e_a_per_atom"]
+            - doc["n_atoms_b"] * doc["e_b_per_atom"]
+        ) / (2 * doc["area"])
+        if doc["converged"]:
+            assert row[f"gamma_GB_{kind}"] == pytest.approx(gamma * 16.0218, rel=1e-4)
+        else:
+            assert row[f"gamma_GB_{kind}"] is None and doc["reason"]
+        assert row[f"sigma_GB_{kind}"] == scr["sigma"]
+    assert row["gamma_GB_core"] is None and row["job_gb_core"] is None  # not asked
+
+    # vacancy near the hetero GB: one Li fewer than the GB cell, E_v formula
+    gb_cell = Structure.from_dict(out("gb:hetero:Al2S3")["relaxed_cell"])
+    defect = out("relax:vacancy:gb:Al2S3:0")
+    host = out("static:vacancy:gb:Al2S3:host")
+    n_li = gb_cell.composition["Li"]
+    assert Structure.from_dict(defect["structure"]).composition["Li"] == n_li - 1
+    assert len(host["structure"]["sites"]) == len(gb_cell)
+    site = out("screen:vacancy:gb:Al2S3")["sites"][0]
+    assert site["label"] == "gb" and site["distance_to_boundary"] <= 3.0
+    li = out("relax:Li")
+    e_v = (
+        defect["output"]["energy"]
+        + li["output"]["energy"] / len(li["structure"]["sites"])
+        - host["output"]["energy"]
+    )
+    mu = out("mu_li:gb:Al2S3")
+    if mu["vacancies"][0]["converged"]:
+        assert row["mu_Li_gb"] == pytest.approx(-e_v)
+    else:
+        assert row["mu_Li_gb"] is None
+
+    # NEB: the reported barrier is the band's maximum above its start
+    for path, label, col in (
+        ("bulk", "Li7P3S11", "Ea_bulk_Li7P3S11"),
+        ("bulk", "Al2S3", "Ea_bulk"),
+        ("gb", "Al2S3", "Ea_gb"),
+        ("gb", "Li7P3S11", "Ea_gb_Li7P3S11"),
+    ):
+        doc = out(f"neb:{path}:{label}")
+        run = doc["runs"][0]
+        energies = run["energies"]
+        assert len(run["images"]) == len(energies) == 3  # endpoints + 1 image
+        assert run["climbing_image"] == 1
+        if doc["converged"]:
+            assert row[col] == pytest.approx(max(energies) - energies[0])
+            # (with loose endpoints an asymmetric hop may peak at its higher end;
+            # the climbing image as the band's top: test_vacancies_neb.py)
+            assert row[col] == doc["barrier"] >= energies[-1] - energies[0]
+        else:  # marked so, never a number, with the reason
+            reason = f"neb_reason_{path}{'' if label == 'Al2S3' else '_Li7P3S11'}"
+            assert row[col] is None and row[reason]
+    # the bulk Li7P3S11 band converges at these settings: its profile is reported
+    assert row["Ea_bulk_Li7P3S11"] is not None and row["Ea_bulk_Li7P3S11"] > 0
+    stores.close()
+    table = subprocess.run(
+        [sys.executable, "-m", "lpsflow.cli", "results", "c.yaml"],
+        cwd=d, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "Grain-boundary energies" in table and "Li7P3S11 homo:" in table
+    assert "migration barriers" in table and "Al2S3 (hetero GB / core bulk)" in table

@@ -123,3 +123,46 @@ def test_results_of_unknown_campaign(tmp_path):
     assert_one_error(proc, "no campaigns in")
     proc = run_cli("results", "nosuch", "--store", str(store), cwd=tmp_path)
     assert_one_error(proc, "no campaign named 'nosuch'")
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [  # a boundary plane / twist with no coincidence cell within the limits
+        (
+            "grain_boundaries: {core: {layers_a: 1, layers_b: 1, max_area: 60}}",
+            ("grain_boundaries.core", "no CSL/coincidence", "max_area"),
+        ),
+        (
+            "grain_boundaries: {homo: {layers_a: 1, layers_b: 1, twist: 37}}",
+            ("grain_boundaries.homo", "twist 37"),
+        ),
+        # a hop request no Li pair satisfies
+        ("neb: {max_distance: 2.0}", ("neb (bulk path", "no Li-Li pair within 2 A")),
+        (
+            "neb: {paths: [gb], window: 0.1}",
+            ("neb (gb path", "within 0.1 A of a boundary", "neb.window"),
+        ),
+    ],
+)
+def test_no_csl_or_no_hop_is_one_error_before_anything_runs(tmp_path, extra, needles):
+    proc = run_cli("run", str(write(tmp_path, extra)), cwd=tmp_path)
+    assert_one_error(proc, *needles)
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ("grain_boundaries: {kinds: [homo, twin]}", "grain_boundaries.kinds"),
+        ("grain_boundaries: {kinds: [homo, homo]}", "listed twice"),
+        (
+            "grain_boundaries: {hetero: {layers_a: 1, layers_b: 1, miller_b: [0,0,0]}}",
+            "not a plane",
+        ),
+        ("neb: {n_images: 0}", "neb.n_images"),
+        ("neb: {paths: [across]}", "neb.paths"),
+    ],
+)
+def test_bad_gb_and_neb_settings(tmp_path, extra, needle):
+    proc = run_cli("validate", str(write(tmp_path, extra)), cwd=tmp_path)
+    assert_one_error(proc, needle)

@@ -27,6 +27,8 @@ calculator: {fmax: 0.1, max_steps: 120}
 doping: {x: 1/4, screen_top: 3, relax_top: 2}
 interfaces: {enabled: false}
 vacancies: {enabled: false}
+grain_boundaries: {enabled: false}
+neb: {enabled: false}
 store: {path: store}
 """
 

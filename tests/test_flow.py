@@ -22,7 +22,7 @@ def test_shared_work_is_built_once_for_many_accelerants():
         assert one[f"relax:{phase}"] == three[f"relax:{phase}"]
     n_relax = sum(
         r.startswith("relax:")
-        and not any(k in r for k in (":core:", ":interface:", ":vacancy:"))
+        and not any(k in r for k in (":core:", ":interface:", ":vacancy:", ":gb:"))
         for r in three
     )
     assert n_relax == len(SHARED_PHASES) + 3
@@ -115,3 +115,49 @@ def test_mu_li_branches_core_per_accelerant_li7p3s11_once():
         assert f"relax:vacancy:core:{acc}:2" not in three
     off = roles({**BASE, "vacancies": {"enabled": False}})
     assert not any("vacancy" in k or k.startswith("mu_li:") for k in off)
+
+
+def test_gb_and_neb_branches_shared_once_and_per_accelerant():
+    one = roles(BASE)
+    three = roles({**BASE, "accelerants": ["Al2S3", "Ga2S3", "SiS2"]})
+    shared = [
+        "screen:gb:homo:Li7P3S11", "relax:gb:homo:Li7P3S11", "gb:homo:Li7P3S11",
+        "neb:gb:Li7P3S11", "neb:bulk:Li7P3S11",
+    ]  # fmt: skip
+    assert all(one[r] == three[r] for r in shared)
+    for acc in ("Al2S3", "Ga2S3", "SiS2"):
+        for kind in ("core", "hetero"):
+            assert f"gb:{kind}:{acc}" in three and f"relax:gb:{kind}:{acc}" in three
+        assert f"neb:gb:{acc}" in three and f"neb:bulk:{acc}" in three
+        # E_v at the Li sites near the hetero GB: two relaxations (relax_top 2)
+        assert f"mu_li:gb:{acc}" in three
+        assert f"relax:vacancy:gb:{acc}:1" in three
+    # the GB NEB runs in the hetero GB cell; the bulk NEB in the relaxed core
+    cflow = build_campaign(campaign_from_dict(BASE))
+    jobs = {j.uuid: j for j in cflow.flow.jobs}
+    neb_gb = jobs[one["neb:gb:Al2S3"]]
+    assert neb_gb.function_args[2]["uuid"] == one["gb:hetero:Al2S3"]
+    neb_bulk = jobs[one["neb:bulk:Al2S3"]]
+    assert [h["uuid"] for h in neb_bulk.function_args[2]] == [
+        one["relax:core:Al2S3:Li-site:0"], one["relax:core:Al2S3:Li-site:1"]
+    ]  # fmt: skip
+
+
+def test_gb_kinds_neb_paths_and_switches():
+    core_only = roles({**BASE, "grain_boundaries": {"kinds": ["core"]}})
+    assert "gb:core:Al2S3" in core_only and "gb:hetero:Al2S3" not in core_only
+    assert "gb:homo:Li7P3S11" not in core_only and "neb:gb:Li7P3S11" not in core_only
+    assert "mu_li:gb:Al2S3" not in core_only  # GB sites need the hetero GB
+    cflow = build_campaign(
+        campaign_from_dict({**BASE, "grain_boundaries": {"kinds": ["core"]}})
+    )
+    neb = next(j for j in cflow.flow.jobs if j.uuid == cflow.roles["neb:gb:Al2S3"])
+    assert neb.function_args[2]["uuid"] == cflow.roles["gb:core:Al2S3"]
+    bulk_only = roles({**BASE, "neb": {"paths": ["bulk"]}})
+    assert "neb:bulk:Al2S3" in bulk_only and "neb:gb:Al2S3" not in bulk_only
+    off = roles(
+        {**BASE, "grain_boundaries": {"enabled": False}, "neb": {"enabled": False}}
+    )
+    assert not any(k.startswith(("neb:", "gb:")) or ":gb:" in k for k in off)
+    no_sites = roles({**BASE, "vacancies": {"gb": False}})
+    assert "mu_li:gb:Al2S3" not in no_sites and "mu_li:core:Al2S3" in no_sites

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from campaign_snippets import SMALL_BRANCHES
 from lpsflow.analysis import ranking as rk
 from lpsflow.errors import LpsflowError
 from lpsflow.query import NotComputedError, UnknownDescriptorError, read_results, select
@@ -250,15 +249,6 @@ def test_phase_source_prefers_al2s3_and_its_solubility():
 
 # --- one real campaign -----------------------------------------------------------
 
-CAMPAIGN = """\
-name: e2e
-accelerants: [Al2S3]
-calculator: {fmax: 0.1, max_steps: 120}
-doping: {x: 1/4, screen_top: 3, relax_top: 1, solubility_x: [1/8, 1/4]}
-{branches}store: {path: store}
-workdir: work
-""".replace("{branches}", SMALL_BRANCHES)
-
 SECTIONS = (
     "descriptors",
     "ranking",
@@ -274,21 +264,10 @@ SECTIONS = (
 
 
 @pytest.fixture(scope="module")
-def camp(tmp_path_factory):
-    from lpsflow.campaign import load_campaign
-    from lpsflow.dispatch.local import run_campaign
-    from lpsflow.store import open_stores
-
-    d = tmp_path_factory.mktemp("report")
-    (d / "c.yaml").write_text(CAMPAIGN)
-    campaign = load_campaign(d / "c.yaml")
-    stores = open_stores(campaign.store, campaign.base_dir)
-    try:
-        report = run_campaign(campaign, stores, echo=lambda _: None)
-    finally:
-        stores.close()
-    assert report.ok, report.failed
-    return d
+def camp(small_campaign):
+    """Directory of the shared small campaign (conftest), run to completion."""
+    assert small_campaign["report"].ok, small_campaign["report"].failed
+    return small_campaign["dir"]
 
 
 def cli(d, *args, check=True):
@@ -310,12 +289,14 @@ def test_html_report_sections_and_images(camp):
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in page, sid
     assert "<table>" in page and "Al2S3" in page
-    assert page.count("not computed in this campaign") == 1  # NEB
+    assert page.count("not computed in this campaign") == 0  # NEB fed too
     assert 'src="http' not in page and "src='http" not in page  # self-contained
     binding = page.split('<section id="binding">')[1].split("</section>")[0]
     assert len(_pngs(binding)) == 1  # E_bind vs layers, from the campaign's jobs
     mu_li = page.split('<section id="mu-li">')[1].split("</section>")[0]
     assert len(_pngs(mu_li)) == 1
+    neb = page.split('<section id="neb">')[1].split("</section>")[0]
+    assert len(_pngs(neb)) == 1  # the converged bands' profiles
     pngs = _pngs(page)
     assert len(pngs) >= 4  # reaction energies, hull vs x, E_bind, mu_Li (+ phases)
     assert all(_non_blank(p) for p in pngs)
@@ -364,10 +345,11 @@ def test_markdown_report_writes_pngs(camp):
     cli(camp, "report", "c.yaml", "-f", "md", "-o", "md/report.md")
     text = (camp / "md/report.md").read_text()
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
-    assert len(linked) >= 2
+    assert len(linked) >= 5  # reaction energies, hull, E_bind, mu_Li, NEB (+ phases)
+    assert any("neb" in name for name in linked)
     for name in linked:
         assert _non_blank((camp / "md" / name).read_bytes())
-    assert "| accelerant |" in text and "not computed in this campaign" in text
+    assert "| accelerant |" in text and "not computed in this campaign" not in text
 
 
 def test_structures_bulk_and_core(camp):
@@ -392,9 +374,20 @@ def test_structures_bulk_and_core(camp):
     assert "Al" in Structure.from_file(cores[0]).composition
     cli(camp, "structures", "c.yaml", "-k", "interface", "-o", "iface")
     assert (camp / "iface" / "relax_interface_hetero_Al2S3_n1.cif").exists()
-    for kind in ("gb", "neb"):
-        proc = cli(camp, "structures", "c.yaml", "-k", kind, check=False)
-        assert proc.returncode == 2 and "not computed in this campaign" in proc.stderr
+    cli(camp, "structures", "c.yaml", "-k", "gb", "-o", "gb")
+    gbs = {p.stem: Structure.from_file(p) for p in (camp / "gb").glob("*.cif")}
+    assert set(gbs) == {"relax_gb_homo_Li7P3S11", "relax_gb_hetero_Al2S3"}
+    assert len(gbs["relax_gb_homo_Li7P3S11"]) == 84  # 1 + 1 Li7P3S11 layers
+    cli(camp, "structures", "c.yaml", "-k", "neb", "-o", "neb")
+    index = json.loads((camp / "neb/index.json").read_text())
+    bands = {e["role"] for e in index}
+    assert bands == {
+        f"neb:{p}:{h}" for p in ("gb", "bulk") for h in ("Al2S3", "Li7P3S11")
+    }
+    images = sorted((camp / "neb").glob("neb_bulk_Li7P3S11_*.cif"))
+    assert len(images) == 3  # endpoints + 1 image
+    counts = {len(Structure.from_file(p)) for p in images}
+    assert len(counts) == 1  # the same vacancy cell along the band
 
 
 def test_api_and_cli_numbers_agree_and_round_trip(camp):
@@ -444,7 +437,7 @@ def test_api_and_cli_numbers_agree_and_round_trip(camp):
         (("results", "nosuch", "--store", "store"), "no campaign named 'nosuch'"),
         (("report", "nosuch", "--store", "store"), "no campaign named 'nosuch'"),
         (("results", "c.yaml", "-d", "dE_foo"), "unknown descriptor 'dE_foo'"),
-        (("results", "c.yaml", "-d", "Ea_gb"), "not computed in campaign 'e2e'"),
+        (("results", "c.yaml", "-d", "gamma_GB_core"), "not computed in campaign"),
         (("results", "c.yaml", "-a", "Ga2S3"), "no accelerant Ga2S3"),
         (("report", "e2e", "--store", "empty"), "is empty"),
         (("structures", "e2e", "--store", "empty"), "is empty"),

@@ -12,8 +12,9 @@ import sys
 from copy import deepcopy
 from pathlib import Path
 
+import numpy as np
 import pytest
-from jobflow import Flow, JobStore, run_locally
+from jobflow import Flow, JobStore, job, run_locally
 from maggma.stores import MemoryStore
 from monty.io import zopen
 from pymatgen.core import SETTINGS as PMG_SETTINGS
@@ -148,3 +149,96 @@ def test_zbrent_is_corrected_by_custodian(
     summary = summarize(doc)
     assert summary.converged
     assert summary.energy == pytest.approx(chgnet_energy(summary.structure), abs=1e-4)
+
+
+class _Builder:
+    """The parts of the campaign builder that ``add_neb`` uses."""
+
+    def __init__(self, backend: VaspBackend):
+        from types import SimpleNamespace
+
+        self.backend = backend
+        self.c = SimpleNamespace(calculator=backend.settings)
+        self.jobs, self.roles = [], {}
+
+    def add(self, job, role, name=None, salt=True):
+        self.jobs.append(job)
+        self.roles[role] = job.uuid
+        return job
+
+
+@job
+def _stand_in_relax(structure: Structure) -> dict:
+    """A finished host relaxation (the starting cell)."""
+    return {
+        "structure": structure,
+        "output": {"energy": -4.0 * len(structure)},
+        "forcefield_name": "CHGNet",
+        "is_force_converged": True,
+    }
+
+
+def test_vasp_neb_of_a_selected_hop(
+    backend: VaspBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hop selection -> VASP endpoint relaxes -> IDPP -> atomate2 VASP NEB."""
+    from lpsflow.flows.grain_boundaries import add_neb
+    from lpsflow.jobs.neb_hops import NebHopsDoc
+    from lpsflow.jobs.neb_vasp import vasp_band
+
+    max_steps = 40
+    makers = backend.neb_makers
+    monkeypatch.setattr(
+        backend, "neb_makers", lambda *a, **k: tuple(map(fast, makers(*a, **k)))
+    )
+    b = _Builder(backend)
+    host = _stand_in_relax(load_structure("Li2S"))
+    b.jobs.append(host)
+    neb = add_neb(
+        b, "Li2S", "bulk", [host], phase="Li2S", n_images=1, fmax=0.1,
+        max_steps=max_steps, min_length=5.5, endpoint_fmax=0.05,
+    )  # fmt: skip
+    assert {"hops:neb:bulk:Li2S", "band:neb:bulk:Li2S:0", "neb:bulk:Li2S"} <= set(
+        b.roles
+    )
+    responses, _ = run(Flow(b.jobs), tmp_path)
+    doc = responses[neb.uuid][1].output
+    assert isinstance(doc, NebHopsDoc) and doc.calculator == "vasp"
+    assert doc.host_atoms == 24 and doc.hops[0].distance == pytest.approx(2.835, 1e-3)
+    band = doc.runs[0]
+    assert len(band.images) == len(band.energies) == 3
+    assert all(len(im) == 23 for im in band.images)  # one Li fewer than the host
+    # the endpoints are the VASP relaxations' final energies and structures
+    ends = [
+        responses[b.roles[f"endpoint:neb:bulk:Li2S:0:{e}"]][1].output
+        for e in ("initial", "final")
+    ]
+    assert band.energies[0] == pytest.approx(summarize(ends[0]).energy)
+    assert band.energies[-1] == pytest.approx(summarize(ends[1]).energy)
+    assert band.endpoints_converged
+    band_doc = responses[b.roles["band:neb:bulk:Li2S:0"]][1].output
+    incar = band_doc.calculations[0].input.incar
+    assert incar["IMAGES"] == 1 and incar["LCLIMB"] and incar["IBRION"] == 3
+    assert incar["EDIFFG"] == pytest.approx(-0.1) and incar["NSW"] == max_steps
+    # the image lies between the relaxed endpoints (IDPP)
+    a, z, mid = band.images[0], band.images[-1], band.images[1]
+    step = (z.frac_coords - a.frac_coords + 0.5) % 1.0 - 0.5
+    k = int(np.argmax(np.linalg.norm(a.lattice.get_cartesian_coords(step), axis=1)))
+    along = ((mid.frac_coords[k] - a.frac_coords[k] + 0.5) % 1.0 - 0.5) @ step[k]
+    assert 0.0 < along / (step[k] @ step[k]) < 1.0
+    assert band.climbing_image == 1
+    # converged: the barrier is the band's maximum above the initial endpoint
+    assert band.converged and doc.converged and doc.selected == 0
+    assert doc.barrier == pytest.approx(max(band.energies) - band.energies[0])
+    assert doc.barrier > 0 and max(band.energies) == band.energies[1]
+    # a band that used up NSW (or whose endpoint did not relax) gives no number
+    collected = responses[b.roles["collect:neb:bulk:Li2S:0"]][1].output
+    stuck = band_doc.model_copy(deep=True)
+    steps = len(stuck.calculations[0].output.ionic_steps)
+    stuck.calculations[0].input.parameters["NSW"] = steps
+    refs = [{"doc": e, "uuid": "x"} for e in ends]
+    kw = {"label": "t", "hop_distance": 2.8, "fmax": 0.1, "max_steps": steps}
+    unconverged = vasp_band(collected, stuck, refs, **kw)
+    assert not unconverged.converged and unconverged.barrier is None
+    assert "NEB forces above" in unconverged.reason
+    assert vasp_band(collected, band_doc, refs, **kw).barrier == doc.barrier

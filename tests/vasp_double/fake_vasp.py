@@ -9,6 +9,8 @@ OUTCAR, OSZICAR and CONTCAR that pymatgen, custodian and atomate2 parse. Stresse
 in kBar with VASP's sign (positive = compressive). Electronic steps, eigenvalues (a
 3 eV gap) and the DOS are synthetic.
 
+With ``IMAGES`` in the INCAR it runs a climbing-image NEB instead (see :func:`neb`).
+
 ``FAKE_VASP_FAIL_FIRST=ZBRENT`` (or another key of ``FAILURES``, or any message)
 makes the first run in a directory stop after two ionic steps, print the VASP error
 message and exit with status 1, as a run that custodian must correct.
@@ -315,9 +317,89 @@ def write_outputs(
     print(oszicar, end="")
 
 
+def neb(incar: Incar, kpoints: Kpoints | None) -> int:
+    """``IMAGES = n``: climbing-image NEB over ``00`` .. ``n+1`` (VTST layout).
+
+    The endpoints (``00``, ``n+1``) stay fixed; the images are optimized with ASE's
+    NEB (improved tangent, climbing image if ``LCLIMB``, FIRE) to ``-EDIFFG`` on
+    the NEB forces within ``NSW`` steps. Each image directory gets vasprun.xml,
+    OUTCAR, OSZICAR and CONTCAR with its energy and NEB force per ionic step;
+    the endpoints get none, as with VASP.
+    """
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.mep import NEB
+    from ase.optimize import FIRE
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    n = int(incar["IMAGES"])
+    dirs = [Path(f"{i:02d}") for i in range(n + 2)]
+    structures = [
+        Poscar.from_file(d / "POSCAR", check_for_potcar=False).structure for d in dirs
+    ]
+    symbols = potcar_symbols(Poscar(structures[0]).site_symbols)
+    with contextlib.redirect_stdout(sys.stderr):
+        from chgnet.model import CHGNet
+        from chgnet.model.dynamics import CHGNetCalculator
+
+        calc = CHGNetCalculator(CHGNet.load(verbose=False), use_device="cpu")
+    atoms = [AseAtomsAdaptor.get_atoms(st) for st in structures]
+    for end in (atoms[0], atoms[-1]):
+        end.calc = calc
+        energy, forces = end.get_potential_energy(), end.get_forces()
+        end.calc = SinglePointCalculator(end, energy=energy, forces=forces)
+    for image in atoms[1:-1]:
+        image.calc = calc
+
+    class Band(NEB):
+        def get_forces(self):  # keep the NEB forces of the last evaluation
+            self.last_forces = super().get_forces()
+            return self.last_forces
+
+    spring = abs(float(incar.get("SPRING", -5)))
+    band = Band(
+        atoms, k=spring, climb=bool(incar.get("LCLIMB", False)),
+        method="improvedtangent", allow_shared_calculator=True,
+    )  # fmt: skip
+    records: list[list[dict]] = [[] for _ in range(n)]
+    natoms = len(atoms[0])
+
+    def record() -> None:
+        forces = band.last_forces.reshape(n, natoms, 3)
+        for k in range(n):
+            records[k].append(
+                {
+                    "structure": AseAtomsAdaptor.get_structure(atoms[k + 1]),
+                    "energy": float(band.energies[k + 1]),
+                    "forces": forces[k].copy(),
+                    "stress": np.zeros((3, 3)),
+                }
+            )
+
+    nsw = int(incar.get("NSW", 1))
+    ediffg = float(incar.get("EDIFFG", -0.05))
+    optimizer = FIRE(band, logfile=None)
+    optimizer.attach(record)
+    with contextlib.redirect_stdout(sys.stderr):
+        optimizer.run(fmax=-ediffg if ediffg < 0 else 0.05, steps=max(nsw - 1, 0))
+    home = Path.cwd()
+    for k in range(n):
+        os.chdir(dirs[k + 1])
+        try:
+            write_outputs(records[k], incar, kpoints, symbols)
+        finally:
+            os.chdir(home)
+    if len(records[0]) < nsw:
+        print(" reached required accuracy - stopping structural energy minimisation")
+    return 0
+
+
 def main() -> int:
     """Run the double in the current directory."""
     incar = Incar.from_file("INCAR")
+    if int(incar.get("IMAGES", 0)) > 0:
+        kpoints = Kpoints.from_file("KPOINTS") if Path("KPOINTS").exists() else None
+        print(" running on    1 total cores\n vasp.6.4.2 (fake_vasp: CHGNet)")
+        return neb(incar, kpoints)
     structure = Poscar.from_file("POSCAR", check_for_potcar=False).structure
     kpoints = Kpoints.from_file("KPOINTS") if Path("KPOINTS").exists() else None
     symbols = potcar_symbols(Poscar(structure).site_symbols)

@@ -303,7 +303,162 @@ class VacancySettings(_Strict):
         "else doping.x).",
     )
     fmax: float | None = Field(
-        None, gt=0, description="Force tolerance (default: calculator.fmax)."
+        None,
+        gt=0,
+        description="Force tolerance (default: calculator.fmax; GB sites: "
+        "grain_boundaries.fmax first).",
+    )
+    gb: bool = Field(
+        True,
+        description="Also E_v of the Li sites near the boundary of each "
+        "accelerant's hetero GB (needs grain_boundaries with kind hetero).",
+    )
+    gb_window: float = Field(
+        3.0, gt=0, description="GB sites: Li within this distance of a plane (A)."
+    )
+
+
+def _gb_defaults(kind: str) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from lpsflow.structures.grain_boundaries import QUICK
+
+    return asdict(QUICK[kind])
+
+
+class GBKindSettings(_Strict):
+    """Planes, grain thicknesses, misorientation and matching of one GB kind.
+
+    Defaults per kind: :data:`lpsflow.structures.grain_boundaries.QUICK` (cell
+    sizes in that module's docstring).
+    """
+
+    miller_a: tuple[int, int, int] | None = Field(
+        None,
+        description="Boundary plane of grain A (default: Li7P3S11 (010) for homo, "
+        "core (100) for core and hetero).",
+    )
+    miller_b: tuple[int, int, int] | None = Field(
+        None,
+        description="Boundary plane of grain B (hetero only; default Li7P3S11 (010)).",
+    )
+    layers_a: int = Field(..., ge=1, le=6, description="Grain A thickness (layers).")
+    layers_b: int = Field(..., ge=1, le=6, description="Grain B thickness (layers).")
+    twist: float | None = Field(
+        None,
+        description="Twist angle (deg) asked for (closest candidate); None: the "
+        "smallest coincidence cell.",
+    )
+    flip: bool | None = Field(
+        False, description="Grain B turned over: true, false, or null for either."
+    )
+    shift_grid: tuple[int, int] = Field(
+        (2, 2), description="Rigid in-plane shifts of grain B sampled: n_a x n_b."
+    )
+    max_area: float = Field(400.0, gt=0, description="Largest coincidence area (A^2).")
+    max_strain: float = Field(
+        0.03, gt=0, description="Largest von Mises strain of grain B (misfit)."
+    )
+    max_length_tol: float = Field(0.03, gt=0, description="ZSL length tolerance.")
+    max_angle_tol: float = Field(0.01, gt=0, description="ZSL angle tolerance.")
+    max_area_ratio_tol: float = Field(
+        0.09, gt=0, description="ZSL area-ratio tolerance."
+    )
+
+    @field_validator("miller_a", "miller_b")
+    @classmethod
+    def _miller(cls, value: tuple[int, int, int] | None) -> Any:
+        if value is not None and not any(value):
+            raise ValueError("Miller index (0, 0, 0) is not a plane")
+        return value
+
+    @model_validator(mode="after")
+    def _grid(self) -> GBKindSettings:
+        if min(self.shift_grid) < 1:
+            raise ValueError("shift_grid needs at least 1 x 1 shifts")
+        return self
+
+    def builder_settings(self) -> dict[str, Any]:
+        """The fields the GB builder takes (no planes)."""
+        return self.model_dump(exclude={"miller_a", "miller_b"})
+
+
+GBKind = Literal["homo", "core", "hetero"]
+
+
+class GrainBoundarySettings(_Strict):
+    """Periodic bicrystal grain boundaries and gamma_GB (SCIENCE.md item 6).
+
+    ``homo`` (Li7P3S11 (010) twist GB) once per campaign; ``core`` (core/core) and
+    ``hetero`` (core/Li7P3S11) per accelerant, on its lowest relaxed core at
+    ``core_x``. The per-kind defaults are sized for the x = 1/4 core.
+    """
+
+    enabled: bool = Field(True, description="Compute the grain boundaries.")
+    kinds: list[GBKind] = Field(
+        ["homo", "core", "hetero"], description="GB kinds computed."
+    )
+    core_x: OptionalX = Field(
+        0.25,
+        description="Dopant content of the core grains: the x = 1/4 core (one "
+        "dopant in the 32-atom cell) keeps the default GB cells at 170-420 atoms; "
+        "the x = 1/16 core's in-plane cell is 4x larger. null: interfaces.core_x, "
+        "else doping.x.",
+    )
+    fmax: float | None = Field(
+        None, gt=0, description="Force tolerance of the GB relaxations (default: "
+        "calculator.fmax).",
+    )  # fmt: skip
+    homo: GBKindSettings = Field(
+        default_factory=lambda: GBKindSettings(**_gb_defaults("homo"))
+    )
+    core: GBKindSettings = Field(
+        default_factory=lambda: GBKindSettings(**_gb_defaults("core"))
+    )
+    hetero: GBKindSettings = Field(
+        default_factory=lambda: GBKindSettings(**_gb_defaults("hetero"))
+    )
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"GB kinds listed twice: {value}")
+        return value
+
+
+class NebSettings(_Strict):
+    """Climbing-image NEB of Li vacancy hops (SCIENCE.md item 8).
+
+    Path ``gb``: a hop along the boundary of each accelerant's hetero GB (core GB
+    if no hetero) and of the homo GB; ``bulk``: a hop in the bulk core and in bulk
+    Li7P3S11. Hops are picked automatically: the ``n_hops`` shortest Li-Li pairs
+    within ``max_distance`` (``gb``: both Li within ``window`` of a boundary
+    plane, in one grain); the lowest converged barrier is reported.
+    """
+
+    enabled: bool = Field(True, description="Compute the migration barriers.")
+    paths: list[Literal["gb", "bulk"]] = Field(
+        ["gb", "bulk"], description="Hop kinds: along the GB, across a grain."
+    )
+    n_hops: int = Field(1, ge=1, le=6, description="Hops computed per path.")
+    n_images: int = Field(5, ge=1, le=15, description="Intermediate images.")
+    fmax: float = Field(0.05, gt=0, description="NEB force tolerance (eV/A).")
+    max_steps: int = Field(300, ge=1, description="NEB optimizer step limit.")
+    endpoint_fmax: float | None = Field(
+        None, gt=0, description="Endpoint relaxation tolerance (default: fmax)."
+    )
+    endpoint_steps: int = Field(
+        300, ge=1, description="Endpoint relaxation step limit."
+    )
+    window: float = Field(
+        3.0, gt=0, description="gb path: largest distance of both Li from a plane (A)."
+    )
+    max_distance: float = Field(
+        4.5, gt=0, description="Longest Li-Li hop considered (A)."
+    )
+    min_length: float = Field(
+        10.0, gt=0, description="bulk path: supercell lattice vectors >= this (A)."
     )
 
 
@@ -344,6 +499,10 @@ class Campaign(_Strict):
     doping: DopingSettings = Field(default_factory=DopingSettings)
     interfaces: InterfaceSettings = Field(default_factory=InterfaceSettings)
     vacancies: VacancySettings = Field(default_factory=VacancySettings)
+    grain_boundaries: GrainBoundarySettings = Field(
+        default_factory=GrainBoundarySettings
+    )
+    neb: NebSettings = Field(default_factory=NebSettings)
     structures: dict[str, str] = Field(
         default_factory=dict,
         description="Phase name -> CIF/POSCAR file replacing the bundled structure "

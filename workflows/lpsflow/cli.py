@@ -104,10 +104,17 @@ def _campaign_name(campaign: str) -> str:
 
 
 def _check_interfaces(camp):
-    """Lattice matches of the campaign's interfaces (clear error if none)."""
+    """Lattice matches of the interfaces and GBs, and the NEB hop requests.
+
+    One clear error if a match or a hop does not exist.
+    """
+    from lpsflow.flows.grain_boundaries import check_grain_boundaries, check_hops
     from lpsflow.flows.interfaces import check_lattice_matches
 
-    return check_lattice_matches(camp)
+    matches = {f"{k} interface": m for k, m in check_lattice_matches(camp).items()}
+    gbs = check_grain_boundaries(camp)
+    check_hops(camp)
+    return matches | {f"{k} GB": m for k, m in gbs.items()}
 
 
 @app.command()
@@ -311,8 +318,71 @@ def _render(df, fmt: Format) -> str:
         *_solubility_summary(df),
         *_binding_summary(df),
         *_mu_li_summary(df),
+        *_gb_neb_summary(df),
     ]
     return "\n".join(lines)
+
+
+def _num(v, fmt: str = "+.3f") -> str:
+    return "-" if v is None or v != v else format(v, fmt)
+
+
+def _gb_neb_summary(df) -> list[str]:
+    """gamma_GB per kind and the NEB barriers, per accelerant."""
+    out = []
+    if any(c in df and df[c].notna().any() for c in ("job_gb_homo", "job_gb_hetero")):
+        r0 = df.iloc[0]
+        out += [
+            "",
+            "Grain-boundary energies gamma_GB (J/m^2; '-' = not converged) "
+            "[Sigma, misorientation, misfit strain, atoms]:",
+            f"  Li7P3S11 homo: {_gb_text(r0, 'homo')}",
+        ]
+        for acc, r in df.groupby("accelerant").first().iterrows():
+            out.append(
+                f"  {acc} core/core: {_gb_text(r, 'core')}; "
+                f"hetero core/Li7P3S11: {_gb_text(r, 'hetero')}"
+            )
+    if ("job_Ea_gb" in df and df["job_Ea_gb"].notna().any()) or (
+        "job_Ea_bulk" in df and df["job_Ea_bulk"].notna().any()
+    ):
+        r0 = df.iloc[0]
+        out += [
+            "",
+            "Li vacancy migration barriers Ea (eV, climbing-image NEB; '-' = not "
+            "converged, reason in neb_reason_*): along the GB / across the grain",
+            f"  Li7P3S11 (homo GB / bulk): {_num(r0['Ea_gb_Li7P3S11'])} / "
+            f"{_num(r0['Ea_bulk_Li7P3S11'])}",
+        ]
+        for acc, r in df.groupby("accelerant").first().iterrows():
+            gb, bulk = r["Ea_gb"], r["Ea_bulk"]
+            verdict = (
+                ""
+                if _num(gb) == "-" or _num(bulk) == "-"
+                else " (faster along the GB)"
+                if gb < bulk
+                else " (not faster along the GB)"
+            )
+            out.append(
+                f"  {acc} (hetero GB / core bulk): {_num(gb)} / {_num(bulk)}{verdict}"
+            )
+    if "mu_Li_gb" in df and df["mu_Li_gb"].notna().any():
+        out += ["", "mu_Li at the Li sites near each hetero GB (eV):"]
+        for acc, r in df.groupby("accelerant").first().iterrows():
+            out.append(f"  {acc}: {_num(r['mu_Li_gb'])}")
+    return out
+
+
+def _gb_text(r, kind: str) -> str:
+    if r.get(f"job_gb_{kind}") is None or r[f"job_gb_{kind}"] != r[f"job_gb_{kind}"]:
+        return "not computed"
+    if r[f"sigma_GB_{kind}"] is None or r[f"sigma_GB_{kind}"] != r[f"sigma_GB_{kind}"]:
+        return "pending"
+    return (
+        f"{_num(r[f'gamma_GB_{kind}'])} [Sigma {r[f'sigma_GB_{kind}']:.0f}, "
+        f"{r[f'misorientation_GB_{kind}']:.1f} deg, "
+        f"{100 * r[f'strain_GB_{kind}']:.1f}%, {r[f'atoms_GB_{kind}']:.0f}]"
+    )
 
 
 def _mu_li_summary(df) -> list[str]:
@@ -415,7 +485,7 @@ def validate(campaign: CampaignArg) -> None:
     cflow = build_campaign(camp)
     _echo(f"campaign '{camp.name}' is valid: {len(cflow.flow.jobs)} jobs")
     for kind, m in matches.items():
-        _echo(f"  {kind} interface (starting structures): {m.describe()}")
+        _echo(f"  {kind} (starting structures): {m.describe()}")
     for role in cflow.roles:
         _echo(f"  {role}")
 

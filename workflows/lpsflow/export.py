@@ -5,9 +5,12 @@ Kinds and the job roles they read (see :mod:`lpsflow.flows.campaign`):
 * ``bulk``: every ``relax:<phase>`` (precursors, products, accelerants);
 * ``core``: the relaxed doped cells, ``relax:core:<acc>:<scheme>:<i>`` (at the
   campaign's x) and ``relax:core:<acc>:<scheme>:<x>:<i>`` (solubility series);
-* ``interface``, ``gb``, ``neb``: the roles ``relax:interface:*``, ``relax:gb:*``
-  and ``neb:*`` that issues 4 and 5 are to add; until a campaign has them, asking
-  for these kinds is a :class:`~lpsflow.query.NotComputedError`.
+* ``interface``, ``gb``: the relaxed cells of ``relax:interface:*`` and
+  ``relax:gb:*``;
+* ``neb``: the images of the reported band of every ``neb:<path>:<label>`` job
+  (relaxed endpoints first and last), ``neb_<path>_<label>_<k>``.
+
+A kind the campaign has no jobs of is a :class:`~lpsflow.query.NotComputedError`.
 
 Next to the files, ``index.json`` records each structure's role, job id,
 calculator, energy per atom and converged flag.
@@ -36,7 +39,6 @@ KIND_PREFIXES: dict[str, str] = {
     "gb": "relax:gb:",
     "neb": "neb:",
 }
-_LATER = {"interface": "issue 4", "gb": "issue 5", "neb": "issue 5"}
 EXTENSIONS = {"cif": "cif", "poscar": "vasp"}
 
 
@@ -99,11 +101,10 @@ def export(
     man = manifest(stores, campaign)
     roles = _roles(man, kind)
     if not roles:
-        later = _LATER.get(kind, "")
         raise NotComputedError(
             f"{kind} structures: not computed in this campaign ('{campaign}' has no "
-            f"{KIND_PREFIXES.get(kind, kind)}* jobs"
-            + (f"; they come with {later})" if later else ")")
+            f"{KIND_PREFIXES.get(kind, kind)}* jobs; enable that branch in the "
+            "campaign file)"
         )
     outputs = _outputs(stores, list(set(roles.values())))
     fails = man.get("failures", {})
@@ -117,6 +118,9 @@ def export(
         out = outputs.get(uuid)
         if out is None:
             result.missing[role] = "failed" if uuid in fails else "not finished"
+            continue
+        if kind == "neb":
+            result.written += _neb_images(role, uuid, out, outdir, fmt)
             continue
         s = summarize(out)
         name = _name(role, kind, x_default)
@@ -144,3 +148,39 @@ def export(
         json.dumps([w.model_dump() for w in result.written], indent=2)
     )
     return result
+
+
+def _neb_images(
+    role: str, uuid: str, out: dict, outdir: Path, fmt: str
+) -> list[ExportedStructure]:
+    """The images of the reported (else the first) band of one NEB job."""
+    from pymatgen.core import Structure
+
+    runs = out.get("runs") or []
+    if not runs:
+        return []
+    run = runs[out["selected"] if out.get("selected") is not None else 0]
+    stem = role.replace(":", "_")
+    written = []
+    for k, (image, energy) in enumerate(
+        zip(run["images"], run["energies"], strict=True)
+    ):
+        structure = (
+            image if isinstance(image, Structure) else Structure.from_dict(image)
+        )
+        path = outdir / f"{stem}_{k:02d}.{EXTENSIONS[fmt]}"
+        structure.to(filename=str(path), fmt=fmt)
+        written.append(
+            ExportedStructure(
+                name=path.stem,
+                path=str(path),
+                role=role,
+                job_uuid=uuid,
+                formula=structure.composition.reduced_formula,
+                n_atoms=len(structure),
+                energy_per_atom=energy / len(structure),
+                converged=bool(run["converged"]),
+                calculator=run.get("calculator", ""),
+            )
+        )
+    return written

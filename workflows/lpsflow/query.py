@@ -49,6 +49,19 @@ JOBS_OF = {
     "mu_Li_Li7P3S11": ("job_mu_Li_Li7P3S11",),
     "E_v_min_Li7P3S11": ("job_mu_Li_Li7P3S11",),
     "dmu_Li": ("job_mu_Li_core", "job_mu_Li_Li7P3S11"),
+    "mu_Li_gb": ("job_mu_Li_gb",),
+    "E_v_min_gb": ("job_mu_Li_gb",),
+    **{
+        f"{col}_GB_{kind}": (f"job_gb_{kind}",)
+        for kind in ("homo", "core", "hetero")
+        for col in ("gamma", "sigma", "misorientation", "strain", "atoms")
+    },
+    **{
+        f"{p}_{path}{sfx}": (f"job_Ea_{path}{sfx}",)
+        for p in ("Ea", "neb_reason")
+        for path in ("gb", "bulk")
+        for sfx in ("", "_Li7P3S11")
+    },
 }
 
 
@@ -113,11 +126,18 @@ def select(
                 f"unknown descriptor '{name}'; the results table has: "
                 + ", ".join(descriptors(df) + list(FUTURE_COLUMNS))
             )
+        jobs = [j for j in JOBS_OF.get(name, (f"job_{name}",)) if j in out.columns]
+        if jobs and not any(_has_value(v) for j in jobs for v in out[j]):
+            raise NotComputedError(
+                f"descriptor '{name}' was not computed in campaign '{campaign}': "
+                "its branch (or kind) is not enabled in the campaign file"
+            )
         if not any(_has_value(v) for v in out[name]):
             states = ", ".join(sorted(set(map(str, out.get("state", [])))))
             raise NotComputedError(
                 f"descriptor '{name}' has no value in campaign '{campaign}' "
-                f"(job states: {states or 'unknown'}); run the campaign to completion"
+                f"(job states: {states or 'unknown'}): not finished, or not converged "
+                "(see 'lpsflow status' and the *_converged / *_reason columns)"
             )
         jobs = JOBS_OF.get(name, (f"job_{name}",))
         keep += [name] + [j for j in jobs if j in out.columns]

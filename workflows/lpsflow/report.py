@@ -45,6 +45,7 @@ from lpsflow.results import (
     load,
     manifest,
     mu_li_points,
+    neb_points,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +56,11 @@ Loader = Callable[["Stores", dict[str, Any]], pd.DataFrame | None]
 
 #: Loaders of the later descriptors, by figure: 'binding' (issue 4), 'mu_li' and
 #: 'neb' (issue 5). Register one to make its figure appear.
-EXTRA_LOADERS: dict[str, Loader] = {"binding": binding_points, "mu_li": mu_li_points}
+EXTRA_LOADERS: dict[str, Loader] = {
+    "binding": binding_points,
+    "mu_li": mu_li_points,
+    "neb": neb_points,
+}
 
 _EXTRAS = {
     "binding": (

@@ -6,9 +6,12 @@ from and whether the calculations behind it converged.
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+from pymatgen.core import Structure
 
 from lpsflow.errors import LpsflowError
 
@@ -64,7 +67,12 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
     dE_core among the accelerant's schemes), converged, state, calculator, and the
     job ids of each reaction-energy job; the solubility series (x_solubility,
     e_hull_meV_by_x); binding energies (E_bind_hetero/homo at the thickest converged
-    film, dE_bind = hetero - homo, per-n values, area and strain of each cell).
+    film, dE_bind = hetero - homo, per-n values, area and strain of each cell);
+    mu_Li of the core, Li7P3S11 and the hetero-GB sites, dmu_Li; GB energies
+    gamma_GB_homo/core/hetero (J/m^2) with Sigma, misorientation and misfit; NEB
+    barriers Ea_gb (along the accelerant's hetero GB), Ea_bulk (across its core
+    grain) and the Li7P3S11 references Ea_gb_Li7P3S11, Ea_bulk_Li7P3S11 (None
+    where the band did not converge, with the reason in neb_reason_*).
     """
     man = manifest(stores, campaign)
     roles = {j["role"]: j["uuid"] for j in man["jobs"]}
@@ -130,6 +138,8 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
         row["job_solubility"] = sol_uuid
         row.update(_binding_columns(roles, outputs, accelerant))
         row.update(_mu_li_columns(roles, outputs, accelerant))
+        row.update(_gb_columns(roles, outputs, accelerant))
+        row.update(_neb_columns(roles, outputs, accelerant))
         rows.append(row)
 
     df = pd.DataFrame(rows)
@@ -172,7 +182,11 @@ def _mu_li_columns(
 ) -> dict[str, Any]:
     """mu_Li of the accelerant's core and of Li7P3S11, and their difference."""
     row: dict[str, Any] = {}
-    for col, tag in (("core", f"core:{accelerant}"), ("Li7P3S11", "Li7P3S11")):
+    for col, tag in (
+        ("core", f"core:{accelerant}"),
+        ("Li7P3S11", "Li7P3S11"),
+        ("gb", f"gb:{accelerant}"),
+    ):
         uuid = roles.get(f"mu_li:{tag}")
         doc = outputs.get(uuid) if uuid else None
         row[f"mu_Li_{col}"] = doc["mu_li"] if doc else None
@@ -181,6 +195,97 @@ def _mu_li_columns(
     core, li7 = row["mu_Li_core"], row["mu_Li_Li7P3S11"]
     row["dmu_Li"] = core - li7 if core is not None and li7 is not None else None
     return row
+
+
+def _gb_columns(
+    roles: dict[str, str], outputs: dict[str, dict], accelerant: str
+) -> dict[str, Any]:
+    """gamma_GB of the accelerant's core and hetero GBs and of the homo GB."""
+    row: dict[str, Any] = {}
+    for kind, label in (
+        ("homo", "Li7P3S11"),
+        ("core", accelerant),
+        ("hetero", accelerant),
+    ):
+        uuid = roles.get(f"gb:{kind}:{label}")
+        doc = outputs.get(uuid) if uuid else None
+        row[f"gamma_GB_{kind}"] = doc["gamma"] if doc else None
+        row[f"sigma_GB_{kind}"] = doc["sigma"] if doc else None
+        row[f"misorientation_GB_{kind}"] = doc["misorientation_angle"] if doc else None
+        row[f"strain_GB_{kind}"] = doc["von_mises_strain"] if doc else None
+        row[f"atoms_GB_{kind}"] = doc["n_atoms_a"] + doc["n_atoms_b"] if doc else None
+        row[f"job_gb_{kind}"] = uuid
+    return row
+
+
+def _neb_columns(
+    roles: dict[str, str], outputs: dict[str, dict], accelerant: str
+) -> dict[str, Any]:
+    """Migration barriers along the GB and across the grain (and references)."""
+    row: dict[str, Any] = {}
+    for path in ("gb", "bulk"):
+        for suffix, label in (("", accelerant), ("_Li7P3S11", "Li7P3S11")):
+            col = f"Ea_{path}{suffix}"
+            uuid = roles.get(f"neb:{path}:{label}")
+            doc = outputs.get(uuid) if uuid else None
+            row[col] = doc["barrier"] if doc else None
+            row[f"neb_reason_{path}{suffix}"] = (
+                _neb_reason(doc) if doc and doc["barrier"] is None else None
+            )
+            row[f"job_{col}"] = uuid
+    return row
+
+
+def _neb_reason(doc: dict) -> str:
+    reasons = [r.get("reason") or "not converged" for r in doc["runs"]]
+    return "; ".join(reasons) or "no hop computed"
+
+
+def neb_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
+    """Energy profiles of the reported NEBs, one row per image.
+
+    Columns: accelerant ("Li7P3S11" for the references), path ('gb'/'bulk'),
+    image, coordinate (0..1, cumulative image distance), energy (eV relative to
+    the initial image), barrier (eV).
+    """
+    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
+    wanted = {r: u for r, u in roles.items() if r.startswith("neb:")}
+    outputs = _outputs(stores, list(wanted.values()))
+    rows = []
+    for role, uuid in sorted(wanted.items()):
+        doc = outputs.get(uuid)
+        if doc is None or doc["selected"] is None:
+            continue
+        _, path, label = role.split(":", 2)
+        run = doc["runs"][doc["selected"]]
+        coords = _band_coordinate(run["images"])
+        for k, (x, e) in enumerate(zip(coords, run["relative_energies"], strict=True)):
+            rows.append(
+                {
+                    "accelerant": label,
+                    "path": path,
+                    "image": k,
+                    "coordinate": x,
+                    "energy": e,
+                    "barrier": doc["barrier"],
+                }
+            )
+    return pd.DataFrame(rows) if rows else None
+
+
+def _band_coordinate(images: list[dict]) -> list[float]:
+    """Cumulative minimum-image distance between images, scaled to 0..1."""
+    structs = [Structure.from_dict(i) if isinstance(i, dict) else i for i in images]
+    steps = [0.0]
+    for a, b in itertools.pairwise(structs):
+        d = (b.frac_coords - a.frac_coords + 0.5) % 1.0 - 0.5
+        steps.append(float(np.linalg.norm(a.lattice.get_cartesian_coords(d))))
+    total = np.cumsum(steps)
+    return (
+        list(total / total[-1])
+        if total[-1] > 0
+        else list(np.linspace(0, 1, len(total)))
+    )
 
 
 def mu_li_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
@@ -194,9 +299,13 @@ def mu_li_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
         if doc is None or doc["mu_li"] is None:
             continue
         tag = role.split(":", 1)[1]
-        acc, phase = (
-            (tag.split(":")[1], "core") if tag.startswith("core:") else ("shared", tag)
-        )
+        kind, _, acc = tag.partition(":")
+        if kind == "core":
+            phase = "core"
+        elif kind == "gb":
+            phase = "hetero GB"
+        else:
+            acc, phase = "shared", tag
         rows.append({"accelerant": acc, "phase": phase, "mu_Li": doc["mu_li"]})
     return pd.DataFrame(rows) if rows else None
 

@@ -240,7 +240,10 @@ class VacancySite(BaseModel):
 
     index: int = Field(..., description="Site index in the host supercell.")
     multiplicity: int = Field(..., description="Equivalent sites it stands for.")
-    label: str = Field("", description="Wyckoff label of the site.")
+    label: str = Field("", description="Wyckoff label of the site ('gb' near a GB).")
+    distance_to_boundary: float | None = Field(
+        None, description="GB cells: distance from the nearest boundary plane (A)."
+    )
     energy: float = Field(..., description="Unrelaxed single point of the cell (eV).")
     relative_energy: float = Field(
         ..., description="Above the lowest unrelaxed vacancy (meV per cell)."

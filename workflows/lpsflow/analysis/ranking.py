@@ -20,9 +20,9 @@ migration  Ea_gb < Ea_bulk (faster along the GB than across)    Ea_gb, Ea_bulk
 =========  ==================================================  =====================
 
 A criterion whose column is absent from the table, or empty for a row, is
-``not computed``: never passed, never failed, never guessed. The columns of the last
-three are the names the interface, Li-potential and NEB descriptors (issues 4 and 5)
-are to add to the table; until then they show as not computed.
+``not computed``: never passed, never failed, never guessed (a branch switched off,
+or a band or relaxation that did not converge). The last three read the interface,
+Li-potential and NEB columns of the results table.
 
 **Score rule** (:func:`rank`): ``score`` = sum of the weights of the passed
 criteria; ``computed`` = sum of the weights of the criteria that could be evaluated.

@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atomate2.vasp.jobs.core import RelaxMaker, StaticMaker
-from atomate2.vasp.sets.core import RelaxSetGenerator, StaticSetGenerator
+from atomate2.vasp.jobs.neb import NebFromImagesMaker
+from atomate2.vasp.run import JobType
+from atomate2.vasp.sets.core import (
+    NebSetGenerator,
+    RelaxSetGenerator,
+    StaticSetGenerator,
+)
 from pymatgen.io.vasp import Kpoints
 
 from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY, Backend
@@ -135,6 +141,11 @@ class StudyStaticSetGenerator(_StudyKpointsMixin, StaticSetGenerator):
     """atomate2's static set with the length-based k-mesh of the study."""
 
 
+@dataclass
+class StudyNebSetGenerator(_StudyKpointsMixin, NebSetGenerator):
+    """atomate2's NEB set with the length-based k-mesh of the study."""
+
+
 class VaspBackend(Backend):
     """atomate2 VASP makers with the study's PBE settings."""
 
@@ -215,6 +226,52 @@ class VaspBackend(Backend):
             input_set_generator=generator,
             **self._maker_kwargs(),
         )
+
+    def neb_makers(
+        self,
+        phase: str,
+        fmax: float,
+        max_steps: int,
+        endpoint_fmax: float | None = None,
+    ) -> tuple[RelaxMaker, NebFromImagesMaker]:
+        """Endpoint relaxation (cell fixed) and climbing-image NEB makers.
+
+        The NEB is atomate2's :class:`NebFromImagesMaker` (VTST: ``LCLIMB``,
+        ``IOPT = 1``, ``IBRION = 3``, ``POTIM = 0``, ``SPRING = -5``) with the study's
+        electronic settings, ``EDIFFG = -fmax`` and ``NSW = max_steps``; ``IMAGES``
+        is set from the images it is given. K-points: the GB mesh for GB cells,
+        else the length-based mesh of the (supercell) images. The endpoint
+        relaxation uses the phase's own relax settings and mesh.
+        """
+        incar = self.incar(True, relax_cell=False, fmax=fmax)
+        incar.update(
+            NSW=max_steps, IBRION=3, POTIM=0, IOPT=1, LCLIMB=True, SPRING=-5,
+            LCHARG=False,
+        )  # fmt: skip
+        incar.update(self.settings.vasp.incar_updates)
+        kwargs = self._generator_kwargs(phase, True, False, fmax)
+        kwargs["user_incar_settings"] = incar
+        if phase != GRAIN_BOUNDARY:  # bulk hops run in supercells: length-based mesh
+            kwargs.pop("user_kpoints_settings", None)
+            kwargs["kpoint_length"] = self.settings.vasp.kpoint_length
+        maker_kwargs = self._maker_kwargs()
+        run = {
+            "job_type": JobType.NEB,
+            "vasp_job_kwargs": {
+                "output_file": "vasp.out",
+                "stderr_file": "std_err.txt",
+            },
+            **maker_kwargs.pop("run_vasp_kwargs", {}),
+        }
+        if self.settings.vasp.potcar_spec:  # no POTCAR written: nothing to back up
+            run["vasp_job_kwargs"]["backup"] = False
+        images = NebFromImagesMaker(
+            name=f"neb {phase}",
+            input_set_generator=StudyNebSetGenerator(**kwargs),
+            run_vasp_kwargs=run,
+            **maker_kwargs,
+        )
+        return self.relax_maker(phase, False, endpoint_fmax or fmax), images
 
     def describe(self) -> dict[str, Any]:
         """Functional, cutoff, tolerances and k-point settings."""

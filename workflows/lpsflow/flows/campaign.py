@@ -8,7 +8,13 @@ their reaction energies.
 Per accelerant MxSy: its relaxation; per charge-compensation scheme, the doped core
 cells (symmetry-distinct arrangements, pre-ranked by Ewald energy at build time,
 single points on the best ``screen_top``, full relaxation of the lowest ``relax_top``)
-and the core's reaction energy from the precursors.
+and the core's reaction energy from the precursors; the solubility series; the
+hetero interface series, mu_Li of the core, the core/core and core/Li7P3S11 grain
+boundaries, the Li sites near the hetero GB and the NEB hops along that GB and in
+the core.
+
+Shared references, once: the homo interface series, mu_Li of Li7P3S11, the
+Li7P3S11 homo GB and the Li7P3S11 hops (along the homo GB and in bulk).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from jobflow import Flow, Job, Maker
 
 from lpsflow import __version__
 from lpsflow.calculators import get_backend
-from lpsflow.calculators.base import DOPED_CORE
+from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
+from lpsflow.flows.grain_boundaries import add_gb_series, add_neb, neb_options
 from lpsflow.flows.interfaces import add_interface_series
 from lpsflow.flows.vacancies import add_chemical_potential
 from lpsflow.jobs.identity import stamp
@@ -244,10 +251,13 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
                     b, f"core:{acc.formula}", f"{acc.formula} core {scheme}",
                     DOPED_CORE, hosts, relaxed["Li"],
                 )  # fmt: skip
+        _grain_boundaries_and_hops(b, relaxed, acc, cells)
     if campaign.vacancies.enabled and campaign.accelerants:
         add_chemical_potential(
             b, "Li7P3S11", "Li7P3S11", "Li7P3S11", [relaxed["Li7P3S11"]], relaxed["Li"]
         )
+    if campaign.accelerants:
+        _shared_grain_boundary_and_hops(b, relaxed)
     if campaign.interfaces.enabled and campaign.accelerants:
         ifc = campaign.interfaces
         li7 = relaxed["Li7P3S11"]
@@ -272,6 +282,73 @@ def _hetero_interfaces(
             b, "hetero", acc.formula, relaxed["Li7P3S11"], hosts, ifc.core_miller,
             ifc.hetero,
         )  # fmt: skip
+
+
+def _grain_boundaries_and_hops(
+    b: _Builder,
+    relaxed: dict[str, Job],
+    acc: Accelerant,
+    cells: dict[tuple[str, str, float], tuple[str, list[Job]]],
+) -> None:
+    """Core and hetero GBs, GB-site vacancies and NEB hops of one accelerant."""
+    c = b.c
+    gbs, neb = c.grain_boundaries, c.neb
+    if not (gbs.enabled or neb.enabled):
+        return
+    x = gbs.core_x or c.interfaces.core_x or c.doping.x
+    _, hosts = _core_cells(b, relaxed, acc, cells, x)
+    if not hosts:
+        return
+    energy: dict[str, Job] = {}
+    if gbs.enabled:
+        for kind in ("core", "hetero"):
+            if kind in gbs.kinds:
+                energy[kind] = _gb(b, kind, acc.formula, hosts, [relaxed["Li7P3S11"]])
+    if "hetero" in energy and c.vacancies.enabled and c.vacancies.gb:
+        add_chemical_potential(
+            b, f"gb:{acc.formula}", f"{acc.formula} hetero GB", GRAIN_BOUNDARY,
+            [energy["hetero"]], relaxed["Li"], region="gb",
+        )  # fmt: skip
+    if not neb.enabled:
+        return
+    gb = energy.get("hetero") or energy.get("core")
+    if "gb" in neb.paths and gb is not None:
+        add_neb(b, acc.formula, "gb", gb, **neb_options(neb, "gb"))
+    if "bulk" in neb.paths:
+        add_neb(
+            b, acc.formula, "bulk", hosts, phase=DOPED_CORE, **neb_options(neb, "bulk")
+        )
+
+
+def _shared_grain_boundary_and_hops(b: _Builder, relaxed: dict[str, Job]) -> None:
+    """The Li7P3S11 homo GB and the Li7P3S11 hops (references, computed once)."""
+    gbs, neb = b.c.grain_boundaries, b.c.neb
+    li7 = relaxed["Li7P3S11"]
+    homo = None
+    if gbs.enabled and "homo" in gbs.kinds:
+        homo = _gb(b, "homo", "Li7P3S11", [li7], None)
+    if not neb.enabled:
+        return
+    if "gb" in neb.paths and homo is not None:
+        add_neb(b, "Li7P3S11", "gb", homo, **neb_options(neb, "gb"))
+    if "bulk" in neb.paths:
+        add_neb(
+            b, "Li7P3S11", "bulk", [li7], phase="Li7P3S11", **neb_options(neb, "bulk")
+        )
+
+
+def _gb(
+    b: _Builder, kind: str, label: str, a_jobs: list[Job], b_jobs: list[Job] | None
+) -> Job:
+    """One GB of the campaign's ``grain_boundaries`` settings; its energy job."""
+    gbs = b.c.grain_boundaries
+    st = getattr(gbs, kind)
+    return add_gb_series(
+        b, kind, label, a_jobs, b_jobs if kind == "hetero" else None,
+        miller_a=st.miller_a, miller_b=st.miller_b,
+        settings=st.builder_settings(), fmax=gbs.fmax,
+        parent=b.structure("Li3PS4") if kind == "core" else None,
+    )  # fmt: skip
 
 
 def _core_cells(

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from pymatgen.core import Structure
 
-from lpsflow.calculators.base import DOPED_CORE
+from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
 from lpsflow.calculators.vasp import VaspBackend, write_vasp_inputs
 from lpsflow.flows.campaign import build_campaign
 from lpsflow.flows.interfaces import INTERFACE_PHASE
+from lpsflow.structures.vacancies import boundary_li_sites, vacancy_cell
 
 if TYPE_CHECKING:
     from lpsflow.campaign import Campaign
@@ -28,7 +29,8 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
     Relaxations whose structure comes from an earlier job are written for a
     representative cell: the doped cores for the best-Ewald arrangement applied to
     the unrelaxed host, the interfaces for the first rigid shift built from the
-    starting structures (the run picks the shift by single points on relaxed bulks).
+    starting structures (the run picks the shift by single points on relaxed bulks),
+    the GBs likewise (and their vacancies at the first Li site near a boundary).
     """
     vasp = campaign.model_copy(deep=True)
     vasp.calculator.backend = "vasp"
@@ -41,7 +43,19 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
             continue
         job = jobs[uuid]
         structure, phase = job.function_args[0], role.split(":", 1)[1]
-        if role.startswith("relax:interface:"):  # built by the interface screen job
+        if role.startswith("relax:gb:"):  # built by the GB screen job
+            structure = _representative_gb(
+                cflow.roles[f"screen:gb:{role.split(':', 2)[2]}"], jobs, campaign
+            )
+            phase = GRAIN_BOUNDARY
+        elif role.startswith("relax:vacancy:gb:"):  # Li sites near a GB
+            tag = ":".join(role.split(":")[2:-1])
+            scr = jobs[cflow.roles[f"screen:vacancy:{tag}"]]
+            energy = jobs[scr.function_args[1][0]["uuid"]]
+            gb = _representative_gb(energy.function_args[0].uuid, jobs, campaign)
+            site = boundary_li_sites(gb, campaign.vacancies.gb_window)[0].index
+            structure, phase = vacancy_cell(gb, site), GRAIN_BOUNDARY
+        elif role.startswith("relax:interface:"):  # built by the interface screen
             structure = _representative_interface(role, cflow.roles, jobs, campaign)
             phase = INTERFACE_PHASE
         elif role.startswith("relax:vacancy:"):  # built by the vacancy screen job
@@ -135,3 +149,31 @@ def _representative_vacancy(
     cart = host[site].coords
     host.make_supercell(list(supercell_for(host.lattice.abc, min_length)))
     return vacancy_cell(host, site_at(host, cart)), phase
+
+
+def _representative_gb(screen_uuid: str, jobs: dict, campaign: Campaign) -> Structure:
+    """The unshifted GB cell of a GB screen job, from the starting structures."""
+    from lpsflow.structures.grain_boundaries import build_grain_boundaries
+    from lpsflow.structures.library import load_structure
+
+    screen = jobs[screen_uuid]
+    kind, _, bulk_a, _, miller_a, miller_b, st = screen.function_args
+    li7 = load_structure("Li7P3S11", campaign.structure_overrides)
+    if kind == "homo":
+        grain_a = li7
+    else:  # grain A: a doped core built by its screening job
+        relax = jobs[bulk_a[0]["uuid"]]
+        grain_a = _representative_core(
+            jobs[relax.function_args[0].uuid], campaign.structure_overrides
+        )
+    parent = screen.function_kwargs.get("parent")
+    gset = build_grain_boundaries(
+        grain_a, miller_a, li7 if kind == "hetero" else None,
+        miller_b if kind == "hetero" else None, layers_a=st["layers_a"],
+        layers_b=st["layers_b"], twist=st["twist"], flip=st["flip"],
+        shift_grid=[(0.0, 0.0)], max_area=st["max_area"],
+        max_strain=st["max_strain"], max_length_tol=st["max_length_tol"],
+        max_angle_tol=st["max_angle_tol"],
+        max_area_ratio_tol=st["max_area_ratio_tol"], kind=kind, parent=parent,
+    )  # fmt: skip
+    return gset.cells[0]

@@ -105,22 +105,16 @@ def check_lattice_matches(campaign: Campaign) -> dict[str, LatticeMatch]:
     The interface jobs match the *relaxed* bulks; checking the starting ones first
     turns a too-strict strain limit into one clear error at submission instead of
     failed jobs hours later. The doped core's in-plane lattice is that of its host
-    supercell with the translations the dopant breaks: one Li of the supercell is
-    replaced here (only the lattice matters for the match). Raises
-    ``StructureError("no lattice match ...")`` naming the settings to relax.
+    supercell with the translations the dopant breaks (:func:`doped_stand_in`).
+    Raises ``StructureError("no lattice match ...")`` naming the settings to relax.
     """
-    from lpsflow.structures.doping import choose_supercell
     from lpsflow.structures.library import load_structure
 
     ifc = campaign.interfaces
     if not ifc.enabled:
         return {}
-    overrides = campaign.structure_overrides
-    li7 = load_structure("Li7P3S11", overrides)
-    host = load_structure("Li3PS4", overrides)
-    cell, _ = choose_supercell(host, ifc.core_x or campaign.doping.x)
-    host.make_supercell(list(cell))
-    host.replace(host.indices_from_symbol("Li")[0], "Al")
+    li7 = load_structure("Li7P3S11", campaign.structure_overrides)
+    host = doped_stand_in(campaign, ifc.core_x or campaign.doping.x)
     out = {}
     for kind, substrate, miller, s in (
         ("hetero", host, ifc.core_miller, ifc.hetero),
@@ -138,3 +132,19 @@ def check_lattice_matches(campaign: Campaign) -> dict[str, LatticeMatch]:
                 "max_area (or the ZSL tolerances) in the campaign file"
             ) from exc
     return out
+
+
+def doped_stand_in(campaign: Campaign, x: float):
+    """The starting Li3PS4 supercell of the core at ``x`` with one Li replaced.
+
+    Only its lattice and the translations the dopant breaks matter (pre-flight
+    lattice/coincidence checks before the real doped cells exist).
+    """
+    from lpsflow.structures.doping import choose_supercell
+    from lpsflow.structures.library import load_structure
+
+    host = load_structure("Li3PS4", campaign.structure_overrides)
+    cell, _ = choose_supercell(host, x)
+    host.make_supercell(list(cell))
+    host.replace(host.indices_from_symbol("Li")[0], "Al")
+    return host

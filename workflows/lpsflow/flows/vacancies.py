@@ -1,6 +1,7 @@
 """Li chemical potential branch: mu_Li of the doped core and of Li7P3S11.
 
-Roles, with ``<tag>`` = ``core:<accelerant>`` or ``Li7P3S11``:
+Roles, with ``<tag>`` = ``core:<accelerant>``, ``Li7P3S11`` or ``gb:<accelerant>``
+(Li sites near the boundary of the accelerant's hetero GB):
 ``screen:vacancy:<tag>`` (distinct sites, single points), ``static:vacancy:<tag>:host``
 (E_host of the same supercell), ``relax:vacancy:<tag>:<i>`` (lowest ``relax_top``
 vacancies, cell fixed) and ``mu_li:<tag>`` (E_v and mu_Li = -min E_v).
@@ -18,9 +19,19 @@ if TYPE_CHECKING:
 
 
 def add_chemical_potential(
-    b, tag: str, label: str, phase: str, hosts: list[Job], li_bcc: Job
+    b,
+    tag: str,
+    label: str,
+    phase: str,
+    hosts: list[Job],
+    li_bcc: Job,
+    region: str = "bulk",
 ) -> Job:
-    """Add the vacancy jobs of one phase to the builder ``b``; return the mu_Li job."""
+    """Add the vacancy jobs of one phase to the builder ``b``; return the mu_Li job.
+
+    ``region="gb"``: ``hosts`` is the energy job of one GB and the sites are its Li
+    within ``vacancies.gb_window`` of the boundary planes (tag ``gb:<label>``).
+    """
     cfg = b.c.vacancies
     calc = b.c.calculator
     words = tag.replace(":", " ")
@@ -32,6 +43,8 @@ def add_chemical_potential(
             cfg.relax_top,
             model=calc.screening_model,
             device=calc.device,
+            # bulk jobs keep the arguments (and so the stored ids) they always had
+            **({"region": region, "window": cfg.gb_window} if region != "bulk" else {}),
         ),
         f"screen:vacancy:{tag}",
         name=f"screen vacancies {words}",
@@ -41,7 +54,9 @@ def add_chemical_potential(
         f"static:vacancy:{tag}:host",
         name=f"static vacancy host {words}",
     )
-    maker = b.backend.relax_maker(phase, relax_cell=False, fmax=cfg.fmax)
+    # GB-site vacancies relax in the GB cell, to the GB relaxations' tolerance
+    fmax = (b.c.grain_boundaries.fmax or cfg.fmax) if region == "gb" else cfg.fmax
+    maker = b.backend.relax_maker(phase, relax_cell=False, fmax=fmax)
     defects = [
         b.add(
             maker.make(scr.output.selected[i]),

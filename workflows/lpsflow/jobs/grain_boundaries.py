@@ -159,6 +159,7 @@ def screen_grain_boundary(
     settings: dict[str, Any],
     model: str = "CHGNet",
     device: str = "cpu",
+    parent: Structure | None = None,
 ) -> GBScreenDoc:
     """Build the GB cells for every rigid shift; keep the lowest single point.
 
@@ -177,6 +178,9 @@ def screen_grain_boundary(
     settings
         :class:`~lpsflow.structures.grain_boundaries.GBSettings` as a dict
         (``dataclasses.asdict``); ``shift_grid`` is ``(n_a, n_b)``.
+    parent
+        Undoped host in grain A's orientation whose symmetry decides which
+        misorientations are no boundary (``core`` GBs of doped cells).
 
     """
     if kind not in GB_KINDS:
@@ -201,6 +205,7 @@ def screen_grain_boundary(
         max_length_tol=s.get("max_length_tol", 0.03),
         max_angle_tol=s.get("max_angle_tol", 0.01),
         max_area_ratio_tol=s.get("max_area_ratio_tol", 0.09), kind=kind,
+        parent=_structure(parent) if parent is not None else None,
     )  # fmt: skip
     energies = [single_point(c, model, device) for c in gset.cells]
     low = min(range(len(energies)), key=energies.__getitem__)

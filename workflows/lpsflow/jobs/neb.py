@@ -224,6 +224,31 @@ def run_neb(
     )
 
 
+def idpp_images(initial: Structure, final: Structure, n_images: int) -> list[Structure]:
+    """Endpoints and ``n_images`` IDPP-interpolated images (ASE, minimum image).
+
+    The interpolation of :func:`run_neb`, for backends that run the band
+    themselves (the VASP NEB).
+    """
+    if n_images < 1:
+        raise StructureError(
+            f"NEB needs at least one intermediate image, not {n_images}"
+        )
+    ends = [_atoms(initial), _atoms(final)]
+    images = [ends[0], *(ends[0].copy() for _ in range(n_images)), ends[1]]
+    NEB(images).interpolate(method="idpp", mic=True)
+    return [AseAtomsAdaptor.get_structure(im) for im in images]
+
+
+@job
+def interpolate_job(endpoints: list[Any], n_images: int) -> list[Structure]:
+    """:func:`idpp_images` of two relaxed endpoints (relax outputs or structures)."""
+    ends = [
+        e if isinstance(e, Structure) else Structure.from_dict(e) for e in endpoints
+    ]
+    return idpp_images(ends[0], ends[1], n_images)
+
+
 @job
 def neb_job(
     initial: Structure,

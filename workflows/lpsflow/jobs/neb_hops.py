@@ -24,10 +24,11 @@ from jobflow import job
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
-from lpsflow.calculators.outputs import summarize
 from lpsflow.errors import StructureError
 from lpsflow.jobs.neb import NebDoc, run_neb
-from lpsflow.structures.hops import hop_endpoints, select_hops
+from lpsflow.jobs.reactions import pick_lowest
+from lpsflow.jobs.vacancies import host_structure, supercell_for
+from lpsflow.structures.hops import Hop, hop_endpoints, select_hops
 
 #: Hop selection per path: select_hops region and the grain filter.
 NEB_PATHS: dict[str, dict[str, Any]] = {
@@ -76,23 +77,41 @@ class NebHopsDoc(BaseModel):
     )
 
 
-def host_structure(doc: Any) -> tuple[Structure, bool]:
-    """Relaxed host cell of a relax output or a ``GBEnergyDoc``; and its convergence."""
-    if not isinstance(doc, dict):
-        doc = doc.model_dump() if hasattr(doc, "model_dump") else doc.as_dict()
-    if "relaxed_cell" in doc:  # GBEnergyDoc: grain labels and planes restored
-        cell = doc["relaxed_cell"]
-        cell = cell if isinstance(cell, Structure) else Structure.from_dict(cell)
-        return cell, bool(doc["converged"])
-    s = summarize(doc)
-    return s.structure, s.converged
+def host_hops(
+    path: str,
+    host: dict[str, Any] | list[dict[str, Any]],
+    n_hops: int,
+    window: float,
+    max_distance: float,
+    supercell: tuple[int, int, int] | None = None,
+    min_length: float | None = None,
+) -> tuple[dict[str, Any], Structure, bool, tuple | None, list[Hop]]:
+    """The host used, its (super)cell, convergence, supercell and selected hops."""
+    if path not in NEB_PATHS:
+        raise StructureError(
+            f"NEB path must be one of {sorted(NEB_PATHS)}, not {path!r}"
+        )
+    if isinstance(host, list):
+        host = host[pick_lowest(host)[0]]
+    cell, host_ok = host_structure(host["doc"])
+    if supercell is None and min_length is not None:
+        supercell = supercell_for(cell.lattice.abc, min_length)
+    if supercell is not None and tuple(supercell) != (1, 1, 1):
+        cell = cell.copy()
+        cell.make_supercell(list(supercell))
+    sel = NEB_PATHS[path]
+    hops = select_hops(
+        cell, n=n_hops, region=sel["region"], window=window,
+        max_distance=max_distance, across=sel["across"],
+    )  # fmt: skip
+    return host, cell, host_ok, supercell, hops
 
 
 @job
 def neb_hop_job(
     label: str,
     path: str,
-    host: dict[str, Any],
+    host: dict[str, Any] | list[dict[str, Any]],
     n_hops: int = 1,
     n_images: int = 3,
     fmax: float = 0.1,
@@ -100,6 +119,7 @@ def neb_hop_job(
     window: float = 3.0,
     max_distance: float = 4.5,
     supercell: tuple[int, int, int] | None = None,
+    min_length: float | None = None,
     model: str = "CHGNet",
     device: str = "cpu",
     **neb_kwargs: Any,
@@ -114,31 +134,25 @@ def neb_hop_job(
         ``gb`` (along the boundary, in a GB cell) or ``bulk``.
     host
         ``{"doc": output, "uuid": job id}`` of the relaxed host: a relax output, or
-        a :class:`~lpsflow.jobs.grain_boundaries.GBEnergyDoc` for ``gb``.
+        a :class:`~lpsflow.jobs.grain_boundaries.GBEnergyDoc` for ``gb``; or a
+        list of relax candidates, of which the lowest converged is used.
     n_hops, window, max_distance
         Passed to :func:`~lpsflow.structures.hops.select_hops`.
     n_images, fmax, max_steps, neb_kwargs
         Passed to :func:`~lpsflow.jobs.neb.run_neb` (e.g. ``endpoint_fmax``,
         ``endpoint_steps``, ``spring``, ``optimizer``).
-    supercell
-        Optional supercell of the host before the vacancy is made (bulk path).
+    supercell, min_length
+        Optional supercell of the host before the vacancy is made (bulk path):
+        given, or the smallest diagonal one with every lattice vector >=
+        ``min_length`` (A).
 
     """
     from lpsflow.calculators.mlip import mlip_calculator
 
-    if path not in NEB_PATHS:
-        raise StructureError(
-            f"NEB path must be one of {sorted(NEB_PATHS)}, not {path!r}"
-        )
-    cell, host_ok = host_structure(host["doc"])
-    if supercell is not None:
-        cell = cell.copy()
-        cell.make_supercell(list(supercell))
+    host, cell, host_ok, supercell, hops = host_hops(
+        path, host, n_hops, window, max_distance, supercell, min_length
+    )
     sel = NEB_PATHS[path]
-    hops = select_hops(
-        cell, n=n_hops, region=sel["region"], window=window,
-        max_distance=max_distance, across=sel["across"],
-    )  # fmt: skip
     calc = mlip_calculator(model, device)
     runs = []
     for k, hop in enumerate(hops):
@@ -178,7 +192,8 @@ def neb_hop_job(
         settings={
             "n_hops": n_hops, "n_images": n_images, "fmax": fmax,
             "max_steps": max_steps, "window": window, "max_distance": max_distance,
-            "supercell": list(supercell) if supercell else None, **sel,
+            "supercell": list(supercell) if supercell else None,
+            "min_length": min_length, **sel,
             **{k: v for k, v in neb_kwargs.items() if k != "label"},
         },
     )  # fmt: skip

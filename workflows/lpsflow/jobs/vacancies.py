@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from jobflow import job
+from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import summarize
 from lpsflow.jobs.reactions import pick_lowest
@@ -25,6 +26,7 @@ from lpsflow.schemas import (
     VacancySite,
 )
 from lpsflow.structures.vacancies import (
+    boundary_li_sites,
     distinct_li_sites,
     li_chemical_potential,
     vacancy_cell,
@@ -37,6 +39,18 @@ def supercell_for(lattice_abc: tuple[float, float, float], min_length: float) ->
     return tuple(max(1, math.ceil(min_length / a - 1e-9)) for a in lattice_abc)
 
 
+def host_structure(doc: Any) -> tuple[Structure, bool]:
+    """Relaxed host cell of a relax output or a ``GBEnergyDoc``; and its convergence."""
+    if not isinstance(doc, dict):
+        doc = doc.model_dump() if hasattr(doc, "model_dump") else doc.as_dict()
+    if "relaxed_cell" in doc:  # GBEnergyDoc: grain labels and planes restored
+        cell = doc["relaxed_cell"]
+        cell = cell if isinstance(cell, Structure) else Structure.from_dict(cell)
+        return cell, bool(doc["converged"])
+    s = summarize(doc)
+    return s.structure, s.converged
+
+
 @job
 def screen_vacancies(
     label: str,
@@ -45,18 +59,32 @@ def screen_vacancies(
     relax_top: int,
     model: str = "CHGNet",
     device: str = "cpu",
+    region: str = "bulk",
+    window: float = 3.0,
 ) -> VacancyScreenDoc:
     """Single points of a Li vacancy at every distinct site; keep the lowest.
 
-    ``hosts`` are relaxations (``{"doc", "uuid"}``); the lowest converged is used.
+    ``region="bulk"``: ``hosts`` are relaxations (``{"doc", "uuid"}``; the lowest
+    converged is used), the sites its symmetry-distinct Li sites in a supercell
+    with every lattice vector >= ``min_length``. ``region="gb"``: ``hosts`` holds
+    one relaxed GB (a ``GBEnergyDoc``); the sites are the distinct Li within
+    ``window`` (A) of its boundary planes
+    (:func:`~lpsflow.structures.vacancies.boundary_li_sites`), in the GB cell.
     """
-    best, sums = pick_lowest(hosts)
-    prim = sums[best].structure.copy()
-    sites = distinct_li_sites(prim)
-    scale = supercell_for(prim.lattice.abc, min_length)
-    host = prim.copy()
-    host.make_supercell(list(scale))
-    index = [site_at(host, prim[s.index].coords) for s in sites]
+    if region == "gb":
+        best = 0
+        host, _ = host_structure(hosts[0]["doc"])
+        sites = boundary_li_sites(host, window, max_sites=max(6, relax_top))
+        scale = (1, 1, 1)
+        index = [s.index for s in sites]
+    else:
+        best, sums = pick_lowest(hosts)
+        prim = sums[best].structure.copy()
+        sites = distinct_li_sites(prim)
+        scale = supercell_for(prim.lattice.abc, min_length)
+        host = prim.copy()
+        host.make_supercell(list(scale))
+        index = [site_at(host, prim[s.index].coords) for s in sites]
     cells = [vacancy_cell(host, i) for i in index]
     energies = [single_point(c, model, device) for c in cells]
     order = sorted(range(len(cells)), key=energies.__getitem__)
@@ -72,6 +100,7 @@ def screen_vacancies(
                 index=index[i],
                 multiplicity=sites[i].multiplicity,
                 label=sites[i].label,
+                distance_to_boundary=sites[i].distance_to_boundary,
                 energy=energies[i],
                 relative_energy=1000 * (energies[i] - e0),
             )
