@@ -314,11 +314,12 @@ def test_grain_boundaries_gb_sites_and_neb_in_results(campaign_dir):
         energies = run["energies"]
         assert len(run["images"]) == len(energies) == 3  # endpoints + 1 image
         assert run["climbing_image"] == 1
-        if doc["converged"]:
-            assert row[col] == pytest.approx(max(energies) - energies[0])
-            # (with loose endpoints an asymmetric hop may peak at its higher end;
-            # the climbing image as the band's top: test_vacancies_neb.py)
-            assert row[col] == doc["barrier"] >= energies[-1] - energies[0]
+        if doc["converged"]:  # Ea from the lower endpoint (the forward barrier
+            # from a higher initial end would understate an asymmetric hop)
+            lower = min(energies[0], energies[-1])
+            assert row[col] == pytest.approx(max(energies) - lower)
+            assert doc["barrier"] == pytest.approx(max(energies) - energies[0])
+            assert row[col] >= doc["barrier"] - 1e-12
         else:  # marked so, never a number, with the reason
             reason = f"neb_reason_{path}{'' if label == 'Al2S3' else '_Li7P3S11'}"
             assert row[col] is None and row[reason]

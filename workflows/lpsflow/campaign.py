@@ -185,7 +185,32 @@ class DopingSettings(_Strict):
         return sorted({_check_x(v) for v in value})
 
 
-class InterfaceSeriesSettings(_Strict):
+class MatchingSettings(_Strict):
+    """Rigid-shift grid and coincidence-cell (ZSL) limits of a two-grain cell."""
+
+    shift_grid: tuple[int, int] = Field(
+        (2, 2), description="In-plane rigid shifts sampled: n_a x n_b grid."
+    )
+    max_area: float = Field(400.0, gt=0, description="Largest coincidence area (A^2).")
+    max_strain: float = Field(
+        0.03,
+        gt=0,
+        description="Largest von Mises strain of the strained part (film, grain B).",
+    )
+    max_length_tol: float = Field(0.03, gt=0, description="ZSL length tolerance.")
+    max_angle_tol: float = Field(0.01, gt=0, description="ZSL angle tolerance.")
+    max_area_ratio_tol: float = Field(
+        0.09, gt=0, description="ZSL area-ratio tolerance."
+    )
+
+    @model_validator(mode="after")
+    def _grid(self) -> MatchingSettings:
+        if min(self.shift_grid) < 1:
+            raise ValueError("shift_grid needs at least 1 x 1 shifts")
+        return self
+
+
+class InterfaceSeriesSettings(MatchingSettings):
     """Cell sizes and lattice-matching tolerances of one interface series."""
 
     substrate_layers: int = Field(
@@ -193,18 +218,6 @@ class InterfaceSeriesSettings(_Strict):
     )
     fixed_layers: int = Field(
         ..., ge=0, description="Bottom substrate layers held fixed in relaxations."
-    )
-    shift_grid: tuple[int, int] = Field(
-        (2, 2), description="In-plane rigid shifts sampled: n_a x n_b grid."
-    )
-    max_area: float = Field(400.0, gt=0, description="Largest coincidence area (A^2).")
-    max_strain: float = Field(
-        0.03, gt=0, description="Largest von Mises strain of the film accepted."
-    )
-    max_length_tol: float = Field(0.03, gt=0, description="ZSL length tolerance.")
-    max_angle_tol: float = Field(0.01, gt=0, description="ZSL angle tolerance.")
-    max_area_ratio_tol: float = Field(
-        0.09, gt=0, description="ZSL area-ratio tolerance."
     )
 
     @model_validator(mode="after")
@@ -214,8 +227,6 @@ class InterfaceSeriesSettings(_Strict):
                 f"fixed_layers ({self.fixed_layers}) exceeds substrate_layers "
                 f"({self.substrate_layers})"
             )
-        if min(self.shift_grid) < 1:
-            raise ValueError("shift_grid needs at least 1 x 1 shifts")
         return self
 
 
@@ -326,7 +337,7 @@ def _gb_defaults(kind: str) -> dict[str, Any]:
     return asdict(QUICK[kind])
 
 
-class GBKindSettings(_Strict):
+class GBKindSettings(MatchingSettings):
     """Planes, grain thicknesses, misorientation and matching of one GB kind.
 
     Defaults per kind: :data:`lpsflow.structures.grain_boundaries.QUICK` (cell
@@ -352,18 +363,6 @@ class GBKindSettings(_Strict):
     flip: bool | None = Field(
         False, description="Grain B turned over: true, false, or null for either."
     )
-    shift_grid: tuple[int, int] = Field(
-        (2, 2), description="Rigid in-plane shifts of grain B sampled: n_a x n_b."
-    )
-    max_area: float = Field(400.0, gt=0, description="Largest coincidence area (A^2).")
-    max_strain: float = Field(
-        0.03, gt=0, description="Largest von Mises strain of grain B (misfit)."
-    )
-    max_length_tol: float = Field(0.03, gt=0, description="ZSL length tolerance.")
-    max_angle_tol: float = Field(0.01, gt=0, description="ZSL angle tolerance.")
-    max_area_ratio_tol: float = Field(
-        0.09, gt=0, description="ZSL area-ratio tolerance."
-    )
 
     @field_validator("miller_a", "miller_b")
     @classmethod
@@ -371,12 +370,6 @@ class GBKindSettings(_Strict):
         if value is not None and not any(value):
             raise ValueError("Miller index (0, 0, 0) is not a plane")
         return value
-
-    @model_validator(mode="after")
-    def _grid(self) -> GBKindSettings:
-        if min(self.shift_grid) < 1:
-            raise ValueError("shift_grid needs at least 1 x 1 shifts")
-        return self
 
     def builder_settings(self) -> dict[str, Any]:
         """The fields the GB builder takes (no planes)."""

@@ -349,8 +349,9 @@ def _gb_neb_summary(df) -> list[str]:
         r0 = df.iloc[0]
         out += [
             "",
-            "Li vacancy migration barriers Ea (eV, climbing-image NEB; '-' = not "
-            "converged, reason in neb_reason_*): along the GB / across the grain",
+            "Li vacancy migration barriers Ea = E_max - min(E_initial, E_final) (eV, "
+            "climbing-image NEB; '-' = not converged, reason in neb_reason_*): along "
+            "the GB / across the grain",
             f"  Li7P3S11 (homo GB / bulk): {_num(r0['Ea_gb_Li7P3S11'])} / "
             f"{_num(r0['Ea_bulk_Li7P3S11'])}",
         ]

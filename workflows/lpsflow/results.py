@@ -71,8 +71,9 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
     mu_Li of the core, Li7P3S11 and the hetero-GB sites, dmu_Li; GB energies
     gamma_GB_homo/core/hetero (J/m^2) with Sigma, misorientation and misfit; NEB
     barriers Ea_gb (along the accelerant's hetero GB), Ea_bulk (across its core
-    grain) and the Li7P3S11 references Ea_gb_Li7P3S11, Ea_bulk_Li7P3S11 (None
-    where the band did not converge, with the reason in neb_reason_*).
+    grain) and the Li7P3S11 references Ea_gb_Li7P3S11, Ea_bulk_Li7P3S11 (from the
+    lower endpoint, :func:`hop_barrier`; None where no band converged, with the
+    reason in neb_reason_*).
     """
     man = manifest(stores, campaign)
     roles = {j["role"]: j["uuid"] for j in man["jobs"]}
@@ -228,12 +229,30 @@ def _neb_columns(
             col = f"Ea_{path}{suffix}"
             uuid = roles.get(f"neb:{path}:{label}")
             doc = outputs.get(uuid) if uuid else None
-            row[col] = doc["barrier"] if doc else None
+            best = hop_barrier(doc) if doc else None
+            row[col] = best[1] if best else None
             row[f"neb_reason_{path}{suffix}"] = (
-                _neb_reason(doc) if doc and doc["barrier"] is None else None
+                _neb_reason(doc) if doc and best is None else None
             )
             row[f"job_{col}"] = uuid
     return row
+
+
+def hop_barrier(doc: dict) -> tuple[int, float] | None:
+    """(run index, Ea) of the lowest converged band of a ``NebHopsDoc``.
+
+    Ea = E_max - min(E_initial, E_final): the barrier of the hop taken from its
+    lower endpoint (the direction that limits the rate). For a symmetric hop it is
+    the forward barrier; for an asymmetric one the forward barrier from the higher
+    end would understate it (down to 0 for a downhill band). None if no band
+    converged.
+    """
+    done = [
+        (k, max(r["energies"]) - min(r["energies"][0], r["energies"][-1]))
+        for k, r in enumerate(doc["runs"])
+        if r["converged"]
+    ]
+    return min(done, key=lambda t: t[1]) if done else None
 
 
 def _neb_reason(doc: dict) -> str:
@@ -248,16 +267,13 @@ def neb_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
     image, coordinate (0..1, cumulative image distance), energy (eV relative to
     the initial image), barrier (eV).
     """
-    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
-    wanted = {r: u for r, u in roles.items() if r.startswith("neb:")}
-    outputs = _outputs(stores, list(wanted.values()))
     rows = []
-    for role, uuid in sorted(wanted.items()):
-        doc = outputs.get(uuid)
-        if doc is None or doc["selected"] is None:
+    for role, doc in _role_outputs(stores, man, "neb:"):
+        best = hop_barrier(doc)
+        if best is None:
             continue
         _, path, label = role.split(":", 2)
-        run = doc["runs"][doc["selected"]]
+        run = doc["runs"][best[0]]
         coords = _band_coordinate(run["images"])
         for k, (x, e) in enumerate(zip(coords, run["relative_energies"], strict=True)):
             rows.append(
@@ -267,7 +283,7 @@ def neb_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
                     "image": k,
                     "coordinate": x,
                     "energy": e,
-                    "barrier": doc["barrier"],
+                    "barrier": best[1],
                 }
             )
     return pd.DataFrame(rows) if rows else None
@@ -288,15 +304,23 @@ def _band_coordinate(images: list[dict]) -> list[float]:
     )
 
 
+def _role_outputs(
+    stores: Stores, man: dict[str, Any], prefix: str
+) -> list[tuple[str, dict]]:
+    """(role, output) of the finished jobs whose role starts with ``prefix``."""
+    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
+    wanted = {r: u for r, u in roles.items() if r.startswith(prefix)}
+    outputs = _outputs(stores, list(wanted.values()))
+    return [
+        (r, outputs[u]) for r, u in sorted(wanted.items()) if outputs.get(u) is not None
+    ]
+
+
 def mu_li_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
     """mu_Li per phase: accelerant ("shared" for Li7P3S11), phase, mu_Li (eV)."""
-    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
-    wanted = {r: u for r, u in roles.items() if r.startswith("mu_li:")}
-    outputs = _outputs(stores, list(wanted.values()))
     rows = []
-    for role, uuid in sorted(wanted.items()):
-        doc = outputs.get(uuid)
-        if doc is None or doc["mu_li"] is None:
+    for role, doc in _role_outputs(stores, man, "mu_li:"):
+        if doc["mu_li"] is None:
             continue
         tag = role.split(":", 1)[1]
         kind, _, acc = tag.partition(":")
@@ -312,9 +336,7 @@ def mu_li_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
 
 def binding_points(stores: Stores, man: dict[str, Any]) -> pd.DataFrame | None:
     """E_bind(n) of every series: accelerant, kind, n_layers, E_bind (eV/A^2)."""
-    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
-    wanted = {r: u for r, u in roles.items() if r.startswith("binding:")}
-    outputs = _outputs(stores, list(wanted.values()))
+    outputs = dict(_role_outputs(stores, man, "binding:"))
     rows = [
         {
             "accelerant": doc["label"],

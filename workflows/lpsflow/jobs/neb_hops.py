@@ -48,8 +48,8 @@ class HopInfo(BaseModel):
     )
 
 
-class NebHopsDoc(BaseModel):
-    """Migration barrier of one path: NEB of the selected hops, lowest reported."""
+class SelectedHops(BaseModel):
+    """The host of one NEB path and the hops selected in it."""
 
     label: str = Field(..., description="Name of the host in results.")
     path: str = Field(..., description="'gb' (along the GB) or 'bulk' (in a grain).")
@@ -60,6 +60,29 @@ class NebHopsDoc(BaseModel):
         ..., description="The host relaxation reached its tolerance."
     )
     hops: list[HopInfo] = Field(..., description="Selected hops, shortest first.")
+
+
+def selected_hops(
+    label: str, path: str, host: dict, cell: Structure, host_ok: bool, hops: list[Hop]
+) -> dict[str, Any]:
+    """The :class:`SelectedHops` fields (for the documents that extend it)."""
+    return {
+        "label": label,
+        "path": path,
+        "host_formula": cell.composition.reduced_formula,
+        "host_atoms": len(cell),
+        "host_job": host["uuid"],
+        "host_converged": host_ok,
+        "hops": [
+            HopInfo(i=h.i, j=h.j, distance=h.distance, multiplicity=h.multiplicity)
+            for h in hops
+        ],
+    }
+
+
+class NebHopsDoc(SelectedHops):
+    """Migration barrier of one path: NEB of the selected hops, lowest reported."""
+
     runs: list[NebDoc] = Field(..., description="One NEB per selected hop.")
     selected: int | None = Field(
         None, description="Index (in hops/runs) of the lowest converged barrier."
@@ -173,16 +196,7 @@ def neb_hop_job(
     done = [k for k, r in enumerate(runs) if r.converged]
     best = min(done, key=lambda k: runs[k].barrier) if done else None
     return NebHopsDoc(
-        label=label,
-        path=path,
-        host_formula=cell.composition.reduced_formula,
-        host_atoms=len(cell),
-        host_job=host["uuid"],
-        host_converged=host_ok,
-        hops=[
-            HopInfo(i=h.i, j=h.j, distance=h.distance, multiplicity=h.multiplicity)
-            for h in hops
-        ],
+        **selected_hops(label, path, host, cell, host_ok, hops),
         runs=runs,
         selected=best,
         barrier=runs[best].barrier if best is not None else None,

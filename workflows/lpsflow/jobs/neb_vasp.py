@@ -28,28 +28,27 @@ from typing import Any
 
 import numpy as np
 from jobflow import job
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import summarize
 from lpsflow.errors import StructureError
 from lpsflow.jobs.neb import NebDoc
-from lpsflow.jobs.neb_hops import NEB_PATHS, HopInfo, NebHopsDoc, host_hops
+from lpsflow.jobs.neb_hops import (
+    NEB_PATHS,
+    NebHopsDoc,
+    SelectedHops,
+    host_hops,
+    selected_hops,
+)
 from lpsflow.structures.hops import hop_endpoints
 
 METHOD = "VASP climbing-image NEB (VTST LCLIMB, IOPT=1), IDPP interpolation"
 
 
-class NebEndpointsDoc(BaseModel):
+class NebEndpointsDoc(SelectedHops):
     """Hops selected in a relaxed host and the unrelaxed endpoints of each."""
 
-    label: str = Field(..., description="Name of the host in results.")
-    path: str = Field(..., description="'gb' (along the GB) or 'bulk' (in a grain).")
-    host_formula: str = Field(..., description="Reduced formula of the host cell.")
-    host_atoms: int = Field(..., description="Atoms in the host cell.")
-    host_job: str = Field(..., description="Job id of the host relaxation.")
-    host_converged: bool = Field(..., description="The host relaxation converged.")
-    hops: list[HopInfo] = Field(..., description="Selected hops, shortest first.")
     endpoints: list[list[Structure]] = Field(
         ..., description="Per hop: [initial, final] vacancy cells (same atom order)."
     )
@@ -91,16 +90,7 @@ def neb_endpoints_job(
             "neb.max_distance"
         )
     return NebEndpointsDoc(
-        label=label,
-        path=path,
-        host_formula=cell.composition.reduced_formula,
-        host_atoms=len(cell),
-        host_job=host["uuid"],
-        host_converged=host_ok,
-        hops=[
-            HopInfo(i=h.i, j=h.j, distance=h.distance, multiplicity=h.multiplicity)
-            for h in hops
-        ],
+        **selected_hops(label, path, host, cell, host_ok, hops),
         endpoints=[list(hop_endpoints(cell, h)) for h in hops],
         settings={
             "n_hops": n_hops,
@@ -202,13 +192,7 @@ def collect_vasp_neb(
     done = [k for k, b in enumerate(bands) if b.converged]
     best = min(done, key=lambda k: bands[k].barrier) if done else None
     return NebHopsDoc(
-        label=sel["label"],
-        path=sel["path"],
-        host_formula=sel["host_formula"],
-        host_atoms=sel["host_atoms"],
-        host_job=sel["host_job"],
-        host_converged=sel["host_converged"],
-        hops=[HopInfo(**h) for h in sel["hops"]],
+        **{k: sel[k] for k in SelectedHops.model_fields},
         runs=bands,
         selected=best,
         barrier=bands[best].barrier if best is not None else None,
