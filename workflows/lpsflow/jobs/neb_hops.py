@@ -88,7 +88,9 @@ class NebHopsDoc(SelectedHops):
         None, description="Index (in hops/runs) of the lowest converged barrier."
     )
     barrier: float | None = Field(
-        None, description="Lowest converged forward barrier Ea (eV); None if none."
+        None,
+        description="Lowest converged forward barrier (eV); None if none. Results "
+        "report Ea from the band's lower endpoint (lpsflow.results.hop_barrier).",
     )
     converged: bool = Field(..., description="At least one NEB converged.")
     energies: list[float] | None = Field(
@@ -98,6 +100,31 @@ class NebHopsDoc(SelectedHops):
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Selection and NEB settings used."
     )
+
+    @classmethod
+    def from_runs(
+        cls,
+        hops: dict[str, Any],
+        runs: list[NebDoc],
+        calculator: str,
+        settings: dict[str, Any],
+    ) -> NebHopsDoc:
+        """The document of ``runs`` (one per hop), the lowest converged selected.
+
+        ``hops``: the :class:`SelectedHops` fields (:func:`selected_hops`).
+        """
+        done = [k for k, r in enumerate(runs) if r.converged]
+        best = min(done, key=lambda k: runs[k].barrier) if done else None
+        return cls(
+            **hops,
+            runs=runs,
+            selected=best,
+            barrier=runs[best].barrier if best is not None else None,
+            converged=best is not None,
+            energies=runs[best].relative_energies if best is not None else None,
+            calculator=calculator,
+            settings=settings,
+        )
 
 
 def host_hops(
@@ -193,15 +220,9 @@ def neb_hop_job(
                 **neb_kwargs,
             )
         )
-    done = [k for k, r in enumerate(runs) if r.converged]
-    best = min(done, key=lambda k: runs[k].barrier) if done else None
-    return NebHopsDoc(
-        **selected_hops(label, path, host, cell, host_ok, hops),
-        runs=runs,
-        selected=best,
-        barrier=runs[best].barrier if best is not None else None,
-        converged=best is not None,
-        energies=runs[best].relative_energies if best is not None else None,
+    return NebHopsDoc.from_runs(
+        selected_hops(label, path, host, cell, host_ok, hops),
+        runs,
         calculator=model,
         settings={
             "n_hops": n_hops, "n_images": n_images, "fmax": fmax,

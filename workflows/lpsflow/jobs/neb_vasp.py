@@ -189,15 +189,9 @@ def collect_vasp_neb(
         )
         for k, r in enumerate(runs)
     ]
-    done = [k for k, b in enumerate(bands) if b.converged]
-    best = min(done, key=lambda k: bands[k].barrier) if done else None
-    return NebHopsDoc(
-        **{k: sel[k] for k in SelectedHops.model_fields},
-        runs=bands,
-        selected=best,
-        barrier=bands[best].barrier if best is not None else None,
-        converged=best is not None,
-        energies=bands[best].relative_energies if best is not None else None,
+    return NebHopsDoc.from_runs(
+        {k: sel[k] for k in SelectedHops.model_fields},
+        bands,
         calculator="vasp",
         settings={**sel["settings"], "fmax": fmax, "max_steps": max_steps},
     )
