@@ -166,3 +166,11 @@ def test_no_csl_or_no_hop_is_one_error_before_anything_runs(tmp_path, extra, nee
 def test_bad_gb_and_neb_settings(tmp_path, extra, needle):
     proc = run_cli("validate", str(write(tmp_path, extra)), cwd=tmp_path)
     assert_one_error(proc, needle)
+
+
+def test_usage_error_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.delenv("LPSFLOW_LAUNCHPAD", raising=False)
+    proc = run_cli("status", "quick", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Missing option '--launchpad'" in proc.stderr
+    assert "Traceback" not in proc.stderr and "╭" not in proc.stderr
