@@ -27,6 +27,19 @@ class CalcSummary(BaseModel):
         return self.energy / self.n_atoms
 
 
+def as_plain(doc: Any) -> Any:
+    """A job output as plain dicts: pydantic/monty documents dumped, dicts as is.
+
+    Outputs reach a job as the stored dict or as the live document, depending on
+    the manager; analysis jobs read both the same way through this.
+    """
+    if isinstance(doc, dict):
+        return doc
+    if hasattr(doc, "model_dump"):
+        return doc.model_dump()
+    return doc.as_dict() if hasattr(doc, "as_dict") else doc
+
+
 def _get(obj: Any, path: str, default: Any = None) -> Any:
     for key in path.split("."):
         if obj is None:

@@ -329,7 +329,7 @@ def check_hops(campaign: Campaign) -> int:
     """
     from lpsflow.flows.interfaces import doped_stand_in
     from lpsflow.jobs.neb_hops import NEB_PATHS
-    from lpsflow.structures.grain_boundaries import build_grain_boundaries
+    from lpsflow.structures.grain_boundaries import build_with_settings
     from lpsflow.structures.hops import select_hops
     from lpsflow.structures.library import load_structure
 
@@ -346,12 +346,9 @@ def check_hops(campaign: Campaign) -> int:
         ]
     if "gb" in neb.paths and gbs.enabled and "homo" in gbs.kinds:
         st = gbs.homo
-        cell = build_grain_boundaries(
-            li7, st.miller_a or GB_MILLERS["homo"][0], layers_a=st.layers_a,
-            layers_b=st.layers_b, twist=st.twist, flip=st.flip,
-            shift_grid=[(0.0, 0.0)], max_area=st.max_area, max_strain=st.max_strain,
-            max_length_tol=st.max_length_tol, max_angle_tol=st.max_angle_tol,
-            max_area_ratio_tol=st.max_area_ratio_tol, kind="homo",
+        cell = build_with_settings(
+            li7, st.miller_a or GB_MILLERS["homo"][0], None, None,
+            st.builder_settings(), shift_grid=[(0.0, 0.0)], kind="homo",
         ).cells[0]  # fmt: skip
         hosts.append(("gb", "Li7P3S11 homo GB", cell))
     for path, what, cell in hosts:

@@ -153,7 +153,7 @@ def _representative_vacancy(
 
 def _representative_gb(screen_uuid: str, jobs: dict, campaign: Campaign) -> Structure:
     """The unshifted GB cell of a GB screen job, from the starting structures."""
-    from lpsflow.structures.grain_boundaries import build_grain_boundaries
+    from lpsflow.structures.grain_boundaries import build_with_settings
     from lpsflow.structures.library import load_structure
 
     screen = jobs[screen_uuid]
@@ -167,13 +167,15 @@ def _representative_gb(screen_uuid: str, jobs: dict, campaign: Campaign) -> Stru
             jobs[relax.function_args[0].uuid], campaign.structure_overrides
         )
     parent = screen.function_kwargs.get("parent")
-    gset = build_grain_boundaries(
-        grain_a, miller_a, li7 if kind == "hetero" else None,
-        miller_b if kind == "hetero" else None, layers_a=st["layers_a"],
-        layers_b=st["layers_b"], twist=st["twist"], flip=st["flip"],
-        shift_grid=[(0.0, 0.0)], max_area=st["max_area"],
-        max_strain=st["max_strain"], max_length_tol=st["max_length_tol"],
-        max_angle_tol=st["max_angle_tol"],
-        max_area_ratio_tol=st["max_area_ratio_tol"], kind=kind, parent=parent,
-    )  # fmt: skip
+    hetero = kind == "hetero"
+    gset = build_with_settings(
+        grain_a,
+        miller_a,
+        li7 if hetero else None,
+        miller_b if hetero else None,
+        st,
+        shift_grid=[(0.0, 0.0)],
+        kind=kind,
+        parent=parent,
+    )
     return gset.cells[0]

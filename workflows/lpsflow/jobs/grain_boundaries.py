@@ -30,12 +30,11 @@ from jobflow import job
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
-from lpsflow.calculators.outputs import summarize
+from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.errors import StructureError
 from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.jobs.screening import single_point
-from lpsflow.structures.grain_boundaries import build_grain_boundaries, cell_gb_energy
-from lpsflow.structures.interfaces import shifts
+from lpsflow.structures.grain_boundaries import build_with_settings, cell_gb_energy
 from lpsflow.structures.slabs import EV_PER_A2_TO_J_PER_M2, in_plane_area
 
 #: GB kinds and whether grain B is a different bulk.
@@ -195,16 +194,10 @@ def screen_grain_boundary(
     else:
         b, b_job, miller_b = a, bulk_a[ia]["uuid"], None
     s = dict(settings)
-    gset = build_grain_boundaries(
+    gset = build_with_settings(
         a.structure, tuple(miller_a),
         b.structure if GB_KINDS[kind] else None,
-        tuple(miller_b) if miller_b is not None else None,
-        layers_a=s["layers_a"], layers_b=s["layers_b"], twist=s.get("twist"),
-        flip=s.get("flip", False), shift_grid=shifts(*s.get("shift_grid", (2, 2))),
-        max_area=s.get("max_area", 400.0), max_strain=s.get("max_strain", 0.03),
-        max_length_tol=s.get("max_length_tol", 0.03),
-        max_angle_tol=s.get("max_angle_tol", 0.01),
-        max_area_ratio_tol=s.get("max_area_ratio_tol", 0.09), kind=kind,
+        tuple(miller_b) if miller_b is not None else None, s, kind=kind,
         parent=_structure(parent) if parent is not None else None,
     )  # fmt: skip
     energies = [single_point(c, model, device) for c in gset.cells]
@@ -298,7 +291,7 @@ def gb_energy_job(
     Atoms per grain come from the screened cell (the relaxation keeps the order).
     A value is only reported when the GB and bulk relaxations converged.
     """
-    scr = screen if isinstance(screen, dict) else screen.model_dump()
+    scr = as_plain(screen)
     cell = _structure(scr["gb"])
     s_gb = summarize(gb["doc"])
     ref_a = _pick(bulk_a, scr["bulk_a_job"])

@@ -17,7 +17,7 @@ from typing import Any
 from jobflow import job
 from pymatgen.core import Structure
 
-from lpsflow.calculators.outputs import summarize
+from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.jobs.screening import single_point
 from lpsflow.schemas import (
@@ -182,7 +182,7 @@ def binding_energy_job(
     (:func:`~lpsflow.structures.interfaces.consistent_binding_energy`). A value is
     only reported when all three relaxations converged.
     """
-    screens = [s if isinstance(s, dict) else s.model_dump() for s in screens]
+    screens = [as_plain(s) for s in screens]
     s_sub = summarize(substrate["doc"])
     sub_ref = _structure(screens[0]["substrate_reference"])
     points = []

@@ -31,7 +31,7 @@ from jobflow import job
 from pydantic import Field
 from pymatgen.core import Structure
 
-from lpsflow.calculators.outputs import summarize
+from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.errors import StructureError
 from lpsflow.jobs.neb import NebDoc
 from lpsflow.jobs.neb_hops import (
@@ -53,15 +53,6 @@ class NebEndpointsDoc(SelectedHops):
         ..., description="Per hop: [initial, final] vacancy cells (same atom order)."
     )
     settings: dict[str, Any] = Field(default_factory=dict, description="Selection.")
-
-
-def _plain(doc: Any) -> Any:
-    """A stored document as plain dicts (pydantic/monty objects dumped)."""
-    if hasattr(doc, "model_dump"):
-        return doc.model_dump()
-    if hasattr(doc, "as_dict") and not isinstance(doc, dict):
-        return doc.as_dict()
-    return doc
 
 
 @job
@@ -119,7 +110,7 @@ def vasp_band(
     ``NebIntermediateImagesDoc`` of the NEB run (its calculations give the ionic
     steps), ``ends``: ``{"doc", "uuid"}`` of the two endpoint relaxations.
     """
-    neb, images = _plain(neb), _plain(images)
+    neb, images = as_plain(neb), as_plain(images)
     reasons = []
     ends_ok = all(summarize(e["doc"]).converged for e in ends)
     if not ends_ok:
@@ -176,7 +167,7 @@ def collect_vasp_neb(
     ``runs`` (one per hop, in selection order): ``{"neb": NebTaskDoc, "images":
     NebIntermediateImagesDoc, "ends": [two {"doc", "uuid"}]}``.
     """
-    sel = _plain(selection)
+    sel = as_plain(selection)
     bands = [
         vasp_band(
             r["neb"],

@@ -16,7 +16,7 @@ from typing import Any
 from jobflow import job
 from pymatgen.core import Structure
 
-from lpsflow.calculators.outputs import summarize
+from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.jobs.screening import single_point
 from lpsflow.schemas import (
@@ -41,8 +41,7 @@ def supercell_for(lattice_abc: tuple[float, float, float], min_length: float) ->
 
 def host_structure(doc: Any) -> tuple[Structure, bool]:
     """Relaxed host cell of a relax output or a ``GBEnergyDoc``; and its convergence."""
-    if not isinstance(doc, dict):
-        doc = doc.model_dump() if hasattr(doc, "model_dump") else doc.as_dict()
+    doc = as_plain(doc)
     if "relaxed_cell" in doc:  # GBEnergyDoc: grain labels and planes restored
         cell = doc["relaxed_cell"]
         cell = cell if isinstance(cell, Structure) else Structure.from_dict(cell)
@@ -128,7 +127,7 @@ def chemical_potential_job(
     li_bcc: dict[str, Any],
 ) -> ChemicalPotentialDoc:
     """E_v of each relaxed vacancy and mu_Li = -min E_v (converged ones only)."""
-    screen = screen if isinstance(screen, dict) else screen.model_dump()
+    screen = as_plain(screen)
     s_host, s_li = summarize(host["doc"]), summarize(li_bcc["doc"])
     mu_bcc = s_li.energy_per_atom
     vac = []

@@ -84,8 +84,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 from monty.json import MSONable
@@ -575,6 +576,36 @@ QUICK: dict[str, GBSettings] = {
 }  # fmt: skip
 
 
+def build_with_settings(
+    bulk_a: Structure,
+    miller_a: Sequence[int],
+    bulk_b: Structure | None,
+    miller_b: Sequence[int] | None,
+    settings: GBSettings | Mapping[str, Any],
+    *,
+    shift_grid: Sequence[tuple[float, float]] | None = None,
+    kind: str = "",
+    parent: Structure | None = None,
+) -> GBSet:
+    """:func:`build_grain_boundaries` with the fields of a :class:`GBSettings`.
+
+    ``settings`` may be the dataclass or a dict of its fields (missing ones take the
+    dataclass defaults); ``shift_grid`` defaults to the settings' ``(n_a, n_b)``
+    grid through :func:`~lpsflow.structures.interfaces.shifts`.
+    """
+    s = {**asdict(GBSettings(layers_a=1, layers_b=1)), **(
+        asdict(settings) if isinstance(settings, GBSettings) else dict(settings)
+    )}  # fmt: skip
+    return build_grain_boundaries(
+        bulk_a, miller_a, bulk_b, miller_b, layers_a=s["layers_a"],
+        layers_b=s["layers_b"], twist=s["twist"], flip=s["flip"],
+        shift_grid=shift_grid if shift_grid is not None else shifts(*s["shift_grid"]),
+        max_area=s["max_area"], max_strain=s["max_strain"],
+        max_length_tol=s["max_length_tol"], max_angle_tol=s["max_angle_tol"],
+        max_area_ratio_tol=s["max_area_ratio_tol"], kind=kind, parent=parent,
+    )  # fmt: skip
+
+
 def study_grain_boundaries(
     core: Structure,
     li7p3s11: Structure,
@@ -587,20 +618,13 @@ def study_grain_boundaries(
     settings = settings or QUICK
     out: dict[str, GBSet] = {}
     for kind in kinds:
-        st = settings[kind]
         if kind == "homo":
             args: tuple = (li7p3s11, li7_miller, None, None)
         elif kind == "core":
             args = (core, core_miller, None, None)
         else:
             args = (core, core_miller, li7p3s11, li7_miller)
-        out[kind] = build_grain_boundaries(
-            *args, layers_a=st.layers_a, layers_b=st.layers_b, twist=st.twist,
-            flip=st.flip, shift_grid=shifts(*st.shift_grid), max_area=st.max_area,
-            max_strain=st.max_strain, max_length_tol=st.max_length_tol,
-            max_angle_tol=st.max_angle_tol, max_area_ratio_tol=st.max_area_ratio_tol,
-            kind=kind,
-        )  # fmt: skip
+        out[kind] = build_with_settings(*args, settings[kind], kind=kind)
     return out
 
 
