@@ -530,6 +530,14 @@ class Campaign(_Strict):
                 raise ValueError(f"structure file for {phase} not found: {path}")
         return self
 
+    @property
+    def gb_core_x(self) -> float:
+        """Dopant content of the GB core grains and hops.
+
+        ``grain_boundaries.core_x``, else ``interfaces.core_x``, else ``doping.x``.
+        """
+        return self.grain_boundaries.core_x or self.interfaces.core_x or self.doping.x
+
     def resolve(self, path: str) -> Path:
         """Resolve a path given in the campaign file."""
         p = Path(path).expanduser()

@@ -295,8 +295,7 @@ def _grain_boundaries_and_hops(
     gbs, neb = c.grain_boundaries, c.neb
     if not (gbs.enabled or neb.enabled):
         return
-    x = gbs.core_x or c.interfaces.core_x or c.doping.x
-    _, hosts = _core_cells(b, relaxed, acc, cells, x)
+    _, hosts = _core_cells(b, relaxed, acc, cells, c.gb_core_x)
     if not hosts:
         return
     energy: dict[str, Job] = {}

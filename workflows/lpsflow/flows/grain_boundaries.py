@@ -291,8 +291,7 @@ def check_grain_boundaries(campaign: Campaign) -> dict[str, GBMatch]:
         return {}
     overrides = campaign.structure_overrides
     li7 = load_structure("Li7P3S11", overrides)
-    x = gbs.core_x or campaign.interfaces.core_x or campaign.doping.x
-    core = doped_stand_in(campaign, x)
+    core = doped_stand_in(campaign, campaign.gb_core_x)
     host = load_structure("Li3PS4", overrides)
     out = {}
     for kind in gbs.kinds:
@@ -339,7 +338,7 @@ def check_hops(campaign: Campaign) -> int:
     li7 = load_structure("Li7P3S11", campaign.structure_overrides)
     hosts = []
     if "bulk" in neb.paths:
-        x = gbs.core_x or campaign.interfaces.core_x or campaign.doping.x
+        x = campaign.gb_core_x
         hosts += [
             ("bulk", "Li7P3S11", li7),
             ("bulk", "core", doped_stand_in(campaign, x)),
