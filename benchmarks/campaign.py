@@ -1,51 +1,67 @@
-"""Benchmark the quick campaign: wall time, force calls, overhead, sharing, resume.
+"""Throughput of a campaign against its baselines: every target of issue 8 in one run.
 
-Runs, in one process and on fresh temporary stores:
+Runs, in this process (the baseline in subprocesses) and on fresh temporary stores:
 
-1. the campaign with its first accelerant only (baseline for sharing);
-2. the full campaign (all accelerants);
-3. the full campaign again on the same store (resume cost).
+1. the campaign with its first accelerant only, then with all (sharing);
+2. the same campaign again on the finished store (resume);
+3. the straightforward way (baseline): one flow per accelerant, each on its own
+   store, run one after the other with atomate2's default forcefield relaxation
+   (FIRE) and none of lpsflow's calculator speed-ups (chgnet's own calculator, the
+   model loaded per job, default BLAS threads; ``LPSFLOW_DISABLE``);
+4. force calls per relaxation on twelve of the campaign's own relaxations
+   (``relaxations.py``), lpsflow's optimiser against atomate2's default;
 
-and prints wall times, MLIP force calls, time inside the calculator versus total
-(orchestration overhead), the cost of N accelerants relative to 1, and the resume
-cost relative to the first run. Ratios are taken within this one run on this machine.
+and prints each target with its measured value, its baseline and its goal. Ratios
+are taken within this one run on this one machine.
 
     python benchmarks/campaign.py                      # configs/quick.yaml
-    python benchmarks/campaign.py --config my.yaml --json out.json
+    python benchmarks/campaign.py --no-baseline        # skip step 3 (the long one)
+    python benchmarks/campaign.py --config c.yaml --device cuda --json out.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-from lpsflow.calculators.mlip import STATS
-from lpsflow.campaign import load_campaign
-from lpsflow.dispatch.local import run_campaign
-from lpsflow.flows.campaign import build_campaign
-from lpsflow.store import embedded_stores
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+#: What the baseline switches off (see lpsflow.calculators.mlip.SPEEDUPS).
+BASELINE_DISABLE = "one_backward,blas_one_thread,shared_model"
+#: atomate2's default optimiser of ForceFieldRelaxMaker.
+BASELINE_OPTIMIZER = "FIRE"
 
 
 def measure(campaign, store_dir: Path, work_dir: Path) -> dict:
     """Build and run ``campaign`` on the store in ``store_dir``; return the figures."""
+    from lpsflow.calculators.mlip import STATS
+    from lpsflow.dispatch.local import run_campaign
+    from lpsflow.flows.campaign import build_campaign
+    from lpsflow.store import embedded_stores
+
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     cflow = build_campaign(campaign)
-    build_s = time.perf_counter() - t0
     stores = embedded_stores(store_dir).connect()
+    calls0, calc0 = STATS.calls, STATS.seconds
     try:
         report = run_campaign(
             campaign, stores, work_dir, echo=lambda _: None, cflow=cflow
         )
     finally:
         stores.close()
-    wall = build_s + report.wall_s
+    wall = time.perf_counter() - t0
+    calc_s = STATS.seconds - calc0
     return {
         "accelerants": campaign.accelerants,
         "jobs": report.total,
@@ -53,65 +69,255 @@ def measure(campaign, store_dir: Path, work_dir: Path) -> dict:
         "reused": report.reused,
         "failed": len(report.failed),
         "wall_s": wall,
-        "build_s": build_s,
-        "force_calls": report.force_calls,
-        "calculator_s": report.calculator_s,
-        "overhead_fraction": 1 - report.calculator_s / wall if wall else 0.0,
+        "cpu_s": time.process_time() - cpu0,
+        "force_calls": STATS.calls - calls0,
+        "calculator_s": calc_s,
+        "overhead_fraction": 1 - calc_s / wall if wall else 0.0,
     }
+
+
+def load(config: str, device: str | None, optimizer: str | None = None):
+    """The campaign of ``config``, its device/optimiser replaced if given."""
+    from lpsflow.campaign import load_campaign
+
+    campaign = load_campaign(config)
+    calc = {}
+    if device:
+        calc["device"] = device
+    if optimizer:
+        calc["optimizer"] = optimizer
+    if calc:
+        campaign = campaign.model_copy(
+            update={"calculator": campaign.calculator.model_copy(update=calc)}
+        )
+    return campaign
+
+
+def one(campaign, accelerant: str):
+    """``campaign`` restricted to one accelerant."""
+    return campaign.model_copy(update={"accelerants": [accelerant]})
+
+
+def baseline_child(args) -> None:
+    """Run one accelerant the straightforward way (called in a subprocess)."""
+    campaign = one(load(args.config, args.device, BASELINE_OPTIMIZER), args.accelerant)
+    with tempfile.TemporaryDirectory() as tmp:
+        r = measure(campaign, Path(tmp) / "store", Path(tmp) / "work")
+    r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    Path(args.json).write_text(json.dumps(r))
+
+
+def run_baseline(config: str, device: str | None, accelerants: list[str]) -> dict:
+    """One flow per accelerant in its own process and store, one after the other."""
+    runs = []
+    for acc in accelerants:
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            cmd = [sys.executable, __file__, "--config", config, "--json", out.name]
+            cmd += ["--baseline-child", acc] + (["--device", device] if device else [])
+            env = {**os.environ, "LPSFLOW_DISABLE": BASELINE_DISABLE}
+            t0 = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True)
+            r = json.loads(Path(out.name).read_text())
+            r["process_wall_s"] = time.perf_counter() - t0  # model loading included
+            runs.append(r)
+            print(
+                f"  baseline {acc}: {r['jobs']} jobs, {r['process_wall_s']:.0f} s, "
+                f"{r['force_calls']} force calls",
+                flush=True,
+            )
+    return {
+        "runs": runs,
+        "wall_s": sum(r["process_wall_s"] for r in runs),
+        "force_calls": sum(r["force_calls"] for r in runs),
+        "jobs": sum(r["jobs"] for r in runs),
+    }
+
+
+def machine() -> str:
+    """This machine in one line."""
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{gpu}, Python {platform.python_version()}, torch {torch.__version__}"
+    )
+
+
+def targets(f: dict) -> list[tuple[str, str, str, str, bool | None]]:
+    """(target, measured, baseline, goal, met) rows."""
+    rn, r1, rr = f["all_accelerants"], f["one_accelerant"], f["rerun"]
+    n = len(rn["accelerants"])
+    rows = [
+        (
+            f"1 sharing: {n} accelerants / 1",
+            f"{f['sharing_ratio']:.2f}x ({rn['wall_s']:.0f} s)",
+            f"1 accelerant: {r1['wall_s']:.0f} s",
+            "<= 1.6x",
+            f["sharing_ratio"] <= 1.6,
+        )
+    ]
+    b = f.get("baseline")
+    if b:
+        rows.append(
+            (
+                "2 against one atomate2 flow per accelerant",
+                f"{f['baseline_ratio']:.2f}x ({rn['wall_s']:.0f} s, "
+                f"{rn['force_calls']} calls)",
+                f"{b['wall_s']:.0f} s, {b['force_calls']} calls",
+                "<= 0.5x",
+                f["baseline_ratio"] <= 0.5,
+            )
+        )
+    else:
+        rows.append(("2 against the straightforward way", "not run", "-", "", None))
+    rx = f.get("relaxations")
+    if rx:
+        opt = rx["setups"][0]
+        rows.append(
+            (
+                f"3 force calls, {len(rx['cases'])} relaxations",
+                f"{rx['ratios'][opt]:.2f}x fewer ({opt}: {rx['totals'][opt]})",
+                f"atomate2 FIRE: {rx['totals']['atomate2_default']}",
+                ">= 1.5x",
+                rx["ratios"][opt] >= 1.5,
+            )
+        )
+    rows += [
+        (
+            "4 overhead (outside the calculator)",
+            f"{100 * rn['overhead_fraction']:.1f} %",
+            f"baseline: {100 * b['runs'][0]['overhead_fraction']:.1f} %" if b else "-",
+            "<= 5 %",
+            rn["overhead_fraction"] <= 0.05,
+        ),
+        (
+            "5 resume: re-run / first run",
+            f"{100 * f['resume_fraction']:.2f} % ({rr['wall_s']:.1f} s)",
+            f"first run: {rn['wall_s']:.0f} s",
+            "<= 2 %",
+            f["resume_fraction"] <= 0.02,
+        ),
+        (
+            f"6 absolute: all descriptors, {n} accelerants",
+            f"{rn['wall_s'] / 60:.1f} min ({rn['jobs']} jobs)",
+            f"baseline: {b['wall_s'] / 60:.1f} min" if b else "-",
+            "<= 10 min",
+            rn["wall_s"] <= 600,
+        ),
+        (
+            "6 peak memory",
+            f"{f['peak_rss_mb'] / 1024:.2f} GB",
+            f"baseline: {max(r['peak_rss_mb'] for r in b['runs']) / 1024:.2f} GB"
+            if b
+            else "-",
+            "<= 4 GB",
+            f["peak_rss_mb"] <= 4096,
+        ),
+        (
+            "7 device",
+            f"{f['device']}",
+            "",
+            "GPU where available",
+            None,
+        ),
+    ]
+    return rows
 
 
 def main() -> None:
     """Run the benchmark and print a report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "configs" / "quick.yaml"))
+    parser.add_argument("--device", help="torch device (default: the config's)")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the straightforward way"
+    )
+    parser.add_argument(
+        "--no-relaxations", action="store_true", help="skip the force-call comparison"
+    )
+    parser.add_argument("--keep-store", help="keep the full run's store here")
+    parser.add_argument("--baseline-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # third-party deprecation noise
+    if args.baseline_child:
+        args.accelerant = args.baseline_child
+        baseline_child(args)
+        return
 
-    full = load_campaign(args.config)
-    one = full.model_copy(update={"accelerants": full.accelerants[:1]})
-    STATS.reset()
+    from relaxations import campaign_cases, compare, print_table
+
+    from lpsflow.calculators.mlip import mlip_calculator
+    from lpsflow.store import embedded_stores
+
+    full = load(args.config, args.device)
+    n = len(full.accelerants)
+    print(f"machine: {machine()}")
+    print(f"config:  {args.config} ({', '.join(full.accelerants)})", flush=True)
+    # load the model once so that no measured run pays for it alone
+    mlip_calculator(full.calculator.model, full.calculator.device)
+    figures: dict = {
+        "machine": machine(),
+        "config": args.config,
+        "device": full.calculator.device,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        # warm-up: load the model once so no run pays for it alone
-        from lpsflow.calculators.mlip import mlip_calculator
+        store_n = Path(args.keep_store) if args.keep_store else tmp / "storeN"
+        print("running 1 accelerant ...", flush=True)
+        r1 = measure(one(full, full.accelerants[0]), tmp / "store1", tmp / "work1")
+        print(f"running {n} accelerants ...", flush=True)
+        rn = measure(full, store_n, tmp / "workN")
+        print("re-running the finished campaign ...", flush=True)
+        rr = measure(full, store_n, tmp / "workN")
+        figures |= {"one_accelerant": r1, "all_accelerants": rn, "rerun": rr}
+        figures["peak_rss_mb"] = (
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        )
+        if not args.no_relaxations:
+            print("force calls per relaxation (atomate2 default vs lpsflow) ...")
+            stores = embedded_stores(store_n).connect()
+            try:
+                cases = campaign_cases(stores, full.name)
+            finally:
+                stores.close()
+            figures["relaxations"] = compare(cases, [full.calculator])
+    figures["sharing_ratio"] = rn["wall_s"] / r1["wall_s"]
+    figures["resume_fraction"] = rr["wall_s"] / rn["wall_s"]
+    if not args.no_baseline:
+        print("the straightforward way: one atomate2 flow per accelerant ...")
+        b = run_baseline(args.config, args.device, full.accelerants)
+        figures["baseline"] = b
+        figures["baseline_ratio"] = rn["wall_s"] / b["wall_s"]
 
-        mlip_calculator(full.calculator.model, full.calculator.device)
-        r1 = measure(one, tmp / "store1", tmp / "work1")
-        rn = measure(full, tmp / "storeN", tmp / "workN")
-        rr = measure(full, tmp / "storeN", tmp / "workN")
-
-    n = len(full.accelerants)
-    figures = {
-        "machine": f"{platform.processor() or platform.machine()}, "
-        f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}",
-        "config": args.config,
-        "one_accelerant": r1,
-        "all_accelerants": rn,
-        "rerun": rr,
-        "sharing_ratio": rn["wall_s"] / r1["wall_s"],
-        "resume_fraction": rr["wall_s"] / rn["wall_s"],
-    }
-    print(f"machine: {figures['machine']}")
-    print(f"config:  {args.config} ({', '.join(full.accelerants)})")
+    print()
     print(
         f"{'run':28s} {'jobs':>5s} {'wall s':>8s} {'force calls':>12s} "
         f"{'in calc s':>10s} {'overhead':>9s}"
     )
-    for label, r in (
-        (f"1 accelerant ({one.accelerants[0]})", r1),
+    runs = [
+        (f"1 accelerant ({full.accelerants[0]})", r1),
         (f"{n} accelerants", rn),
         (f"{n} accelerants, rerun", rr),
-    ):
+    ]
+    runs += [
+        (f"baseline {r['accelerants'][0]}", r)
+        for r in figures.get("baseline", {}).get("runs", [])
+    ]
+    for label, r in runs:
         print(
             f"{label:28s} {r['jobs']:5d} {r['wall_s']:8.1f} {r['force_calls']:12d} "
             f"{r['calculator_s']:10.1f} {100 * r['overhead_fraction']:8.1f}%"
         )
-    print(f"cost of {n} accelerants / 1: {figures['sharing_ratio']:.2f}x")
-    print(
-        f"rerun of a finished campaign / first run: "
-        f"{100 * figures['resume_fraction']:.2f}%"
-    )
+    if "relaxations" in figures:
+        print()
+        print_table(figures["relaxations"])
+    print()
+    print(f"{'target':44s} {'measured':34s} {'baseline':30s} {'goal':10s} met")
+    for name, value, base, goal, met in targets(figures):
+        flag = {True: "yes", False: "NO", None: "-"}[met]
+        print(f"{name:44s} {value:34s} {base:30s} {goal:10s} {flag}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
 

@@ -6,6 +6,7 @@ optional second model (``pip install lpsflow[sevennet]``).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +19,8 @@ from lpsflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
+
+    from lpsflow.campaign import CalculatorSettings
 
 #: Package that provides each model (for clear errors when it is missing).
 MODEL_PACKAGES = {"CHGNet": "chgnet", "SevenNet": "sevenn"}
@@ -64,8 +67,47 @@ def _instrument(calc: Calculator) -> Calculator:
     return calc
 
 
-@cache
-def _cached_calculator(model: str, device: str) -> Calculator:
+#: Speed-ups of this backend that leave its numbers unchanged (to float round-off):
+#:
+#: * ``one_backward``: CHGNet forces and stress from one first-order backward pass
+#:   (:mod:`lpsflow.calculators.chgnet_fast`), 1.7x faster per evaluation;
+#: * ``blas_one_thread``: see :func:`limit_blas_threads`;
+#: * ``shared_model``: one loaded model per process, not one per job.
+#:
+#: Each can be switched off, for the benchmark's baseline and the equality tests,
+#: by naming it in the environment variable ``LPSFLOW_DISABLE`` (comma separated).
+SPEEDUPS = ("one_backward", "blas_one_thread", "shared_model")
+DISABLE_ENV = "LPSFLOW_DISABLE"
+
+
+def enabled(speedup: str) -> bool:
+    """Whether ``speedup`` (one of :data:`SPEEDUPS`) is on in this process."""
+    off = {s.strip() for s in os.environ.get(DISABLE_ENV, "").split(",") if s.strip()}
+    unknown = off - set(SPEEDUPS)
+    if unknown:
+        raise ConfigError(
+            f"{DISABLE_ENV}: unknown speed-up(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(SPEEDUPS)}"
+        )
+    return speedup not in off
+
+
+def limit_blas_threads() -> None:
+    """Give the BLAS that numpy and scipy use one thread in an MLIP process.
+
+    The optimiser's linear algebra (BFGS diagonalises its Hessian every step) and
+    pymatgen's small matrix work run between two model evaluations. With OpenBLAS's
+    default of one thread per core, its idle threads spin on the cores torch's
+    threads need: on 2 cores a 128-atom relaxation took 45 s instead of 24 s, the
+    model evaluations themselves 1.6x slower. Torch keeps its own threads.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
+def new_calculator(model: str, device: str = "cpu") -> Calculator:
+    """Load the model's ASE calculator (instrumented; see :data:`STATS`)."""
     from importlib.util import find_spec
 
     from atomate2.forcefields.utils import ase_calculator
@@ -75,12 +117,29 @@ def _cached_calculator(model: str, device: str) -> Calculator:
             f"the {model} model needs the '{MODEL_PACKAGES[model]}' package "
             f"(pip install lpsflow[{model.lower()}])"
         )
-    return _instrument(ase_calculator(model, **calculator_kwargs(model, device)))
+    if enabled("blas_one_thread"):
+        limit_blas_threads()
+    kwargs = calculator_kwargs(model, device)
+    if model == "CHGNet" and enabled("one_backward"):
+        from lpsflow.calculators.chgnet_fast import FastCHGNetCalculator
+
+        return _instrument(FastCHGNetCalculator(**kwargs))
+    return _instrument(ase_calculator(model, **kwargs))
+
+
+@cache
+def _cached_calculator(model: str, device: str, disabled: str) -> Calculator:
+    return new_calculator(model, device)
 
 
 def mlip_calculator(model: str, device: str = "cpu") -> Calculator:
-    """The model's ASE calculator, loaded once per process and device."""
-    return _cached_calculator(model, device)
+    """The model's ASE calculator, loaded once per process, device and speed-ups.
+
+    A new one per call if ``shared_model`` is disabled (:data:`SPEEDUPS`).
+    """
+    if not enabled("shared_model"):
+        return new_calculator(model, device)
+    return _cached_calculator(model, device, os.environ.get(DISABLE_ENV, ""))
 
 
 class _SharedCalculatorMixin:
@@ -106,6 +165,13 @@ class MLIPStaticMaker(_SharedCalculatorMixin, ForceFieldStaticMaker):
     name: str = "MLIP static"
 
 
+def optimizer_options(settings: CalculatorSettings) -> dict[str, Any]:
+    """Keyword arguments of the ASE optimiser (its initial Hessian for (L)BFGS)."""
+    if settings.optimizer in ("BFGS", "LBFGS"):
+        return {"alpha": settings.hessian_guess}
+    return {}
+
+
 class MLIPBackend(Backend):
     """atomate2 forcefield makers for CHGNet or SevenNet."""
 
@@ -129,7 +195,7 @@ class MLIPBackend(Backend):
             name=f"relax {phase}",
             relax_cell=relax_cell,
             steps=s.max_steps,
-            relax_kwargs={"fmax": fmax or s.fmax},
+            relax_kwargs={"fmax": fmax or s.fmax, **optimizer_options(s)},
             optimizer_kwargs={"optimizer": s.optimizer},
             **self._common(),
         )
@@ -154,4 +220,5 @@ class MLIPBackend(Backend):
             "fmax": s.fmax,
             "max_steps": s.max_steps,
             "optimizer": s.optimizer,
+            **optimizer_options(s),
         }

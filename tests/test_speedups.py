@@ -1,0 +1,135 @@
+"""The throughput optimisations change the cost, not the numbers.
+
+* one backward pass for CHGNet forces and stress: the same energy, forces, stress
+  and magnetic moments as chgnet's own calculator;
+* LBFGS from a soft initial Hessian (the default optimiser): the same minimum as
+  atomate2's default FIRE to the relaxation tolerance;
+* every calculator speed-up switched off (``LPSFLOW_DISABLE``) and atomate2's
+  default optimiser: the same campaign results, run as a user runs them.
+
+Sharing work between accelerants and resuming are checked in ``test_flow.py`` (the
+same job ids) and ``test_campaign_e2e.py`` (a rerun adds nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from chgnet.model.dynamics import CHGNetCalculator
+from jobflow import run_locally
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from lpsflow.calculators import get_backend
+from lpsflow.calculators.chgnet_fast import FastCHGNetCalculator
+from lpsflow.calculators.mlip import DISABLE_ENV, SPEEDUPS, STATS, mlip_calculator
+from lpsflow.calculators.outputs import summarize
+from lpsflow.campaign import CalculatorSettings
+from lpsflow.errors import ConfigError
+from lpsflow.structures.library import load_structure
+
+
+def _distorted(name: str, seed: int):
+    s = load_structure(name).copy()
+    s.perturb(0.08, 0.02)
+    s.apply_strain(np.random.default_rng(seed).uniform(-0.03, 0.03, 3))
+    return AseAtomsAdaptor.get_atoms(s)
+
+
+@pytest.mark.parametrize(("name", "seed"), [("Li3PS4", 1), ("Al2S3", 2)])
+def test_one_backward_gives_chgnets_numbers(name, seed):
+    stock = CHGNetCalculator(use_device="cpu", stress_unit="eV/A3")
+    fast = FastCHGNetCalculator(use_device="cpu", stress_unit="eV/A3")
+    a = _distorted(name, seed)
+    b = a.copy()
+    a.calc, b.calc = stock, fast
+    forces = a.get_forces()
+    assert np.abs(forces).max() > 0.1  # a distorted cell: the comparison can fail
+    assert b.get_potential_energy() == pytest.approx(a.get_potential_energy(), 1e-6)
+    np.testing.assert_allclose(b.get_forces(), forces, atol=2e-5)
+    np.testing.assert_allclose(b.get_stress(), a.get_stress(), atol=1e-6)
+    np.testing.assert_allclose(
+        b.get_magnetic_moments(), a.get_magnetic_moments(), atol=1e-6
+    )
+
+
+def test_speedups_can_be_switched_off(monkeypatch):
+    monkeypatch.delenv(DISABLE_ENV, raising=False)
+    calc = mlip_calculator("CHGNet")
+    assert isinstance(calc, FastCHGNetCalculator)
+    assert mlip_calculator("CHGNet") is calc  # one model per process
+    monkeypatch.setenv(DISABLE_ENV, "one_backward")
+    assert not isinstance(mlip_calculator("CHGNet"), FastCHGNetCalculator)
+    monkeypatch.setenv(DISABLE_ENV, "shared_model")
+    assert mlip_calculator("CHGNet") is not mlip_calculator("CHGNet")
+    monkeypatch.setenv(DISABLE_ENV, "one_backward,fast_everything")
+    with pytest.raises(ConfigError, match="fast_everything"):
+        mlip_calculator("CHGNet")
+
+
+def _relax(settings: CalculatorSettings, structure):
+    job = get_backend(settings).relax_maker("Li3PS4").make(structure)
+    calls = STATS.calls
+    responses = run_locally(job, log=False, ensure_success=True)
+    return summarize(responses[job.uuid][1].output), STATS.calls - calls
+
+
+@pytest.mark.parametrize("name", ["Li3PS4", "Li7P3S11"])
+def test_soft_lbfgs_reaches_fires_minimum(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = load_structure(name)
+    fire, fire_calls = _relax(CalculatorSettings(optimizer="FIRE", fmax=0.02), s)
+    lbfgs, lbfgs_calls = _relax(CalculatorSettings(fmax=0.02), s)
+    assert fire.converged and lbfgs.converged
+    assert lbfgs.energy_per_atom == pytest.approx(fire.energy_per_atom, abs=1e-3)
+    assert lbfgs_calls > 5 and fire_calls > 5  # both relaxed, from the same start
+
+
+CAMPAIGN = """\
+name: speedups
+accelerants: [Al2S3]
+calculator: {{fmax: 0.05, max_steps: 200, optimizer: {optimizer}}}
+doping: {{x: 1/4, screen_top: 2, relax_top: 1, solubility_x: [1/4]}}
+interfaces: {{enabled: false}}
+vacancies: {{enabled: false}}
+grain_boundaries: {{enabled: false}}
+neb: {{enabled: false}}
+store: {{path: store}}
+workdir: work
+"""
+
+
+def _run_campaign(directory, optimizer: str, disable: str) -> dict:
+    directory.mkdir()
+    config = directory / "c.yaml"
+    config.write_text(CAMPAIGN.format(optimizer=optimizer))
+    env = {**os.environ, DISABLE_ENV: disable}
+    cli = [sys.executable, "-c", "from lpsflow.cli import main; main()"]
+    subprocess.run([*cli, "run", str(config)], env=env, check=True, cwd=directory)
+    out = subprocess.run(
+        [*cli, "results", str(config), "--format", "json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=directory,
+    ).stdout
+    return {(row["accelerant"], row["scheme"]): row for row in json.loads(out)}
+
+
+def test_campaign_results_are_the_same_without_the_speedups(tmp_path):
+    fast = _run_campaign(tmp_path / "fast", "LBFGS", "")
+    slow = _run_campaign(tmp_path / "slow", "FIRE", ",".join(SPEEDUPS))
+    assert set(fast) == set(slow)
+    for key, row in fast.items():
+        other = slow[key]
+        assert row["converged"] and other["converged"]
+        assert row["job_core"] != other["job_core"]  # two separate calculations
+        # reaction energies (eV/atom): the same minima to the relaxation tolerance
+        for col in ("dE_core", "dE_Li7P3S11", "dE_Li3PS4", "dE_core_minus_Li7P3S11"):
+            assert row[col] == pytest.approx(other[col], abs=2e-3), (key, col)
+        assert row["x_solubility"] == other["x_solubility"]
