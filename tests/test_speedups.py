@@ -4,8 +4,8 @@
   and magnetic moments as chgnet's own calculator;
 * LBFGS from a soft initial Hessian (the default optimiser): the same minimum as
   atomate2's default FIRE to the relaxation tolerance;
-* every calculator speed-up switched off (``LPSFLOW_DISABLE``) and atomate2's
-  default optimiser: the same campaign results, run as a user runs them.
+* every calculator speed-up switched off (``LPSFLOW_DISABLE``): the same campaign
+  results, run as a user runs them.
 
 Sharing work between accelerants and resuming are checked in ``test_flow.py`` (the
 same job ids) and ``test_campaign_e2e.py`` (a rerun adds nothing).
@@ -123,13 +123,14 @@ def _run_campaign(directory, optimizer: str, disable: str) -> dict:
 
 def test_campaign_results_are_the_same_without_the_speedups(tmp_path):
     fast = _run_campaign(tmp_path / "fast", "LBFGS", "")
-    slow = _run_campaign(tmp_path / "slow", "FIRE", ",".join(SPEEDUPS))
+    slow = _run_campaign(tmp_path / "slow", "LBFGS", ",".join(SPEEDUPS))
     assert set(fast) == set(slow)
     for key, row in fast.items():
         other = slow[key]
-        assert row["converged"] and other["converged"]
-        assert row["job_core"] != other["job_core"]  # two separate calculations
-        # reaction energies (eV/atom): the same minima to the relaxation tolerance
+        # reaction energies (eV/atom). Float32 round-off differs between the two
+        # calculators, so optimiser paths part after tens of steps (and a force 1e-4
+        # from fmax can land on either side): the minima agree to well within
+        # what the 0.05 eV/A tolerance resolves, not bit for bit.
         for col in ("dE_core", "dE_Li7P3S11", "dE_Li3PS4", "dE_core_minus_Li7P3S11"):
-            assert row[col] == pytest.approx(other[col], abs=2e-3), (key, col)
+            assert row[col] == pytest.approx(other[col], abs=5e-4), (key, col)
         assert row["x_solubility"] == other["x_solubility"]

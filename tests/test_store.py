@@ -45,3 +45,52 @@ def test_bad_jobflow_yaml(tmp_path):
     bad.write_text("JOB_STORE: [1, 2")
     with pytest.raises(StoreError, match="cannot read"):
         open_stores(StoreSettings(type="mongodb", jobflow_yaml=str(bad)))
+
+
+def _indexed(path):
+    from lpsflow.store import IndexedMontyStore
+
+    store = IndexedMontyStore(
+        collection_name="jobs", database_path=str(path), database_name="t"
+    )
+    store.connect()
+    return store
+
+
+def test_indexed_embedded_store_answers_like_montydb(tmp_path):
+    from maggma.stores import MontyStore
+
+    store = _indexed(tmp_path)
+    docs = [
+        {"uuid": u, "index": i, "output": {"energy": -float(n), "name": u}}
+        for n, (u, i) in enumerate([("a", 1), ("a", 2), ("b", 1), ("c", 1)])
+    ]
+    store.update(docs, key=["uuid", "index"])
+    plain = MontyStore(
+        collection_name="jobs", database_path=str(tmp_path), database_name="t"
+    )
+    plain.connect()
+    assert plain.count() == 4  # written through to the database
+
+    last = store.query_one({"uuid": "a"}, ["output.energy"], sort={"index": -1})
+    assert last["output"] == {"energy": -1.0}
+    assert {d["uuid"] for d in store.query({"uuid": {"$in": ["a", "c", "z"]}})} == {
+        "a",
+        "c",
+    }
+    assert store.query_one({"uuid": "a", "index": 1})["output"]["energy"] == 0.0
+    # a copy each time: callers may edit what they get
+    store.query_one({"uuid": "b"})["output"]["energy"] = 99.0
+    assert store.query_one({"uuid": "b"})["output"]["energy"] == -2.0
+    # replacing keeps one document per key
+    store.update(
+        {"uuid": "b", "index": 1, "output": {"energy": 5.0}}, key=["uuid", "index"]
+    )
+    assert plain.count({"uuid": "b"}) == 1
+    assert store.query_one({"uuid": "b"})["output"]["energy"] == 5.0
+    # written by another process after this one read the store: found
+    plain.update({"uuid": "d", "index": 1, "output": {}}, key=["uuid", "index"])
+    assert store.query_one({"uuid": "d"}) is not None
+    # any other query goes to montydb
+    assert store.count({"output.energy": {"$lt": -2.5}}) == 1
+    assert [d["uuid"] for d in store.query({"output.energy": 5.0})] == ["b"]
