@@ -230,39 +230,13 @@ def targets(f: dict) -> list[tuple[str, str, str, str, bool | None]]:
     return rows
 
 
-def main() -> None:
-    """Run the benchmark and print a report."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(ROOT / "configs" / "quick.yaml"))
-    parser.add_argument("--device", help="torch device (default: the config's)")
-    parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument(
-        "--no-baseline", action="store_true", help="skip the straightforward way"
-    )
-    parser.add_argument(
-        "--no-relaxations", action="store_true", help="skip the force-call comparison"
-    )
-    parser.add_argument(
-        "--baseline-accelerants",
-        type=int,
-        help="run the baseline for the first N accelerants only and compare it "
-        "with the run of as many (default: all)",
-    )
-    parser.add_argument("--keep-store", help="keep the full run's store here")
-    parser.add_argument("--baseline-child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    warnings.filterwarnings("ignore")  # third-party deprecation noise
-    if args.baseline_child:
-        args.accelerant = args.baseline_child
-        baseline_child(args)
-        return
-
+def measure_all(full, args) -> tuple[dict, dict, dict]:
+    """Steps 1, 2 and 3 (see the module docstring)."""
     from relaxations import campaign_cases, compare
 
     from lpsflow.calculators.mlip import mlip_calculator
     from lpsflow.store import embedded_stores
 
-    full = load(args.config, args.device)
     n = len(full.accelerants)
     print(f"machine: {machine()}")
     print(f"config:  {args.config} ({', '.join(full.accelerants)})", flush=True)
@@ -283,6 +257,8 @@ def main() -> None:
         print("re-running the finished campaign ...", flush=True)
         rr = measure(full, store_n, tmp / "workN")
         figures |= {"one_accelerant": r1, "all_accelerants": rn, "rerun": rr}
+        figures["sharing_ratio"] = rn["wall_s"] / r1["wall_s"]
+        figures["resume_fraction"] = rr["wall_s"] / rn["wall_s"]
         figures["peak_rss_mb"] = (
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         )
@@ -294,8 +270,49 @@ def main() -> None:
             finally:
                 stores.close()
             figures["relaxations"] = compare(cases, [full.calculator])
-    figures["sharing_ratio"] = rn["wall_s"] / r1["wall_s"]
-    figures["resume_fraction"] = rr["wall_s"] / rn["wall_s"]
+    return figures, r1, rn
+
+
+def main() -> None:
+    """Run the benchmark and print a report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(ROOT / "configs" / "quick.yaml"))
+    parser.add_argument("--device", help="torch device (default: the config's)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the straightforward way"
+    )
+    parser.add_argument(
+        "--no-relaxations", action="store_true", help="skip the force-call comparison"
+    )
+    parser.add_argument(
+        "--baseline-accelerants",
+        type=int,
+        help="run the baseline for the first N accelerants only and compare it "
+        "with the run of as many (default: all)",
+    )
+    parser.add_argument(
+        "--resume-from",
+        help="JSON of an earlier run of this benchmark on this machine: reuse its "
+        "measurements and run only what it lacks (e.g. the baseline)",
+    )
+    parser.add_argument("--keep-store", help="keep the full run's store here")
+    parser.add_argument("--baseline-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")  # third-party deprecation noise
+    if args.baseline_child:
+        args.accelerant = args.baseline_child
+        baseline_child(args)
+        return
+
+    full = load(args.config, args.device)
+    n = len(full.accelerants)
+    if args.resume_from:
+        figures = json.loads(Path(args.resume_from).read_text())
+        r1, rn = figures["one_accelerant"], figures["all_accelerants"]
+        print(f"measurements of {args.resume_from} ({figures['machine']})")
+    else:
+        figures, r1, rn = measure_all(full, args)
     report(figures, args.json)
     if not args.no_baseline:
         print("\nthe straightforward way: one atomate2 flow per accelerant ...")
