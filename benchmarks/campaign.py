@@ -38,8 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from relaxations import print_table  # noqa: E402  (this folder's module)
 
-#: What the baseline switches off (see lpsflow.calculators.mlip.SPEEDUPS).
-BASELINE_DISABLE = "one_backward,blas_one_thread,shared_model"
+from lpsflow.calculators.mlip import DISABLE_ENV, SPEEDUPS  # noqa: E402
+
+#: What the baseline switches off: every speed-up of the MLIP backend.
+BASELINE_DISABLE = ",".join(SPEEDUPS)
 #: atomate2's default optimiser of ForceFieldRelaxMaker.
 BASELINE_OPTIMIZER = "FIRE"
 
@@ -116,7 +118,7 @@ def run_baseline(config: str, device: str | None, accelerants: list[str]) -> dic
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             cmd = [sys.executable, __file__, "--config", config, "--json", out.name]
             cmd += ["--baseline-child", acc] + (["--device", device] if device else [])
-            env = {**os.environ, "LPSFLOW_DISABLE": BASELINE_DISABLE}
+            env = {**os.environ, DISABLE_ENV: BASELINE_DISABLE}
             t0 = time.perf_counter()
             subprocess.run(cmd, env=env, check=True)
             r = json.loads(Path(out.name).read_text())
@@ -238,12 +240,13 @@ def measure_all(full, args) -> tuple[dict, dict, dict]:
     from lpsflow.store import embedded_stores
 
     n = len(full.accelerants)
-    print(f"machine: {machine()}")
+    here = machine()
+    print(f"machine: {here}")
     print(f"config:  {args.config} ({', '.join(full.accelerants)})", flush=True)
     # load the model once so that no measured run pays for it alone
     mlip_calculator(full.calculator.model, full.calculator.device)
     figures: dict = {
-        "machine": machine(),
+        "machine": here,
         "config": args.config,
         "device": full.calculator.device,
     }

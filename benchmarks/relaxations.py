@@ -23,17 +23,12 @@ import json
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pymatgen.core import Structure
 
-from lpsflow.calculators.mlip import (
-    STATS,
-    MLIPRelaxMaker,
-    calculator_kwargs,
-    optimizer_options,
-)
+from lpsflow.calculators.mlip import STATS, MLIPBackend, optimizer_options
 from lpsflow.calculators.outputs import as_plain
 from lpsflow.campaign import CalculatorSettings
 from lpsflow.store import embedded_stores
@@ -100,18 +95,17 @@ def campaign_cases(stores, campaign: str, role_set=ROLE_SET) -> list[Case]:
 
 
 def relax_once(case: Case, settings: CalculatorSettings | None) -> dict:
-    """Relax ``case`` with the optimiser of ``settings`` (None: atomate2's default)."""
-    model = settings.model if settings else "CHGNet"
-    maker = MLIPRelaxMaker(
-        force_field_name=model,
-        calculator_kwargs=calculator_kwargs(model, "cpu"),
-        relax_cell=case.relax_cell,
-        steps=case.steps,
-        relax_kwargs={"fmax": case.fmax}
-        | (optimizer_options(settings) if settings else {}),
-        optimizer_kwargs={"optimizer": settings.optimizer} if settings else {},
-        ionic_step_data=("energy",),
+    """Relax ``case`` with the optimiser of ``settings`` (None: atomate2's default).
+
+    The maker is the one the campaign's backend builds, at the case's tolerance,
+    step limit and cell freedom; atomate2's default drops its optimiser choice.
+    """
+    backend = MLIPBackend(
+        (settings or CalculatorSettings()).model_copy(update={"max_steps": case.steps})
     )
+    maker = backend.relax_maker("case", relax_cell=case.relax_cell, fmax=case.fmax)
+    if settings is None:
+        maker = replace(maker, relax_kwargs={"fmax": case.fmax}, optimizer_kwargs={})
     calls0, t0 = STATS.calls, time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):
         result = maker.run_ase(case.structure)  # writes its files in the cwd

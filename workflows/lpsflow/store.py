@@ -178,18 +178,19 @@ class IndexedMontyStore(MontyStore):
         for doc in docs:
             doc = jsanitize(doc, allow_bson=True)
             value = doc.get(self.lookup_field)
-            same = [
-                d
-                for d in lookup.get(value, [])
-                if all(d.get(k) == doc.get(k) for k in keys)
-            ]
-            if value is None or same:
+            if value is None:  # not reachable by lookups: montydb as it is
                 super().update(doc, key=keys)
-                fresh = list(self._collection.find({self.lookup_field: value}))
-                lookup[value] = fresh
+                self._by_value = None
+                continue
+            entries = lookup.setdefault(value, [])
+            same = [d for d in entries if all(d.get(k) == doc.get(k) for k in keys)]
+            if same:
+                super().update(doc, key=keys)  # replace_one keeps the _id
+                doc["_id"] = same[0]["_id"]
+                entries.remove(same[0])
             else:
                 self._collection.insert_one(doc)  # sets doc["_id"]
-                lookup.setdefault(value, []).append(doc)
+            entries.append(doc)
 
     def remove_docs(self, criteria: dict) -> None:
         """As MontyStore.remove_docs; the lookup is rebuilt."""

@@ -4,10 +4,10 @@ chgnet's own ``CHGNet._compute`` is written for training: it takes the forces an
 stress in two separate ``torch.autograd.grad`` calls, each with ``create_graph=True``
 (so that a loss on forces can be differentiated again). Inference needs neither: one
 backward pass through the energy with respect to both the positions and the strain
-gives the same numbers at about half the cost (1.8x faster per evaluation of a
-128-atom cell on 2 CPU cores; see ``benchmarks/campaign.py``). chgnet offers no option
+gives the same numbers at about half the cost (1.7x faster per evaluation of a
+128-atom cell on 2 CPU cores; see ``benchmarks/device.py``). chgnet offers no option
 for this, hence this module; the numbers agree with chgnet's calculator to float32
-round-off (``tests/test_chgnet_fast.py``).
+round-off (``tests/test_speedups.py``).
 """
 
 from __future__ import annotations

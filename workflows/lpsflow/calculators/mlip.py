@@ -129,6 +129,7 @@ def new_calculator(model: str, device: str = "cpu") -> Calculator:
 
 @cache
 def _cached_calculator(model: str, device: str, disabled: str) -> Calculator:
+    # ``disabled`` (the LPSFLOW_DISABLE value) only keys the cache
     return new_calculator(model, device)
 
 
