@@ -446,6 +446,12 @@ class NebSettings(_Strict):
     n_images: int = Field(5, ge=1, le=15, description="Intermediate images.")
     fmax: float = Field(0.05, gt=0, description="NEB force tolerance (eV/A).")
     max_steps: int = Field(300, ge=1, description="NEB optimizer step limit.")
+    optimizer: Literal["ODE", "FIRE", "BFGS"] = Field(
+        "ODE",
+        description="MLIP band optimiser: ODE (ASE's adaptive ODE12r NEBOptimizer; "
+        "2-8x fewer force calls than FIRE for the same band), FIRE or BFGS. VASP "
+        "runs its own (IBRION in the settings).",
+    )
     endpoint_fmax: float | None = Field(
         None, gt=0, description="Endpoint relaxation tolerance (default: fmax)."
     )

@@ -52,10 +52,19 @@ def run(
     workdir: Annotated[
         Path | None, typer.Option(help="Job directories (default: the campaign's).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes running independent jobs side by side (default: one per "
+            "core, at most 4, for the MLIP on a CPU; 1 on a GPU and for VASP).",
+        ),
+    ] = None,
 ) -> None:
     """Run a campaign locally; finished calculations in the store are reused."""
     from lpsflow.campaign import load_campaign
     from lpsflow.dispatch.local import run_campaign
+    from lpsflow.dispatch.workers import auto_workers
     from lpsflow.flows.campaign import build_campaign
     from lpsflow.store import open_stores
 
@@ -64,7 +73,14 @@ def run(
     cflow = build_campaign(camp)  # every input is checked before the store is opened
     stores = open_stores(camp.store, camp.base_dir)
     try:
-        report = run_campaign(camp, stores, workdir=workdir, echo=_echo, cflow=cflow)
+        report = run_campaign(
+            camp,
+            stores,
+            workdir=workdir,
+            echo=_echo,
+            cflow=cflow,
+            workers=workers or auto_workers(camp.calculator),
+        )
     finally:
         stores.close()
     _echo(

@@ -72,11 +72,13 @@ def _instrument(calc: Calculator) -> Calculator:
 #: * ``one_backward``: CHGNet forces and stress from one first-order backward pass
 #:   (:mod:`lpsflow.calculators.chgnet_fast`), 1.7x faster per evaluation;
 #: * ``blas_one_thread``: see :func:`limit_blas_threads`;
-#: * ``shared_model``: one loaded model per process, not one per job.
+#: * ``shared_model``: one loaded model per process, not one per job;
+#: * ``parallel_jobs``: ``lpsflow run`` runs independent jobs side by side, one
+#:   worker process per core (:mod:`lpsflow.dispatch.workers`).
 #:
 #: Each can be switched off, for the benchmark's baseline and the equality tests,
 #: by naming it in the environment variable ``LPSFLOW_DISABLE`` (comma separated).
-SPEEDUPS = ("one_backward", "blas_one_thread", "shared_model")
+SPEEDUPS = ("one_backward", "blas_one_thread", "shared_model", "parallel_jobs")
 DISABLE_ENV = "LPSFLOW_DISABLE"
 
 

@@ -7,7 +7,9 @@ get interrupted, so this runner walks the same flow (same jobs, same ``Job.run``
   (finished work is never repeated, in this campaign or in another one);
 * keeps going when a job fails, skips only its descendants, and records the failure
   in the campaign manifest;
-* prints one progress line per job with timings.
+* prints one progress line per job with timings;
+* runs independent jobs side by side in ``workers`` processes if asked
+  (:mod:`lpsflow.dispatch.workers`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,20 @@ import re
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lpsflow.calculators.outputs import summarize
+from lpsflow.dispatch.workers import (
+    JobResult,
+    WorkerPool,
+    describe_output,
+    encode_job,
+    run_job,
+    write_result,
+)
 from lpsflow.flows.campaign import CampaignFlow, build_campaign
 
 if TYPE_CHECKING:
@@ -46,7 +57,9 @@ class RunReport:
     force_calls: int = 0
     """MLIP energy/force evaluations in this run."""
     calculator_s: float = 0.0
-    """Seconds spent inside the MLIP calculator in this run."""
+    """Seconds spent inside the MLIP calculator in this run (all workers)."""
+    workers: int = 1
+    """Processes that ran jobs side by side."""
 
     @property
     def ok(self) -> bool:
@@ -87,30 +100,23 @@ def _safe_dirname(name: str, uuid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") + "_" + uuid[:8]
 
 
-def _describe_output(output: Any) -> str:
-    try:
-        s = summarize(output)
-    except Exception:
-        energy = getattr(output, "energy_per_atom", None)
-        return f"dE_r = {energy:+.4f} eV/atom" if isinstance(energy, float) else ""
-    flag = "converged" if s.converged else "NOT CONVERGED"
-    steps = f", {s.n_steps} steps" if s.n_steps else ""
-    return f"E = {s.energy_per_atom:.4f} eV/atom ({flag}{steps})"
-
-
 def run_flow(
     flow: Flow,
     stores: Stores,
     workdir: Path,
     on_failure: Callable[[Job, str], None] | None = None,
     echo: Callable[[str], None] = print,
+    workers: int = 1,
 ) -> RunReport:
-    """Run the unfinished jobs of ``flow`` in dependency order."""
+    """Run the unfinished jobs of ``flow`` in dependency order.
+
+    With ``workers`` > 1 independent jobs run side by side in that many processes.
+    """
     from lpsflow.calculators.mlip import STATS
 
     t0 = time.perf_counter()
     calls0, calc0 = STATS.calls, STATS.seconds
-    report = RunReport()
+    report = RunReport(workers=workers)
     jobs = list(flow.iterflow())
     report.total = len(jobs)
     done = finished_uuids(stores, [j.uuid for j, _ in jobs])
@@ -118,8 +124,41 @@ def run_flow(
     todo = [(j, p) for j, p in jobs if j.uuid not in done]
     if done:
         echo(f"{len(done)} of {len(jobs)} jobs already in the store: reused")
-    bad: set[str] = set()
     workdir.mkdir(parents=True, exist_ok=True)
+    run = _run_parallel if workers > 1 and len(todo) > 1 else _run_serial
+    run(todo, stores, workdir, report, on_failure, echo)
+    report.wall_s = time.perf_counter() - t0
+    report.force_calls += STATS.calls - calls0
+    report.calculator_s += STATS.seconds - calc0
+    return report
+
+
+def _failed(
+    report: RunReport,
+    job: Job,
+    prefix: str,
+    msg: str,
+    tb: str,
+    job_dir: Path,
+    on_failure: Callable[[Job, str], None] | None,
+    echo: Callable[[str], None],
+) -> None:
+    report.failed[job.uuid] = msg
+    (job_dir / "error.txt").write_text(tb)
+    echo(f"{prefix}: FAILED ({msg}); traceback in {job_dir / 'error.txt'}")
+    if on_failure:
+        on_failure(job, msg)
+
+
+def _run_serial(
+    todo: list[tuple[Job, list[str]]],
+    stores: Stores,
+    workdir: Path,
+    report: RunReport,
+    on_failure: Callable[[Job, str], None] | None,
+    echo: Callable[[str], None],
+) -> None:
+    bad: set[str] = set()
     for n, (job, parents) in enumerate(todo, 1):
         prefix = f"[{n}/{len(todo)}] {job.name}"
         if bad.intersection(parents):
@@ -141,20 +180,117 @@ def run_flow(
         except Exception as exc:
             bad.add(job.uuid)
             msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            report.failed[job.uuid] = msg
-            (job_dir / "error.txt").write_text(traceback.format_exc())
-            echo(f"{prefix}: FAILED ({msg}); traceback in {job_dir / 'error.txt'}")
-            if on_failure:
-                on_failure(job, msg)
+            tb = traceback.format_exc()
+            _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
             continue
         dt_job = time.perf_counter() - t_job
         report.job_s[job.uuid] = dt_job
         report.completed.append(job.uuid)
-        echo(f"{prefix}: done in {dt_job:.1f} s  {_describe_output(response.output)}")
-    report.wall_s = time.perf_counter() - t0
-    report.force_calls = STATS.calls - calls0
-    report.calculator_s = STATS.seconds - calc0
-    return report
+        echo(f"{prefix}: done in {dt_job:.1f} s  {describe_output(response.output)}")
+
+
+def _run_parallel(
+    todo: list[tuple[Job, list[str]]],
+    stores: Stores,
+    workdir: Path,
+    report: RunReport,
+    on_failure: Callable[[Job, str], None] | None,
+    echo: Callable[[str], None],
+) -> None:
+    """Keep ``report.workers`` processes busy with jobs whose inputs are stored.
+
+    Ready jobs start in the flow's order; the parent resolves their inputs from the
+    store and writes each finished job's documents back as soon as it returns.
+    """
+    pending = {job.uuid: (job, set(parents)) for job, parents in todo}
+    waiting_on = set(pending)  # jobs of this run not finished yet
+    bad: set[str] = set()
+    running: dict[Future, tuple[Job, Path]] = {}
+    names = list(stores.jobs.additional_stores)
+    n = 0
+
+    def start(pool: WorkerPool, job: Job) -> None:
+        job_dir = workdir / _safe_dirname(job.name, job.uuid)
+        job_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            resolved = encode_job(job.resolve_args(store=stores.jobs, inplace=False))
+        except Exception as exc:
+            nonlocal n
+            n += 1
+            bad.add(job.uuid)
+            waiting_on.discard(job.uuid)
+            msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            prefix = f"[{n}/{len(todo)}] {job.name}"
+            tb = traceback.format_exc()
+            _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
+            return
+        running[pool.submit(run_job, resolved, names, job_dir)] = (job, job_dir)
+
+    with WorkerPool(report.workers) as pool:
+        try:
+            while pending or running:
+                for uuid, (job, parents) in list(pending.items()):
+                    if len(running) >= report.workers:
+                        break
+                    if parents & bad:
+                        del pending[uuid]
+                        n += 1
+                        bad.add(uuid)
+                        waiting_on.discard(uuid)
+                        report.skipped.append(uuid)
+                        echo(
+                            f"[{n}/{len(todo)}] {job.name}: skipped (an input "
+                            "job failed)"
+                        )
+                    elif not parents & waiting_on:
+                        del pending[uuid]
+                        start(pool, job)
+                if not running:
+                    if pending:  # cannot happen in a DAG; never spin
+                        raise RuntimeError("jobs wait on inputs no job produces")
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    job, job_dir = running.pop(future)
+                    n += 1
+                    prefix = f"[{n}/{len(todo)}] {job.name}"
+                    result = _result(future, job)
+                    report.force_calls += result.calls
+                    report.calculator_s += result.calculator_s
+                    if result.error is not None:
+                        bad.add(job.uuid)
+                        waiting_on.discard(job.uuid)
+                        _failed(
+                            report,
+                            job,
+                            prefix,
+                            result.error,
+                            result.traceback or "",
+                            job_dir,
+                            on_failure,
+                            echo,
+                        )
+                        continue
+                    write_result(stores.jobs, result)
+                    waiting_on.discard(job.uuid)
+                    report.job_s[job.uuid] = result.seconds
+                    report.completed.append(job.uuid)
+                    echo(f"{prefix}: done in {result.seconds:.1f} s  {result.summary}")
+        except KeyboardInterrupt:
+            echo("interrupted; finished work is kept, rerun to resume")
+            raise
+
+
+def _result(future: Future, job: Job) -> JobResult:
+    """The worker's result, or a failure if the worker process itself died."""
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        msg = f"worker process died (out of memory?): {exc}"
+        return JobResult(uuid=job.uuid, error=msg[:300], traceback=msg)
+    except Exception as exc:  # e.g. the job could not be sent to the worker
+        msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        return JobResult(uuid=job.uuid, error=msg, traceback=traceback.format_exc())
 
 
 def run_campaign(
@@ -163,11 +299,14 @@ def run_campaign(
     workdir: Path | None = None,
     echo: Callable[[str], None] = print,
     cflow: CampaignFlow | None = None,
+    workers: int = 1,
 ) -> RunReport:
     """Record the campaign's manifest and run what the store does not hold yet.
 
     ``cflow`` is the campaign's built flow (built here if not given); building it
     first validates every input before anything is written to the store.
+    ``workers`` processes run independent jobs side by side
+    (:func:`lpsflow.dispatch.workers.auto_workers` chooses for the CLI).
     """
     t0 = time.perf_counter()
     cflow = cflow or build_campaign(campaign)
@@ -180,6 +319,7 @@ def run_campaign(
             if campaign.calculator.backend == "mlip"
             else ""
         )
+        + (f"; {workers} worker processes" if workers > 1 else "")
     )
     write_manifest(stores, campaign, cflow)
 
@@ -189,7 +329,9 @@ def run_campaign(
         stores.campaigns.update([doc], key="campaign")
 
     workdir = workdir or campaign.resolve(campaign.workdir)
-    report = run_flow(cflow.flow, stores, Path(workdir), record_failure, echo)
+    report = run_flow(
+        cflow.flow, stores, Path(workdir), record_failure, echo, workers=workers
+    )
     # clear failures of jobs that have since finished
     doc = stores.campaigns.query_one({"campaign": campaign.name})
     finished = finished_uuids(stores, list(doc.get("failures", {})))

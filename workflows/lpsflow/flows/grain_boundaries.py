@@ -272,6 +272,7 @@ def neb_options(settings: NebSettings, path: str) -> dict[str, Any]:
         "min_length": settings.min_length if path == "bulk" else None,
         "endpoint_fmax": settings.endpoint_fmax,
         "endpoint_steps": settings.endpoint_steps,
+        "optimizer": settings.optimizer,
     }
 
 

@@ -1,0 +1,116 @@
+"""Parallel local runs: worker processes give the serial run's store, failures stay
+local to their job, and the worker count is chosen sensibly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jobflow import Flow, job
+
+from lpsflow.campaign import CalculatorSettings
+from lpsflow.dispatch.local import run_flow
+from lpsflow.dispatch.workers import MAX_AUTO_WORKERS, auto_workers, cpu_count
+from lpsflow.store import embedded_stores
+
+
+@job
+def square(x: float) -> float:
+    """x^2."""
+    return x * x
+
+
+@job(data="values")
+def series(x: float, n: int) -> dict:
+    """A document whose ``values`` go to the data store (as atomate2 trajectories)."""
+    return {"values": [x * i for i in range(n)], "n": n}
+
+
+@job
+def total(a: float, b: dict) -> float:
+    """a + sum(b['values'])."""
+    return a + sum(b["values"])
+
+
+@job
+def broken(x: float) -> float:
+    """Always fails."""
+    raise ValueError(f"cannot handle {x}")
+
+
+def _flow() -> tuple[Flow, dict]:
+    a = square(3.0)
+    b = series(a.output, 50)
+    c = total(a.output, b.output)
+    bad = broken(a.output)
+    after_bad = square(bad.output)
+    jobs = {"a": a, "b": b, "c": c, "bad": bad, "after_bad": after_bad}
+    return Flow(list(jobs.values())), {k: j.uuid for k, j in jobs.items()}
+
+
+def _run(tmp_path, name: str, workers: int, flow=None):
+    flow, uuids = flow or _flow()
+    stores = embedded_stores(tmp_path / name).connect()
+    lines: list[str] = []
+    report = run_flow(flow, stores, tmp_path / f"work-{name}", None, lines.append,
+                      workers=workers)  # fmt: skip
+    return report, uuids, stores, lines
+
+
+def _output(stores, uuid):
+    return stores.jobs.get_output(uuid, load=True)
+
+
+def test_workers_store_what_a_serial_run_stores(tmp_path):
+    par, up, sp, lines = _run(tmp_path, "par", 2)
+    ser, us, ss, _ = _run(tmp_path, "ser", 1)
+    assert par.workers == 2 and ser.workers == 1
+    for report, u in ((par, up), (ser, us)):
+        assert set(report.completed) == {u["a"], u["b"], u["c"]}
+        assert set(report.failed) == {u["bad"]}
+        assert "cannot handle 9.0" in report.failed[u["bad"]]
+        assert report.skipped == [u["after_bad"]]
+    assert _output(sp, up["c"]) == _output(ss, us["c"]) == 9.0 + 9.0 * 1225
+    # the data-store blob came back from the worker and resolves
+    assert _output(sp, up["b"])["values"] == _output(ss, us["b"])["values"]
+    assert sp.jobs.additional_stores["data"].count({}) == 1
+    raw = sp.jobs.query_one({"uuid": up["b"]}, load=False)["output"]["values"]
+    assert raw["store"] == "data" and raw["blob_uuid"]
+    # the worker's traceback is kept where the progress line says
+    bad_line = next(x for x in lines if "FAILED" in x)
+    path = bad_line.split("traceback in ")[1]
+    assert "ValueError: cannot handle 9.0" in Path(path).read_text()
+
+
+def test_rerun_with_workers_reuses_everything(tmp_path):
+    flow = _flow()
+    _, _, stores, _ = _run(tmp_path, "s", 2, flow)
+    stores.close()
+    report, uuids, *_ = _run(tmp_path, "s", 2, flow)
+    assert report.reused == 3 and not report.completed
+    assert set(report.failed) == {uuids["bad"]}  # tried again, fails again
+
+
+def test_auto_workers():
+    mlip = CalculatorSettings()
+    assert auto_workers(mlip) == max(1, min(cpu_count(), MAX_AUTO_WORKERS))
+    assert auto_workers(CalculatorSettings(device="cuda")) == 1
+    assert auto_workers(CalculatorSettings(backend="vasp")) == 1
+
+
+def test_parallel_jobs_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("LPSFLOW_DISABLE", "parallel_jobs")
+    assert auto_workers(CalculatorSettings()) == 1
+
+
+@pytest.mark.parametrize("workers", [0, -1])
+def test_cli_rejects_zero_workers(workers, tmp_path):
+    from typer.testing import CliRunner
+
+    from lpsflow.cli import app
+
+    config = tmp_path / "c.yaml"
+    config.write_text("name: x\naccelerants: [Al2S3]\n")
+    result = CliRunner().invoke(app, ["run", str(config), "--workers", str(workers)])
+    assert result.exit_code != 0
+    assert "workers" in result.output

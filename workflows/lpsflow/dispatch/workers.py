@@ -1,0 +1,232 @@
+"""Worker processes for parallel local runs.
+
+On a workstation the campaign's independent jobs (the accelerants' doped cells,
+interfaces, grain boundaries and NEBs) can run side by side. A small MLIP cell keeps
+one core busy far better than two: on 2 cores two 128-atom CHGNet evaluations in two
+one-thread processes give 1.4x the throughput of one evaluation on two threads.
+
+Only the parent process touches the campaign's store (montydb is not safe for
+concurrent writers): it resolves a job's inputs, sends the resolved job to a worker,
+and writes back the documents that the worker's in-memory JobStore received, blobs
+before the job document, so a stored output is always complete. The worker runs the
+job with jobflow's own ``Job.run``, so outputs are stored exactly as in a serial run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import traceback
+import warnings
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monty.json import MontyDecoder, MontyEncoder
+
+from lpsflow.calculators.outputs import summarize
+
+if TYPE_CHECKING:
+    from jobflow import Job, JobStore
+
+    from lpsflow.campaign import CalculatorSettings
+
+#: Most worker processes ``auto`` starts (one loaded model, ~0.6 GB, each).
+MAX_AUTO_WORKERS = 4
+
+
+def cpu_count() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def auto_workers(settings: CalculatorSettings) -> int:
+    """Worker processes for a local run when the user does not say.
+
+    One per core (at most :data:`MAX_AUTO_WORKERS`) for the MLIP on a CPU; one for
+    a GPU (the jobs would queue on the one device) and for VASP (which brings its
+    own MPI parallelism). One as well when the ``parallel_jobs`` speed-up is
+    switched off (``LPSFLOW_DISABLE``).
+    """
+    from lpsflow.calculators.mlip import enabled
+
+    if settings.backend != "mlip" or settings.device != "cpu":
+        return 1
+    if not enabled("parallel_jobs"):
+        return 1
+    return max(1, min(cpu_count(), MAX_AUTO_WORKERS))
+
+
+def describe_output(output: Any) -> str:
+    """One-line summary of a job's output for the progress line."""
+    try:
+        s = summarize(output)
+    except Exception:
+        energy = getattr(output, "energy_per_atom", None)
+        return f"dE_r = {energy:+.4f} eV/atom" if isinstance(energy, float) else ""
+    flag = "converged" if s.converged else "NOT CONVERGED"
+    steps = f", {s.n_steps} steps" if s.n_steps else ""
+    return f"E = {s.energy_per_atom:.4f} eV/atom ({flag}{steps})"
+
+
+@dataclass
+class JobResult:
+    """What a worker sends back for one job."""
+
+    uuid: str
+    docs: list[dict] = field(default_factory=list)
+    """Documents for the JobStore's docs store."""
+    blobs: dict[str, list[dict]] = field(default_factory=dict)
+    """Additional store name -> blob documents."""
+    summary: str = ""
+    seconds: float = 0.0
+    """Wall time of the job in the worker."""
+    calls: int = 0
+    """MLIP force calls of the job."""
+    calculator_s: float = 0.0
+    """Seconds the job spent inside the MLIP calculator."""
+    error: str | None = None
+    traceback: str | None = None
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """End this worker when the parent process is gone (killed with SIGKILL)."""
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(1)
+        time.sleep(1.0)
+
+
+def _init_worker(parent_pid: int, threads: int, filters: list) -> None:
+    # Ctrl-C is the parent's to handle: it stops the workers itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.filters[:] = filters  # the parent's (the CLI quiets third parties)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    with contextlib.suppress(ImportError):
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _plain(docs: list[dict]) -> list[dict]:
+    for d in docs:
+        d.pop("_id", None)
+    return docs
+
+
+def encode_job(job: Job) -> str:
+    """A job (inputs resolved) as JSON for a worker.
+
+    Pickle cannot send ``@job`` functions (the module attribute is the decorator's
+    wrapper); jobflow's own serialisation, as FireWorks stores jobs, can.
+    """
+    return json.dumps(job, cls=MontyEncoder)
+
+
+def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
+    """Run a job whose inputs are resolved (:func:`encode_job`) in memory."""
+    from jobflow import JobStore
+    from maggma.stores import MemoryStore
+
+    from lpsflow.calculators.mlip import STATS
+
+    store = JobStore(
+        MemoryStore(), additional_stores={n: MemoryStore() for n in store_names}
+    )
+    store.connect()
+    calls0, calc0 = STATS.calls, STATS.seconds
+    t0 = time.perf_counter()
+    job = json.loads(job_json, cls=MontyDecoder)
+    result = JobResult(uuid=job.uuid)
+    try:
+        with contextlib.chdir(job_dir):
+            response = job.run(store=store, job_dir=job_dir)
+        if response.replace or response.addition or response.detour:
+            raise RuntimeError("dynamic (Response) jobs are not run locally")
+        result.summary = describe_output(response.output)
+        result.docs = _plain(list(store.docs_store.query({})))
+        result.blobs = {
+            n: _plain(list(s.query({}))) for n, s in store.additional_stores.items()
+        }
+    except Exception as exc:
+        result.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        result.traceback = traceback.format_exc()
+    result.seconds = time.perf_counter() - t0
+    result.calls = STATS.calls - calls0
+    result.calculator_s = STATS.seconds - calc0
+    return result
+
+
+def write_result(store: JobStore, result: JobResult) -> None:
+    """Put a worker's documents into the campaign's JobStore, blobs first."""
+    for name, blobs in result.blobs.items():
+        if blobs:
+            store.additional_stores[name].update(blobs, key="blob_uuid")
+    store.docs_store.update(result.docs, key=["uuid", "index"])
+
+
+class WorkerPool:
+    """``workers`` processes, each with ``cores // workers`` torch threads.
+
+    A pool whose process died (killed for memory, say) is replaced on the next
+    ``submit``: the job that was running there fails, the others go on.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.threads = max(1, cpu_count() // workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the parent may hold torch's thread pools and open stores
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(os.getpid(), self.threads, list(warnings.filters)),
+        )
+
+    def submit(self, fn: Any, *args: Any) -> Future:
+        """Run ``fn(*args)`` in a worker."""
+        if self._pool is None:
+            self._pool = self._start()
+        try:
+            return self._pool.submit(fn, *args)
+        except BrokenProcessPool:
+            self._stop(self._pool)
+            self._pool = self._start()
+            return self._pool.submit(fn, *args)
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if exc_type is None:
+            pool.shutdown(wait=True)
+        else:  # interrupted or failed: stop the running jobs now
+            self._stop(pool)
+
+    @staticmethod
+    def _stop(pool: ProcessPoolExecutor) -> None:
+        processes = list((pool._processes or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:
+            with contextlib.suppress(Exception):
+                p.terminate()
+        for p in processes:
+            with contextlib.suppress(Exception):
+                p.join(timeout=10)
