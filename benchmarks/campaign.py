@@ -2,12 +2,14 @@
 
 Runs, in this process (the baseline in subprocesses) and on fresh temporary stores:
 
-1. the campaign with its first accelerant only, then with all (sharing);
+1. the campaign with its first accelerant only, then with all (sharing), with
+   ``lpsflow run``'s worker processes (``--workers``; one per core by default);
 2. the same campaign again on the finished store (resume);
 3. the straightforward way (baseline): one flow per accelerant, each on its own
-   store, run one after the other with atomate2's default forcefield relaxation
-   (FIRE) and none of lpsflow's calculator speed-ups (chgnet's own calculator, the
-   model loaded per job, default BLAS threads; ``LPSFLOW_DISABLE``);
+   store, its jobs run one after the other in one process with atomate2's default
+   forcefield optimiser (FIRE, for relaxations and NEB bands) and none of lpsflow's
+   speed-ups (chgnet's own calculator, the model loaded per job, default BLAS
+   threads, no worker processes; ``LPSFLOW_DISABLE``);
 4. force calls per relaxation on twelve of the campaign's own relaxations
    (``relaxations.py``), lpsflow's optimiser against atomate2's default;
 
@@ -84,6 +86,16 @@ def measure(campaign, store_dir: Path, work_dir: Path, workers: int = 1) -> dict
     calc_s = report.calculator_s
     capacity = wall * workers
     busy = sum(report.job_s.values())
+    role_s = {
+        role: report.job_s[uuid]
+        for role, uuid in cflow.roles.items()
+        if uuid in report.job_s
+    }
+    role_calc_s = {
+        role: report.job_calculator_s[uuid]
+        for role, uuid in cflow.roles.items()
+        if uuid in report.job_calculator_s
+    }
     return {
         "accelerants": campaign.accelerants,
         "jobs": report.total,
@@ -99,7 +111,23 @@ def measure(campaign, store_dir: Path, work_dir: Path, workers: int = 1) -> dict
         "overhead_fraction": 1 - calc_s / capacity if wall else 0.0,
         "in_job_overhead_fraction": (busy - calc_s) / capacity if wall else 0.0,
         "idle_fraction": 1 - busy / capacity if wall else 0.0,
+        "role_s": role_s,
+        "role_calculator_s": role_calc_s,
     }
+
+
+def work_split(run: dict) -> tuple[float, dict[str, float]]:
+    """Job seconds of ``run``: shared by all accelerants, and each accelerant's own."""
+    accs = run["accelerants"]
+    own = dict.fromkeys(accs, 0.0)
+    shared = 0.0
+    for role, sec in run.get("role_s", {}).items():
+        hit = [a for a in accs if a in role.split(":")]
+        if hit:
+            own[hit[0]] += sec
+        else:
+            shared += sec
+    return shared, own
 
 
 def load(config: str, device: str | None, optimizer: str | None = None):
@@ -115,6 +143,10 @@ def load(config: str, device: str | None, optimizer: str | None = None):
     if calc:
         campaign = campaign.model_copy(
             update={"calculator": campaign.calculator.model_copy(update=calc)}
+        )
+    if optimizer:  # the NEB band too (atomate2's ASE NEB makers use FIRE)
+        campaign = campaign.model_copy(
+            update={"neb": campaign.neb.model_copy(update={"optimizer": optimizer})}
         )
     return campaign
 
@@ -195,6 +227,19 @@ def targets(f: dict) -> list[tuple[str, str, str, str, bool | None]]:
             f["sharing_ratio"] <= 1.6,
         )
     ]
+    if rn.get("role_s"):
+        shared, own = work_split(rn)
+        first = own[rn["accelerants"][0]]
+        bound = (shared + sum(own.values())) / (shared + first)
+        rows.append(
+            (
+                "1  work: shared / per accelerant",
+                f"{shared:.0f} s / {first:.0f} s ({rn['accelerants'][0]})",
+                f"perfect sharing: >= {bound:.2f}x",
+                "",
+                None,
+            )
+        )
     b = f.get("baseline")
     if b:
         ours = rn if len(f["baseline_compared_with"]) == n else r1

@@ -4,8 +4,11 @@
   and magnetic moments as chgnet's own calculator;
 * LBFGS from a soft initial Hessian (the default optimiser): the same minimum as
   atomate2's default FIRE to the relaxation tolerance;
-* every calculator speed-up switched off (``LPSFLOW_DISABLE``): the same campaign
-  results, run as a user runs them.
+* every speed-up switched off (``LPSFLOW_DISABLE``: calculator speed-ups and the
+  parallel worker processes): the same campaign results, run as a user runs them.
+
+The NEB band optimiser (ODE12r against FIRE) is checked in ``test_vacancies_neb.py``,
+the worker processes' store against a serial run's in ``test_workers.py``.
 
 Sharing work between accelerants and resuming are checked in ``test_flow.py`` (the
 same job ids) and ``test_campaign_e2e.py`` (a rerun adds nothing).
@@ -103,13 +106,15 @@ workdir: work
 """
 
 
-def _run_campaign(directory, optimizer: str, disable: str) -> dict:
+def _run_campaign(directory, optimizer: str, disable: str, *run_args: str) -> dict:
     directory.mkdir()
     config = directory / "c.yaml"
     config.write_text(CAMPAIGN.format(optimizer=optimizer))
     env = {**os.environ, DISABLE_ENV: disable}
     cli = [sys.executable, "-c", "from lpsflow.cli import main; main()"]
-    subprocess.run([*cli, "run", str(config)], env=env, check=True, cwd=directory)
+    subprocess.run(
+        [*cli, "run", str(config), *run_args], env=env, check=True, cwd=directory
+    )
     out = subprocess.run(
         [*cli, "results", str(config), "--format", "json"],
         env=env,
@@ -122,7 +127,8 @@ def _run_campaign(directory, optimizer: str, disable: str) -> dict:
 
 
 def test_campaign_results_are_the_same_without_the_speedups(tmp_path):
-    fast = _run_campaign(tmp_path / "fast", "LBFGS", "")
+    # two worker processes even on one core: parallel_jobs is one of the speed-ups
+    fast = _run_campaign(tmp_path / "fast", "LBFGS", "", "--workers", "2")
     slow = _run_campaign(tmp_path / "slow", "LBFGS", ",".join(SPEEDUPS))
     assert set(fast) == set(slow)
     for key, row in fast.items():

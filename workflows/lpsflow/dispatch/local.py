@@ -54,6 +54,9 @@ class RunReport:
     skipped: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     job_s: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of each computed job."""
+    job_calculator_s: dict[str, float] = field(default_factory=dict)
+    """Seconds each computed job spent inside the MLIP calculator."""
     force_calls: int = 0
     """MLIP energy/force evaluations in this run."""
     calculator_s: float = 0.0
@@ -158,6 +161,8 @@ def _run_serial(
     on_failure: Callable[[Job, str], None] | None,
     echo: Callable[[str], None],
 ) -> None:
+    from lpsflow.calculators.mlip import STATS
+
     bad: set[str] = set()
     for n, (job, parents) in enumerate(todo, 1):
         prefix = f"[{n}/{len(todo)}] {job.name}"
@@ -169,6 +174,7 @@ def _run_serial(
         job_dir = workdir / _safe_dirname(job.name, job.uuid)
         job_dir.mkdir(parents=True, exist_ok=True)
         t_job = time.perf_counter()
+        calc0 = STATS.seconds
         try:
             with contextlib.chdir(job_dir):
                 response = job.run(store=stores.jobs, job_dir=job_dir)
@@ -185,6 +191,7 @@ def _run_serial(
             continue
         dt_job = time.perf_counter() - t_job
         report.job_s[job.uuid] = dt_job
+        report.job_calculator_s[job.uuid] = STATS.seconds - calc0
         report.completed.append(job.uuid)
         echo(f"{prefix}: done in {dt_job:.1f} s  {describe_output(response.output)}")
 
@@ -202,7 +209,11 @@ def _run_parallel(
     Ready jobs start in the flow's order; the parent resolves their inputs from the
     store and writes each finished job's documents back as soon as it returns.
     """
-    pending = {job.uuid: (job, set(parents)) for job, parents in todo}
+    # longest chain of downstream jobs first: the long GB -> NEB chains start early
+    # and the leaves (interfaces, vacancies) fill the workers at the end
+    height = _heights(todo)
+    order = sorted(todo, key=lambda jp: -height[jp[0].uuid])  # stable: flow order
+    pending = {job.uuid: (job, set(parents)) for job, parents in order}
     waiting_on = set(pending)  # jobs of this run not finished yet
     bad: set[str] = set()
     running: dict[Future, tuple[Job, Path]] = {}
@@ -274,11 +285,25 @@ def _run_parallel(
                     write_result(stores.jobs, result)
                     waiting_on.discard(job.uuid)
                     report.job_s[job.uuid] = result.seconds
+                    report.job_calculator_s[job.uuid] = result.calculator_s
                     report.completed.append(job.uuid)
                     echo(f"{prefix}: done in {result.seconds:.1f} s  {result.summary}")
         except KeyboardInterrupt:
             echo("interrupted; finished work is kept, rerun to resume")
             raise
+
+
+def _heights(todo: list[tuple[Job, list[str]]]) -> dict[str, int]:
+    """Jobs on the longest downstream chain of each job, itself included."""
+    children: dict[str, list[str]] = {job.uuid: [] for job, _ in todo}
+    for job, parents in todo:
+        for p in parents:
+            if p in children:
+                children[p].append(job.uuid)
+    height: dict[str, int] = {}
+    for job, _ in reversed(todo):  # todo is in dependency order
+        height[job.uuid] = 1 + max((height[c] for c in children[job.uuid]), default=0)
+    return height
 
 
 def _result(future: Future, job: Job) -> JobResult:

@@ -312,10 +312,15 @@ def _grain_boundaries_and_hops(
         return
     gb = energy.get("hetero") or energy.get("core")
     if "gb" in neb.paths and gb is not None:
-        add_neb(b, acc.formula, "gb", gb, **neb_options(neb, "gb"))
+        add_neb(b, acc.formula, "gb", gb, **neb_options(neb, "gb", b.c.calculator))
     if "bulk" in neb.paths:
         add_neb(
-            b, acc.formula, "bulk", hosts, phase=DOPED_CORE, **neb_options(neb, "bulk")
+            b,
+            acc.formula,
+            "bulk",
+            hosts,
+            phase=DOPED_CORE,
+            **neb_options(neb, "bulk", b.c.calculator),
         )
 
 
@@ -329,10 +334,15 @@ def _shared_grain_boundary_and_hops(b: _Builder, relaxed: dict[str, Job]) -> Non
     if not neb.enabled:
         return
     if "gb" in neb.paths and homo is not None:
-        add_neb(b, "Li7P3S11", "gb", homo, **neb_options(neb, "gb"))
+        add_neb(b, "Li7P3S11", "gb", homo, **neb_options(neb, "gb", b.c.calculator))
     if "bulk" in neb.paths:
         add_neb(
-            b, "Li7P3S11", "bulk", [li7], phase="Li7P3S11", **neb_options(neb, "bulk")
+            b,
+            "Li7P3S11",
+            "bulk",
+            [li7],
+            phase="Li7P3S11",
+            **neb_options(neb, "bulk", b.c.calculator),
         )
 
 

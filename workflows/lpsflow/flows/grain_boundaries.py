@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from jobflow import Job
     from pymatgen.core import Structure
 
-    from lpsflow.campaign import Campaign, NebSettings
+    from lpsflow.campaign import CalculatorSettings, Campaign, NebSettings
 
 #: Default boundary planes per kind: (grain A, grain B).
 GB_MILLERS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
@@ -260,8 +260,22 @@ def _add_vasp_neb(
     )
 
 
-def neb_options(settings: NebSettings, path: str) -> dict[str, Any]:
-    """:func:`add_neb` keyword arguments from the campaign's ``neb`` section."""
+def neb_options(
+    settings: NebSettings, path: str, calculator: CalculatorSettings | None = None
+) -> dict[str, Any]:
+    """:func:`add_neb` keyword arguments from the campaign's ``neb`` section.
+
+    With ``calculator`` the endpoints are relaxed with the campaign's relaxation
+    optimiser (LBFGS from a soft Hessian by default) rather than ASE's BFGS.
+    """
+    endpoint = {}
+    if calculator is not None and calculator.backend == "mlip":
+        from lpsflow.calculators.mlip import optimizer_options
+
+        endpoint = {
+            "endpoint_optimizer": calculator.optimizer,
+            "endpoint_optimizer_kwargs": optimizer_options(calculator),
+        }
     return {
         "n_hops": settings.n_hops,
         "n_images": settings.n_images,
@@ -273,6 +287,7 @@ def neb_options(settings: NebSettings, path: str) -> dict[str, Any]:
         "endpoint_fmax": settings.endpoint_fmax,
         "endpoint_steps": settings.endpoint_steps,
         "optimizer": settings.optimizer,
+        **endpoint,
     }
 
 

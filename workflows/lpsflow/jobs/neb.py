@@ -35,7 +35,7 @@ import numpy as np
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.mep import NEB
 from ase.mep.neb import NEBOptimizer
-from ase.optimize import BFGS, FIRE
+from ase.optimize import BFGS, FIRE, LBFGS
 from ase.optimize.optimize import Optimizer
 from jobflow import job
 from pydantic import BaseModel, Field
@@ -104,9 +104,26 @@ def _atoms(structure: Structure) -> Atoms:
     return atoms
 
 
-def _relax(atoms: Atoms, calc: Calculator, fmax: float, steps: int) -> bool:
+#: Endpoint optimisers (names as in ``CalculatorSettings.optimizer``).
+ENDPOINT_OPTIMIZERS = {"BFGS": BFGS, "LBFGS": LBFGS, "FIRE": FIRE}
+
+
+def _relax(
+    atoms: Atoms,
+    calc: Calculator,
+    fmax: float,
+    steps: int,
+    optimizer: str = "BFGS",
+    optimizer_kwargs: dict[str, Any] | None = None,
+) -> bool:
     atoms.calc = calc
-    opt = BFGS(atoms, logfile=None)
+    cls = ENDPOINT_OPTIMIZERS.get(optimizer)
+    if cls is None:
+        raise StructureError(
+            f"NEB endpoint optimizer must be one of {', '.join(ENDPOINT_OPTIMIZERS)}, "
+            f"not {optimizer}"
+        )
+    opt = cls(atoms, logfile=None, **(optimizer_kwargs or {}))
     return bool(opt.run(fmax=fmax, steps=steps))
 
 
@@ -149,6 +166,8 @@ def run_neb(
     relax_endpoints: bool = True,
     endpoint_fmax: float | None = None,
     endpoint_steps: int = 200,
+    endpoint_optimizer: str = "BFGS",
+    endpoint_optimizer_kwargs: dict[str, Any] | None = None,
     spring: float = 0.1,
     optimizer: str = "ODE",
     label: str = "",
@@ -158,7 +177,9 @@ def run_neb(
 
     ``n_images`` intermediate images; ``fmax`` (eV/A) and ``max_steps`` bound the
     NEB optimization (``optimizer``: one of :data:`NEB_OPTIMIZERS`); endpoints are
-    relaxed first (BFGS, cell fixed, ``endpoint_fmax`` defaults to ``fmax``).
+    relaxed first (cell fixed; ``endpoint_optimizer`` BFGS, LBFGS or FIRE with
+    ``endpoint_optimizer_kwargs``, e.g. ``{"alpha": 10}``; ``endpoint_fmax``
+    defaults to ``fmax``).
     ``spring`` is the spring constant (eV/A^2). Never raises for non-convergence:
     the result is marked ``converged=False`` with ``barrier=None``.
     """
@@ -179,7 +200,10 @@ def run_neb(
     if relax_endpoints:
         e_fmax = fmax if endpoint_fmax is None else endpoint_fmax
         for tag, at in zip(("initial", "final"), ends, strict=True):
-            if not _relax(at, calculator, e_fmax, endpoint_steps):
+            if not _relax(
+                at, calculator, e_fmax, endpoint_steps,
+                endpoint_optimizer, endpoint_optimizer_kwargs,
+            ):  # fmt: skip
                 ok_ends = False
                 reasons.append(
                     f"{tag} endpoint not relaxed to {e_fmax:g} eV/A in "
