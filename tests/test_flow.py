@@ -161,3 +161,19 @@ def test_gb_kinds_neb_paths_and_switches():
     assert not any(k.startswith(("neb:", "gb:")) or ":gb:" in k for k in off)
     no_sites = roles({**BASE, "vacancies": {"gb": False}})
     assert "mu_li:gb:Al2S3" not in no_sites and "mu_li:core:Al2S3" in no_sites
+
+
+def test_neb_jobs_use_the_campaigns_optimisers():
+    """Band: neb.optimizer (ODE12r by default); endpoints: the relaxation optimiser."""
+    cflow = build_campaign(campaign_from_dict(BASE))
+    jobs = {j.uuid: j for j in cflow.flow.jobs}
+    kw = jobs[cflow.roles["neb:gb:Al2S3"]].function_kwargs
+    assert kw["optimizer"] == "ODE"
+    assert kw["endpoint_optimizer"] == "LBFGS"
+    assert kw["endpoint_optimizer_kwargs"] == {"alpha": 10.0}
+    fire = {**BASE, "neb": {"optimizer": "FIRE"}, "calculator": {"optimizer": "FIRE"}}
+    cflow = build_campaign(campaign_from_dict(fire))
+    jobs = {j.uuid: j for j in cflow.flow.jobs}
+    kw = jobs[cflow.roles["neb:bulk:Al2S3"]].function_kwargs
+    assert kw["optimizer"] == "FIRE" and kw["endpoint_optimizer"] == "FIRE"
+    assert kw["endpoint_optimizer_kwargs"] == {}
