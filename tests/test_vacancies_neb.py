@@ -205,6 +205,27 @@ def test_ode_and_fire_find_the_same_barrier(hop_ends):
     assert docs["ODE"].barrier > 0.05
 
 
+def test_fire_finishes_a_band_that_ode12r_gives_up_on(hop_ends, monkeypatch):
+    """ODE12r stops when its step size collapses; FIRE takes the band from there."""
+    from ase.mep.neb import NEBOptimizer
+
+    _, initial, final = hop_ends
+    calc = MoverInCage(initial.properties["hop"]["mover"])
+
+    def gives_up(self, fmax=0.05, steps=None, method=None):
+        self.nsteps = 2
+        return False
+
+    monkeypatch.setattr(NEBOptimizer, "run", gives_up)
+    doc = run_neb(initial, final, calc, n_images=3, fmax=0.01, max_steps=300)
+    fire = run_neb(
+        initial, final, calc, n_images=3, fmax=0.01, max_steps=300, optimizer="FIRE"
+    )
+    assert doc.converged and doc.method.endswith("ODE12r, finished with FIRE")
+    assert doc.barrier == pytest.approx(fire.barrier, abs=5e-3)
+    assert doc.n_steps > 2
+
+
 def test_unknown_neb_optimizer(hop_ends):
     _, initial, final = hop_ends
     with pytest.raises(StructureError, match="ODE"):

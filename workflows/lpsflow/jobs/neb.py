@@ -155,6 +155,14 @@ def _band_optimizer(band: NEB, name: str) -> Optimizer:
     )
 
 
+def _residual(band: NEB) -> float:
+    """Largest NEB force of the band at its current positions."""
+    try:
+        return float(band.get_residual())
+    except (ValueError, RuntimeError):  # no residual kept (e.g. one climbing image)
+        return float(np.sqrt((band.get_forces() ** 2).sum(axis=1).max()))
+
+
 def run_neb(
     initial: Structure,
     final: Structure,
@@ -226,16 +234,24 @@ def run_neb(
     band.interpolate(method="idpp", mic=True)
     opt = _band_optimizer(band, optimizer)
     ran_ok = bool(opt.run(fmax=fmax, steps=max_steps))
-    # the optimizer's last force call was at the final positions
-    energies = [float(e) for e in band.energies]
-    try:
-        max_force = float(band.get_residual())
-    except (ValueError, RuntimeError):  # no residual kept (e.g. one climbing image)
-        max_force = float(np.sqrt((band.get_forces() ** 2).sum(axis=1).max()))
+    n_steps = int(opt.nsteps)
+    max_force = _residual(band)
     # ASE's ode12r returns (not raises) when it runs out of steps: check the forces
     band_ok = ran_ok and max_force <= fmax
+    finished_by = ""
+    if not band_ok and isinstance(opt, NEBOptimizer) and n_steps < max_steps:
+        # ODE12r gives up when its step size collapses (rough, soft GB landscapes):
+        # FIRE finishes the band from where it stopped, within the same step budget
+        fire = FIRE(band, logfile=None)
+        ran_ok = bool(fire.run(fmax=fmax, steps=max_steps - n_steps))
+        n_steps += int(fire.nsteps)
+        max_force = _residual(band)
+        band_ok = ran_ok and max_force <= fmax
+        finished_by = ", finished with FIRE"
     if not band_ok:
-        reasons.append(f"NEB forces above {fmax:g} eV/A after {opt.nsteps} steps")
+        reasons.append(f"NEB forces above {fmax:g} eV/A after {n_steps} steps")
+    # the optimizer's last force call was at the final positions
+    energies = [float(e) for e in band.energies]
     if not all(math.isfinite(e) for e in energies):
         band_ok = False
         reasons.append("non-finite energies")
@@ -255,13 +271,16 @@ def run_neb(
         climbing_image=climb,
         converged=converged,
         endpoints_converged=ok_ends,
-        n_steps=int(opt.nsteps),
+        n_steps=n_steps,
         n_images=n_images,
         fmax=fmax,
         max_steps=max_steps,
         max_force=max_force,
         hop_distance=hop,
         images=out_images,
+        method="climbing-image NEB, improved tangent, IDPP interpolation, "
+        f"{'ODE12r' if isinstance(opt, NEBOptimizer) else type(opt).__name__}"
+        f"{finished_by}",
         calculator=calculator_name,
         seconds=time.perf_counter() - t0,
         reason="; ".join(reasons),
