@@ -114,3 +114,19 @@ def test_cli_rejects_zero_workers(workers, tmp_path):
     result = CliRunner().invoke(app, ["run", str(config), "--workers", str(workers)])
     assert result.exit_code != 0
     assert "workers" in result.output
+
+
+def test_expensive_chains_start_first():
+    from lpsflow.dispatch.local import _heights
+
+    root = square(2.0)
+    relax = square(root.output)
+    relax.name = "relax interface"
+    binding = square(relax.output)
+    binding.name = "binding hetero"
+    neb = square(root.output)
+    neb.name = "neb gb"
+    todo = list(Flow([root, relax, binding, neb]).iterflow())
+    height = _heights(todo)
+    assert height[neb.uuid] > height[relax.uuid] > height[binding.uuid]
+    assert height[root.uuid] == pytest.approx(height[neb.uuid] + 0.01)

@@ -209,8 +209,8 @@ def _run_parallel(
     Ready jobs start in the flow's order; the parent resolves their inputs from the
     store and writes each finished job's documents back as soon as it returns.
     """
-    # longest chain of downstream jobs first: the long GB -> NEB chains start early
-    # and the leaves (interfaces, vacancies) fill the workers at the end
+    # the most expensive chain of downstream jobs first: the long GB -> NEB chains
+    # start early and the short leaves fill the workers at the end
     height = _heights(todo)
     order = sorted(todo, key=lambda jp: -height[jp[0].uuid])  # stable: flow order
     pending = {job.uuid: (job, set(parents)) for job, parents in order}
@@ -293,16 +293,25 @@ def _run_parallel(
             raise
 
 
-def _heights(todo: list[tuple[Job, list[str]]]) -> dict[str, int]:
-    """Jobs on the longest downstream chain of each job, itself included."""
+#: Expected cost of a job by the first word of its name, relative to a relaxation
+#: (the quick campaign's job times: a NEB is several relaxations, screens and
+#: single points are cheap, analysis jobs nearly free). Only orders ready jobs.
+JOB_COST = {"neb": 6.0, "relax": 1.0, "screen": 0.3, "static": 0.3}
+
+
+def _heights(todo: list[tuple[Job, list[str]]]) -> dict[str, float]:
+    """Expected cost of the most expensive downstream chain of each job (itself in)."""
     children: dict[str, list[str]] = {job.uuid: [] for job, _ in todo}
     for job, parents in todo:
         for p in parents:
             if p in children:
                 children[p].append(job.uuid)
-    height: dict[str, int] = {}
+    height: dict[str, float] = {}
     for job, _ in reversed(todo):  # todo is in dependency order
-        height[job.uuid] = 1 + max((height[c] for c in children[job.uuid]), default=0)
+        cost = JOB_COST.get(job.name.split(" ", 1)[0], 0.01)
+        height[job.uuid] = cost + max(
+            (height[c] for c in children[job.uuid]), default=0.0
+        )
     return height
 
 
