@@ -206,8 +206,9 @@ def _run_parallel(
 ) -> None:
     """Keep ``report.workers`` processes busy with jobs whose inputs are stored.
 
-    Ready jobs start in the flow's order; the parent resolves their inputs from the
-    store and writes each finished job's documents back as soon as it returns.
+    Ready jobs start by the expected cost of their downstream chain (:data:`JOB_COST`);
+    the parent resolves their inputs from the store and writes each finished job's
+    documents back as soon as it returns.
     """
     # the most expensive chain of downstream jobs first: the long GB -> NEB chains
     # start early and the short leaves fill the workers at the end
