@@ -31,6 +31,7 @@ from lpsflow.dispatch.workers import (
     WorkerPool,
     describe_output,
     encode_job,
+    exception_line,
     run_job,
     write_result,
 )
@@ -103,6 +104,13 @@ def _safe_dirname(name: str, uuid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") + "_" + uuid[:8]
 
 
+def _job_dir(workdir: Path, job: Job) -> Path:
+    """The job's own directory under ``workdir`` (created)."""
+    job_dir = workdir / _safe_dirname(job.name, job.uuid)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    return job_dir
+
+
 def run_flow(
     flow: Flow,
     stores: Stores,
@@ -171,8 +179,7 @@ def _run_serial(
             report.skipped.append(job.uuid)
             echo(f"{prefix}: skipped (an input job failed)")
             continue
-        job_dir = workdir / _safe_dirname(job.name, job.uuid)
-        job_dir.mkdir(parents=True, exist_ok=True)
+        job_dir = _job_dir(workdir, job)
         t_job = time.perf_counter()
         calc0 = STATS.seconds
         try:
@@ -185,7 +192,7 @@ def _run_serial(
             raise
         except Exception as exc:
             bad.add(job.uuid)
-            msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            msg = exception_line(exc)
             tb = traceback.format_exc()
             _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
             continue
@@ -222,8 +229,7 @@ def _run_parallel(
     n = 0
 
     def start(pool: WorkerPool, job: Job) -> None:
-        job_dir = workdir / _safe_dirname(job.name, job.uuid)
-        job_dir.mkdir(parents=True, exist_ok=True)
+        job_dir = _job_dir(workdir, job)
         try:
             resolved = encode_job(job.resolve_args(store=stores.jobs, inplace=False))
         except Exception as exc:
@@ -231,7 +237,7 @@ def _run_parallel(
             n += 1
             bad.add(job.uuid)
             waiting_on.discard(job.uuid)
-            msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            msg = exception_line(exc)
             prefix = f"[{n}/{len(todo)}] {job.name}"
             tb = traceback.format_exc()
             _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
@@ -324,7 +330,7 @@ def _result(future: Future, job: Job) -> JobResult:
         msg = f"worker process died (out of memory?): {exc}"
         return JobResult(uuid=job.uuid, error=msg[:300], traceback=msg)
     except Exception as exc:  # e.g. the job could not be sent to the worker
-        msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        msg = exception_line(exc)
         return JobResult(uuid=job.uuid, error=msg, traceback=traceback.format_exc())
 
 

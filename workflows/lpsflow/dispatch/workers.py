@@ -79,6 +79,11 @@ def describe_output(output: Any) -> str:
     return f"E = {s.energy_per_atom:.4f} eV/atom ({flag}{steps})"
 
 
+def exception_line(exc: BaseException) -> str:
+    """A failed job's exception as one progress/manifest line."""
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
 @dataclass
 class JobResult:
     """What a worker sends back for one job."""
@@ -160,7 +165,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
             n: _plain(list(s.query({}))) for n, s in store.additional_stores.items()
         }
     except Exception as exc:
-        result.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        result.error = exception_line(exc)
         result.traceback = traceback.format_exc()
     result.seconds = time.perf_counter() - t0
     result.calls = STATS.calls - calls0
