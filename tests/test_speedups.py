@@ -2,6 +2,8 @@
 
 * one backward pass for CHGNet forces and stress: the same energy, forces, stress
   and magnetic moments as chgnet's own calculator;
+* CHGNet's crystal graph built with numpy: the same arrays, in the same order, as
+  chgnet's converter makes (and chgnet's converter where the rules differ);
 * LBFGS from a soft initial Hessian (the default optimiser): the same minimum as
   atomate2's default FIRE to the relaxation tolerance;
 * every speed-up switched off (``LPSFLOW_DISABLE``: calculator speed-ups and the
@@ -23,6 +25,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from chgnet.model.dynamics import CHGNetCalculator
 from jobflow import run_locally
 from pymatgen.io.ase import AseAtomsAdaptor
@@ -38,7 +41,7 @@ from lpsflow.structures.library import load_structure
 
 def _distorted(name: str, seed: int):
     s = load_structure(name).copy()
-    s.perturb(0.08, 0.02)
+    s.perturb(0.08, 0.02, seed=seed)
     s.apply_strain(np.random.default_rng(seed).uniform(-0.03, 0.03, 3))
     return AseAtomsAdaptor.get_atoms(s)
 
@@ -60,11 +63,67 @@ def test_one_backward_gives_chgnets_numbers(name, seed):
     )
 
 
+GRAPH_ARRAYS = (
+    "atomic_number",
+    "atom_graph",
+    "neighbor_image",
+    "directed2undirected",
+    "undirected2directed",
+    "bond_graph",
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "seed"), [("Li3PS4", 3), ("Li7P3S11", 4), ("Li2S", 5), ("P2S5", 6)]
+)
+def test_fast_graph_is_chgnets_graph(name, seed):
+    from chgnet.model import CHGNet
+
+    from lpsflow.calculators.chgnet_graph import crystal_graph
+
+    converter = CHGNet.load(verbose=False).graph_converter
+    atoms = _distorted(name, seed)
+    if name == "Li3PS4":  # a supercell with an atom at the cell edge
+        atoms = atoms.repeat((2, 1, 1))
+        atoms.positions[0] = [0.0, 0.0, 0.0]
+    ours = crystal_graph(atoms, converter)
+    chgnets = converter(AseAtomsAdaptor.get_structure(atoms))
+    assert len(chgnets.bond_graph) > 50  # angles exist: the comparison can fail
+    for field in GRAPH_ARRAYS:
+        a, b = getattr(ours, field), getattr(chgnets, field)
+        assert a.dtype == b.dtype and a.shape == b.shape, field
+        assert torch.equal(a, b), field
+    for field in ("atom_frac_coord", "lattice"):
+        np.testing.assert_allclose(
+            getattr(ours, field).detach(), getattr(chgnets, field).detach(), atol=1e-6
+        )
+    assert ours.composition == chgnets.composition
+
+
+def test_fast_graph_falls_back_to_chgnets_converter():
+    from chgnet.model import CHGNet
+
+    from lpsflow.calculators.chgnet_graph import GraphMismatch, crystal_graph
+
+    converter = CHGNet.load(verbose=False).graph_converter
+    lithium = AseAtomsAdaptor.get_atoms(load_structure("Li"))  # no bond angles
+    with pytest.raises(GraphMismatch):
+        crystal_graph(lithium, converter)
+    stock = CHGNetCalculator(use_device="cpu", stress_unit="eV/A3")
+    fast = FastCHGNetCalculator(use_device="cpu", stress_unit="eV/A3")
+    a, b = lithium.copy(), lithium.copy()
+    a.calc, b.calc = stock, fast
+    assert b.get_potential_energy() == pytest.approx(a.get_potential_energy(), 1e-6)
+
+
 def test_speedups_can_be_switched_off(monkeypatch):
     monkeypatch.delenv(DISABLE_ENV, raising=False)
     calc = mlip_calculator("CHGNet")
     assert isinstance(calc, FastCHGNetCalculator)
     assert mlip_calculator("CHGNet") is calc  # one model per process
+    assert calc.fast_graph
+    monkeypatch.setenv(DISABLE_ENV, "fast_graph")
+    assert not mlip_calculator("CHGNet").fast_graph
     monkeypatch.setenv(DISABLE_ENV, "one_backward")
     assert not isinstance(mlip_calculator("CHGNet"), FastCHGNetCalculator)
     monkeypatch.setenv(DISABLE_ENV, "shared_model")

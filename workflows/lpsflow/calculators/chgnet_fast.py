@@ -15,10 +15,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import torch
+from ase.calculators.calculator import Calculator, all_changes, all_properties
 from chgnet.model.dynamics import CHGNetCalculator
 from chgnet.model.model import BatchedGraph
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from lpsflow.calculators.chgnet_graph import GraphMismatch, crystal_graph
 
 if TYPE_CHECKING:
+    from ase import Atoms
     from chgnet.graph import CrystalGraph
     from chgnet.model import CHGNet
 
@@ -84,14 +89,62 @@ def predict_one_backward(
 
 
 class FastCHGNetCalculator(CHGNetCalculator):
-    """chgnet's ASE calculator; its model predicts with :func:`predict_one_backward`."""
+    """chgnet's ASE calculator; its model predicts with :func:`predict_one_backward`.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    With ``fast_graph`` (the default) the crystal graph is built from the atoms'
+    arrays by :func:`lpsflow.calculators.chgnet_graph.crystal_graph` (the same
+    graph, 10x faster), not through a pymatgen Structure and chgnet's converter.
+    """
+
+    def __init__(self, *args: Any, fast_graph: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fast_graph = fast_graph
         model = self.model
+        # forces and stress are gradients with respect to positions and strain only:
+        # weights that need no gradient spare autograd their bookkeeping (5-7 %
+        # faster per evaluation of 126-348 atom cells on one core, same numbers)
+        model.requires_grad_(False)
 
         def predict_graph(graph: CrystalGraph, **kw: Any) -> dict[str, Any]:
             return predict_one_backward(model, graph, **kw)
 
         # an instance attribute: chgnet's calculate() calls model.predict_graph
         model.predict_graph = predict_graph
+
+    def calculate(
+        self,
+        atoms: Atoms | None = None,
+        properties: list | None = None,
+        system_changes: list | None = None,
+        task: str = "efsm",
+    ) -> None:
+        """As chgnet's calculate, the graph built from the atoms' arrays."""
+        if not self.fast_graph:
+            super().calculate(atoms, properties, system_changes, task=task)
+            return
+        Calculator.calculate(
+            self, atoms, properties or all_properties, system_changes or all_changes
+        )
+        atoms = self.atoms
+        try:
+            graph = crystal_graph(atoms, self.model.graph_converter)
+        except GraphMismatch:  # chgnet's converter and its warnings
+            graph = self.model.graph_converter(AseAtomsAdaptor.get_structure(atoms))
+        pred = self.model.predict_graph(
+            graph.to(self.device),
+            task=task,
+            return_crystal_feas=True,
+            return_site_energies=self.return_site_energies,
+        )
+        extensive = len(atoms) if self.model.is_intensive else 1
+        factors = {"e": ("energy", extensive), "f": ("forces", 1)}
+        factors |= {"m": ("magmoms", 1), "s": ("stress", self.stress_weight)}
+        self.results |= {
+            name: pred[key] * factor
+            for key, (name, factor) in factors.items()
+            if key in pred
+        }
+        self.results["free_energy"] = self.results["energy"]
+        self.results["crystal_fea"] = pred["crystal_fea"]
+        if self.return_site_energies:
+            self.results["energies"] = pred["site_energies"]
