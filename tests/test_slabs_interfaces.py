@@ -103,6 +103,27 @@ def test_polyhedral_slabs(name, hkl, shift, n_sym, core_slabs, li7_slabs):
     assert [c.shift for c in slabs.polyhedral_slabs(bulk, hkl)] == [cands[0].shift]
 
 
+def test_polyhedral_slabs_are_cut_once_per_process(core, monkeypatch):
+    first = slabs.polyhedral_slabs(core, CORE, keep_asymmetric=True)
+    first[0].slab.translate_sites([0], [0.1, 0, 0])  # callers may change theirs
+
+    def cut_again(*args, **kwargs):
+        raise AssertionError("cut again")
+
+    monkeypatch.setattr(slabs, "cut_polyhedral_slabs", cut_again)
+    again = slabs.polyhedral_slabs(core, CORE, keep_asymmetric=True)
+    assert [c.shift for c in again] == [c.shift for c in first]
+    assert again[0].slab is not first[0].slab
+    assert again[0].slab[0].frac_coords == pytest.approx(
+        slabs.polyhedral_slabs(core, CORE, keep_asymmetric=True)[0].slab[0].frac_coords
+    )
+    assert again[0].slab[0].frac_coords != pytest.approx(first[0].slab[0].frac_coords)
+    moved = core.copy()
+    moved.translate_sites([0], [0.01, 0, 0])
+    with pytest.raises(AssertionError, match="cut again"):  # another bulk: cut it
+        slabs.polyhedral_slabs(moved, CORE, keep_asymmetric=True)
+
+
 def test_unit_check_rejects_cut_tetrahedra(core, li7):
     assert slabs.unit_counts(li7) == {"P1S4": 2, "P2S7": 2}
     cut = SlabGenerator(core, CORE, 10, 15).get_slab(shift=0.03)  # through PS4 units

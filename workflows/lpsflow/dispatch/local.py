@@ -215,7 +215,9 @@ def _run_parallel(
 
     Ready jobs start by the expected cost of their downstream chain (:data:`JOB_COST`);
     the parent resolves their inputs from the store and writes each finished job's
-    documents back as soon as it returns.
+    documents back as soon as it returns. One job more than there are workers is
+    kept in flight (queued, inputs resolved), so a worker that finishes starts its
+    next job at once instead of waiting while the parent stores and resolves.
     """
     # the most expensive chain of downstream jobs first: the long GB -> NEB chains
     # start early and the short leaves fill the workers at the end
@@ -226,6 +228,7 @@ def _run_parallel(
     bad: set[str] = set()
     running: dict[Future, tuple[Job, Path]] = {}
     names = list(stores.jobs.additional_stores)
+    in_flight = report.workers + 1
     n = 0
 
     def start(pool: WorkerPool, job: Job) -> None:
@@ -248,7 +251,7 @@ def _run_parallel(
         try:
             while pending or running:
                 for uuid, (job, parents) in list(pending.items()):
-                    if len(running) >= report.workers:
+                    if len(running) >= in_flight:
                         break
                     if parents & bad:
                         del pending[uuid]

@@ -12,6 +12,7 @@ backend relax jobs; ``binding_energy_job`` combines them.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from jobflow import job
@@ -40,13 +41,28 @@ from lpsflow.structures.slabs import (
     in_plane_area,
     lowest_energy_slab,
     polyhedral_slabs,
+    structure_key,
 )
+
+#: :func:`_termination` results of this process (the n = 1 and n = 2 screens, and
+#: every accelerant's hetero screens, terminate the same relaxed bulks).
+_TERMINATIONS: dict[tuple, tuple[SlabCandidate, Termination]] = {}
 
 
 def _termination(
     bulk: Structure, miller: tuple[int, int, int], model: str, device: str
 ) -> tuple[SlabCandidate, Termination]:
     """Lowest-surface-energy termination of ``bulk`` (hkl), by MLIP single points."""
+    key = (structure_key(bulk), tuple(miller), model, device)
+    if key not in _TERMINATIONS:
+        _TERMINATIONS[key] = _lowest_termination(bulk, miller, model, device)
+    best, term = _TERMINATIONS[key]
+    return dataclasses.replace(best, slab=best.slab.copy()), term.model_copy()
+
+
+def _lowest_termination(
+    bulk: Structure, miller: tuple[int, int, int], model: str, device: str
+) -> tuple[SlabCandidate, Termination]:
     candidates = polyhedral_slabs(bulk, miller)
     e_bulk = single_point(bulk, model, device) / len(bulk)
     if len(candidates) == 1:

@@ -38,6 +38,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from monty.json import MSONable
@@ -449,7 +450,48 @@ def _assess(
     )
 
 
+def structure_key(structure: Structure) -> tuple:
+    """A hashable key of a structure's lattice, species and coordinates (exact)."""
+    return (
+        np.asarray(structure.lattice.matrix, dtype=float).tobytes(),
+        tuple(site.species_string for site in structure),
+        np.asarray(structure.frac_coords, dtype=float).tobytes(),
+    )
+
+
+#: :func:`polyhedral_slabs` results of this process: interface and GB screens of
+#: one campaign cut the same relaxed bulks (Li7P3S11 (010), each core (100)) again
+#: and again, 0.5-1 s of SlabGenerator work each time.
+_SLAB_CACHE: dict[tuple, list[SlabCandidate]] = {}
+
+
+def _copies(candidates: list[SlabCandidate]) -> list[SlabCandidate]:
+    return [dataclasses.replace(c, slab=c.slab.copy()) for c in candidates]
+
+
 def polyhedral_slabs(
+    bulk: Structure,
+    miller: Sequence[int] = (1, 0, 0),
+    min_slab: float = 10.0,
+    min_vacuum: float = 15.0,
+    **kwargs: Any,
+) -> list[SlabCandidate]:
+    """:func:`cut_polyhedral_slabs`, remembered per process (copies returned)."""
+    key = (
+        structure_key(bulk),
+        tuple(int(x) for x in miller) if len(miller) == 3 else tuple(miller),
+        min_slab,
+        min_vacuum,
+        tuple(sorted((k, str(v)) for k, v in kwargs.items())),
+    )
+    if key not in _SLAB_CACHE:
+        _SLAB_CACHE[key] = cut_polyhedral_slabs(
+            bulk, miller, min_slab, min_vacuum, **kwargs
+        )
+    return _copies(_SLAB_CACHE[key])
+
+
+def cut_polyhedral_slabs(
     bulk: Structure,
     miller: Sequence[int] = (1, 0, 0),
     min_slab: float = 10.0,
