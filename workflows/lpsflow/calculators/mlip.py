@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
 
 from lpsflow.calculators.base import Backend
+from lpsflow.calculators.cell_filter import OnceFrechetCellFilter
 from lpsflow.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -208,7 +209,14 @@ class MLIPBackend(Backend):
             name=f"relax {phase}",
             relax_cell=relax_cell,
             steps=s.max_steps,
-            relax_kwargs={"fmax": fmax or s.fmax, **optimizer_options(s)},
+            relax_kwargs={
+                "fmax": fmax or s.fmax,
+                # per-step energies from arrays: atomate2's default builds a pymatgen
+                # Structure per step first (1 s of a 120-step 264-atom relaxation)
+                "use_emmet_models": True,
+                "cell_filter": OnceFrechetCellFilter,
+                **optimizer_options(s),
+            },
             optimizer_kwargs={"optimizer": s.optimizer},
             **self._common(),
         )
