@@ -4,6 +4,7 @@
   and magnetic moments as chgnet's own calculator;
 * CHGNet's crystal graph built with numpy: the same arrays, in the same order, as
   chgnet's converter makes (and chgnet's converter where the rules differ);
+* subnormal floats flushed to zero inside the model: bit-identical numbers;
 * LBFGS from a soft initial Hessian (the default optimiser): the same minimum as
   atomate2's default FIRE to the relaxation tolerance;
 * every speed-up switched off (``LPSFLOW_DISABLE``: calculator speed-ups and the
@@ -114,6 +115,20 @@ def test_fast_graph_falls_back_to_chgnets_converter():
     a, b = lithium.copy(), lithium.copy()
     a.calc, b.calc = stock, fast
     assert b.get_potential_energy() == pytest.approx(a.get_potential_energy(), 1e-6)
+
+
+def test_flushed_denormals_give_the_same_numbers():
+    a = _distorted("Li7P3S11", 7)
+    b = a.copy()
+    a.calc = FastCHGNetCalculator(use_device="cpu", flush_denormals=False)
+    b.calc = FastCHGNetCalculator(use_device="cpu")
+    assert np.abs(a.get_forces()).max() > 0.1  # a distorted cell: forces to compare
+    assert b.get_potential_energy() == a.get_potential_energy()  # bit for bit
+    np.testing.assert_array_equal(b.get_forces(), a.get_forces())
+    np.testing.assert_array_equal(b.get_stress(), a.get_stress())
+    # flushing is scoped to the model: subnormals are back outside it
+    assert torch.tensor([1e-323], dtype=torch.float64).item() > 0
+    assert np.float64(1e-323) * 1.0 > 0
 
 
 def test_speedups_can_be_switched_off(monkeypatch):

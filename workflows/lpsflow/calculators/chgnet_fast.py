@@ -12,6 +12,7 @@ round-off (``tests/test_speedups.py``).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -23,6 +24,8 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from lpsflow.calculators.chgnet_graph import GraphMismatch, crystal_graph
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ase import Atoms
     from chgnet.graph import CrystalGraph
     from chgnet.model import CHGNet
@@ -88,15 +91,41 @@ def predict_one_backward(
     return {k: v.detach().cpu().numpy() for k, v in out.items()}
 
 
+@contextmanager
+def flushed_denormals() -> Iterator[None]:
+    """Treat subnormal floats as zero on the CPU inside the block, then restore.
+
+    The backward pass through CHGNet's gated MLPs runs into subnormal float32
+    values (|x| < 1.2e-38); x86 cores handle those in microcode, 5-7x slower per
+    operation. On one thread (the worker processes of a parallel run) a CHGNet
+    evaluation of a 348-atom cell took 440 ms with them and 220 ms without; the
+    energies, forces and stresses came out bit for bit the same (a subnormal
+    contributes nothing a float32 sum of O(1) terms can hold).
+    """
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)  # torch's default; numpy keeps subnormals
+
+
 class FastCHGNetCalculator(CHGNetCalculator):
     """chgnet's ASE calculator; its model predicts with :func:`predict_one_backward`.
 
     With ``fast_graph`` (the default) the crystal graph is built from the atoms'
     arrays by :func:`lpsflow.calculators.chgnet_graph.crystal_graph` (the same
-    graph, 10x faster), not through a pymatgen Structure and chgnet's converter.
+    graph, 10x faster), not through a pymatgen Structure and chgnet's converter;
+    with ``flush_denormals`` (the default) the model runs in
+    :func:`flushed_denormals` (2x faster on one thread).
     """
 
-    def __init__(self, *args: Any, fast_graph: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        fast_graph: bool = True,
+        flush_denormals: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fast_graph = fast_graph
         model = self.model
@@ -106,7 +135,10 @@ class FastCHGNetCalculator(CHGNetCalculator):
         model.requires_grad_(False)
 
         def predict_graph(graph: CrystalGraph, **kw: Any) -> dict[str, Any]:
-            return predict_one_backward(model, graph, **kw)
+            if not flush_denormals:
+                return predict_one_backward(model, graph, **kw)
+            with flushed_denormals():
+                return predict_one_backward(model, graph, **kw)
 
         # an instance attribute: chgnet's calculate() calls model.predict_graph
         model.predict_graph = predict_graph
