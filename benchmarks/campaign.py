@@ -351,6 +351,8 @@ def measure_all(full, args) -> tuple[dict, dict, dict]:
         figures["sharing_ratio"] = rn["wall_s"] / r1["wall_s"]
         figures["resume_fraction"] = rr["wall_s"] / rn["wall_s"]
         figures["peak_rss_mb"] = peak_rss_mb(w)
+        if args.json:  # kept if a later stage fails (--resume-from reuses it)
+            Path(args.json).write_text(json.dumps(figures, indent=2))
         if not args.no_relaxations:
             print("force calls per relaxation (atomate2 default vs lpsflow) ...")
             stores = embedded_stores(store_n).connect()

@@ -81,6 +81,8 @@ def campaign_cases(stores, campaign: str, role_set=ROLE_SET) -> list[Case]:
         inp = as_plain(doc["output"])["input"]
         structure = Structure.from_dict(inp["mol_or_struct"])
         structure.properties = {}  # results of the run, not inputs
+        for key in set(structure.site_properties) - {"selective_dynamics"}:
+            structure.remove_site_property(key)  # e.g. magmoms: results, not inputs
         cases.append(
             Case(
                 label=label,
