@@ -139,6 +139,26 @@ def encode_job(job: Job) -> str:
     return json.dumps(job, cls=MontyEncoder)
 
 
+def decode_job(job_json: str) -> Job:
+    """The job of :func:`encode_job`, ready to run without resolving its inputs.
+
+    jobflow's ``Job.__init__`` searches the inputs for stray Job objects and
+    ``Job.run`` searches them again for references, each time by serialising them
+    whole: 0.2-0.4 s for the analysis jobs whose inputs are a few relaxation
+    documents. The parent resolved every reference already, so the job is built
+    without its inputs, they are decoded on their own, and the job is told its
+    references are resolved (jobflow's ``JobConfig.resolve_references``).
+    """
+    raw = json.loads(job_json)
+    args, kwargs = raw.pop("function_args", []), raw.pop("function_kwargs", {})
+    decoder = MontyDecoder()
+    job = decoder.process_decoded(raw)
+    job.function_args = tuple(decoder.process_decoded(args))
+    job.function_kwargs = decoder.process_decoded(kwargs)
+    job.config.resolve_references = False
+    return job
+
+
 def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     """Run a job whose inputs are resolved (:func:`encode_job`) in memory."""
     from jobflow import JobStore
@@ -152,7 +172,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     store.connect()
     calls0, calc0 = STATS.calls, STATS.seconds
     t0 = time.perf_counter()
-    job = json.loads(job_json, cls=MontyDecoder)
+    job = decode_job(job_json)
     result = JobResult(uuid=job.uuid)
     try:
         with contextlib.chdir(job_dir):
