@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import warnings
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def measure(campaign, store_dir: Path, work_dir: Path, workers: int = 1) -> dict
     from lpsflow.flows.campaign import build_campaign
     from lpsflow.store import embedded_stores
 
-    t0 = time.perf_counter()
+    t0, epoch0 = time.perf_counter(), time.time()
     cpu0 = time.process_time()
     cflow = build_campaign(campaign)
     stores = embedded_stores(store_dir).connect()
@@ -113,7 +114,34 @@ def measure(campaign, store_dir: Path, work_dir: Path, workers: int = 1) -> dict
         "idle_fraction": 1 - busy / capacity if wall else 0.0,
         "role_s": role_s,
         "role_calculator_s": role_calc_s,
+        "idle_s": idle_split(list(report.job_span.values()), epoch0, wall, workers),
     }
+
+
+def idle_split(
+    spans: list[tuple[float, float]], start: float, wall: float, workers: int
+) -> dict[str, float]:
+    """Worker-seconds left idle: before the first job, while jobs wait, at the end.
+
+    ``spans`` are the (start, end) times of the jobs; ``start`` and ``wall`` those of
+    the run (flow building included). "end" is the idle time after the last job
+    started (the flow's last chain running alone).
+    """
+    if not spans:
+        return {"start": workers * wall, "between": 0.0, "end": 0.0}
+    end = start + wall
+    first = min(s for s, _ in spans)
+    last_start = max(s for s, _ in spans)
+    edges = sorted({start, end, *(t for span in spans for t in span)})
+    idle = {"start": workers * (first - start), "between": 0.0, "end": 0.0}
+    for a, b in pairwise(edges):
+        if a < first:
+            continue
+        mid = (a + b) / 2
+        running = sum(s <= mid < e for s, e in spans)
+        free = max(workers - running, 0) * (b - a)
+        idle["end" if a >= last_start else "between"] += free
+    return idle
 
 
 def work_split(run: dict) -> tuple[float, dict[str, float]]:
@@ -275,6 +303,12 @@ def targets(f: dict) -> list[tuple[str, str, str, str, bool | None]]:
                 f" (in jobs {100 * rn['in_job_overhead_fraction']:.1f} %, idle "
                 f"workers {100 * rn['idle_fraction']:.1f} %)"
                 if "idle_fraction" in rn
+                else ""
+            )
+            + (
+                " idle worker-s: start {start:.0f}, waits {between:.0f}, "
+                "end {end:.0f}".format(**rn["idle_s"])
+                if "idle_s" in rn
                 else ""
             ),
             f"baseline: {100 * b['runs'][0]['overhead_fraction']:.1f} %" if b else "-",

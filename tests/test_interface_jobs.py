@@ -157,3 +157,27 @@ def test_too_strict_strain_limit_is_one_clear_error(tmp_path):
         assert "no lattice match" in proc.stderr and "interfaces.hetero" in proc.stderr
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "lpsflow-store").exists()  # nothing was started
+
+
+def test_terminations_are_ranked_once_per_process(monkeypatch):
+    import lpsflow.jobs.interfaces as jobs
+
+    calls = []
+
+    def energy(structure, model, device):  # a cheap stand-in for the MLIP
+        calls.append(len(structure))
+        return -4.0 * len(structure) + 0.01 * structure.lattice.c
+
+    monkeypatch.setattr(jobs, "single_point", energy)
+    monkeypatch.setattr(jobs, "_TERMINATIONS", {})
+    core = load_structure("Li3PS4")
+    best, term = jobs._termination(core, (1, 0, 0), "CHGNet", "cpu")
+    assert calls  # the bulk and the candidate slabs were evaluated
+    n = len(calls)
+    best.slab.translate_sites([0], [0.1, 0, 0])  # callers may change theirs
+    again, term_again = jobs._termination(core, (1, 0, 0), "CHGNet", "cpu")
+    assert len(calls) == n  # nothing evaluated twice
+    assert term_again == term and again.shift == best.shift
+    assert again.slab[0].frac_coords != pytest.approx(best.slab[0].frac_coords)
+    jobs._termination(core, (1, 0, 0), "SevenNet", "cpu")  # another model: again
+    assert len(calls) > n

@@ -64,6 +64,10 @@ class RunReport:
     """Seconds spent inside the MLIP calculator in this run (all workers)."""
     workers: int = 1
     """Processes that ran jobs side by side."""
+    started: float = 0.0
+    """When the run started (``time.time()``)."""
+    job_span: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Start and end (``time.time()``) of each computed job."""
 
     @property
     def ok(self) -> bool:
@@ -127,7 +131,7 @@ def run_flow(
 
     t0 = time.perf_counter()
     calls0, calc0 = STATS.calls, STATS.seconds
-    report = RunReport(workers=workers)
+    report = RunReport(workers=workers, started=time.time())
     jobs = list(flow.iterflow())
     report.total = len(jobs)
     done = finished_uuids(stores, [j.uuid for j, _ in jobs])
@@ -180,7 +184,7 @@ def _run_serial(
             echo(f"{prefix}: skipped (an input job failed)")
             continue
         job_dir = _job_dir(workdir, job)
-        t_job = time.perf_counter()
+        started, t_job = time.time(), time.perf_counter()
         calc0 = STATS.seconds
         try:
             with contextlib.chdir(job_dir):
@@ -198,6 +202,7 @@ def _run_serial(
             continue
         dt_job = time.perf_counter() - t_job
         report.job_s[job.uuid] = dt_job
+        report.job_span[job.uuid] = (started, started + dt_job)
         report.job_calculator_s[job.uuid] = STATS.seconds - calc0
         report.completed.append(job.uuid)
         echo(f"{prefix}: done in {dt_job:.1f} s  {describe_output(response.output)}")
@@ -295,6 +300,10 @@ def _run_parallel(
                     write_result(stores.jobs, result)
                     waiting_on.discard(job.uuid)
                     report.job_s[job.uuid] = result.seconds
+                    report.job_span[job.uuid] = (
+                        result.started,
+                        result.started + result.seconds,
+                    )
                     report.job_calculator_s[job.uuid] = result.calculator_s
                     report.completed.append(job.uuid)
                     echo(f"{prefix}: done in {result.seconds:.1f} s  {result.summary}")

@@ -96,6 +96,8 @@ class JobResult:
     summary: str = ""
     seconds: float = 0.0
     """Wall time of the job in the worker."""
+    started: float = 0.0
+    """When the worker started the job (``time.time()``)."""
     calls: int = 0
     """MLIP force calls of the job."""
     calculator_s: float = 0.0
@@ -171,9 +173,9 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     )
     store.connect()
     calls0, calc0 = STATS.calls, STATS.seconds
-    t0 = time.perf_counter()
+    started, t0 = time.time(), time.perf_counter()
     job = decode_job(job_json)
-    result = JobResult(uuid=job.uuid)
+    result = JobResult(uuid=job.uuid, started=started)
     try:
         with contextlib.chdir(job_dir):
             response = job.run(store=store, job_dir=job_dir)
