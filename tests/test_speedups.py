@@ -131,6 +131,32 @@ def test_flushed_denormals_give_the_same_numbers():
     assert np.float64(1e-323) * 1.0 > 0
 
 
+FLUSHING_THREADS = """
+import torch
+torch.set_num_threads(2)
+from lpsflow.calculators.mlip import mlip_calculator
+mlip_calculator("CHGNet")
+x = torch.full((1 << 22,), 1e-39) * 1.0001  # split over both threads
+main = (torch.tensor([1e-39]) * 1.0001).item()  # small: the calling thread
+print(int((x == 0).sum()), int((x != 0).sum()), main > 0)
+"""
+
+
+@pytest.mark.parametrize("disable", ["", "flush_denormals"])
+def test_torchs_other_threads_flush_subnormals(disable):
+    env = {**os.environ, DISABLE_ENV: disable, "OMP_NUM_THREADS": "2"}
+    out = subprocess.run(
+        [sys.executable, "-c", FLUSHING_THREADS],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    zeros, kept, main_keeps = int(out[-3]), int(out[-2]), out[-1] == "True"
+    assert main_keeps  # the calling thread keeps subnormals outside the model
+    if disable:
+        assert zeros == 0
+    else:  # the other compute thread flushed its share
+        assert zeros > 0 and kept > 0
+
+
 def test_speedups_can_be_switched_off(monkeypatch):
     monkeypatch.delenv(DISABLE_ENV, raising=False)
     calc = mlip_calculator("CHGNet")

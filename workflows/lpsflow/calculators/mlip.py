@@ -137,8 +137,13 @@ def new_calculator(model: str, device: str = "cpu") -> Calculator:
         limit_blas_threads()
     kwargs = calculator_kwargs(model, device)
     if model == "CHGNet" and enabled("one_backward"):
-        from lpsflow.calculators.chgnet_fast import FastCHGNetCalculator
+        from lpsflow.calculators.chgnet_fast import (
+            FastCHGNetCalculator,
+            start_flushing_threads,
+        )
 
+        if enabled("flush_denormals") and device == "cpu":
+            start_flushing_threads()
         return _instrument(
             FastCHGNetCalculator(
                 fast_graph=enabled("fast_graph"),
