@@ -130,3 +130,19 @@ def test_expensive_chains_start_first():
     height = _heights(todo)
     assert height[neb.uuid] > height[relax.uuid] > height[binding.uuid]
     assert height[root.uuid] == pytest.approx(height[neb.uuid] + 0.01)
+
+
+def test_capture_store_keeps_what_a_job_stores():
+    from lpsflow.dispatch.capture_store import CaptureStore
+
+    store = CaptureStore("docs")
+    store.connect()
+    store.update([{"uuid": "a", "index": 1, "x": 1}], key=["uuid", "index"])
+    store.update({"uuid": "a", "index": 2, "x": 2}, key=["uuid", "index"])
+    store.update([{"uuid": "a", "index": 1, "x": 3}], key=["uuid", "index"])
+    assert [d["x"] for d in store.query({})] == [3, 2]  # replaced in place
+    assert store.count() == 2
+    with pytest.raises(NotImplementedError):
+        list(store.query({"uuid": "a"}))  # it cannot filter: no silent answers
+    store.remove_docs({})
+    assert store.count() == 0

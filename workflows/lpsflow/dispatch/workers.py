@@ -162,14 +162,19 @@ def decode_job(job_json: str) -> Job:
 
 
 def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
-    """Run a job whose inputs are resolved (:func:`encode_job`) in memory."""
+    """Run a job whose inputs are resolved (:func:`encode_job`) in memory.
+
+    The job stores its output in :class:`~lpsflow.dispatch.capture_store.CaptureStore`
+    instances, whose documents come back to the parent.
+    """
     from jobflow import JobStore
-    from maggma.stores import MemoryStore
 
     from lpsflow.calculators.mlip import STATS
+    from lpsflow.dispatch.capture_store import CaptureStore
 
     store = JobStore(
-        MemoryStore(), additional_stores={n: MemoryStore() for n in store_names}
+        CaptureStore("docs"),
+        additional_stores={n: CaptureStore(n, key="blob_uuid") for n in store_names},
     )
     store.connect()
     calls0, calc0 = STATS.calls, STATS.seconds
