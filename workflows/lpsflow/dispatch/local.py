@@ -54,8 +54,6 @@ class RunReport:
     failed: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     wall_s: float = 0.0
-    job_s: dict[str, float] = field(default_factory=dict)
-    """Wall seconds of each computed job."""
     job_calculator_s: dict[str, float] = field(default_factory=dict)
     """Seconds each computed job spent inside the MLIP calculator."""
     force_calls: int = 0
@@ -64,10 +62,13 @@ class RunReport:
     """Seconds spent inside the MLIP calculator in this run (all workers)."""
     workers: int = 1
     """Processes that ran jobs side by side."""
-    started: float = 0.0
-    """When the run started (``time.time()``)."""
     job_span: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Start and end (``time.time()``) of each computed job."""
+
+    @property
+    def job_s(self) -> dict[str, float]:
+        """Wall seconds of each computed job."""
+        return {uuid: end - start for uuid, (start, end) in self.job_span.items()}
 
     @property
     def ok(self) -> bool:
@@ -131,7 +132,7 @@ def run_flow(
 
     t0 = time.perf_counter()
     calls0, calc0 = STATS.calls, STATS.seconds
-    report = RunReport(workers=workers, started=time.time())
+    report = RunReport(workers=workers)
     jobs = list(flow.iterflow())
     report.total = len(jobs)
     done = finished_uuids(stores, [j.uuid for j, _ in jobs])
@@ -201,7 +202,6 @@ def _run_serial(
             _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
             continue
         dt_job = time.perf_counter() - t_job
-        report.job_s[job.uuid] = dt_job
         report.job_span[job.uuid] = (started, started + dt_job)
         report.job_calculator_s[job.uuid] = STATS.seconds - calc0
         report.completed.append(job.uuid)
@@ -299,7 +299,6 @@ def _run_parallel(
                         continue
                     write_result(stores.jobs, result)
                     waiting_on.discard(job.uuid)
-                    report.job_s[job.uuid] = result.seconds
                     report.job_span[job.uuid] = (
                         result.started,
                         result.started + result.seconds,
