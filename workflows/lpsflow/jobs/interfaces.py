@@ -12,7 +12,6 @@ backend relax jobs; ``binding_energy_job`` combines them.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from jobflow import job
@@ -37,6 +36,7 @@ from lpsflow.structures.interfaces import (
 from lpsflow.structures.slabs import (
     EV_PER_A2_TO_J_PER_M2,
     SlabCandidate,
+    copy_candidate,
     fixed_indices,
     in_plane_area,
     lowest_energy_slab,
@@ -57,7 +57,7 @@ def _termination(
     if key not in _TERMINATIONS:
         _TERMINATIONS[key] = _lowest_termination(bulk, miller, model, device)
     best, term = _TERMINATIONS[key]
-    return dataclasses.replace(best, slab=best.slab.copy()), term.model_copy()
+    return copy_candidate(best), term.model_copy()
 
 
 def _lowest_termination(

@@ -465,8 +465,9 @@ def structure_key(structure: Structure) -> tuple:
 _SLAB_CACHE: dict[tuple, list[SlabCandidate]] = {}
 
 
-def _copies(candidates: list[SlabCandidate]) -> list[SlabCandidate]:
-    return [dataclasses.replace(c, slab=c.slab.copy()) for c in candidates]
+def copy_candidate(candidate: SlabCandidate) -> SlabCandidate:
+    """The candidate with its own copy of the slab (callers may change theirs)."""
+    return dataclasses.replace(candidate, slab=candidate.slab.copy())
 
 
 def polyhedral_slabs(
@@ -479,7 +480,7 @@ def polyhedral_slabs(
     """:func:`cut_polyhedral_slabs`, remembered per process (copies returned)."""
     key = (
         structure_key(bulk),
-        tuple(int(x) for x in miller) if len(miller) == 3 else tuple(miller),
+        tuple(miller),
         min_slab,
         min_vacuum,
         tuple(sorted((k, str(v)) for k, v in kwargs.items())),
@@ -488,7 +489,7 @@ def polyhedral_slabs(
         _SLAB_CACHE[key] = cut_polyhedral_slabs(
             bulk, miller, min_slab, min_vacuum, **kwargs
         )
-    return _copies(_SLAB_CACHE[key])
+    return [copy_candidate(c) for c in _SLAB_CACHE[key]]
 
 
 def cut_polyhedral_slabs(
