@@ -12,7 +12,7 @@ round-off (``tests/test_speedups.py``).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -155,10 +155,10 @@ class FastCHGNetCalculator(CHGNetCalculator):
         # faster per evaluation of 126-348 atom cells on one core, same numbers)
         model.requires_grad_(False)
 
+        mode = flushed_denormals if flush_denormals else nullcontext
+
         def predict_graph(graph: CrystalGraph, **kw: Any) -> dict[str, Any]:
-            if not flush_denormals:
-                return predict_one_backward(model, graph, **kw)
-            with flushed_denormals():
+            with mode():
                 return predict_one_backward(model, graph, **kw)
 
         # an instance attribute: chgnet's calculate() calls model.predict_graph
