@@ -131,6 +131,34 @@ def test_flushed_denormals_give_the_same_numbers():
     assert np.float64(1e-323) * 1.0 > 0
 
 
+def test_unchanged_atoms_skip_ases_comparison(monkeypatch):
+    from ase.calculators import calculator as ase_calculator
+
+    atoms = _distorted("Li3PS4", 3)
+    atoms.calc = calc = FastCHGNetCalculator(use_device="cpu")
+    energy = atoms.get_potential_energy()
+    calls = []
+    compare = ase_calculator.compare_atoms
+    monkeypatch.setattr(
+        ase_calculator,
+        "compare_atoms",
+        lambda *a, **k: calls.append(1) or compare(*a, **k),
+    )
+    assert calc.check_state(atoms.copy()) == []
+    assert atoms.get_potential_energy() == energy and not calls  # no comparison
+    moved = atoms.copy()
+    moved.positions[0, 0] += 1e-9
+    assert calc.check_state(moved) == ["positions"] and calls  # ASE's check
+    charged = atoms.copy()
+    charged.set_initial_charges([0.1] * len(atoms))
+    assert "initial_charges" in calc.check_state(charged)
+    strained = atoms.copy()
+    strained.set_cell(atoms.cell.array * 1.001, scale_atoms=True)
+    assert {"cell", "positions"} <= set(calc.check_state(strained))
+    atoms.positions[1] += 0.05  # a step: a new evaluation
+    assert atoms.get_potential_energy() != energy
+
+
 FLUSHING_THREADS = """
 import torch
 torch.set_num_threads(2)

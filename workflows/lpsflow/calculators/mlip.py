@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
 
+from lpsflow.calculators import trajectory_fix
 from lpsflow.calculators.base import Backend
 from lpsflow.calculators.cell_filter import OnceFrechetCellFilter
 from lpsflow.errors import ConfigError
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
 
     from lpsflow.campaign import CalculatorSettings
+
+trajectory_fix.apply()  # the makers below build their task documents with it
 
 #: Package that provides each model (for clear errors when it is missing).
 MODEL_PACKAGES = {"CHGNet": "chgnet", "SevenNet": "sevenn"}
@@ -227,8 +230,7 @@ class MLIPBackend(Backend):
                 "fmax": fmax or s.fmax,
                 # atomate2's array trajectory: cheaper per step than its default
                 # pymatgen Trajectory (0.9 -> 0.7 s outside the model for 59 steps
-                # of 126 atoms). emmet's to_pmg(indices=0) still builds every
-                # frame (0 reads as "all"), so a Structure per step remains.
+                # of 126 atoms; with trajectory_fix no Structure per step)
                 "use_emmet_models": True,
                 "cell_filter": OnceFrechetCellFilter,
                 **optimizer_options(s),
