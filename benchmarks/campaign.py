@@ -114,6 +114,11 @@ def measure(campaign, store_dir: Path, work_dir: Path, workers: int = 1) -> dict
         "idle_fraction": 1 - busy / capacity if wall else 0.0,
         "role_s": role_s,
         "role_calculator_s": role_calc_s,
+        "role_span": {
+            role: [round(t - epoch0, 3) for t in report.job_span[uuid]]
+            for role, uuid in cflow.roles.items()
+            if uuid in report.job_span
+        },
         "idle_s": idle_split(list(report.job_span.values()), epoch0, wall, workers),
     }
 

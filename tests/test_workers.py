@@ -3,6 +3,8 @@ local to their job, and the worker count is chosen sensibly."""
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,78 @@ def test_capture_store_keeps_what_a_job_stores():
         list(store.query({"uuid": "a"}))  # it cannot filter: no silent answers
     store.remove_docs({})
     assert store.count() == 0
+
+
+@job
+def lattice_cell(a: float) -> dict:
+    """A dict holding a pymatgen Structure (a serialised object in the store)."""
+    from pymatgen.core import Lattice, Structure
+
+    s = Structure(Lattice.cubic(a), ["Li", "S"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    return {"structure": s, "tags": ["x", "y"]}
+
+
+@job
+def echo(*args, **kwargs) -> list:
+    """Its inputs, as received."""
+    return [list(args), kwargs]
+
+
+def test_inputs_resolved_as_stored_match_jobflows(tmp_path, monkeypatch):
+    from jobflow import Job
+    from monty.json import MontyEncoder
+
+    from lpsflow.dispatch.workers import decode_job, encode_job, encode_resolved
+
+    a, b = square(2.0), series(3.0, 4)
+    cell = lattice_cell(a.output)
+    uses = echo(
+        a.output,
+        b.output["values"],  # a data-store blob
+        cell.output["structure"],
+        [cell.output["tags"][1], {"n": b.output["n"]}],
+        key=cell.output,
+    )
+    # an object's attributes: a property, a field stored as a plain dict
+    derived = echo(cell.output["structure"].volume, cell.output["structure"].lattice)
+    flow = Flow([a, b, cell, uses, derived])
+    uses, derived = copy.deepcopy(uses), copy.deepcopy(derived)  # a run resolves them
+    stores = embedded_stores(tmp_path / "s").connect()
+    report = run_flow(flow, stores, tmp_path / "w", None, lambda _: None)
+    assert len(report.completed) == 5
+
+    def args(text: str) -> str:
+        j = decode_job(text)
+        return json.dumps([j.function_args, j.function_kwargs], cls=MontyEncoder)
+
+    resolved = {
+        j.uuid: j.resolve_args(store=stores.jobs, inplace=False)
+        for j in (uses, derived)
+    }
+    fallbacks = []
+
+    def jobflow_resolver(self, *a, **k):
+        fallbacks.append(self.uuid)
+        return resolved[self.uuid]
+
+    monkeypatch.setattr(Job, "resolve_args", jobflow_resolver)
+    for j in (uses, derived):
+        assert args(encode_resolved(j, stores.jobs)) == args(
+            encode_job(resolved[j.uuid])
+        )
+    assert fallbacks == [derived.uuid]  # only attributes of objects need jobflow
+    monkeypatch.undo()
+    decoded = decode_job(encode_resolved(uses, stores.jobs))
+    assert decoded.function_args[0] == 4.0 and decoded.function_args[1] == [
+        0.0,
+        3.0,
+        6.0,
+        9.0,
+    ]
+    assert decoded.function_args[2].lattice.a == 4.0
+    assert decoded.function_args[3] == ["y", {"n": 4}]
+    volume, lattice = decode_job(encode_resolved(derived, stores.jobs)).function_args
+    assert volume == 64.0 and lattice.volume == 64.0  # a Lattice, not its dict
+    missing = echo(square(5.0).output)  # never run: jobflow's error
+    with pytest.raises(ValueError, match="Could not resolve reference"):
+        encode_resolved(missing, stores.jobs)

@@ -30,8 +30,9 @@ from lpsflow.dispatch.workers import (
     JobResult,
     WorkerPool,
     describe_output,
-    encode_job,
+    encode_resolved,
     exception_line,
+    freeze_survivors,
     run_job,
     write_result,
 )
@@ -239,7 +240,7 @@ def _run_parallel(
     def start(pool: WorkerPool, job: Job) -> None:
         job_dir = _job_dir(workdir, job)
         try:
-            resolved = encode_job(job.resolve_args(store=stores.jobs, inplace=False))
+            resolved = encode_resolved(job, stores.jobs)
         except Exception as exc:
             nonlocal n
             n += 1
@@ -298,6 +299,7 @@ def _run_parallel(
                         )
                         continue
                     write_result(stores.jobs, result)
+                    freeze_survivors()  # the store's documents live on
                     waiting_on.discard(job.uuid)
                     report.job_span[job.uuid] = (
                         result.started,
