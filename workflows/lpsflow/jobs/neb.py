@@ -1,7 +1,8 @@
 """Climbing-image NEB for Li vacancy hops with the shared MLIP (SCIENCE.md item 8).
 
 :func:`run_neb` relaxes the two endpoints (cell fixed), interpolates the images
-with IDPP (``ase.mep.NEB.interpolate(method="idpp", mic=True)``), then runs a
+with IDPP (ASE's ``NEB.interpolate(method="idpp", mic=True)``, as
+:func:`lpsflow.structures.idpp.idpp_interpolate`), then runs a
 climbing-image NEB with the improved tangent
 (``ase.mep.NEB(images, climb=True, method="improvedtangent")``) with one shared
 calculator, and returns a :class:`NebDoc`. :func:`neb_job` is the jobflow job for
@@ -43,6 +44,7 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from lpsflow.errors import StructureError
+from lpsflow.structures.idpp import idpp_interpolate
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -231,7 +233,7 @@ def run_neb(
         images, k=spring, climb=True, method="improvedtangent",
         allow_shared_calculator=True,
     )  # fmt: skip
-    band.interpolate(method="idpp", mic=True)
+    idpp_interpolate(band)  # ASE's IDPP, pair vectors wrapped at once
     opt = _band_optimizer(band, optimizer)
     ran_ok = bool(opt.run(fmax=fmax, steps=max_steps))
     n_steps = int(opt.nsteps)
@@ -299,7 +301,7 @@ def idpp_images(initial: Structure, final: Structure, n_images: int) -> list[Str
         )
     ends = [_atoms(initial), _atoms(final)]
     images = [ends[0], *(ends[0].copy() for _ in range(n_images)), ends[1]]
-    NEB(images).interpolate(method="idpp", mic=True)
+    idpp_interpolate(NEB(images))
     return [AseAtomsAdaptor.get_structure(im) for im in images]
 
 
