@@ -24,7 +24,6 @@ are taken within this one run on this one machine.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -59,29 +58,24 @@ def measure(campaign, store_dir: Path, work_dir: Path, workers: int = 1) -> dict
     building, documents) plus workers left idle (the flow's dependencies, dispatch).
     """
     from lpsflow.dispatch.local import run_campaign
-    from lpsflow.dispatch.workers import WorkerPool
     from lpsflow.flows.campaign import build_campaign
     from lpsflow.store import embedded_stores
 
     t0, epoch0 = time.perf_counter(), time.time()
     cpu0 = time.process_time()
-    # as `lpsflow run`: the workers start while the flow is built
-    pool = WorkerPool.for_calculator(workers, campaign.calculator)
-    with pool.start() if workers > 1 else contextlib.nullcontext() as pool:
-        cflow = build_campaign(campaign)
-        stores = embedded_stores(store_dir).connect()
-        try:
-            report = run_campaign(
-                campaign,
-                stores,
-                work_dir,
-                echo=lambda _: None,
-                cflow=cflow,
-                workers=workers,
-                pool=pool,
-            )
-        finally:
-            stores.close()
+    cflow = build_campaign(campaign)
+    stores = embedded_stores(store_dir).connect()
+    try:
+        report = run_campaign(
+            campaign,
+            stores,
+            work_dir,
+            echo=lambda _: None,
+            cflow=cflow,
+            workers=workers,
+        )
+    finally:
+        stores.close()
     if report.failed or report.skipped:
         # a run that skipped work is faster for the wrong reason: no figures from it
         msgs = sorted(set(report.failed.values()))

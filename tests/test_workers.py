@@ -223,29 +223,3 @@ def test_inputs_resolved_as_stored_match_jobflows(tmp_path, monkeypatch):
     missing = echo(square(5.0).output)  # never run: jobflow's error
     with pytest.raises(ValueError, match="Could not resolve reference"):
         encode_resolved(missing, stores.jobs)
-
-
-@job
-def models_loaded() -> int:
-    """How many MLIP calculators this worker process holds."""
-    from lpsflow.calculators.mlip import _cached_calculator
-
-    return _cached_calculator.cache_info().currsize
-
-
-def test_started_pool_has_the_model_before_the_first_job(tmp_path):
-    from lpsflow.dispatch.workers import WorkerPool
-
-    settings = CalculatorSettings()  # CHGNet on the CPU
-    a, b = models_loaded(), models_loaded()
-    stores = embedded_stores(tmp_path / "s").connect()
-    with WorkerPool.for_calculator(2, settings).start() as pool:
-        report = run_flow(
-            Flow([a, b]), stores, tmp_path / "w", None, lambda _: None, 2, pool
-        )
-    assert report.ok and len(report.completed) == 2
-    assert _output(stores, a.uuid) == _output(stores, b.uuid) == 1
-    # a pool that got no job is stopped, not waited for
-    with WorkerPool.for_calculator(2, settings).start() as idle:
-        processes = list(idle._pool._processes.values())
-    assert all(p.exitcode is not None for p in processes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from collections import Counter
@@ -65,32 +64,25 @@ def run(
     """Run a campaign locally; finished calculations in the store are reused."""
     from lpsflow.campaign import load_campaign
     from lpsflow.dispatch.local import run_campaign
-    from lpsflow.dispatch.workers import WorkerPool, auto_workers
+    from lpsflow.dispatch.workers import auto_workers
     from lpsflow.flows.campaign import build_campaign
     from lpsflow.store import open_stores
 
     camp = load_campaign(campaign)
-    workers = workers or auto_workers(camp.calculator)
-    with contextlib.ExitStack() as stack:
-        pool = None
-        if workers > 1:  # the workers start (imports, model) while the flow is built
-            pool = WorkerPool.for_calculator(workers, camp.calculator).start()
-            stack.enter_context(pool)
-        _check_interfaces(camp)
-        cflow = build_campaign(camp)  # every input is checked before the store opens
-        stores = open_stores(camp.store, camp.base_dir)
-        try:
-            report = run_campaign(
-                camp,
-                stores,
-                workdir=workdir,
-                echo=_echo,
-                cflow=cflow,
-                workers=workers,
-                pool=pool,
-            )
-        finally:
-            stores.close()
+    _check_interfaces(camp)
+    cflow = build_campaign(camp)  # every input is checked before the store is opened
+    stores = open_stores(camp.store, camp.base_dir)
+    try:
+        report = run_campaign(
+            camp,
+            stores,
+            workdir=workdir,
+            echo=_echo,
+            cflow=cflow,
+            workers=workers or auto_workers(camp.calculator),
+        )
+    finally:
+        stores.close()
     _echo(
         f"finished in {report.wall_s:.1f} s: {len(report.completed)} computed, "
         f"{report.reused} reused, {len(report.failed)} failed, "

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import re
 import time
 import traceback
@@ -125,12 +124,10 @@ def run_flow(
     on_failure: Callable[[Job, str], None] | None = None,
     echo: Callable[[str], None] = print,
     workers: int = 1,
-    pool: WorkerPool | None = None,
 ) -> RunReport:
     """Run the unfinished jobs of ``flow`` in dependency order.
 
-    With ``workers`` > 1 independent jobs run side by side in that many processes
-    (``pool``'s if given, started early by the caller and closed by it).
+    With ``workers`` > 1 independent jobs run side by side in that many processes.
     """
     from lpsflow.calculators.mlip import STATS
 
@@ -145,10 +142,7 @@ def run_flow(
     if done:
         echo(f"{len(done)} of {len(jobs)} jobs already in the store: reused")
     workdir.mkdir(parents=True, exist_ok=True)
-    if workers > 1 and len(todo) > 1:
-        run = functools.partial(_run_parallel, pool=pool)
-    else:
-        run = _run_serial
+    run = _run_parallel if workers > 1 and len(todo) > 1 else _run_serial
     run(todo, stores, workdir, report, on_failure, echo)
     report.wall_s = time.perf_counter() - t0
     report.force_calls += STATS.calls - calls0
@@ -222,7 +216,6 @@ def _run_parallel(
     report: RunReport,
     on_failure: Callable[[Job, str], None] | None,
     echo: Callable[[str], None],
-    pool: WorkerPool | None = None,
 ) -> None:
     """Keep ``report.workers`` processes busy with jobs whose inputs are stored.
 
@@ -260,7 +253,7 @@ def _run_parallel(
             return
         running[pool.submit(run_job, resolved, names, job_dir)] = (job, job_dir)
 
-    with contextlib.nullcontext(pool) if pool else WorkerPool(report.workers) as pool:
+    with WorkerPool(report.workers) as pool:
         try:
             while pending or running:
                 for uuid, (job, parents) in list(pending.items()):
@@ -361,15 +354,13 @@ def run_campaign(
     echo: Callable[[str], None] = print,
     cflow: CampaignFlow | None = None,
     workers: int = 1,
-    pool: WorkerPool | None = None,
 ) -> RunReport:
     """Record the campaign's manifest and run what the store does not hold yet.
 
     ``cflow`` is the campaign's built flow (built here if not given); building it
     first validates every input before anything is written to the store.
     ``workers`` processes run independent jobs side by side
-    (:func:`lpsflow.dispatch.workers.auto_workers` chooses for the CLI), in
-    ``pool`` if given (:meth:`WorkerPool.start` before building the flow).
+    (:func:`lpsflow.dispatch.workers.auto_workers` chooses for the CLI).
     """
     t0 = time.perf_counter()
     cflow = cflow or build_campaign(campaign)
@@ -393,13 +384,7 @@ def run_campaign(
 
     workdir = workdir or campaign.resolve(campaign.workdir)
     report = run_flow(
-        cflow.flow,
-        stores,
-        Path(workdir),
-        record_failure,
-        echo,
-        workers=workers,
-        pool=pool,
+        cflow.flow, stores, Path(workdir), record_failure, echo, workers=workers
     )
     # clear failures of jobs that have since finished
     doc = stores.campaigns.query_one({"campaign": campaign.name})

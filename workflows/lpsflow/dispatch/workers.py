@@ -115,9 +115,7 @@ def _watch_parent(parent_pid: int) -> None:
         time.sleep(1.0)
 
 
-def _init_worker(
-    parent_pid: int, threads: int, filters: list, model: tuple[str, str] | None
-) -> None:
+def _init_worker(parent_pid: int, threads: int, filters: list) -> None:
     # Ctrl-C is the parent's to handle: it stops the workers itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.filters[:] = filters  # the parent's (the CLI quiets third parties)
@@ -127,24 +125,6 @@ def _init_worker(
         import torch
 
         torch.set_num_threads(threads)
-    if model is not None:
-        _warm_up(*model)
-
-
-def _warm_up(model: str, device: str) -> None:
-    """Import the campaign's jobs and load the model before the first job comes."""
-    try:
-        import lpsflow.flows.campaign  # noqa: F401  (every job's module)
-        from lpsflow.calculators.mlip import mlip_calculator
-
-        mlip_calculator(model, device)
-        freeze_survivors()
-    except Exception:  # the job that needs it reports the error
-        pass
-
-
-def _ready() -> None:
-    """A no-op task: submitting one per worker starts them all."""
 
 
 def freeze_survivors() -> None:
@@ -328,35 +308,14 @@ def write_result(store: JobStore, result: JobResult) -> None:
 class WorkerPool:
     """``workers`` processes, each with ``cores // workers`` torch threads.
 
-    With ``model`` (name and device of the MLIP) each worker imports the jobs and
-    loads the model as it starts; :meth:`start` starts them at once, so that this
-    (3-4 s) overlaps the parent's own start (checking and building the flow,
-    opening the store) instead of delaying the first jobs.
-
     A pool whose process died (killed for memory, say) is replaced on the next
     ``submit``: the job that was running there fails, the others go on.
     """
 
-    def __init__(self, workers: int, model: tuple[str, str] | None = None) -> None:
+    def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.model = model
         self.threads = max(1, cpu_count() // workers)
         self._pool: ProcessPoolExecutor | None = None
-        self._used = False  # a job was submitted
-
-    @classmethod
-    def for_calculator(cls, workers: int, settings: CalculatorSettings) -> WorkerPool:
-        """A pool whose workers load the MLIP of ``settings`` as they start."""
-        mlip = settings.backend == "mlip"
-        return cls(workers, (settings.model, settings.device) if mlip else None)
-
-    def start(self) -> WorkerPool:
-        """Start every worker now (without waiting for them)."""
-        if self._pool is None:
-            self._pool = self._start()
-            for _ in range(self.workers):  # one process is spawned per submit
-                self._pool.submit(_ready)
-        return self
 
     def _start(self) -> ProcessPoolExecutor:
         # spawn, not fork: the parent may hold torch's thread pools and open stores
@@ -364,12 +323,11 @@ class WorkerPool:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(os.getpid(), self.threads, list(warnings.filters), self.model),
+            initargs=(os.getpid(), self.threads, list(warnings.filters)),
         )
 
     def submit(self, fn: Any, *args: Any) -> Future:
         """Run ``fn(*args)`` in a worker."""
-        self._used = True
         if self._pool is None:
             self._pool = self._start()
         try:
@@ -386,9 +344,9 @@ class WorkerPool:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        if exc_type is None and self._used:
+        if exc_type is None:
             pool.shutdown(wait=True)
-        else:  # interrupted, failed, or started for nothing: stop the workers now
+        else:  # interrupted or failed: stop the running jobs now
             self._stop(pool)
 
     @staticmethod
