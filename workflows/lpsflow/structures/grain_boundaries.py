@@ -106,7 +106,7 @@ from lpsflow.structures.interfaces import (
     _strain,
     contact_distances,
     shifts,
-    stack,
+    stacks,
 )
 from lpsflow.structures.slabs import (
     MIN_DISTANCE,
@@ -477,13 +477,13 @@ def build_grain_boundaries(
         "grain A",
     )
     to_cell = np.linalg.inv(ms)
+    cell_shifts = [tuple((np.asarray(sh, float) @ to_cell) % 1.0) for sh in grid]
+    stacked = stacks(
+        grain_b, grain_a, gm.match, cell_shifts, fixed_layers=0, vacuum=10.0,
+        contacts=contacts, min_gap=min_gap,
+    )  # fmt: skip
     cells = []
-    for sh in grid:
-        shift = tuple((np.asarray(sh, float) @ to_cell) % 1.0)
-        iface = stack(
-            grain_b, grain_a, gm.match, shift, fixed_layers=0, vacuum=10.0,
-            contacts=contacts, min_gap=min_gap,
-        )  # fmt: skip
+    for sh, shift, iface in zip(grid, cell_shifts, stacked, strict=True):
         cell, planes = _close_periodic(iface, contacts, min_gap)
         labels = iface.site_properties["interface_label"]
         part_a = Structure.from_sites(

@@ -54,11 +54,13 @@ A 151.6 A^2, 1.0% match exists for Li7P3S11 (100) (b x c) of this cell, not (010
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from monty.json import MSONable
@@ -472,6 +474,30 @@ def stack(
     bond is stretched out of the unit. The bottom ``fixed_layers`` substrate layers
     get ``selective_dynamics`` False.
     """
+    return stacks(
+        film, substrate, match, [shift], fixed_layers=fixed_layers, vacuum=vacuum,
+        contacts=contacts, min_gap=min_gap, rigid=rigid, properties=[properties],
+    )[0]  # fmt: skip
+
+
+def stacks(
+    film: SlabCandidate,
+    substrate: SlabCandidate,
+    match: LatticeMatch,
+    shifts: Sequence[tuple[float, float]],
+    *,
+    fixed_layers: int = 0,
+    vacuum: float = 15.0,
+    contacts: dict[tuple[str, str], float] | None = None,
+    min_gap: float = 0.0,
+    rigid: bool = True,
+    properties: Sequence[dict | None] | None = None,
+) -> list[Interface]:
+    """:func:`stack` at each of ``shifts`` (``properties``: one dict per shift).
+
+    The supercells, the strained film and the reference unit counts are made once
+    for all shifts: only the film's offset and height differ between the cells.
+    """
     if contacts is None:
         contacts = contact_distances(film.slab, substrate.slab)
     sub_layers = layers(substrate.slab)
@@ -512,26 +538,14 @@ def stack(
 
     sub_uv = sub_sc.frac_coords[:, :2] % 1.0
     sub_h = heights(sub_sc)
-    film_uv = _strained_film(film_sc, mf @ _in_plane(film.slab), basis, flipped, rigid)
+    strained_uv = _strained_film(
+        film_sc, mf @ _in_plane(film.slab), basis, flipped, rigid
+    )
     film_h = heights(film_sc)
     if flipped:  # 180-degree turn about the first in-plane axis
         film_h = film_h.max() - film_h
-    film_uv = (film_uv + np.asarray(shift, float)) % 1.0
     sub_sym = [s.specie.symbol for s in sub_sc]
     film_sym = [s.specie.symbol for s in film_sc]
-    z0 = _film_base(
-        film_uv, film_h, film_sym, sub_uv, sub_h, sub_sym, basis, contacts, min_gap
-    )
-
-    top = z0 + film_h.max()
-    c_len = top + vacuum
-    lattice = Lattice([[*basis[0], 0.0], [*basis[1], 0.0], [0.0, 0.0, c_len]])
-    frac = np.vstack(
-        [
-            np.column_stack([sub_uv, (sub_h + vacuum / 2) / c_len]),
-            np.column_stack([film_uv, (film_h + z0 + vacuum / 2) / c_len]),
-        ]
-    )
     species = [s.species for s in sub_sc] + [s.species for s in film_sc]
     layer_prop = list(sub_sc.site_properties["layer"]) + list(
         film_sc.site_properties["layer"]
@@ -543,9 +557,7 @@ def stack(
         "layer": [int(x) for x in layer_prop],
         "selective_dynamics": [[not f] * 3 for f in fixed],
     }
-    info = {
-        "shift": [float(x) for x in shift],
-        "gap": float(z0 - sub_h.max()),
+    common = {
         "area": float(abs(np.linalg.det(basis))),
         "n_film_layers": len(film_layers),
         "n_substrate_layers": len(sub_layers),
@@ -555,28 +567,55 @@ def stack(
         "von_mises_strain": match.von_mises_strain,
         "film_formula": film_sc.composition.formula,
         "substrate_formula": sub_sc.composition.formula,
-        **(properties or {}),
     }
-    iface = Interface(
-        lattice,
-        species,
-        frac,
-        site_properties=props,
-        in_plane_offset=tuple(shift),  # type: ignore[arg-type]
-        gap=info["gap"],
-        vacuum_over_film=vacuum,
-        interface_properties=info,
+    expected = (
+        film_sc.composition + sub_sc.composition,
+        unit_counts(film_sc) + unit_counts(sub_sc),
     )
-    _check_interface(iface, film_sc, sub_sc)
-    return iface
+    cells = []
+    for shift, extra in zip(shifts, properties or [None] * len(shifts), strict=True):
+        film_uv = (strained_uv + np.asarray(shift, float)) % 1.0
+        z0 = _film_base(
+            film_uv, film_h, film_sym, sub_uv, sub_h, sub_sym, basis, contacts, min_gap
+        )
+        top = z0 + film_h.max()
+        c_len = top + vacuum
+        lattice = Lattice([[*basis[0], 0.0], [*basis[1], 0.0], [0.0, 0.0, c_len]])
+        frac = np.vstack(
+            [
+                np.column_stack([sub_uv, (sub_h + vacuum / 2) / c_len]),
+                np.column_stack([film_uv, (film_h + z0 + vacuum / 2) / c_len]),
+            ]
+        )
+        gap = float(z0 - sub_h.max())
+        info = {
+            "shift": [float(x) for x in shift],
+            "gap": gap,
+            **common,
+            **(extra or {}),
+        }
+        iface = Interface(
+            lattice,
+            species,
+            frac,
+            site_properties=copy.deepcopy(props),
+            in_plane_offset=tuple(shift),  # type: ignore[arg-type]
+            gap=gap,
+            vacuum_over_film=vacuum,
+            interface_properties=info,
+        )
+        _check_interface(iface, *expected)
+        cells.append(iface)
+    return cells
 
 
-def _check_interface(iface: Interface, film: Structure, sub: Structure) -> None:
-    if iface.composition != film.composition + sub.composition:
+def _check_interface(iface: Interface, composition: Any, units: Counter) -> None:
+    """``composition`` and ``units``: those of the film and substrate together."""
+    if iface.composition != composition:
         raise StructureError("interface composition differs from film + substrate")
     if (d := min_distance(iface)) < MIN_DISTANCE:
         raise StructureError(f"interface has atoms {d:.2f} A apart (< {MIN_DISTANCE})")
-    if unit_counts(iface) != unit_counts(film) + unit_counts(sub):
+    if unit_counts(iface) != units:
         raise StructureError(
             "interface P-S units differ from film + substrate (a bond stretched past "
             f"{BOND_CUTOFF} A or formed across the boundary): "
@@ -686,25 +725,25 @@ def build_interfaces(
         if t is not None:
             film = _translated(film, t)
         starts = [*extra, *grid] if t is not None else grid
-        for k, sh in enumerate(starts):
-            cells.append(
-                stack(
-                    film,
-                    sub,
-                    match,
-                    tuple((np.asarray(sh) @ to_iface) % 1.0),
-                    fixed_layers=fixed_layers,
-                    vacuum=vacuum,
-                    contacts=contacts,
-                    min_gap=min_gap,
-                    properties={
-                        "kind": kind,
-                        "registry": t is not None and bool(extra) and k == 0,
-                        "shift_substrate_cell": [float(x) for x in sh],
-                        "shift_origin": "1-layer film" if t is not None else "slab",
-                    },
-                )
-            )
+        cells += stacks(
+            film,
+            sub,
+            match,
+            [tuple((np.asarray(sh) @ to_iface) % 1.0) for sh in starts],
+            fixed_layers=fixed_layers,
+            vacuum=vacuum,
+            contacts=contacts,
+            min_gap=min_gap,
+            properties=[
+                {
+                    "kind": kind,
+                    "registry": t is not None and bool(extra) and k == 0,
+                    "shift_substrate_cell": [float(x) for x in sh],
+                    "shift_origin": "1-layer film" if t is not None else "slab",
+                }
+                for k, sh in enumerate(starts)
+            ],
+        )
     return InterfaceSet(
         kind=kind,
         match=match,
