@@ -8,7 +8,7 @@ from ase.build import bulk
 from ase.geometry import find_mic
 from ase.mep.neb import NEB
 
-from lpsflow.structures.idpp import idpp_interpolate, pair_vectors
+from lpsflow.structures.idpp import general_mic, idpp_interpolate, pair_vectors
 
 
 def _ends(repeat: tuple[int, int, int]):
@@ -51,3 +51,16 @@ def test_idpp_images_are_ases(repeat):
     for a, b in zip(ase.images, ours.images, strict=True):
         np.testing.assert_allclose(b.positions, a.positions, atol=1e-10)
         assert b.calc is a.calc  # the images' own calculators are back
+
+
+def test_general_mic_is_ases():
+    from ase.geometry.geometry import general_find_mic
+
+    rng = np.random.default_rng(11)
+    cell = np.array([[9.0, 0.0, 0.0], [4.1, 7.5, 0.0], [1.3, -2.2, 31.0]])  # skewed
+    vectors = rng.uniform(-40.0, 40.0, (3000, 3))
+    for pbc in (np.array([True] * 3), np.array([True, True, False])):
+        ours, ours_len = general_mic(vectors, cell, pbc)
+        ase, ase_len = general_find_mic(vectors, cell, pbc=pbc)
+        np.testing.assert_allclose(ours, ase, atol=1e-12)
+        np.testing.assert_allclose(ours_len, ase_len, atol=1e-12)

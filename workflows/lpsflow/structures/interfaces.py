@@ -381,12 +381,18 @@ def _film_base(
         np.linalg.norm((du[:, :, None, :] + images[None, None]) @ basis, axis=-1),
         axis=-1,
     )
-    c = np.array(
+    names = sorted(set(film_sym) | set(sub_sym))
+    table = np.array(
         [
-            [contacts.get(tuple(sorted((a, b))), DEFAULT_CONTACT) for b in sub_sym]  # type: ignore[arg-type]
-            for a in film_sym
+            [contacts.get(tuple(sorted((a, b))), DEFAULT_CONTACT) for b in names]  # type: ignore[arg-type]
+            for a in names
         ]
     )
+    index = {name: k for k, name in enumerate(names)}
+    c = table[
+        np.array([index[a] for a in film_sym])[:, None],
+        np.array([index[b] for b in sub_sym])[None, :],
+    ]
     close = r < c
     if close.any():
         need = sub_h[None, :] - film_h[:, None] + np.sqrt(np.clip(c**2 - r**2, 0, None))
