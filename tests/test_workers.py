@@ -223,3 +223,30 @@ def test_inputs_resolved_as_stored_match_jobflows(tmp_path, monkeypatch):
     missing = echo(square(5.0).output)  # never run: jobflow's error
     with pytest.raises(ValueError, match="Could not resolve reference"):
         encode_resolved(missing, stores.jobs)
+
+
+def test_frozen_cycles_are_collected_by_the_periodic_full_pass(monkeypatch):
+    import gc
+    import weakref
+
+    from lpsflow.dispatch import workers
+
+    class Node:
+        pass
+
+    monkeypatch.setattr(workers, "FULL_COLLECTION_EVERY", 3)
+    monkeypatch.setattr(workers, "_freezes", 0)
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a reference cycle
+    gone = weakref.ref(a)
+    gc.collect()  # into the oldest generation
+    del a, b
+    try:
+        workers.freeze_survivors()  # 1: frozen while unreachable
+        gc.collect()
+        assert gone() is not None  # a frozen cycle escapes ordinary collections
+        workers.freeze_survivors()  # 2
+        workers.freeze_survivors()  # 3: the full pass over everything
+        assert gone() is None
+    finally:
+        gc.unfreeze()

@@ -127,6 +127,11 @@ def _init_worker(parent_pid: int, threads: int, filters: list) -> None:
         torch.set_num_threads(threads)
 
 
+#: Jobs between two full collections of everything, frozen objects included.
+FULL_COLLECTION_EVERY = 50
+_freezes = 0
+
+
 def freeze_survivors() -> None:
     """Take the objects alive now out of the garbage collector's full passes.
 
@@ -135,9 +140,17 @@ def freeze_survivors() -> None:
     about once per ten jobs), though they live until the process ends. After each
     job the young generations are collected (a few ms) and the survivors frozen
     (``gc.freeze``), so full passes only walk what later jobs allocate. Frozen
-    objects are still freed by reference counting.
+    objects are still freed by reference counting; reference cycles that had
+    reached the old generation are collected by one full pass over everything
+    every :data:`FULL_COLLECTION_EVERY` jobs, so memory stays bounded.
     """
-    gc.collect(1)
+    global _freezes
+    _freezes += 1
+    if _freezes % FULL_COLLECTION_EVERY == 0:
+        gc.unfreeze()
+        gc.collect()
+    else:
+        gc.collect(1)
     gc.freeze()
 
 
