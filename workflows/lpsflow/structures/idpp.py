@@ -19,11 +19,13 @@ from typing import Any
 
 import numpy as np
 from ase.calculators.calculator import Calculator
+from ase.cell import Cell
 from ase.geometry import complete_cell, wrap_positions
 from ase.geometry.geometry import naive_find_mic
 from ase.geometry.minkowski_reduction import minkowski_reduce
 from ase.mep.neb import NEB, interpolate
 from ase.optimize import MDMin
+from ase.utils import pbc2pbc
 
 
 def pair_vectors(
@@ -33,9 +35,6 @@ def pair_vectors(
 
     As ``ase.geometry.find_mic`` gives them for ``positions - positions[i]``.
     """
-    from ase.cell import Cell
-    from ase.utils import pbc2pbc
-
     n = len(positions)
     vectors = (positions[None, :, :] - positions[:, None, :]).reshape(-1, 3)
     cell = Cell(cell)
