@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
+from enum import StrEnum
 from pathlib import Path
 
 import pytest
 from jobflow import Flow, job
+from pydantic import BaseModel, ConfigDict
+from pymatgen.core import Structure
 
 from lpsflow.campaign import CalculatorSettings
 from lpsflow.dispatch.local import run_flow
@@ -159,6 +162,44 @@ def lattice_cell(a: float) -> dict:
     return {"structure": s, "tags": ["x", "y"]}
 
 
+class Kind(StrEnum):
+    """An enum field (stored as its value)."""
+
+    BULK = "bulk"
+
+
+class Inner(BaseModel):
+    """A nested model (stored as a plain dict)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    structure: Structure
+    energy: float
+
+
+class Outer(BaseModel):
+    """A document like atomate2's task documents."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    structure: Structure
+    inner: Inner
+    kind: Kind
+    selected: list[Structure]
+
+
+@job
+def outer_doc(a: float) -> Outer:
+    """A pydantic document holding Structures."""
+    from pymatgen.core import Lattice
+
+    s = Structure(Lattice.cubic(a), ["Li", "S"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    t = s.copy()
+    t.replace(0, "Na")
+    return Outer(
+        structure=s, inner=Inner(structure=t, energy=-1.0), kind=Kind.BULK,
+        selected=[t, s],
+    )  # fmt: skip
+
+
 @job
 def echo(*args, **kwargs) -> list:
     """Its inputs, as received."""
@@ -182,19 +223,27 @@ def test_inputs_resolved_as_stored_match_jobflows(tmp_path, monkeypatch):
     )
     # an object's attributes: a property, a field stored as a plain dict
     derived = echo(cell.output["structure"].volume, cell.output["structure"].lattice)
-    flow = Flow([a, b, cell, uses, derived])
-    uses, derived = copy.deepcopy(uses), copy.deepcopy(derived)  # a run resolves them
+    # a pydantic document's Structures (as stored), a nested model's too
+    doc = outer_doc(4.0)
+    fields = echo(doc.output.structure, doc.output.inner.structure,
+                  doc.output.selected[1])  # fmt: skip
+    # a nested model and an enum are stored as plain values: jobflow resolves them
+    nested, kind = echo(doc.output.inner), echo(doc.output.kind)
+    flow = Flow([a, b, cell, uses, derived, doc, fields, nested, kind])
+    uses, derived, fields, nested, kind = (
+        copy.deepcopy(j) for j in (uses, derived, fields, nested, kind)
+    )  # a run resolves them
     stores = embedded_stores(tmp_path / "s").connect()
     report = run_flow(flow, stores, tmp_path / "w", None, lambda _: None)
-    assert len(report.completed) == 5
+    assert len(report.completed) == 9
 
     def args(text: str) -> str:
         j = decode_job(text)
         return json.dumps([j.function_args, j.function_kwargs], cls=MontyEncoder)
 
+    checked = (uses, derived, fields, nested, kind)
     resolved = {
-        j.uuid: j.resolve_args(store=stores.jobs, inplace=False)
-        for j in (uses, derived)
+        j.uuid: j.resolve_args(store=stores.jobs, inplace=False) for j in checked
     }
     fallbacks = []
 
@@ -203,11 +252,12 @@ def test_inputs_resolved_as_stored_match_jobflows(tmp_path, monkeypatch):
         return resolved[self.uuid]
 
     monkeypatch.setattr(Job, "resolve_args", jobflow_resolver)
-    for j in (uses, derived):
+    for j in checked:
         assert args(encode_resolved(j, stores.jobs)) == args(
             encode_job(resolved[j.uuid])
         )
-    assert fallbacks == [derived.uuid]  # only attributes of objects need jobflow
+    # only attributes of objects and plain values inside pydantic models need jobflow
+    assert fallbacks == [derived.uuid, nested.uuid, kind.uuid]
     monkeypatch.undo()
     decoded = decode_job(encode_resolved(uses, stores.jobs))
     assert decoded.function_args[0] == 4.0 and decoded.function_args[1] == [
@@ -220,6 +270,13 @@ def test_inputs_resolved_as_stored_match_jobflows(tmp_path, monkeypatch):
     assert decoded.function_args[3] == ["y", {"n": 4}]
     volume, lattice = decode_job(encode_resolved(derived, stores.jobs)).function_args
     assert volume == 64.0 and lattice.volume == 64.0  # a Lattice, not its dict
+    s, inner_s, sel = decode_job(encode_resolved(fields, stores.jobs)).function_args
+    assert isinstance(s, Structure) and s.composition.reduced_formula == "LiS"
+    assert inner_s.composition.reduced_formula == "NaS" and sel == s
+    (inner,) = decode_job(encode_resolved(nested, stores.jobs)).function_args
+    assert isinstance(inner, Inner) and inner.energy == -1.0
+    (k,) = decode_job(encode_resolved(kind, stores.jobs)).function_args
+    assert k == Kind.BULK  # a str enum: "bulk" both ways
     missing = echo(square(5.0).output)  # never run: jobflow's error
     with pytest.raises(ValueError, match="Could not resolve reference"):
         encode_resolved(missing, stores.jobs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import json
 import multiprocessing
 import os
@@ -27,10 +28,12 @@ import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monty.json import MontyDecoder, MontyEncoder
+from pydantic import BaseModel
 
 from lpsflow.calculators.outputs import summarize
 
@@ -187,6 +190,30 @@ def _has_reference(obj: Any) -> bool:
     return False
 
 
+@cache
+def _pydantic_class(module: str, name: str) -> bool:
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(cls, type) and issubclass(cls, BaseModel)
+
+
+def _is_pydantic(doc: dict) -> bool:
+    """Whether a serialised object is a pydantic model (monty's ``model_dump``)."""
+    return _pydantic_class(str(doc.get("@module")), str(doc.get("@class")))
+
+
+def _is_object(value: Any) -> bool:
+    """Whether a stored value is a serialised object other than a pydantic model."""
+    return (
+        isinstance(value, dict)
+        and "@module" in value
+        and "@class" in value
+        and not _is_pydantic(value)
+    )
+
+
 def encode_resolved(job: Job, store: JobStore) -> str:
     """The job as JSON for a worker, its input references replaced by the outputs.
 
@@ -197,8 +224,9 @@ def encode_resolved(job: Job, store: JobStore) -> str:
     next job. The stored outputs are JSON already: here they go into the job's
     serialised arguments as stored (with their data-store blobs) and are decoded
     once, in the worker. jobflow resolves the job instead where this cannot: an
-    output not stored, an attribute of a serialised object (only whole outputs and
-    items of plain dicts and lists are taken as stored), an output holding
+    output not stored, an attribute of a serialised object (whole outputs, items of
+    plain dicts and lists, and serialised objects held by pydantic documents, such
+    as a task document's structure, are taken as stored), an output holding
     references, a job that tolerates missing inputs.
     """
     from jobflow.core.reference import OnMissing, OutputReference
@@ -229,16 +257,23 @@ def encode_resolved(job: Job, store: JobStore) -> str:
             return {k: resolve(v) for k, v in obj.items()}
         ref = OutputReference.from_dict(obj)
         data = output(ref.uuid)
+        in_model = False
         for _, attr in ref.attributes:
-            # plain dicts and lists only: a serialised object's fields are not
-            # always its attributes as decoded (a Structure's lattice, a pydantic
-            # model's nested models and enums)
+            # a serialised object's fields are not always its attributes as
+            # decoded (a Structure's lattice; a pydantic model's nested models,
+            # compositions and enums are stored as plain values)
             if isinstance(data, dict) and "@class" in data:
-                raise _NotPlain(ref.uuid)
+                if not _is_pydantic(data):
+                    raise _NotPlain(ref.uuid)
+                in_model = True
             try:
                 data = data[attr]
             except (KeyError, IndexError, TypeError) as exc:
                 raise _NotPlain(ref.uuid) from exc
+        # within a pydantic model only serialised objects (a task document's
+        # Structure) decode to what the attribute holds
+        if in_model and not _is_object(data):
+            raise _NotPlain(ref.uuid)
         return data
 
     raw = json.loads(encode_job(job))
