@@ -64,6 +64,22 @@ def test_one_backward_gives_chgnets_numbers(name, seed):
     )
 
 
+def test_one_backward_evaluates_in_eval_mode():
+    from lpsflow.calculators.chgnet_fast import predict_one_backward
+
+    fast = FastCHGNetCalculator(use_device="cpu")
+    model = fast.model
+    assert not any(m.training for m in model.modules())  # set once, not per call
+    a = _distorted("Li3PS4", 7)
+    a.calc = fast
+    energy = a.get_potential_energy()
+    model.train()  # someone trained it: the next evaluation is back in eval mode
+    graph = model.graph_converter(AseAtomsAdaptor.get_structure(a))
+    pred = predict_one_backward(model, graph)
+    assert not any(m.training for m in model.modules())
+    assert pred["e"] * len(a) == pytest.approx(energy, abs=1e-5)
+
+
 GRAPH_ARRAYS = (
     "atomic_number",
     "atom_graph",

@@ -44,8 +44,14 @@ def predict_one_backward(
     return_crystal_feas: bool = False,
     **_: Any,
 ) -> dict[str, Any]:
-    """What ``model.predict_graph(graph, task=task)`` returns, in one backward pass."""
-    model.eval()
+    """What ``model.predict_graph(graph, task=task)`` returns, in one backward pass.
+
+    The model is put in evaluation mode if it is in training mode (chgnet's own
+    ``predict_graph`` calls ``eval()`` every time: a walk over its 239 modules,
+    0.6 ms per evaluation).
+    """
+    if model.training:
+        model.eval()
     device = next(model.parameters()).device
     graph = graph.to(device)
     comp_energy = (
@@ -166,6 +172,7 @@ class FastCHGNetCalculator(CHGNetCalculator):
         # weights that need no gradient spare autograd their bookkeeping (5-7 %
         # faster per evaluation of 126-348 atom cells on one core, same numbers)
         model.requires_grad_(False)
+        model.eval()
 
         mode = flushed_denormals if flush_denormals else nullcontext
 
