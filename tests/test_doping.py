@@ -21,6 +21,7 @@ from lpsflow.structures.doping import (
     enumerate_arrangements,
     interstitial_sites,
     rank_by_ewald,
+    ranked_arrangements,
     raw_arrangement_count,
     site_permutations,
     symmetry_operations,
@@ -243,6 +244,26 @@ def test_ewald_quadratic_form_matches_direct(sc122, acc, scheme):
         assert a.ewald_energy == pytest.approx(EwaldSummation(s).total_energy, abs=1e-6)
     keep = enumerate_arrangements(sc122, acc, acc.scheme(scheme), 1, keep=4)
     assert [a.ewald_energy for a in keep] == pytest.approx(energies[:4])
+
+
+@pytest.mark.parametrize(("acc", "scheme"), [(AL, "Li-site"), (SI, "P-site")])
+def test_ranked_arrangements_are_the_ranked_enumeration(sc122, acc, scheme):
+    def fields(arrs):
+        return [(a, a.multiplicity, a.ewald_energy) for a in arrs]
+
+    sch = acc.scheme(scheme)
+    arrs = enumerate_arrangements(sc122, acc, sch, 1)
+    expected = rank_by_ewald(sc122, acc, sch, arrs)[:6]
+    top, n = ranked_arrangements(sc122, acc, sch, 1, keep=6)
+    assert n == len(arrs) > 6
+    assert fields(top) == fields(expected)  # the same floats, not just close
+    kept = enumerate_arrangements(sc122, acc, sch, 1, keep=6)
+    assert fields(kept) == fields(expected)
+    # where the enumeration samples, the sample ranked
+    sample = enumerate_arrangements(sc122, acc, sch, 1, max_enumerate=50, n_starts=9)
+    top, n = ranked_arrangements(sc122, acc, sch, 1, 4, 50, n_starts=9)
+    assert n == len(sample)
+    assert fields(top) == fields(rank_by_ewald(sc122, acc, sch, sample)[:4])
 
 
 def test_sampling_finds_exhaustive_minimum(sc122, al_arrangements):

@@ -37,11 +37,7 @@ from lpsflow.jobs.reactions import phase_input, reaction_energy_job
 from lpsflow.jobs.screening import screen_arrangements
 from lpsflow.jobs.solubility import solubility_job
 from lpsflow.structures.accelerant import Accelerant, parse_accelerant
-from lpsflow.structures.doping import (
-    choose_supercell,
-    enumerate_arrangements,
-    rank_by_ewald,
-)
+from lpsflow.structures.doping import choose_supercell, ranked_arrangements
 from lpsflow.structures.library import load_structure
 
 if TYPE_CHECKING:
@@ -408,10 +404,9 @@ def _doped_cells(
     host_sc = host.copy()
     host_sc.make_supercell(list(cell))
     scheme = acc.scheme(scheme_name)
-    arrs = enumerate_arrangements(
-        host_sc, acc, scheme, n_dopants, max_enumerate=doping.max_enumerate
+    ranked, n_distinct = ranked_arrangements(
+        host_sc, acc, scheme, n_dopants, doping.screen_top, doping.max_enumerate
     )
-    ranked = rank_by_ewald(host_sc, acc, scheme, arrs)[: doping.screen_top]
     words = tag.replace(":", " ")
     screen = b.add(
         screen_arrangements(
@@ -422,7 +417,7 @@ def _doped_cells(
             scheme_name,
             x,
             [a.as_dict() for a in ranked],
-            len(arrs),
+            n_distinct,
             doping.relax_top,
             model=b.c.calculator.screening_model,
             device=b.c.calculator.device,

@@ -450,20 +450,54 @@ def _problem(
         )
     if n_vac > len(li) - (n_dopants if scheme.name == "Li-site" else 0):
         raise CompositionError(f"{n_vac} Li vacancies do not fit in the supercell")
-    rot, trans = symmetry_operations(host, symprec)
     n_int = n_dopants * scheme.n_interstitials
-    cand = _interstitial_sites(host, rot, trans) if n_int else np.zeros((0, 3))
+    cand, perms = _host_symmetry(host, symbols, symprec, n_int > 0)
     if n_int > len(cand):
         raise CompositionError(
             f"{n_int} extra Li but only {len(cand)} interstitial sites found"
         )
-    frac = np.vstack([host.frac_coords % 1.0, cand])
-    labels = [*symbols, *(["X"] * len(cand))]
-    perms = site_permutations(frac, labels, rot, trans, host.lattice.matrix)
     return _Problem(
         host, accelerant.oxidation_state, scheme, n_dopants, dopant_sites, li, cand,
         perms,
     )  # fmt: skip
+
+
+#: Host symmetry (interstitial candidates, site permutations) of recent hosts: a
+#: campaign asks for the same few supercells once per accelerant, scheme and x.
+_SYMMETRY: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+_SYMMETRY_SIZE = 16
+
+
+def _host_key(host: Structure, symbols: np.ndarray) -> tuple:
+    return (
+        host.lattice.matrix.tobytes(),
+        host.frac_coords.tobytes(),
+        tuple(symbols.tolist()),
+    )
+
+
+def _host_symmetry(
+    host: Structure, symbols: np.ndarray, symprec: float, interstitials: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interstitial candidates (if asked for) and site permutations of a host.
+
+    Computed once per host, ``symprec`` and ``interstitials`` and kept (read-only)
+    for the next doping problem on the same host.
+    """
+    key = (*_host_key(host, symbols), symprec, interstitials)
+    if key in _SYMMETRY:
+        return _SYMMETRY[key]
+    rot, trans = symmetry_operations(host, symprec)
+    cand = _interstitial_sites(host, rot, trans) if interstitials else np.zeros((0, 3))
+    frac = np.vstack([host.frac_coords % 1.0, cand])
+    labels = [*symbols, *(["X"] * len(cand))]
+    perms = site_permutations(frac, labels, rot, trans, host.lattice.matrix)
+    for a in (cand, perms):
+        a.flags.writeable = False
+    if len(_SYMMETRY) >= _SYMMETRY_SIZE:
+        del _SYMMETRY[next(iter(_SYMMETRY))]
+    _SYMMETRY[key] = cand, perms
+    return cand, perms
 
 
 def _interstitial_combos(pb: _Problem) -> np.ndarray:
@@ -652,10 +686,9 @@ def enumerate_arrangements(
     if dop_reps is None or len(dop_reps) * _rest_count(pb) > max_enumerate:
         found = _sample_low_ewald(pb, n_starts, seed)
         return found if keep is None else found[:keep]
-    out = _enumerate_exhaustive(pb, dop_reps)
-    if keep is not None:
-        out = rank_by_ewald(host_supercell, accelerant, scheme, out)[:keep]
-    return out
+    if keep is None:
+        return _enumerate_exhaustive(pb, dop_reps)
+    return _lowest(pb, *_exhaustive_rows(pb, dop_reps), keep)
 
 
 def _dopant_set_reps(pb: _Problem, limit: int) -> np.ndarray | None:
@@ -675,9 +708,19 @@ def _rest_count(pb: _Problem) -> int:
 
 
 def _enumerate_exhaustive(pb: _Problem, dop_reps: np.ndarray) -> list[Arrangement]:
+    rows, mult = _exhaustive_rows(pb, dop_reps)
+    return [_to_arrangement(pb, row, int(m)) for row, m in zip(rows, mult, strict=True)]
+
+
+def _exhaustive_rows(
+    pb: _Problem, dop_reps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical rows and multiplicities of every distinct arrangement."""
     inter = _interstitial_combos(pb)
     parts = (pb.n_vac, pb.n_int)
-    out: list[Arrangement] = []
+    width = pb.n_dopants + pb.n_vac + pb.n_int
+    rows_out: list[np.ndarray] = [np.zeros((0, width), dtype=np.int64)]
+    mult_out: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     for d_rep in dop_reps:
         stab = _set_stabiliser(pb.perms, d_rep)
         if pb.scheme.name == "Li-site":
@@ -695,13 +738,69 @@ def _enumerate_exhaustive(pb: _Problem, dop_reps: np.ndarray) -> list[Arrangemen
         stab_size = _stabiliser_size(reps, stab, parts)
         if np.any(counts * stab_size != len(stab)):  # orbit-stabiliser theorem
             raise RuntimeError("inconsistent symmetry reduction")
-        rows = np.hstack([np.repeat(d_rep[None], len(reps), axis=0), reps])
+        rows_out.append(np.hstack([np.repeat(d_rep[None], len(reps), axis=0), reps]))
+        mult_out.append(pb.order // stab_size)
+    return np.vstack(rows_out).astype(np.int64), np.concatenate(mult_out)
 
-        out += [
-            _to_arrangement(pb, row, pb.order // int(s))
-            for row, s in zip(rows, stab_size, strict=True)
-        ]
-    return out
+
+def _rank_rows(pb: _Problem, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest-first order and Ewald energies of canonical rows.
+
+    The numbers :func:`rank_by_ewald` gives for the same arrangements in the same
+    order: its extra-Li sites are the candidates in order of first appearance.
+    """
+    n_host, k = len(pb.host), pb.n_dopants + pb.n_vac
+    inter = rows[:, k:] - n_host
+    uniq, first = np.unique(inter.ravel(), return_index=True)
+    seen = uniq[np.argsort(first, kind="stable")]
+    position = np.zeros(len(pb.cand_frac), dtype=np.int64)
+    position[seen] = np.arange(len(seen))
+    sites = rows.copy()
+    sites[:, k:] = n_host + position[inter]
+    form = _EwaldForm(pb.host, (pb.cand_frac[seen] % 1.0).reshape(-1, 3))
+    delta = _deltas(pb.q, pb.scheme, pb.n_dopants, pb.n_vac, pb.n_int)
+    energies = form.energies(sites, np.tile(delta, (len(sites), 1)))
+    return np.argsort(energies, kind="stable"), energies
+
+
+def ranked_arrangements(
+    host_supercell: Structure,
+    accelerant: Accelerant,
+    scheme: Scheme,
+    n_dopants: int,
+    keep: int,
+    max_enumerate: int = 200_000,
+    symprec: float = 0.01,
+    *,
+    n_starts: int = 500,
+    seed: int = 0,
+) -> tuple[list[Arrangement], int]:
+    """The ``keep`` lowest-Ewald arrangements and the number of distinct ones.
+
+    The same as ``rank_by_ewald(host, accelerant, scheme, arrs)[:keep]`` and
+    ``len(arrs)`` for ``arrs = enumerate_arrangements(host, ...)`` (a sample where
+    that samples), without building an :class:`Arrangement` for each of the (tens of
+    thousands of) others: 31566 for the quick campaign's 12 doped cells.
+    """
+    pb = _problem(host_supercell, accelerant, scheme, n_dopants, symprec)
+    dop_reps = _dopant_set_reps(pb, max_enumerate)
+    if dop_reps is None or len(dop_reps) * _rest_count(pb) > max_enumerate:
+        found = _sample_low_ewald(pb, n_starts, seed)
+        ranked = rank_by_ewald(host_supercell, accelerant, scheme, found)
+        return ranked[:keep], len(found)
+    rows, mult = _exhaustive_rows(pb, dop_reps)
+    return _lowest(pb, rows, mult, keep), len(rows)
+
+
+def _lowest(
+    pb: _Problem, rows: np.ndarray, mult: np.ndarray, keep: int
+) -> list[Arrangement]:
+    """The ``keep`` lowest-Ewald rows as arrangements, energies set."""
+    order, energies = _rank_rows(pb, rows)
+    return [
+        _to_arrangement(pb, rows[i], int(mult[i]), float(energies[i]))
+        for i in order[:keep]
+    ]
 
 
 def _set_stabiliser(perms: np.ndarray, subset: np.ndarray) -> np.ndarray:
