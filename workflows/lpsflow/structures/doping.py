@@ -757,7 +757,7 @@ def _rank_rows(pb: _Problem, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     position[seen] = np.arange(len(seen))
     sites = rows.copy()
     sites[:, k:] = n_host + position[inter]
-    form = _EwaldForm(pb.host, (pb.cand_frac[seen] % 1.0).reshape(-1, 3))
+    form = _ewald_form(pb.host, (pb.cand_frac[seen] % 1.0).reshape(-1, 3))
     delta = _deltas(pb.q, pb.scheme, pb.n_dopants, pb.n_vac, pb.n_int)
     energies = form.energies(sites, np.tile(delta, (len(sites), 1)))
     return np.argsort(energies, kind="stable"), energies
@@ -846,6 +846,24 @@ class _EwaldForm:
         return self.e0 + lin + quad
 
 
+_FORMS: dict[tuple, _EwaldForm] = {}
+
+
+def _ewald_form(host: Structure, extra_frac: np.ndarray) -> _EwaldForm:
+    """:class:`_EwaldForm` of a host and extra sites, kept for the next call."""
+    symbols = np.array([s.specie.symbol for s in host])
+    extra = np.asarray(extra_frac, dtype=float).reshape(-1, 3)
+    key = (*_host_key(host, symbols), extra.tobytes())
+    if key not in _FORMS:
+        if len(_FORMS) >= _SYMMETRY_SIZE:
+            del _FORMS[next(iter(_FORMS))]
+        form = _EwaldForm(host, extra)
+        for a in (form.matrix, form.q0, form.h):
+            a.flags.writeable = False
+        _FORMS[key] = form
+    return _FORMS[key]
+
+
 def _deltas(q: int, scheme: Scheme, k_d: int, k_v: int, k_i: int) -> np.ndarray:
     """Return the charge change at the dopant, vacancy and extra-Li sites of a row."""
     base = HOST_CHARGES["Li"] if scheme.name == "Li-site" else HOST_CHARGES["P"]
@@ -904,7 +922,7 @@ def rank_by_ewald(
     ((k_d, k_v, k_i),) = shapes
     if k_v != k_d * scheme.n_vacancies or k_i != k_d * scheme.n_interstitials:
         raise CompositionError(f"arrangements do not follow the {scheme.name} scheme")
-    form = _EwaldForm(host_supercell, np.array(extra).reshape(-1, 3))
+    form = _ewald_form(host_supercell, np.array(extra).reshape(-1, 3))
     delta = _deltas(accelerant.oxidation_state, scheme, k_d, k_v, k_i)
     sites = np.array(rows, dtype=np.int64).reshape(len(rows), -1)
     energies = form.energies(sites, np.tile(delta, (len(sites), 1)))
@@ -927,7 +945,7 @@ def _sample_low_ewald(
     (canonical) ones, lowest energy first.
     """
     rng = np.random.default_rng(seed)
-    form = _EwaldForm(pb.host, pb.cand_frac)
+    form = _ewald_form(pb.host, pb.cand_frac)
     amat, diag = form.matrix, np.diag(form.matrix)
     cand = np.arange(len(pb.host), len(pb.host) + len(pb.cand_frac))
     close = _close_pairs(pb).astype(int) if pb.n_int > 1 else None
