@@ -14,7 +14,10 @@ Runs, in this process (the baseline in subprocesses) and on fresh temporary stor
    (``relaxations.py``), lpsflow's optimiser against atomate2's default;
 
 and prints each target with its measured value, its baseline and its goal. Ratios
-are taken within this one run on this one machine.
+are taken within this one run on this one machine. Each run is timed as
+``run_campaign`` times it (flow building included), with the workers' fork server
+ready, as it is in ``lpsflow run``: the command starts it before it imports
+anything heavy (``lpsflow.dispatch.processes``).
 
     python benchmarks/campaign.py                      # configs/quick.yaml
     python benchmarks/campaign.py --no-baseline        # skip step 3 (the long one)
@@ -41,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from relaxations import print_table  # noqa: E402  (this folder's module)
 
-from lpsflow.calculators.mlip import DISABLE_ENV, SPEEDUPS  # noqa: E402
-from lpsflow.dispatch.workers import auto_workers  # noqa: E402
+from lpsflow.dispatch.processes import auto_workers, wait_for_server  # noqa: E402
+from lpsflow.speedups import DISABLE_ENV, SPEEDUPS  # noqa: E402
 
 #: What the baseline switches off: every speed-up of the MLIP backend.
 BASELINE_DISABLE = ",".join(SPEEDUPS)
@@ -379,6 +382,8 @@ def measure_all(full, args) -> tuple[dict, dict, dict]:
         print(f"worker processes: {w}")
         if w == 1:  # load the model once so that no measured run pays for it alone
             mlip_calculator(full.calculator.model, full.calculator.device)
+        else:  # as `lpsflow run`, whose fork server imports while the command does
+            wait_for_server()
         print("running 1 accelerant ...", flush=True)
         r1 = measure(one(full, full.accelerants[0]), tmp / "store1", tmp / "work1", w)
         print(f"running {n} accelerants ...", flush=True)

@@ -33,10 +33,11 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from lpsflow.calculators import get_backend
 from lpsflow.calculators.chgnet_fast import FastCHGNetCalculator
-from lpsflow.calculators.mlip import DISABLE_ENV, SPEEDUPS, STATS, mlip_calculator
+from lpsflow.calculators.mlip import STATS, mlip_calculator
 from lpsflow.calculators.outputs import summarize
 from lpsflow.campaign import CalculatorSettings
 from lpsflow.errors import ConfigError
+from lpsflow.speedups import DISABLE_ENV, SPEEDUPS
 from lpsflow.structures.library import load_structure
 
 

@@ -307,3 +307,43 @@ def test_frozen_cycles_are_collected_by_the_periodic_full_pass(monkeypatch):
         assert gone() is None
     finally:
         gc.unfreeze()
+
+
+PARENT = """
+import os, sys, time
+from lpsflow.dispatch.workers import WorkerPool
+
+if __name__ == "__main__":
+    with WorkerPool(2) as pool:
+        print(pool.submit(os.getpid).result(), flush=True)
+        pool.submit(time.sleep, 600)
+        time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("disable", ["", "fork_server"])
+def test_workers_end_when_their_parent_is_killed(tmp_path, disable):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from lpsflow.dispatch.workers import _alive
+
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    env = {**os.environ, "LPSFLOW_DISABLE": disable}
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    worker = int(proc.stdout.readline())
+    assert _alive(worker)
+    time.sleep(1.5)  # a worker that mistook the fork server for its parent is gone
+    assert _alive(worker)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(worker)

@@ -63,12 +63,17 @@ def run(
 ) -> None:
     """Run a campaign locally; finished calculations in the store are reused."""
     from lpsflow.campaign import load_campaign
+    from lpsflow.dispatch.processes import auto_workers, start_server
+
+    camp = load_campaign(campaign)
+    workers = workers or auto_workers(camp.calculator)
+    if workers > 1:  # the workers' imports go on while this process imports
+        start_server()
+
     from lpsflow.dispatch.local import run_campaign
-    from lpsflow.dispatch.workers import auto_workers
     from lpsflow.flows.campaign import build_campaign
     from lpsflow.store import open_stores
 
-    camp = load_campaign(campaign)
     _check_interfaces(camp)
     cflow = build_campaign(camp)  # every input is checked before the store is opened
     stores = open_stores(camp.store, camp.base_dir)
@@ -79,7 +84,7 @@ def run(
             workdir=workdir,
             echo=_echo,
             cflow=cflow,
-            workers=workers or auto_workers(camp.calculator),
+            workers=workers,
         )
     finally:
         stores.close()

@@ -18,6 +18,7 @@ from lpsflow.calculators import trajectory_fix
 from lpsflow.calculators.base import Backend
 from lpsflow.calculators.cell_filter import OnceFrechetCellFilter
 from lpsflow.errors import ConfigError
+from lpsflow.speedups import DISABLE_ENV, enabled
 
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
@@ -69,46 +70,6 @@ def _instrument(calc: Calculator) -> Calculator:
 
     calc.calculate = calculate
     return calc
-
-
-#: Speed-ups of this backend that leave its numbers unchanged (to float round-off):
-#:
-#: * ``one_backward``: CHGNet forces and stress from one first-order backward pass
-#:   (:mod:`lpsflow.calculators.chgnet_fast`), 1.7x faster per evaluation;
-#: * ``fast_graph``: CHGNet's crystal graph built with numpy from the atoms' arrays
-#:   (:mod:`lpsflow.calculators.chgnet_graph`), 10x faster than chgnet's converter,
-#:   12-20 % of a force call for 126-348 atoms (only with ``one_backward``);
-#: * ``flush_denormals``: the model evaluated with subnormal floats flushed to
-#:   zero (:func:`lpsflow.calculators.chgnet_fast.flushed_denormals`), 2x faster
-#:   on one thread, bit-identical results (only with ``one_backward``);
-#: * ``blas_one_thread``: see :func:`limit_blas_threads`;
-#: * ``shared_model``: one loaded model per process, not one per job;
-#: * ``parallel_jobs``: ``lpsflow run`` runs independent jobs side by side, one
-#:   worker process per core (:mod:`lpsflow.dispatch.workers`).
-#:
-#: Each can be switched off, for the benchmark's baseline and the equality tests,
-#: by naming it in the environment variable ``LPSFLOW_DISABLE`` (comma separated).
-SPEEDUPS = (
-    "one_backward",
-    "fast_graph",
-    "flush_denormals",
-    "blas_one_thread",
-    "shared_model",
-    "parallel_jobs",
-)
-DISABLE_ENV = "LPSFLOW_DISABLE"
-
-
-def enabled(speedup: str) -> bool:
-    """Whether ``speedup`` (one of :data:`SPEEDUPS`) is on in this process."""
-    off = {s.strip() for s in os.environ.get(DISABLE_ENV, "").split(",") if s.strip()}
-    unknown = off - set(SPEEDUPS)
-    if unknown:
-        raise ConfigError(
-            f"{DISABLE_ENV}: unknown speed-up(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(SPEEDUPS)}"
-        )
-    return speedup not in off
 
 
 def limit_blas_threads() -> None:

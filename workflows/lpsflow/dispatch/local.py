@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lpsflow.dispatch.processes import start_server
 from lpsflow.dispatch.workers import (
     JobResult,
     WorkerPool,
@@ -363,6 +364,8 @@ def run_campaign(
     (:func:`lpsflow.dispatch.workers.auto_workers` chooses for the CLI).
     """
     t0 = time.perf_counter()
+    if workers > 1:
+        start_server()  # imports for the workers while the flow is built
     cflow = cflow or build_campaign(campaign)
     echo(
         f"campaign '{campaign.name}': {', '.join(campaign.accelerants)}; "

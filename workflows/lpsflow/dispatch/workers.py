@@ -18,7 +18,6 @@ import contextlib
 import gc
 import importlib
 import json
-import multiprocessing
 import os
 import signal
 import threading
@@ -36,39 +35,15 @@ from monty.json import MontyDecoder, MontyEncoder
 from pydantic import BaseModel
 
 from lpsflow.calculators.outputs import summarize
+from lpsflow.dispatch.processes import (  # noqa: F401  (re-exported)
+    MAX_AUTO_WORKERS,
+    auto_workers,
+    context,
+    cpu_count,
+)
 
 if TYPE_CHECKING:
     from jobflow import Job, JobStore
-
-    from lpsflow.campaign import CalculatorSettings
-
-#: Most worker processes ``auto`` starts (one loaded model, ~0.6 GB, each).
-MAX_AUTO_WORKERS = 4
-
-
-def cpu_count() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def auto_workers(settings: CalculatorSettings) -> int:
-    """Worker processes for a local run when the user does not say.
-
-    One per core (at most :data:`MAX_AUTO_WORKERS`) for the MLIP on a CPU; one for
-    a GPU (the jobs would queue on the one device) and for VASP (which brings its
-    own MPI parallelism). One as well when the ``parallel_jobs`` speed-up is
-    switched off (``LPSFLOW_DISABLE``).
-    """
-    from lpsflow.calculators.mlip import enabled
-
-    if settings.backend != "mlip" or settings.device != "cpu":
-        return 1
-    if not enabled("parallel_jobs"):
-        return 1
-    return max(1, min(cpu_count(), MAX_AUTO_WORKERS))
 
 
 def describe_output(output: Any) -> str:
@@ -110,18 +85,41 @@ class JobResult:
     traceback: str | None = None
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's: the number was reused
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:  # no /proc (macOS)
+        return True
+
+
 def _watch_parent(parent_pid: int) -> None:
-    """End this worker when the parent process is gone (killed with SIGKILL)."""
+    """End this worker when the parent process is gone (killed with SIGKILL).
+
+    The parent that submits the jobs, not the fork server this worker came from.
+    """
     while True:
-        if os.getppid() != parent_pid:
+        if not _alive(parent_pid):
             os._exit(1)
         time.sleep(1.0)
 
 
-def _init_worker(parent_pid: int, threads: int, filters: list) -> None:
+def _init_worker(
+    parent_pid: int, threads: int, filters: list, environ: dict[str, str]
+) -> None:
     # Ctrl-C is the parent's to handle: it stops the workers itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.filters[:] = filters  # the parent's (the CLI quiets third parties)
+    # the parent's environment now (a fork server has the one of its start)
+    os.environ.clear()
+    os.environ.update(environ)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     with contextlib.suppress(ImportError):
@@ -366,12 +364,17 @@ class WorkerPool:
         self._pool: ProcessPoolExecutor | None = None
 
     def _start(self) -> ProcessPoolExecutor:
-        # spawn, not fork: the parent may hold torch's thread pools and open stores
+        # forked from the fork server or spawned, never forked from this process
         return ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context(),
             initializer=_init_worker,
-            initargs=(os.getpid(), self.threads, list(warnings.filters)),
+            initargs=(
+                os.getpid(),
+                self.threads,
+                list(warnings.filters),
+                dict(os.environ),
+            ),
         )
 
     def submit(self, fn: Any, *args: Any) -> Future:

@@ -1,0 +1,111 @@
+"""How many worker processes a local run uses, and how they start.
+
+A worker needs torch, CHGNet, atomate2 and the job modules: about 4.5 s of imports
+on one core, which every new Python process pays before its first job. On Linux
+(and macOS) the workers are instead forked from a server process that imported
+them once (multiprocessing's ``forkserver``, its ``preload`` list). The command line
+starts that server (:func:`start_server`) as soon as it knows it will use workers,
+so that it imports while the command itself imports, checks the campaign and builds
+the flow; forked workers start their first job at once. The server imports only:
+no model is loaded and no torch operation runs there, so forking it is safe.
+
+This module imports nothing heavy, so that the server starts before the rest does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import TYPE_CHECKING
+
+from lpsflow.speedups import enabled
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+    from lpsflow.campaign import CalculatorSettings
+
+#: Most worker processes ``auto`` starts (one loaded model, ~0.6 GB, each).
+MAX_AUTO_WORKERS = 4
+
+#: Modules the fork server imports for its workers (a missing one is skipped).
+WORKER_MODULES = (
+    "torch",
+    "chgnet.model",
+    "lpsflow.dispatch.workers",
+    "lpsflow.dispatch.capture_store",
+    "lpsflow.calculators.mlip",
+    "lpsflow.calculators.chgnet_fast",
+    "lpsflow.jobs.screening",
+    "lpsflow.jobs.reactions",
+    "lpsflow.jobs.solubility",
+    "lpsflow.jobs.interfaces",
+    "lpsflow.jobs.grain_boundaries",
+    "lpsflow.jobs.vacancies",
+    "lpsflow.jobs.neb",
+    "lpsflow.jobs.neb_hops",
+)
+
+
+def cpu_count() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def auto_workers(settings: CalculatorSettings) -> int:
+    """Worker processes for a local run when the user does not say.
+
+    One per core (at most :data:`MAX_AUTO_WORKERS`) for the MLIP on a CPU; one for
+    a GPU (the jobs would queue on the one device) and for VASP (which brings its
+    own MPI parallelism). One as well when the ``parallel_jobs`` speed-up is
+    switched off (``LPSFLOW_DISABLE``).
+    """
+    if settings.backend != "mlip" or settings.device != "cpu":
+        return 1
+    if not enabled("parallel_jobs"):
+        return 1
+    return max(1, min(cpu_count(), MAX_AUTO_WORKERS))
+
+
+def uses_fork_server() -> bool:
+    """Whether workers are forked from the server (else each is a new Python)."""
+    return "forkserver" in multiprocessing.get_all_start_methods() and enabled(
+        "fork_server"
+    )
+
+
+def context() -> BaseContext:
+    """The multiprocessing context worker pools start their processes with.
+
+    Never plain ``fork``: the parent may hold torch's thread pools and open stores.
+    """
+    if uses_fork_server():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(list(WORKER_MODULES))
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def start_server() -> None:
+    """Start the fork server now (if workers are forked); it imports in the background.
+
+    Cheap to call again: a running server is kept. Harmless if no worker is ever
+    started (the server ends with this process).
+    """
+    if uses_fork_server():
+        from multiprocessing import forkserver
+
+        context()  # its preload list
+        forkserver.ensure_running()
+
+
+def wait_for_server() -> None:
+    """Return once the fork server has imported its modules (at once without one)."""
+    if uses_fork_server():
+        start_server()
+        p = context().Process(target=os.getpid)  # forked after the imports
+        p.start()
+        p.join()
