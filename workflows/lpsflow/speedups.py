@@ -25,7 +25,10 @@ from lpsflow.errors import ConfigError
 #:   worker process per core (:mod:`lpsflow.dispatch.workers`);
 #: * ``fork_server``: those workers are forked from a server process that imported
 #:   their modules once, while the command built the flow
-#:   (:mod:`lpsflow.dispatch.processes`); off, each worker starts a new Python.
+#:   (:mod:`lpsflow.dispatch.processes`); off, each worker starts a new Python;
+#: * ``fast_structures``: a job's input Structures decoded in one constructor call
+#:   each, without pymatgen's per-site JSON round trips
+#:   (:mod:`lpsflow.dispatch.stored_json`), the same Structures.
 #:
 #: Each can be switched off, for the benchmark's baseline and the equality tests,
 #: by naming it in the environment variable ``LPSFLOW_DISABLE`` (comma separated).
@@ -37,6 +40,7 @@ SPEEDUPS = (
     "shared_model",
     "parallel_jobs",
     "fork_server",
+    "fast_structures",
 )
 DISABLE_ENV = "LPSFLOW_DISABLE"
 

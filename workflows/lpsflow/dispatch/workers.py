@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 import json
 import os
 import signal
@@ -27,12 +26,10 @@ import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monty.json import MontyDecoder, MontyEncoder
-from pydantic import BaseModel
 
 from lpsflow.calculators.outputs import summarize
 from lpsflow.dispatch.processes import (  # noqa: F401  (re-exported)
@@ -41,6 +38,8 @@ from lpsflow.dispatch.processes import (  # noqa: F401  (re-exported)
     context,
     cpu_count,
 )
+from lpsflow.dispatch.stored_json import is_object, is_pydantic, with_structures
+from lpsflow.speedups import enabled
 
 if TYPE_CHECKING:
     from jobflow import Job, JobStore
@@ -188,30 +187,6 @@ def _has_reference(obj: Any) -> bool:
     return False
 
 
-@cache
-def _pydantic_class(module: str, name: str) -> bool:
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return False
-    return isinstance(cls, type) and issubclass(cls, BaseModel)
-
-
-def _is_pydantic(doc: dict) -> bool:
-    """Whether a serialised object is a pydantic model (monty's ``model_dump``)."""
-    return _pydantic_class(str(doc.get("@module")), str(doc.get("@class")))
-
-
-def _is_object(value: Any) -> bool:
-    """Whether a stored value is a serialised object other than a pydantic model."""
-    return (
-        isinstance(value, dict)
-        and "@module" in value
-        and "@class" in value
-        and not _is_pydantic(value)
-    )
-
-
 def encode_resolved(job: Job, store: JobStore) -> str:
     """The job as JSON for a worker, its input references replaced by the outputs.
 
@@ -261,7 +236,7 @@ def encode_resolved(job: Job, store: JobStore) -> str:
             # decoded (a Structure's lattice; a pydantic model's nested models,
             # compositions and enums are stored as plain values)
             if isinstance(data, dict) and "@class" in data:
-                if not _is_pydantic(data):
+                if not is_pydantic(data):
                     raise _NotPlain(ref.uuid)
                 in_model = True
             try:
@@ -270,7 +245,7 @@ def encode_resolved(job: Job, store: JobStore) -> str:
                 raise _NotPlain(ref.uuid) from exc
         # within a pydantic model only serialised objects (a task document's
         # Structure) decode to what the attribute holds
-        if in_model and not _is_object(data):
+        if in_model and not is_object(data):
             raise _NotPlain(ref.uuid)
         return data
 
@@ -295,6 +270,8 @@ def decode_job(job_json: str) -> Job:
     """
     raw = json.loads(job_json)
     args, kwargs = raw.pop("function_args", []), raw.pop("function_kwargs", {})
+    if enabled("fast_structures"):
+        args, kwargs = with_structures(args), with_structures(kwargs)
     decoder = MontyDecoder()
     job = decoder.process_decoded(raw)
     job.function_args = tuple(decoder.process_decoded(args))
