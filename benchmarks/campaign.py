@@ -110,6 +110,7 @@ def measure(campaign, store_dir: Path, work_dir: Path, workers: int = 1) -> dict
         "wall_s": wall,
         "cpu_s": time.process_time() - cpu0,
         "force_calls": report.force_calls,
+        "worker_peak_rss_mb": report.worker_peak_rss_mb,
         "calculator_s": calc_s,
         "job_s": busy,
         "overhead_fraction": 1 - calc_s / capacity if wall else 0.0,
@@ -229,14 +230,32 @@ def run_baseline(config: str, device: str | None, accelerants: list[str]) -> dic
     }
 
 
-def peak_rss_mb(workers: int) -> float:
-    """Peak memory of this process plus ``workers`` times its largest child's.
+def peak_rss_mb(workers: int, runs: list[dict]) -> float:
+    """Peak memory: this process, ``workers`` x the largest worker, the fork server.
 
-    An upper bound: the workers' peaks are taken as simultaneous.
+    An upper bound: the workers' peaks are taken as simultaneous, and pages a forked
+    worker shares with the fork server (the imported modules) are counted in both.
+    The workers report their own peaks (a forked worker is not this process's child).
     """
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + (workers * child if workers > 1 else 0)) / 1024
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if workers == 1:
+        return own
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    worker = max([child, *(r.get("worker_peak_rss_mb", 0.0) for r in runs)])
+    return own + workers * worker + fork_server_peak_mb()
+
+
+def fork_server_peak_mb() -> float:
+    """Peak memory of the workers' fork server (0 if none, or no /proc)."""
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            hwm = next(line for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return 0.0
+    return float(hwm.split()[1]) / 1024  # kB
 
 
 def machine() -> str:
@@ -394,7 +413,7 @@ def measure_all(full, args) -> tuple[dict, dict, dict]:
         figures["workers"] = w
         figures["sharing_ratio"] = rn["wall_s"] / r1["wall_s"]
         figures["resume_fraction"] = rr["wall_s"] / rn["wall_s"]
-        figures["peak_rss_mb"] = peak_rss_mb(w)
+        figures["peak_rss_mb"] = peak_rss_mb(w, [r1, rn, rr])
         if args.json:  # kept if a later stage fails (--resume-from reuses it)
             Path(args.json).write_text(json.dumps(figures, indent=2))
         if not args.no_relaxations:

@@ -85,6 +85,8 @@ def test_workers_store_what_a_serial_run_stores(tmp_path):
     bad_line = next(x for x in lines if "FAILED" in x)
     path = bad_line.split("traceback in ")[1]
     assert "ValueError: cannot handle 9.0" in Path(path).read_text()
+    # the workers report their peak memory (a Python with numpy: tens of MB)
+    assert 20 < par.worker_peak_rss_mb < 4096 and ser.worker_peak_rss_mb == 0
 
 
 def test_rerun_with_workers_reuses_everything(tmp_path):

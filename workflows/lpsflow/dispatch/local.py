@@ -66,6 +66,8 @@ class RunReport:
     """Processes that ran jobs side by side."""
     job_span: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Start and end (``time.time()``) of each computed job."""
+    worker_peak_rss_mb: float = 0.0
+    """Largest peak memory (MB) of a worker process (0 without workers)."""
 
     @property
     def job_s(self) -> dict[str, float]:
@@ -285,6 +287,9 @@ def _run_parallel(
                     result = _result(future, job)
                     report.force_calls += result.calls
                     report.calculator_s += result.calculator_s
+                    report.worker_peak_rss_mb = max(
+                        report.worker_peak_rss_mb, result.peak_rss_mb
+                    )
                     if result.error is not None:
                         bad.add(job.uuid)
                         waiting_on.discard(job.uuid)

@@ -45,6 +45,15 @@ if TYPE_CHECKING:
     from jobflow import Job, JobStore
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory (MB) of the calling process."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)  # kB on Linux
+
+
 def describe_output(output: Any) -> str:
     """One-line summary of a job's output for the progress line."""
     try:
@@ -80,6 +89,8 @@ class JobResult:
     """MLIP force calls of the job."""
     calculator_s: float = 0.0
     """Seconds the job spent inside the MLIP calculator."""
+    peak_rss_mb: float = 0.0
+    """The worker's peak memory (resident set, MB) so far."""
     error: str | None = None
     traceback: str | None = None
 
@@ -317,6 +328,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     result.seconds = time.perf_counter() - t0
     result.calls = STATS.calls - calls0
     result.calculator_s = STATS.seconds - calc0
+    result.peak_rss_mb = peak_rss_mb()
     return result
 
 
