@@ -2,7 +2,7 @@
 
 A worker needs torch, CHGNet, atomate2 and the job modules: about 4.5 s of imports
 on one core, which every new Python process pays before its first job. On Linux
-(and macOS) the workers are instead forked from a server process that imported
+the workers are instead forked from a server process that imported
 them once (multiprocessing's ``forkserver``, its ``preload`` list). The command line
 starts that server (:func:`start_server`) as soon as it knows it will use workers,
 so that it imports while the command itself imports, checks the campaign and builds
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from lpsflow.speedups import enabled
@@ -71,9 +72,15 @@ def auto_workers(settings: CalculatorSettings) -> int:
 
 
 def uses_fork_server() -> bool:
-    """Whether workers are forked from the server (else each is a new Python)."""
-    return "forkserver" in multiprocessing.get_all_start_methods() and enabled(
-        "fork_server"
+    """Whether workers are forked from the server (else each is a new Python).
+
+    Linux only: on macOS forking a process that loaded Apple's frameworks (numpy's
+    Accelerate) is unsafe, which is why Python spawns there by default.
+    """
+    return (
+        sys.platform.startswith("linux")
+        and "forkserver" in multiprocessing.get_all_start_methods()
+        and enabled("fork_server")
     )
 
 
