@@ -366,7 +366,7 @@ def run_campaign(
     ``cflow`` is the campaign's built flow (built here if not given); building it
     first validates every input before anything is written to the store.
     ``workers`` processes run independent jobs side by side
-    (:func:`lpsflow.dispatch.workers.auto_workers` chooses for the CLI).
+    (:func:`lpsflow.dispatch.processes.auto_workers` chooses for the CLI).
     """
     t0 = time.perf_counter()
     if workers > 1:

@@ -46,10 +46,13 @@ if TYPE_CHECKING:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory (MB) of the calling process."""
-    import resource
+    """Peak resident memory (MB) of the calling process (0 where unknown)."""
     import sys
 
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)  # kB on Linux
 
