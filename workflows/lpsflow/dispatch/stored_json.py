@@ -105,6 +105,6 @@ def with_structures(obj: Any) -> Any:
     if (obj.get("@module"), obj.get("@class")) == _STRUCTURE:
         s = structure_from_dict(obj)
         return obj if s is None else s
-    if "@module" in obj and "@class" in obj and not is_pydantic(obj):
+    if is_object(obj):
         return obj
     return {k: with_structures(v) for k, v in obj.items()}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -462,10 +462,27 @@ def _problem(
     )  # fmt: skip
 
 
-#: Host symmetry (interstitial candidates, site permutations) of recent hosts: a
-#: campaign asks for the same few supercells once per accelerant, scheme and x.
+#: Host symmetry (interstitial candidates, site permutations) and Ewald forms of
+#: recent hosts: a campaign asks for the same few supercells once per accelerant,
+#: scheme and x.
 _SYMMETRY: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-_SYMMETRY_SIZE = 16
+_FORMS: dict[tuple, _EwaldForm] = {}
+_CACHE_SIZE = 16
+
+
+def _kept(cache: dict, key: tuple, build: Callable[[], Any], arrays: Callable) -> Any:
+    """``cache[key]``, built (its ``arrays(value)`` made read-only) if missing.
+
+    The oldest entry goes when the cache holds :data:`_CACHE_SIZE`.
+    """
+    if key not in cache:
+        value = build()
+        for a in arrays(value):
+            a.flags.writeable = False
+        if len(cache) >= _CACHE_SIZE:
+            del cache[next(iter(cache))]
+        cache[key] = value
+    return cache[key]
 
 
 def _host_key(host: Structure, symbols: np.ndarray) -> tuple:
@@ -484,20 +501,18 @@ def _host_symmetry(
     Computed once per host, ``symprec`` and ``interstitials`` and kept (read-only)
     for the next doping problem on the same host.
     """
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        rot, trans = symmetry_operations(host, symprec)
+        cand = (
+            _interstitial_sites(host, rot, trans) if interstitials else np.zeros((0, 3))
+        )
+        frac = np.vstack([host.frac_coords % 1.0, cand])
+        labels = [*symbols, *(["X"] * len(cand))]
+        return cand, site_permutations(frac, labels, rot, trans, host.lattice.matrix)
+
     key = (*_host_key(host, symbols), symprec, interstitials)
-    if key in _SYMMETRY:
-        return _SYMMETRY[key]
-    rot, trans = symmetry_operations(host, symprec)
-    cand = _interstitial_sites(host, rot, trans) if interstitials else np.zeros((0, 3))
-    frac = np.vstack([host.frac_coords % 1.0, cand])
-    labels = [*symbols, *(["X"] * len(cand))]
-    perms = site_permutations(frac, labels, rot, trans, host.lattice.matrix)
-    for a in (cand, perms):
-        a.flags.writeable = False
-    if len(_SYMMETRY) >= _SYMMETRY_SIZE:
-        del _SYMMETRY[next(iter(_SYMMETRY))]
-    _SYMMETRY[key] = cand, perms
-    return cand, perms
+    return _kept(_SYMMETRY, key, build, lambda v: v)
 
 
 def _interstitial_combos(pb: _Problem) -> np.ndarray:
@@ -681,14 +696,31 @@ def enumerate_arrangements(
     (at most ``keep``), with energies set. Their multiplicities do not sum to the raw
     count and low-lying arrangements may be missed.
     """
-    pb = _problem(host_supercell, accelerant, scheme, n_dopants, symprec)
-    dop_reps = _dopant_set_reps(pb, max_enumerate)
-    if dop_reps is None or len(dop_reps) * _rest_count(pb) > max_enumerate:
+    pb, dop_reps = _plan(
+        host_supercell, accelerant, scheme, n_dopants, max_enumerate, symprec
+    )
+    if dop_reps is None:
         found = _sample_low_ewald(pb, n_starts, seed)
         return found if keep is None else found[:keep]
     if keep is None:
         return _enumerate_exhaustive(pb, dop_reps)
     return _lowest(pb, *_exhaustive_rows(pb, dop_reps), keep)
+
+
+def _plan(
+    host: Structure,
+    accelerant: Accelerant,
+    scheme: Scheme,
+    n_dopants: int,
+    max_enumerate: int,
+    symprec: float,
+) -> tuple[_Problem, np.ndarray | None]:
+    """The problem and its dopant-set representatives; None: too many, sample."""
+    pb = _problem(host, accelerant, scheme, n_dopants, symprec)
+    dop_reps = _dopant_set_reps(pb, max_enumerate)
+    if dop_reps is None or len(dop_reps) * _rest_count(pb) > max_enumerate:
+        return pb, None
+    return pb, dop_reps
 
 
 def _dopant_set_reps(pb: _Problem, limit: int) -> np.ndarray | None:
@@ -782,9 +814,10 @@ def ranked_arrangements(
     that samples), without building an :class:`Arrangement` for each of the (tens of
     thousands of) others: 31566 for the quick campaign's 12 doped cells.
     """
-    pb = _problem(host_supercell, accelerant, scheme, n_dopants, symprec)
-    dop_reps = _dopant_set_reps(pb, max_enumerate)
-    if dop_reps is None or len(dop_reps) * _rest_count(pb) > max_enumerate:
+    pb, dop_reps = _plan(
+        host_supercell, accelerant, scheme, n_dopants, max_enumerate, symprec
+    )
+    if dop_reps is None:
         found = _sample_low_ewald(pb, n_starts, seed)
         ranked = rank_by_ewald(host_supercell, accelerant, scheme, found)
         return ranked[:keep], len(found)
@@ -846,22 +879,17 @@ class _EwaldForm:
         return self.e0 + lin + quad
 
 
-_FORMS: dict[tuple, _EwaldForm] = {}
-
-
 def _ewald_form(host: Structure, extra_frac: np.ndarray) -> _EwaldForm:
     """:class:`_EwaldForm` of a host and extra sites, kept for the next call."""
     symbols = np.array([s.specie.symbol for s in host])
     extra = np.asarray(extra_frac, dtype=float).reshape(-1, 3)
     key = (*_host_key(host, symbols), extra.tobytes())
-    if key not in _FORMS:
-        if len(_FORMS) >= _SYMMETRY_SIZE:
-            del _FORMS[next(iter(_FORMS))]
-        form = _EwaldForm(host, extra)
-        for a in (form.matrix, form.q0, form.h):
-            a.flags.writeable = False
-        _FORMS[key] = form
-    return _FORMS[key]
+    return _kept(
+        _FORMS,
+        key,
+        lambda: _EwaldForm(host, extra),
+        lambda f: (f.matrix, f.q0, f.h),
+    )
 
 
 def _deltas(q: int, scheme: Scheme, k_d: int, k_v: int, k_i: int) -> np.ndarray:
