@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from relaxations import print_table  # noqa: E402  (this folder's module)
 
 from lpsflow.dispatch.processes import auto_workers, wait_for_server  # noqa: E402
+from lpsflow.dispatch.workers import peak_rss_mb as process_peak_mb  # noqa: E402
 from lpsflow.speedups import DISABLE_ENV, SPEEDUPS  # noqa: E402
 
 #: What the baseline switches off: every speed-up of the MLIP backend.
@@ -200,7 +201,7 @@ def baseline_child(args) -> None:
         # one by one: the baseline switches parallel_jobs off with the rest
         workers = auto_workers(campaign.calculator)
         r = measure(campaign, Path(tmp) / "store", Path(tmp) / "work", workers)
-    r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    r["peak_rss_mb"] = process_peak_mb()
     Path(args.json).write_text(json.dumps(r))
 
 
@@ -237,7 +238,7 @@ def peak_rss_mb(workers: int, runs: list[dict]) -> float:
     worker shares with the fork server (the imported modules) are counted in both.
     The workers report their own peaks (a forked worker is not this process's child).
     """
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = process_peak_mb()
     if workers == 1:
         return own
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
