@@ -75,6 +75,9 @@ def test_workers_store_what_a_serial_run_stores(tmp_path):
         assert set(report.failed) == {u["bad"]}
         assert "cannot handle 9.0" in report.failed[u["bad"]]
         assert report.skipped == [u["after_bad"]]
+        # CPU time of every computed job, from the process that ran it
+        assert set(report.job_cpu_s) == set(report.completed)
+        assert all(0 <= t < 60 for t in report.job_cpu_s.values())
     assert _output(sp, up["c"]) == _output(ss, us["c"]) == 9.0 + 9.0 * 1225
     # the data-store blob came back from the worker and resolves
     assert _output(sp, up["b"])["values"] == _output(ss, us["b"])["values"]

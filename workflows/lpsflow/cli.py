@@ -93,6 +93,12 @@ def run(
         f"{report.reused} reused, {len(report.failed)} failed, "
         f"{len(report.skipped)} skipped"
         + (
+            f"; jobs took {sum(report.job_s.values()):.0f} s "
+            f"({sum(report.job_cpu_s.values()):.0f} CPU-s)"
+            if report.completed
+            else ""
+        )
+        + (
             f"; {report.force_calls} MLIP force calls, "
             f"{report.calculator_s:.0f} s inside the calculator"
             if report.force_calls

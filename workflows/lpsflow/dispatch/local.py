@@ -66,6 +66,8 @@ class RunReport:
     """Processes that ran jobs side by side."""
     job_span: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Start and end (``time.time()``) of each computed job."""
+    job_cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of each computed job (its process, all threads)."""
     worker_peak_rss_mb: float = 0.0
     """Largest peak memory (MB) of a worker process (0 without workers)."""
 
@@ -189,7 +191,7 @@ def _run_serial(
             echo(f"{prefix}: skipped (an input job failed)")
             continue
         job_dir = _job_dir(workdir, job)
-        started, t_job = time.time(), time.perf_counter()
+        started, t_job, cpu0 = time.time(), time.perf_counter(), time.process_time()
         calc0 = STATS.seconds
         try:
             with contextlib.chdir(job_dir):
@@ -207,6 +209,7 @@ def _run_serial(
             continue
         dt_job = time.perf_counter() - t_job
         report.job_span[job.uuid] = (started, started + dt_job)
+        report.job_cpu_s[job.uuid] = time.process_time() - cpu0
         report.job_calculator_s[job.uuid] = STATS.seconds - calc0
         report.completed.append(job.uuid)
         echo(f"{prefix}: done in {dt_job:.1f} s  {describe_output(response.output)}")
@@ -312,6 +315,7 @@ def _run_parallel(
                         result.started + result.seconds,
                     )
                     report.job_calculator_s[job.uuid] = result.calculator_s
+                    report.job_cpu_s[job.uuid] = result.cpu_s
                     report.completed.append(job.uuid)
                     echo(f"{prefix}: done in {result.seconds:.1f} s  {result.summary}")
         except KeyboardInterrupt:

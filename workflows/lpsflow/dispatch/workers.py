@@ -88,6 +88,8 @@ class JobResult:
     """Wall time of the job in the worker."""
     started: float = 0.0
     """When the worker started the job (``time.time()``)."""
+    cpu_s: float = 0.0
+    """CPU time of the job in the worker (all its threads)."""
     calls: int = 0
     """MLIP force calls of the job."""
     calculator_s: float = 0.0
@@ -311,7 +313,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     )
     store.connect()
     calls0, calc0 = STATS.calls, STATS.seconds
-    started, t0 = time.time(), time.perf_counter()
+    started, t0, cpu0 = time.time(), time.perf_counter(), time.process_time()
     job = decode_job(job_json)
     result = JobResult(uuid=job.uuid, started=started)
     try:
@@ -329,6 +331,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
         result.traceback = traceback.format_exc()
     freeze_survivors()
     result.seconds = time.perf_counter() - t0
+    result.cpu_s = time.process_time() - cpu0
     result.calls = STATS.calls - calls0
     result.calculator_s = STATS.seconds - calc0
     result.peak_rss_mb = peak_rss_mb()
