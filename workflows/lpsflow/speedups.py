@@ -28,7 +28,9 @@ from lpsflow.errors import ConfigError
 #:   (:mod:`lpsflow.dispatch.processes`); off, each worker starts a new Python;
 #: * ``fast_structures``: a job's input Structures decoded in one constructor call
 #:   each, without pymatgen's per-site JSON round trips
-#:   (:mod:`lpsflow.dispatch.stored_json`), the same Structures.
+#:   (:mod:`lpsflow.dispatch.stored_json`), the same Structures;
+#: * ``lend_cores``: while fewer jobs run than there are workers, the running ones
+#:   get the idle cores' torch threads (:mod:`lpsflow.calculators.thread_share`).
 #:
 #: Each can be switched off, for the benchmark's baseline and the equality tests,
 #: by naming it in the environment variable ``LPSFLOW_DISABLE`` (comma separated).
@@ -41,6 +43,7 @@ SPEEDUPS = (
     "parallel_jobs",
     "fork_server",
     "fast_structures",
+    "lend_cores",
 )
 DISABLE_ENV = "LPSFLOW_DISABLE"
 

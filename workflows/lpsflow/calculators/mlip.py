@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
 
-from lpsflow.calculators import trajectory_fix
+from lpsflow.calculators import thread_share, trajectory_fix
 from lpsflow.calculators.base import Backend
 from lpsflow.calculators.cell_filter import OnceFrechetCellFilter
 from lpsflow.errors import ConfigError
@@ -61,6 +61,7 @@ def _instrument(calc: Calculator) -> Calculator:
     inner = calc.calculate
 
     def calculate(*args: Any, **kwargs: Any) -> Any:
+        thread_share.follow()  # idle cores lent by a parallel run's parent
         t0 = time.perf_counter()
         try:
             return inner(*args, **kwargs)

@@ -282,6 +282,7 @@ def _run_parallel(
                     if pending:  # cannot happen in a DAG; never spin
                         raise RuntimeError("jobs wait on inputs no job produces")
                     break
+                pool.running(len(running))  # lends idle cores to the running
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     job, job_dir = running.pop(future)

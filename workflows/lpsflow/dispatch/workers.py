@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from monty.json import MontyDecoder, MontyEncoder
 
+from lpsflow.calculators import thread_share
 from lpsflow.calculators.outputs import summarize
 from lpsflow.dispatch.processes import (  # noqa: F401  (re-exported)
     MAX_AUTO_WORKERS,
@@ -127,7 +128,11 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _init_worker(
-    parent_pid: int, threads: int, filters: list, environ: dict[str, str]
+    parent_pid: int,
+    threads: int,
+    filters: list,
+    environ: dict[str, str],
+    share: Any = None,
 ) -> None:
     # Ctrl-C is the parent's to handle: it stops the workers itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -141,6 +146,10 @@ def _init_worker(
         import torch
 
         torch.set_num_threads(threads)
+    if share is not None:
+        from lpsflow.calculators import thread_share
+
+        thread_share.attach(share, threads)
 
 
 #: Jobs between two full collections of everything, frozen objects included.
@@ -349,14 +358,27 @@ def write_result(store: JobStore, result: JobResult) -> None:
 class WorkerPool:
     """``workers`` processes, each with ``cores // workers`` torch threads.
 
-    A pool whose process died (killed for memory, say) is replaced on the next
+    While fewer jobs run than there are workers, :meth:`running` lends the idle
+    cores to the running jobs (:mod:`lpsflow.calculators.thread_share`). A pool
+    whose process died (killed for memory, say) is replaced on the next
     ``submit``: the job that was running there fails, the others go on.
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.threads = max(1, cpu_count() // workers)
+        self.cores = cpu_count()
+        self.threads = max(1, self.cores // workers)
+        self._share = (
+            context().RawValue("i", self.threads)
+            if enabled("lend_cores") and workers > 1 and self.cores > 1
+            else None
+        )
         self._pool: ProcessPoolExecutor | None = None
+
+    def running(self, jobs: int) -> None:
+        """Tell the workers that ``jobs`` jobs run or wait (the threads each gets)."""
+        if self._share is not None:
+            self._share.value = thread_share.share_for(self.cores, self.workers, jobs)
 
     def _start(self) -> ProcessPoolExecutor:
         # forked from the fork server or spawned, never forked from this process
@@ -369,6 +391,7 @@ class WorkerPool:
                 self.threads,
                 list(warnings.filters),
                 dict(os.environ),
+                self._share,
             ),
         )
 
