@@ -9,6 +9,7 @@ with the report tests.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -59,6 +60,32 @@ def test_rerun_adds_nothing_and_is_fast(campaign_dir):
     assert _n_docs(stores) == n
     assert rerun_s < 0.2 * campaign_dir["first_s"]
     stores.close()
+
+
+def test_status_shows_progress_and_cost(campaign_dir):
+    """Every job's cost is recorded (the killed CLI run's and the resumed run's)."""
+    from lpsflow.status import RUN_STATS_KEY
+
+    _, stores = _stores(campaign_dir["dir"] / "c.yaml")
+    docs = stores.jobs.query({}, ["uuid", "name", RUN_STATS_KEY])
+    stats = {d["uuid"]: (d["name"], d.get(RUN_STATS_KEY)) for d in docs}
+    stores.close()
+    assert all(s for _, s in stats.values()), [n for n, s in stats.values() if not s]
+    relax = [s for n, s in stats.values() if n.startswith("relax")]
+    assert relax and all(s["force_calls"] > 0 and s["cpu_s"] > 0 for s in relax)
+    assert all(s["wall_s"] >= s["calculator_s"] for _, s in stats.values())
+    proc = subprocess.run(
+        [sys.executable, "-m", "lpsflow.cli", "status", "c.yaml"],
+        cwd=campaign_dir["dir"], capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "LPSFLOW_LAUNCHPAD"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    n = len(stats)
+    assert f"{n} of {n} jobs done" in proc.stdout
+    cost = re.search(r"cost of the (\d+) jobs .* (\d+) MLIP force calls", proc.stdout)
+    assert cost and int(cost[1]) == n
+    assert int(cost[2]) == sum(s["force_calls"] for _, s in stats.values())
+    assert "longest: " in proc.stdout and "not run" not in proc.stdout
 
 
 def _energy_per_atom(stores, uuid):

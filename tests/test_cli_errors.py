@@ -170,7 +170,7 @@ def test_bad_gb_and_neb_settings(tmp_path, extra, needle):
 
 def test_usage_error_is_a_message_not_a_traceback(tmp_path, monkeypatch):
     monkeypatch.delenv("LPSFLOW_LAUNCHPAD", raising=False)
-    proc = run_cli("status", "quick", cwd=tmp_path)
+    proc = run_cli("rerun", "quick", "--failed", cwd=tmp_path)
     assert proc.returncode == 2
     assert "Missing option '--launchpad'" in proc.stderr
     assert "Traceback" not in proc.stderr and "╭" not in proc.stderr

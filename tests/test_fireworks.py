@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -177,6 +178,7 @@ def test_failure_status_rerun_and_lost_run(cluster):
     status = cluster.lpsflow("status", "fwtest").stdout
     assert "FIZZLED" in status and "RUNNING" in status
     assert "relax Al2S3: RuntimeError: injected failure: relax Al2S3" in status
+    assert re.search(r"job time of the \d+ completed jobs: \d+ s", status)
 
     time.sleep(2)
     lost = cluster.lpsflow("rerun", "fwtest", "--lost", "--expiration-hours", "0.0003")

@@ -16,6 +16,7 @@ from pymatgen.core import Structure
 from lpsflow.campaign import CalculatorSettings
 from lpsflow.dispatch.local import run_flow
 from lpsflow.dispatch.workers import MAX_AUTO_WORKERS, auto_workers, cpu_count
+from lpsflow.status import RUN_STATS_KEY
 from lpsflow.store import embedded_stores
 
 
@@ -88,6 +89,11 @@ def test_workers_store_what_a_serial_run_stores(tmp_path):
     bad_line = next(x for x in lines if "FAILED" in x)
     path = bad_line.split("traceback in ")[1]
     assert "ValueError: cannot handle 9.0" in Path(path).read_text()
+    # both record each job's cost in its document
+    for stores, u in ((sp, up), (ss, us)):
+        doc = stores.jobs.query_one({"uuid": u["c"]}, load=False)
+        assert doc[RUN_STATS_KEY]["wall_s"] > 0 and doc[RUN_STATS_KEY]["cpu_s"] >= 0
+        assert stores.jobs.query_one({"uuid": u["bad"]}) is None
     # the workers report their peak memory (a Python with numpy: tens of MB)
     assert 20 < par.worker_peak_rss_mb < 4096 and ser.worker_peak_rss_mb == 0
 

@@ -188,9 +188,29 @@ def submit(campaign: CampaignArg, launchpad: LaunchpadOpt) -> None:
 @app.command()
 def status(
     campaign: Annotated[str, typer.Argument(help="Campaign name or YAML file.")],
-    launchpad: LaunchpadOpt,
+    launchpad: Annotated[
+        Path | None,
+        typer.Option(
+            "--launchpad",
+            "-l",
+            help="FireWorks my_launchpad.yaml (default: $LPSFLOW_LAUNCHPAD); "
+            "without one, the campaign's results store is read.",
+            envvar="LPSFLOW_LAUNCHPAD",
+        ),
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(help="Read this embedded store (not the LaunchPad)."),
+    ] = None,
 ) -> None:
-    """Show a cluster campaign's jobs by state and kind, and the failing ones."""
+    """Show a campaign's jobs by state and kind, the failing ones and the cost.
+
+    With a LaunchPad: the cluster campaign's fireworks. Without (or with --store):
+    the results store, which also holds what each locally run job cost.
+    """
+    if launchpad is None or store is not None:
+        _store_status(campaign, store)
+        return
     from lpsflow.dispatch.fireworks import campaign_status, load_launchpad
 
     name = _campaign_name(campaign)
@@ -204,11 +224,56 @@ def status(
         typer.echo(
             f"  {kind:10s} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         )
+    done = st.by_state.get("COMPLETED", 0)
+    if done:
+        typer.echo(f"job time of the {done} completed jobs: {_hours(st.runtime_s)}")
     if st.failed:
         typer.echo(f"failed jobs ({len(st.failed)}):")
         for fw_id, name_, err in st.failed:
             typer.echo(f"  fw_id {fw_id:<6d} {name_}: {err}")
         typer.echo(f"rerun them with: lpsflow rerun {name} --failed")
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 3600 else f"{seconds / 3600:.2f} h"
+
+
+def _store_status(campaign: str, store: Path | None) -> None:
+    from lpsflow.status import store_status
+
+    name, stores = _campaign_stores(campaign, store)
+    try:
+        st = store_status(stores, name)
+    finally:
+        stores.close()
+    typer.echo(
+        f"campaign '{name}' in {st.location}: {st.done} of {st.total} jobs done"
+        + (f", {st.total - st.done} not run" if st.done < st.total else "")
+    )
+    for kind, counts in sorted(st.by_kind.items()):
+        typer.echo(
+            f"  {kind:10s} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        )
+    if st.timed:
+        typer.echo(
+            f"cost of the {st.timed} jobs run by lpsflow run: "
+            f"{_hours(st.wall_s)} of job time, {_hours(st.cpu_s)} of CPU time, "
+            f"{st.force_calls} MLIP force calls"
+        )
+        typer.echo(
+            "  longest: " + ", ".join(f"{role} {_hours(t)}" for t, role in st.longest)
+        )
+    if st.done > st.timed:
+        typer.echo(f"{st.done - st.timed} done jobs have no recorded cost")
+    if st.failures:
+        typer.echo(f"failed jobs ({len(st.failures)}):")
+        for uuid, msg in st.failures.items():
+            typer.echo(f"  {uuid[:8]}  {st.names.get(uuid, '')}: {msg}")
+    if st.done < st.total:
+        typer.echo(
+            "finish it with: lpsflow run "
+            + (campaign if campaign.endswith((".yaml", ".yml")) else "<campaign.yaml>")
+        )
 
 
 @app.command()

@@ -185,7 +185,8 @@ def campaign_fireworks(
         query = {UUID_KEY: {"$in": uuids}}
     return list(
         lp.fireworks.find(
-            query, {"fw_id": 1, "state": 1, "name": 1, "spec.lpsflow_role": 1}
+            query,
+            {"fw_id": 1, "state": 1, "name": 1, "spec.lpsflow_role": 1, "launches": 1},
         )
     )
 
@@ -219,16 +220,25 @@ class CampaignStatus:
     by_kind: dict[str, Counter] = field(default_factory=dict)
     failed: list[tuple[int, str, str]] = field(default_factory=list)
     """(fw_id, job name, first line of the error) of FIZZLED fireworks."""
+    runtime_s: float = 0.0
+    """Wall time of the COMPLETED fireworks' last launches (s)."""
 
 
 def campaign_status(lp: LaunchPad, campaign: str) -> CampaignStatus:
     """Counts by state and job kind, and the failing jobs with their error."""
     status = CampaignStatus()
+    completed: list[int] = []
     for fw in campaign_fireworks(lp, campaign):
         status.by_state[fw["state"]] += 1
         status.by_kind.setdefault(job_kind(fw), Counter())[fw["state"]] += 1
         if fw["state"] == "FIZZLED":
             status.failed.append((fw["fw_id"], fw["name"], error_line(lp, fw["fw_id"])))
+        elif fw["state"] == "COMPLETED" and fw.get("launches"):
+            completed.append(fw["launches"][-1])
+    for launch in lp.launches.find(
+        {"launch_id": {"$in": completed}}, {"runtime_secs": 1}
+    ):
+        status.runtime_s += launch.get("runtime_secs") or 0.0
     return status
 
 

@@ -7,7 +7,8 @@ get interrupted, so this runner walks the same flow (same jobs, same ``Job.run``
   (finished work is never repeated, in this campaign or in another one);
 * keeps going when a job fails, skips only its descendants, and records the failure
   in the campaign manifest;
-* prints one progress line per job with timings;
+* prints one progress line per job with timings, and records what each job cost
+  (wall and CPU time, MLIP force calls) in its document (:data:`RUN_STATS_KEY`);
 * runs independent jobs side by side in ``workers`` processes if asked
   (:mod:`lpsflow.dispatch.workers`).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -38,6 +40,7 @@ from lpsflow.dispatch.workers import (
     write_result,
 )
 from lpsflow.flows.campaign import CampaignFlow, build_campaign
+from lpsflow.status import RUN_STATS_KEY
 
 if TYPE_CHECKING:
     from jobflow import Flow, Job
@@ -80,6 +83,28 @@ class RunReport:
     def ok(self) -> bool:
         """Every job finished (now or earlier)."""
         return not self.failed and not self.skipped
+
+
+def run_stats(wall_s: float, cpu_s: float, calls: int, calculator_s: float) -> dict:
+    """What a job cost, as stored under :data:`RUN_STATS_KEY`."""
+    return {
+        "wall_s": round(wall_s, 3),
+        "cpu_s": round(cpu_s, 3),
+        "force_calls": calls,
+        "calculator_s": round(calculator_s, 3),
+        "host": socket.gethostname(),
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _record_stats(stores: Stores, uuid: str, stats: dict) -> None:
+    """Add ``stats`` to the stored documents of job ``uuid`` (a serial run)."""
+    docs = list(stores.jobs.docs_store.query({"uuid": uuid}))
+    for doc in docs:
+        doc.pop("_id", None)
+        doc[RUN_STATS_KEY] = stats
+    if docs:
+        stores.jobs.docs_store.update(docs, key=["uuid", "index"])
 
 
 def finished_uuids(stores: Stores, uuids: list[str]) -> set[str]:
@@ -192,7 +217,7 @@ def _run_serial(
             continue
         job_dir = _job_dir(workdir, job)
         started, t_job, cpu0 = time.time(), time.perf_counter(), time.process_time()
-        calc0 = STATS.seconds
+        calc0, calls0 = STATS.seconds, STATS.calls
         try:
             with contextlib.chdir(job_dir):
                 response = job.run(store=stores.jobs, job_dir=job_dir)
@@ -211,6 +236,13 @@ def _run_serial(
         report.job_span[job.uuid] = (started, started + dt_job)
         report.job_cpu_s[job.uuid] = time.process_time() - cpu0
         report.job_calculator_s[job.uuid] = STATS.seconds - calc0
+        stats = run_stats(
+            dt_job,
+            report.job_cpu_s[job.uuid],
+            STATS.calls - calls0,
+            report.job_calculator_s[job.uuid],
+        )
+        _record_stats(stores, job.uuid, stats)
         report.completed.append(job.uuid)
         echo(f"{prefix}: done in {dt_job:.1f} s  {describe_output(response.output)}")
 
@@ -308,6 +340,12 @@ def _run_parallel(
                             echo,
                         )
                         continue
+                    stats = run_stats(
+                        result.seconds, result.cpu_s, result.calls, result.calculator_s
+                    )
+                    for doc in result.docs:
+                        if doc.get("uuid") == result.uuid:
+                            doc[RUN_STATS_KEY] = stats
                     write_result(stores.jobs, result)
                     freeze_survivors()  # the store's documents live on
                     waiting_on.discard(job.uuid)

@@ -1,0 +1,67 @@
+"""A campaign's progress and cost from its results store (lpsflow.status)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lpsflow.results import NoResultsError
+from lpsflow.status import RUN_STATS_KEY, role_kind, store_status
+from lpsflow.store import embedded_stores
+
+JOBS = [
+    ("relax:Li3PS4", "a"),
+    ("relax:core:Al2S3:Li-site:0", "b"),
+    ("neb:gb:Li7P3S11", "c"),
+    ("screen:gb:homo:Li7P3S11", "d"),
+    ("reaction:Li3PS4", "e"),
+]
+
+
+def _stats(wall, cpu, calls):
+    return {"wall_s": wall, "cpu_s": cpu, "force_calls": calls, "calculator_s": 0.0}
+
+
+@pytest.fixture
+def stores(tmp_path):
+    s = embedded_stores(tmp_path / "store").connect()
+    s.campaigns.update(
+        [
+            {
+                "campaign": "c",
+                "jobs": [{"role": r, "uuid": u, "name": r} for r, u in JOBS],
+                "failures": {"d": "ValueError: no match", "a": "an old failure"},
+            }
+        ],
+        key="campaign",
+    )
+    docs = [
+        {"uuid": "a", "index": 1, "output": 1, RUN_STATS_KEY: _stats(10.0, 9.0, 50)},
+        {"uuid": "b", "index": 1, "output": 2, RUN_STATS_KEY: _stats(30.0, 29.5, 80)},
+        {"uuid": "c", "index": 1, "output": 3},  # run on a cluster: untimed
+        {"uuid": "zz", "index": 1, "output": 4, RUN_STATS_KEY: _stats(99, 99, 9)},
+    ]
+    s.jobs.docs_store.update(docs, key=["uuid", "index"])
+    yield s
+    s.close()
+
+
+def test_counts_failures_and_cost(stores):
+    st = store_status(stores, "c", longest=1)
+    assert (st.total, st.done, st.timed) == (5, 3, 2)  # "zz" is not the campaign's
+    assert st.by_kind["relax"] == {"done": 2}
+    assert st.by_kind["screen"] == {"not run": 1}
+    assert st.by_kind["neb"] == {"done": 1}
+    assert st.failures == {"d": "ValueError: no match"}  # "a" has finished since
+    assert (st.wall_s, st.cpu_s, st.force_calls) == (40.0, 38.5, 130)
+    assert st.longest == [(30.0, "relax:core:Al2S3:Li-site:0")]
+
+
+def test_unknown_campaign_is_a_clear_error(stores):
+    with pytest.raises(NoResultsError, match=r"no campaign named 'x'.*: c$"):
+        store_status(stores, "x")
+
+
+def test_role_kind():
+    assert role_kind("relax:core:Al2S3:Li-site:1/8:0") == "relax"
+    assert role_kind("neb bulk") == "neb"
+    assert role_kind("") == "job"

@@ -1,0 +1,86 @@
+"""How far a campaign is, and what it cost, from its results store alone.
+
+The campaign manifest lists every job (role and uuid); a job is done when its output
+is in the job store. Local runs record each job's wall time, CPU time and MLIP force
+calls in its document (:data:`RUN_STATS_KEY`); their sums are
+the campaign's cost so far, over however many runs (resumes) it took. Jobs run
+elsewhere (FireWorks) count as done but untimed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lpsflow.results import manifest
+
+if TYPE_CHECKING:
+    from lpsflow.store import Stores
+
+#: Key of a job's document under which a local run records what the job cost
+#: (:func:`lpsflow.dispatch.local.run_stats`).
+RUN_STATS_KEY = "lpsflow_run"
+
+
+def role_kind(role: str) -> str:
+    """A job's kind from its role: ``relax:core:Al2S3:Li-site`` -> ``relax``."""
+    return re.split(r"[: ]", role, maxsplit=1)[0] or "job"
+
+
+@dataclass
+class StoreStatus:
+    """A campaign's jobs in its results store, and their recorded cost."""
+
+    campaign: str
+    location: str
+    total: int = 0
+    done: int = 0
+    by_kind: dict[str, Counter] = field(default_factory=dict)
+    """Job kind -> counts of ``done`` and ``not run``."""
+    failures: dict[str, str] = field(default_factory=dict)
+    """Job uuid -> first line of its error (the latest local run's failures)."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Job uuid -> job name."""
+    timed: int = 0
+    """Done jobs with a recorded cost (run by ``lpsflow run``)."""
+    wall_s: float = 0.0
+    """Sum of the timed jobs' wall times (s)."""
+    cpu_s: float = 0.0
+    """Sum of the timed jobs' CPU times (s; all threads of the process)."""
+    force_calls: int = 0
+    """MLIP energy and force evaluations of the timed jobs."""
+    longest: list[tuple[float, str]] = field(default_factory=list)
+    """(wall s, role) of the most expensive timed jobs, longest first."""
+
+
+def store_status(stores: Stores, campaign: str, longest: int = 5) -> StoreStatus:
+    """Done and missing jobs of ``campaign`` by kind, its failures and its cost."""
+    doc = manifest(stores, campaign)
+    status = StoreStatus(campaign=campaign, location=stores.location)
+    roles = {j["uuid"]: j["role"] for j in doc.get("jobs", [])}
+    status.names = {j["uuid"]: j.get("name", "") for j in doc.get("jobs", [])}
+    stats: dict[str, dict | None] = {}
+    for d in stores.jobs.query(
+        {"uuid": {"$in": list(roles)}}, properties=["uuid", RUN_STATS_KEY]
+    ):
+        stats[d["uuid"]] = d.get(RUN_STATS_KEY) or stats.get(d["uuid"])
+    status.total, status.done = len(roles), len(stats)
+    for uuid, role in roles.items():
+        kind = status.by_kind.setdefault(role_kind(role), Counter())
+        kind["done" if uuid in stats else "not run"] += 1
+    status.failures = {
+        u: m for u, m in doc.get("failures", {}).items() if u not in stats
+    }
+    costs = []
+    for uuid, s in stats.items():
+        if not s:
+            continue
+        status.timed += 1
+        status.wall_s += s.get("wall_s", 0.0)
+        status.cpu_s += s.get("cpu_s", 0.0)
+        status.force_calls += s.get("force_calls", 0)
+        costs.append((s.get("wall_s", 0.0), roles[uuid]))
+    status.longest = sorted(costs, reverse=True)[:longest]
+    return status
