@@ -27,9 +27,10 @@ def pytest_collection_modifyitems(config, items):
 def small_campaign(tmp_path_factory):
     """The small real campaign (every branch), run once for the whole session.
 
-    Started with the CLI and killed after two finished jobs, then resumed
-    in-process: ``{"dir", "before" (uuids stored at the kill), "report",
-    "first_s" (seconds of the resumed run)}``.
+    Started with the CLI and terminated (SIGTERM) after two finished jobs, then
+    resumed in-process: ``{"dir", "before" (uuids stored at the kill), "report",
+    "first_s" (seconds of the resumed run), "stop" (exit status and the rest of
+    the CLI's stderr)}``.
     """
     from campaign_snippets import SMALL_CAMPAIGN
     from lpsflow.campaign import load_campaign
@@ -50,8 +51,8 @@ def small_campaign(tmp_path_factory):
         done += ": done in" in line
         if done >= 2:
             break
-    proc.kill()
-    proc.wait(timeout=60)
+    proc.terminate()  # SIGTERM, as a batch system's time limit sends
+    _, rest = proc.communicate(timeout=120)
     campaign = load_campaign(d / "c.yaml")
     stores = open_stores(campaign.store, campaign.base_dir)
     before = {doc["uuid"] for doc in stores.jobs.query({}, ["uuid"])}
@@ -59,4 +60,10 @@ def small_campaign(tmp_path_factory):
     report = run_campaign(campaign, stores, echo=lambda _: None)
     first = time.perf_counter() - t0
     stores.close()
-    return {"dir": d, "before": before, "report": report, "first_s": first}
+    return {
+        "dir": d,
+        "before": before,
+        "report": report,
+        "first_s": first,
+        "stop": (proc.returncode, rest),
+    }

@@ -43,6 +43,10 @@ def campaign_dir(small_campaign):
 def test_killed_run_resumes_and_completes(campaign_dir):
     report = campaign_dir["report"]
     assert len(campaign_dir["before"]) >= 2  # the kill left finished work behind
+    code, stderr = campaign_dir["stop"]
+    assert code == 143, stderr  # SIGTERM: stopped as Ctrl-C stops it
+    assert "finished work is kept, rerun to resume" in stderr
+    assert "Traceback" not in stderr
     assert report.ok, report.failed
     assert report.reused >= len(campaign_dir["before"])
     assert not campaign_dir["before"].intersection(report.completed)

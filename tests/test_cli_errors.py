@@ -174,3 +174,42 @@ def test_usage_error_is_a_message_not_a_traceback(tmp_path, monkeypatch):
     assert proc.returncode == 2
     assert "Missing option '--launchpad'" in proc.stderr
     assert "Traceback" not in proc.stderr and "╭" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("raise_", "status"),
+    [("exit3", 3), ("interrupt", 130), ("terminate", 143), ("ok", 0)],
+)
+def test_exit_status_reaches_the_shell(monkeypatch, raise_, status):
+    """A command's typer.Exit (failed jobs: 1), Ctrl-C and SIGTERM set the status."""
+    import signal
+
+    import typer
+
+    from lpsflow import cli
+
+    @cli.app.command("boom")
+    def boom() -> None:
+        if raise_ == "exit3":
+            raise typer.Exit(3)
+        if raise_ == "interrupt":
+            raise KeyboardInterrupt
+        if raise_ == "terminate":  # as `lpsflow run` does
+            cli._stop_on_sigterm()
+            try:
+                signal.raise_signal(signal.SIGTERM)
+            except cli.Terminated:
+                raise typer.Exit(143) from None
+
+    monkeypatch.setattr(sys, "argv", ["lpsflow", "boom"])
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        if status:
+            with pytest.raises(SystemExit) as exc:
+                cli.main()
+            assert exc.value.code == status
+        else:
+            cli.main()
+    finally:
+        cli.app.registered_commands.pop()
+        signal.signal(signal.SIGTERM, previous)

@@ -65,6 +65,7 @@ def run(
     from lpsflow.campaign import load_campaign
     from lpsflow.dispatch.processes import auto_workers, start_server
 
+    _stop_on_sigterm()
     camp = load_campaign(campaign)
     workers = workers or auto_workers(camp.calculator)
     if workers > 1:  # the workers' imports go on while this process imports
@@ -86,6 +87,9 @@ def run(
             cflow=cflow,
             workers=workers,
         )
+    except Terminated:
+        _echo("terminated (SIGTERM)")
+        raise typer.Exit(143) from None
     finally:
         stores.close()
     _echo(
@@ -719,13 +723,28 @@ _QUIET_MODULES = (
 )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch system's time limit, ``kill``): stop as Ctrl-C does."""
+
+
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM stop a run as Ctrl-C does: workers stopped, finished work kept."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main() -> None:
     """Entry point: user errors become one line and exit status 2."""
     import warnings
 
     warnings.filterwarnings("ignore", module=_QUIET_MODULES)
     try:
-        app(standalone_mode=False)
+        # typer returns the status of a typer.Exit (and 130 after Ctrl-C)
+        status = app(standalone_mode=False)
     except LpsflowError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -742,6 +761,8 @@ def main() -> None:
         if "Abort" in kinds:
             sys.exit(1)
         raise
+    if isinstance(status, int) and status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":
