@@ -134,6 +134,38 @@ def test_fast_graph_falls_back_to_chgnets_converter():
     assert b.get_potential_energy() == pytest.approx(a.get_potential_energy(), 1e-6)
 
 
+@pytest.mark.parametrize("fast_graph", [True, False])
+def test_energy_only_single_points_are_the_calculators_energies(fast_graph):
+    """Forward pass only (screens): the energies calculate() gives, bit for bit."""
+    calc = FastCHGNetCalculator(use_device="cpu", fast_graph=fast_graph)
+    cells = [_distorted(n, seed) for n in ("Li3PS4", "Li7P3S11") for seed in (1, 2)]
+    li = load_structure("Li").copy()  # isolated-ish atoms: chgnet's converter
+    li.scale_lattice(li.volume * 8)
+    cells.append(AseAtomsAdaptor.get_atoms(li))
+    expected = []
+    for a in cells:
+        b = a.copy()
+        b.calc = calc
+        expected.append(float(b.get_potential_energy()))
+    assert calc.energies(cells) == expected
+    assert calc.energies([]) == []
+
+
+def test_single_point_energies_count_and_fall_back(monkeypatch):
+    from lpsflow.calculators.mlip import single_point_energies
+
+    structures = [load_structure("Li3PS4"), load_structure("Li2S")]
+    monkeypatch.delenv(DISABLE_ENV, raising=False)
+    calls = STATS.calls
+    fast = single_point_energies(structures, "CHGNet")
+    assert STATS.calls == calls + 2
+    monkeypatch.setenv(DISABLE_ENV, "energy_only")  # an ordinary evaluation each
+    assert single_point_energies(structures, "CHGNet") == fast
+    monkeypatch.setenv(DISABLE_ENV, "one_backward")  # chgnet's own calculator
+    stock = single_point_energies(structures, "CHGNet")
+    assert stock == pytest.approx(fast, rel=1e-6)
+
+
 def test_flushed_denormals_give_the_same_numbers():
     a = _distorted("Li7P3S11", 7)
     b = a.copy()

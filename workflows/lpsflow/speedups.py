@@ -30,7 +30,10 @@ from lpsflow.errors import ConfigError
 #:   each, without pymatgen's per-site JSON round trips
 #:   (:mod:`lpsflow.dispatch.stored_json`), the same Structures;
 #: * ``lend_cores``: while fewer jobs run than there are workers, the running ones
-#:   get the idle cores' torch threads (:mod:`lpsflow.calculators.thread_share`).
+#:   get the idle cores' torch threads (:mod:`lpsflow.calculators.thread_share`);
+#: * ``energy_only``: the screens' single points without the backward pass
+#:   (:meth:`lpsflow.calculators.chgnet_fast.FastCHGNetCalculator.energies`), the
+#:   same energies bit for bit (only with ``one_backward``).
 #:
 #: Each can be switched off, for the benchmark's baseline and the equality tests,
 #: by naming it in the environment variable ``LPSFLOW_DISABLE`` (comma separated).
@@ -44,6 +47,7 @@ SPEEDUPS = (
     "fork_server",
     "fast_structures",
     "lend_cores",
+    "energy_only",
 )
 DISABLE_ENV = "LPSFLOW_DISABLE"
 

@@ -22,6 +22,7 @@ from lpsflow.speedups import DISABLE_ENV, enabled
 
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
+    from pymatgen.core import Structure
 
     from lpsflow.campaign import CalculatorSettings
 
@@ -117,6 +118,34 @@ def new_calculator(model: str, device: str = "cpu") -> Calculator:
             )
         )
     return _instrument(ase_calculator(model, **kwargs))
+
+
+def single_point_energies(
+    structures: list[Structure], model: str, device: str = "cpu"
+) -> list[float]:
+    """Energies (eV) of ``structures`` with the process-wide model, no forces.
+
+    Where the calculator offers an energy-only evaluation
+    (:meth:`~lpsflow.calculators.chgnet_fast.FastCHGNetCalculator.energies`, the same
+    energies without the backward pass) it is used; otherwise each structure is one
+    ordinary evaluation. Each structure counts as one call in :data:`STATS`.
+    """
+    calc = mlip_calculator(model, device)
+    atoms = [s.to_ase_atoms() for s in structures]
+    energies = getattr(calc, "energies", None) if enabled("energy_only") else None
+    if energies is None:
+        out = []
+        for a in atoms:
+            a.calc = calc
+            out.append(float(a.get_potential_energy()))
+        return out
+    thread_share.follow()
+    t0 = time.perf_counter()
+    try:
+        return energies(atoms)
+    finally:
+        STATS.calls += len(atoms)
+        STATS.seconds += time.perf_counter() - t0
 
 
 @cache

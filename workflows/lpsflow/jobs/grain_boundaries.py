@@ -33,7 +33,7 @@ from pymatgen.core import Structure
 from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.errors import StructureError
 from lpsflow.jobs.reactions import pick_lowest
-from lpsflow.jobs.screening import single_point
+from lpsflow.jobs.screening import single_points
 from lpsflow.structures.grain_boundaries import build_with_settings, cell_gb_energy
 from lpsflow.structures.slabs import EV_PER_A2_TO_J_PER_M2, in_plane_area
 
@@ -200,7 +200,7 @@ def screen_grain_boundary(
         tuple(miller_b) if miller_b is not None else None, s, kind=kind,
         parent=_structure(parent) if parent is not None else None,
     )  # fmt: skip
-    energies = [single_point(c, model, device) for c in gset.cells]
+    energies = single_points(gset.cells, model, device)
     low = min(range(len(energies)), key=energies.__getitem__)
     chosen = gset.cells[low]
     props = chosen.properties["gb"]

@@ -19,7 +19,7 @@ from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.jobs.reactions import pick_lowest
-from lpsflow.jobs.screening import single_point
+from lpsflow.jobs.screening import single_point, single_points
 from lpsflow.schemas import (
     BindingEnergyDoc,
     BindingPoint,
@@ -144,7 +144,7 @@ def screen_interface(
         kind=kind,
     )
     cells = iset.for_layers(n_layers)
-    energies = [single_point(c, model, device) for c in cells]
+    energies = single_points(cells, model, device)
     low = min(range(len(cells)), key=energies.__getitem__)
     chosen = Structure.from_sites(cells[low])  # plain Structure: no Interface class
     film_ref, sub_ref = strained_references(chosen)

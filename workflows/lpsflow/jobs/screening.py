@@ -7,7 +7,7 @@ import logging
 from jobflow import job
 from pymatgen.core import Structure
 
-from lpsflow.calculators.mlip import mlip_calculator
+from lpsflow.calculators.mlip import single_point_energies
 from lpsflow.schemas import DopingScreenDoc, ScreenedArrangement
 from lpsflow.structures.doping import Arrangement
 
@@ -16,9 +16,12 @@ logger = logging.getLogger(__name__)
 
 def single_point(structure: Structure, model: str, device: str) -> float:
     """MLIP energy of ``structure`` (eV), with the process-wide model."""
-    atoms = structure.to_ase_atoms()
-    atoms.calc = mlip_calculator(model, device)
-    return float(atoms.get_potential_energy())
+    return single_point_energies([structure], model, device)[0]
+
+
+def single_points(structures: list[Structure], model: str, device: str) -> list[float]:
+    """MLIP energies (eV) of ``structures`` (the model's forward pass only)."""
+    return single_point_energies(structures, model, device)
 
 
 @job
@@ -59,7 +62,7 @@ def screen_arrangements(
         for a in arrangements
     ]
     cells = [a.apply(host_sc, cation) for a in arrs]
-    energies = [single_point(c, model, device) for c in cells]
+    energies = single_points(cells, model, device)
     order = sorted(range(len(arrs)), key=energies.__getitem__)
     e0 = energies[order[0]]
     candidates = [

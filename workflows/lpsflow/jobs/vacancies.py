@@ -18,7 +18,7 @@ from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.jobs.reactions import pick_lowest
-from lpsflow.jobs.screening import single_point
+from lpsflow.jobs.screening import single_points
 from lpsflow.schemas import (
     ChemicalPotentialDoc,
     VacancyEnergy,
@@ -85,7 +85,7 @@ def screen_vacancies(
         host.make_supercell(list(scale))
         index = [site_at(host, prim[s.index].coords) for s in sites]
     cells = [vacancy_cell(host, i) for i in index]
-    energies = [single_point(c, model, device) for c in cells]
+    energies = single_points(cells, model, device)
     order = sorted(range(len(cells)), key=energies.__getitem__)
     e0 = energies[order[0]]
     return VacancyScreenDoc(
