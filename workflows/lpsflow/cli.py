@@ -224,10 +224,7 @@ def status(
         f"campaign '{name}': {total} jobs: "
         + ", ".join(f"{n} {s}" for s, n in sorted(st.by_state.items()))
     )
-    for kind, counts in sorted(st.by_kind.items()):
-        typer.echo(
-            f"  {kind:10s} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        )
+    _echo_kinds(st.by_kind)
     done = st.by_state.get("COMPLETED", 0)
     if done:
         typer.echo(f"job time of the {done} completed jobs: {_hours(st.runtime_s)}")
@@ -236,6 +233,14 @@ def status(
         for fw_id, name_, err in st.failed:
             typer.echo(f"  fw_id {fw_id:<6d} {name_}: {err}")
         typer.echo(f"rerun them with: lpsflow rerun {name} --failed")
+
+
+def _echo_kinds(by_kind: dict[str, Counter]) -> None:
+    """One line per job kind: its counts by state."""
+    for kind, counts in sorted(by_kind.items()):
+        typer.echo(
+            f"  {kind:10s} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        )
 
 
 def _hours(seconds: float) -> str:
@@ -254,10 +259,7 @@ def _store_status(campaign: str, store: Path | None) -> None:
         f"campaign '{name}' in {st.location}: {st.done} of {st.total} jobs done"
         + (f", {st.total - st.done} not run" if st.done < st.total else "")
     )
-    for kind, counts in sorted(st.by_kind.items()):
-        typer.echo(
-            f"  {kind:10s} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        )
+    _echo_kinds(st.by_kind)
     if st.timed:
         typer.echo(
             f"cost of the {st.timed} jobs run by lpsflow run: "

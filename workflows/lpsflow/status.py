@@ -14,8 +14,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lpsflow.results import manifest
-
 if TYPE_CHECKING:
     from lpsflow.store import Stores
 
@@ -57,6 +55,8 @@ class StoreStatus:
 
 def store_status(stores: Stores, campaign: str, longest: int = 5) -> StoreStatus:
     """Done and missing jobs of ``campaign`` by kind, its failures and its cost."""
+    from lpsflow.results import manifest
+
     doc = manifest(stores, campaign)
     status = StoreStatus(campaign=campaign, location=stores.location)
     roles = {j["uuid"]: j["role"] for j in doc.get("jobs", [])}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ from lpsflow.errors import ConfigError
 from lpsflow.speedups import DISABLE_ENV, enabled
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ase.calculators.calculator import Calculator
     from pymatgen.core import Structure
 
@@ -57,18 +60,25 @@ class CalculatorStats:
 STATS = CalculatorStats()
 
 
+@contextmanager
+def _evaluating(structures: int = 1) -> Iterator[None]:
+    """Around model evaluations: lent cores taken up, calls and time counted."""
+    thread_share.follow()  # idle cores lent by a parallel run's parent
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        STATS.calls += structures
+        STATS.seconds += time.perf_counter() - t0
+
+
 def _instrument(calc: Calculator) -> Calculator:
     """Count the calculator's evaluations and the time they take."""
     inner = calc.calculate
 
     def calculate(*args: Any, **kwargs: Any) -> Any:
-        thread_share.follow()  # idle cores lent by a parallel run's parent
-        t0 = time.perf_counter()
-        try:
+        with _evaluating():
             return inner(*args, **kwargs)
-        finally:
-            STATS.calls += 1
-            STATS.seconds += time.perf_counter() - t0
 
     calc.calculate = calculate
     return calc
@@ -139,13 +149,8 @@ def single_point_energies(
             a.calc = calc
             out.append(float(a.get_potential_energy()))
         return out
-    thread_share.follow()
-    t0 = time.perf_counter()
-    try:
+    with _evaluating(len(atoms)):
         return energies(atoms)
-    finally:
-        STATS.calls += len(atoms)
-        STATS.seconds += time.perf_counter() - t0
 
 
 @cache

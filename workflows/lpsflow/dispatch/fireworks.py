@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from lpsflow.errors import ConfigError, LpsflowError, StoreError
+from lpsflow.status import role_kind
 from lpsflow.store import redact
 
 if TYPE_CHECKING:
@@ -193,8 +194,7 @@ def campaign_fireworks(
 
 def job_kind(fw: dict) -> str:
     """Kind of a job from its role or name: relax, screen, reaction, ..."""
-    role = fw.get("spec", {}).get("lpsflow_role") or fw.get("name", "")
-    return re.split(r"[: ]", role, maxsplit=1)[0] or "job"
+    return role_kind(fw.get("spec", {}).get("lpsflow_role") or fw.get("name", ""))
 
 
 def error_line(lp: LaunchPad, fw_id: int) -> str:

@@ -147,8 +147,6 @@ def _init_worker(
 
         torch.set_num_threads(threads)
     if share is not None:
-        from lpsflow.calculators import thread_share
-
         thread_share.attach(share, threads)
 
 
