@@ -88,10 +88,10 @@ class RunReport:
 def run_stats(wall_s: float, cpu_s: float, calls: int, calculator_s: float) -> dict:
     """What a job cost, as stored under :data:`RUN_STATS_KEY`."""
     return {
-        "wall_s": round(wall_s, 3),
-        "cpu_s": round(cpu_s, 3),
+        "wall_s": wall_s,
+        "cpu_s": cpu_s,
         "force_calls": calls,
-        "calculator_s": round(calculator_s, 3),
+        "calculator_s": calculator_s,
         "host": socket.gethostname(),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
