@@ -58,6 +58,20 @@ class Backend(ABC):
     def describe(self) -> dict[str, Any]:
         """Calculator settings that identify the numbers (shown with every result)."""
 
+    def neb_makers(
+        self,
+        phase: str,
+        fmax: float,
+        max_steps: int,
+        endpoint_fmax: float | None = None,
+    ) -> tuple[Maker, Maker] | None:
+        """Endpoint-relaxation and NEB makers, a calculator job each.
+
+        ``None`` (this default): the whole NEB runs in one job on the backend's
+        in-process calculator (:func:`lpsflow.jobs.neb_hops.neb_hop_job`).
+        """
+        return None
+
     def label(self) -> str:
         """Short label, e.g. ``mlip:CHGNet`` or ``vasp:PBE``."""
         d = self.describe()

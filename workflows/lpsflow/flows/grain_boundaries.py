@@ -27,7 +27,7 @@ from lpsflow.jobs.reactions import job_ref
 from lpsflow.structures.grain_boundaries import QUICK, GBMatch, GBSettings, gb_match
 
 if TYPE_CHECKING:
-    from jobflow import Job
+    from jobflow import Job, Maker
     from pymatgen.core import Structure
 
     from lpsflow.campaign import CalculatorSettings, Campaign, NebSettings
@@ -144,12 +144,15 @@ def add_neb(
     """
     calc = b.c.calculator
     ref = [job_ref(j) for j in host] if isinstance(host, list) else job_ref(host)
-    if getattr(b.backend, "name", "") == "vasp":
+    phase = phase or (GRAIN_BOUNDARY if path == "gb" else "Li7P3S11")
+    makers = b.backend.neb_makers(
+        phase, fmax, max_steps, neb_kwargs.get("endpoint_fmax")
+    )
+    if makers is not None:  # VASP: endpoint, band and collection jobs per hop
         return _add_vasp_neb(
-            b, label, path, ref, phase=phase, n_hops=n_hops, n_images=n_images,
+            b, label, path, ref, makers, n_hops=n_hops, n_images=n_images,
             fmax=fmax, max_steps=max_steps, window=window, max_distance=max_distance,
             supercell=supercell, min_length=min_length,
-            endpoint_fmax=neb_kwargs.get("endpoint_fmax"),
         )  # fmt: skip
     return b.add(
         neb_hop_job(
@@ -178,8 +181,8 @@ def _add_vasp_neb(
     label: str,
     path: str,
     ref: Any,
+    makers: tuple[Maker, Maker],
     *,
-    phase: str | None,
     n_hops: int,
     n_images: int,
     fmax: float,
@@ -188,7 +191,6 @@ def _add_vasp_neb(
     max_distance: float,
     supercell: tuple[int, int, int] | None,
     min_length: float | None,
-    endpoint_fmax: float | None,
 ) -> Job:
     """Hop selection, per hop endpoint relaxes + IDPP + VASP NEB, then collect."""
     from atomate2.vasp.jobs.neb import collect_neb_output
@@ -196,7 +198,6 @@ def _add_vasp_neb(
     from lpsflow.jobs.neb import interpolate_job
     from lpsflow.jobs.neb_vasp import collect_vasp_neb, neb_endpoints_job
 
-    phase = phase or (GRAIN_BOUNDARY if path == "gb" else "Li7P3S11")
     tag, words = f"{path}:{label}", f"{path} {label}"
     sel = b.add(
         neb_endpoints_job(
@@ -213,7 +214,7 @@ def _add_vasp_neb(
         name=f"neb hops {words}",
         salt=False,
     )
-    relax, images_maker = b.backend.neb_makers(phase, fmax, max_steps, endpoint_fmax)
+    relax, images_maker = makers
     runs = []
     for k in range(n_hops):
         ends = [
