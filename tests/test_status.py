@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lpsflow.results import NoResultsError
-from lpsflow.status import RUN_STATS_KEY, role_kind, store_status
+from lpsflow.status import RUN_STATS_KEY, peer_key, role_kind, store_status
 from lpsflow.store import embedded_stores
 
 JOBS = [
@@ -65,3 +65,43 @@ def test_role_kind():
     assert role_kind("relax:core:Al2S3:Li-site:1/8:0") == "relax"
     assert role_kind("neb bulk") == "neb"
     assert role_kind("") == "job"
+
+
+def test_peer_key():
+    acc = ["Al2S3", "SiS2"]
+    assert peer_key("relax:interface:hetero:Al2S3:n2", acc) == (
+        "relax:interface:hetero:*:n2"
+    )
+    assert peer_key("relax:core:SiS2:Li-site:1/16:1", acc) == (
+        "relax:core:*:Li-site:1/16:#"
+    )
+    assert peer_key("relax:Li3PS4", acc) == "relax:Li3PS4"  # not an accelerant
+
+
+def test_jobs_left_are_estimated_from_finished_peers(stores):
+    more = [("relax:core:SiS2:Li-site:1", "f"), ("relax:core:SiS2:Li-site:2", "g")]
+    more += [("relax:interface:hetero:SiS2:n1", "h")]  # no finished peer
+    doc = stores.campaigns.query_one({"campaign": "c"})
+    doc["jobs"] += [{"role": r, "uuid": u, "name": r} for r, u in more]
+    doc["definition"] = {"accelerants": ["Al2S3", "SiS2"]}
+    stores.campaigns.update([doc], key="campaign")
+    st = store_status(stores, "c")
+    # f and g: like b (the same step on Al2S3); e, d, h: no timed peer
+    assert st.left_estimated == 2
+    assert (st.left_cpu_s, st.left_wall_s) == (59.0, 60.0)
+
+
+def test_status_command_shows_the_estimate(stores, tmp_path):
+    from typer.testing import CliRunner
+
+    from lpsflow.cli import app
+
+    doc = stores.campaigns.query_one({"campaign": "c"})
+    doc["jobs"].append({"role": "relax:core:SiS2:Li-site:1", "uuid": "f"})
+    doc["definition"] = {"accelerants": ["Al2S3", "SiS2"]}
+    stores.campaigns.update([doc], key="campaign")
+    stores.close()
+    out = CliRunner().invoke(app, ["status", "c", "--store", str(tmp_path / "store")])
+    assert out.exit_code == 0, out.output
+    assert "3 of 6 jobs done, 3 not run" in out.output
+    assert "left: 3 jobs; 1 of them cost about 30 s of CPU time" in out.output

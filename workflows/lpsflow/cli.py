@@ -271,6 +271,13 @@ def _store_status(campaign: str, store: Path | None) -> None:
         )
     if st.done > st.timed:
         typer.echo(f"{st.done - st.timed} done jobs have no recorded cost")
+    if st.left_estimated:
+        left = st.total - st.done
+        typer.echo(
+            f"left: {left} jobs; {st.left_estimated} of them cost about "
+            f"{_hours(st.left_cpu_s)} of CPU time ({_hours(st.left_wall_s)} of job "
+            "time), as their finished peers on other accelerants did"
+        )
     if st.failures:
         typer.echo(f"failed jobs ({len(st.failures)}):")
         for uuid, msg in st.failures.items():

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from lpsflow.store import Stores
 
 #: Key of a job's document under which a local run records what the job cost
@@ -51,6 +53,24 @@ class StoreStatus:
     """MLIP energy and force evaluations of the timed jobs."""
     longest: list[tuple[float, str]] = field(default_factory=list)
     """(wall s, role) of the most expensive timed jobs, longest first."""
+    left_cpu_s: float = 0.0
+    """Expected CPU time (s) of the jobs not run that have a timed peer."""
+    left_wall_s: float = 0.0
+    """Expected job time (s) of the jobs not run that have a timed peer."""
+    left_estimated: int = 0
+    """Jobs not run whose cost is estimated (from :func:`peer_key` peers)."""
+
+
+def peer_key(role: str, accelerants: Iterable[str]) -> str:
+    """The step a role belongs to, whatever the accelerant and candidate index.
+
+    ``relax:interface:hetero:Al2S3:n2`` -> ``relax:interface:hetero:*:n2``;
+    ``relax:core:SiS2:Li-site:1`` -> ``relax:core:*:Li-site:#``. Peers are the
+    same step on other accelerants: cells of the same size and kind.
+    """
+    names = set(accelerants)
+    parts = role.split(":")
+    return ":".join("*" if p in names else "#" if p.isdigit() else p for p in parts)
 
 
 def store_status(stores: Stores, campaign: str, longest: int = 5) -> StoreStatus:
@@ -83,4 +103,28 @@ def store_status(stores: Stores, campaign: str, longest: int = 5) -> StoreStatus
         status.force_calls += s.get("force_calls", 0)
         costs.append((s.get("wall_s", 0.0), roles[uuid]))
     status.longest = sorted(costs, reverse=True)[:longest]
+    _estimate_left(status, roles, stats, doc.get("definition", {}))
     return status
+
+
+def _estimate_left(
+    status: StoreStatus,
+    roles: dict[str, str],
+    stats: dict[str, dict | None],
+    definition: dict,
+) -> None:
+    """Expected cost of the jobs not run: the mean of their finished peers'."""
+    accelerants = definition.get("accelerants", [])
+    peers: dict[str, list[dict]] = {}
+    for uuid, s in stats.items():
+        if s:
+            peers.setdefault(peer_key(roles[uuid], accelerants), []).append(s)
+    for uuid, role in roles.items():
+        if uuid in stats:
+            continue
+        done = peers.get(peer_key(role, accelerants))
+        if not done:
+            continue
+        status.left_estimated += 1
+        status.left_cpu_s += sum(s.get("cpu_s", 0.0) for s in done) / len(done)
+        status.left_wall_s += sum(s.get("wall_s", 0.0) for s in done) / len(done)
