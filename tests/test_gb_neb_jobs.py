@@ -270,3 +270,20 @@ def test_converged_neb_reports_the_lowest_barrier(monkeypatch):
     assert [h.distance for h in doc.hops] == sorted(h.distance for h in doc.hops)
     with pytest.raises(StructureError, match="NEB path"):
         neb_hop_job.original("Li3PS4", "across", host)
+
+
+def test_no_coincidence_on_the_relaxed_cells_names_the_setting():
+    from lpsflow.jobs.grain_boundaries import screen_grain_boundary
+
+    core = load_structure("Li3PS4")
+    doc = stand_in_relax.original(core, -4.0 * len(core))
+    settings = {**QUICK["core"].__dict__, "max_area": 600.0, "max_strain": 0.03}
+    settings |= {"max_length_tol": 0.03, "max_angle_tol": 0.01, "flip": False}
+    with pytest.raises(StructureError) as err:
+        screen_grain_boundary.original(
+            "core", "Li3PS4", [{"doc": doc, "uuid": "a"}], None, (1, 0, 0), None,
+            settings, parent=core,
+        )  # fmt: skip
+    msg = str(err.value)
+    assert msg.startswith("grain_boundaries.core on the relaxed cells: no CSL")
+    assert "that area: 808 A^2" in msg and "Raise grain_boundaries.core.max_area" in msg

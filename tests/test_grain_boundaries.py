@@ -5,6 +5,8 @@ No relaxations: geometry, misorientation, composition and error checks only.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from pymatgen.core import Composition, Structure
@@ -192,3 +194,16 @@ def test_no_coincidence_is_a_clear_error(li7, core):
     # the rectangular core (100) net: all small matches are symmetry operations
     with pytest.raises(StructureError, match="no CSL/coincidence within area <= 300"):
         gb.gb_match(core, (1, 0, 0), max_area=300.0)
+
+
+def test_no_coincidence_names_the_area_that_would_do(core):
+    with pytest.raises(StructureError) as err:
+        gb.gb_match(core, (1, 0, 0), max_area=300.0)
+    assert "smallest match within" not in str(err.value)  # none up to 450 A^2
+    with pytest.raises(StructureError) as err:
+        gb.gb_match(core, (1, 0, 0), max_area=600.0)
+    area = float(re.search(r"within 1.5x that area: (\d+) A\^2", str(err.value))[1])
+    assert 600 < area <= 900
+    assert gb.gb_match(core, (1, 0, 0), max_area=area + 1).match.area == (
+        pytest.approx(area, abs=0.5)
+    )  # the advice works

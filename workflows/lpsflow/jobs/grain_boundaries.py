@@ -194,12 +194,19 @@ def screen_grain_boundary(
     else:
         b, b_job, miller_b = a, bulk_a[ia]["uuid"], None
     s = dict(settings)
-    gset = build_with_settings(
-        a.structure, tuple(miller_a),
-        b.structure if GB_KINDS[kind] else None,
-        tuple(miller_b) if miller_b is not None else None, s, kind=kind,
-        parent=_structure(parent) if parent is not None else None,
-    )  # fmt: skip
+    try:
+        gset = build_with_settings(
+            a.structure, tuple(miller_a),
+            b.structure if GB_KINDS[kind] else None,
+            tuple(miller_b) if miller_b is not None else None, s, kind=kind,
+            parent=_structure(parent) if parent is not None else None,
+        )  # fmt: skip
+    except StructureError as exc:  # on the relaxed bulks: say what to change
+        raise StructureError(
+            f"grain_boundaries.{kind} on the relaxed cells: {exc}. Raise "
+            f"grain_boundaries.{kind}.max_area (or the strain / ZSL tolerances) in "
+            "the campaign file and run it again: finished jobs are kept"
+        ) from exc
     energies = single_points(gset.cells, model, device)
     low = min(range(len(energies)), key=energies.__getitem__)
     chosen = gset.cells[low]

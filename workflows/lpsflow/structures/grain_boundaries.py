@@ -236,6 +236,11 @@ def _wrap(angle: float) -> float:
     return 180.0 if math.isclose(a, -180.0, abs_tol=1e-9) else a
 
 
+#: How much larger an area :func:`gb_match` tries, when nothing matched, to say in
+#: its error what ``max_area`` would find a coincidence cell.
+PROBE_AREA = 1.5
+
+
 def gb_match(
     bulk_a: Structure,
     miller_a: Sequence[int],
@@ -254,6 +259,7 @@ def gb_match(
     slab_b: SlabCandidate | None = None,
     symprec: float = 0.1,
     parent: Structure | None = None,
+    probe: bool = True,
 ) -> GBMatch:
     """Coincidence cell and misorientation of grain B (``bulk_b``) on grain A.
 
@@ -265,7 +271,10 @@ def gb_match(
     tolerances and ``max_area`` (A^2) bound the search, ``max_strain`` the von Mises
     strain. ``parent``: a structure in grain A's orientation whose symmetry
     decides what is no boundary (default grain A; for a doped core its undoped
-    host). Raises ``StructureError("no CSL/coincidence within ...")``.
+    host). Raises ``StructureError("no CSL/coincidence within ...")``; with
+    ``probe`` its message names the smallest match within :data:`PROBE_AREA` times
+    ``max_area``, if there is one (relaxed cells can need a little more area than
+    the starting structures the campaign was checked on).
     """
     homo = bulk_b is None
     bulk_b = bulk_a if bulk_b is None else bulk_b
@@ -326,11 +335,28 @@ def gb_match(
     if not ok:
         wanted = "" if twist is None else f", twist {twist:g} +- {angle_tol:g} deg"
         wanted += "" if flip is None else f", grain B {'' if flip else 'not '}flipped"
+        hint = ""
+        if probe:
+            try:
+                near = gb_match(
+                    bulk_a, miller_a, None if homo else bulk_b, miller_b,
+                    twist=twist, flip=flip, angle_tol=angle_tol,
+                    max_area=PROBE_AREA * max_area, max_strain=max_strain,
+                    max_length_tol=max_length_tol, max_angle_tol=max_angle_tol,
+                    max_area_ratio_tol=max_area_ratio_tol, slab_a=slab_a,
+                    slab_b=slab_b, symprec=symprec, parent=parent, probe=False,
+                )  # fmt: skip
+                hint = (
+                    f"; the smallest match within {PROBE_AREA:g}x that area: "
+                    f"{near.match.area:.0f} A^2 (Sigma {near.sigma:.0f})"
+                )
+            except StructureError:
+                pass
         raise StructureError(
             f"no CSL/coincidence within area <= {max_area:g} A^2, von Mises strain "
             f"<= {100 * max_strain:g}%{wanted} for {what} (ZSL length tol "
             f"{max_length_tol:g}, angle tol {max_angle_tol:g}; {len(rows)} "
-            "non-trivial candidates before the strain/angle filters)"
+            f"non-trivial candidates before the strain/angle filters){hint}"
         )
     key = (
         (lambda r: (abs(_wrap(r["twist"] - twist)), round(r["area"], 3), r["vm"]))
