@@ -105,3 +105,40 @@ def test_status_command_shows_the_estimate(stores, tmp_path):
     assert out.exit_code == 0, out.output
     assert "3 of 6 jobs done, 3 not run" in out.output
     assert "left: 3 jobs; 1 of them cost about 30 s of CPU time" in out.output
+
+
+def test_fireworks_status_estimates_from_completed_peers():
+    from types import SimpleNamespace
+
+    import mongomock
+
+    from lpsflow.dispatch.fireworks import (
+        META_ACCELERANTS,
+        META_CAMPAIGN,
+        campaign_status,
+    )
+
+    db = mongomock.MongoClient().db
+    lp = SimpleNamespace(fireworks=db.fireworks, launches=db.launches, workflows=db.w)
+    fws = [  # fw_id, role, state, runtime of the last launch
+        (1, "relax:interface:hetero:Al2S3:n1", "COMPLETED", 100.0),
+        (2, "relax:interface:hetero:SiS2:n1", "COMPLETED", 300.0),
+        (3, "relax:interface:hetero:Ga2S3:n1", "RUNNING", None),
+        (4, "relax:interface:hetero:Ga2S3:n2", "READY", None),  # no peer
+        (5, "relax:Li3PS4", "COMPLETED", 7.0),
+    ]
+    for fw_id, role, state, runtime in fws:
+        launches = [fw_id] if runtime is not None else []
+        db.fireworks.insert_one(
+            {"fw_id": fw_id, "name": role.replace(":", " "), "state": state,
+             "spec": {"lpsflow_role": role}, "launches": launches}
+        )  # fmt: skip
+        if runtime is not None:
+            db.launches.insert_one({"launch_id": fw_id, "runtime_secs": runtime})
+    db.w.insert_one(
+        {"nodes": [1, 2, 3, 4, 5],
+         "metadata": {META_CAMPAIGN: "c", META_ACCELERANTS: ["Al2S3", "Ga2S3", "SiS2"]}}
+    )  # fmt: skip
+    st = campaign_status(lp, "c")
+    assert st.runtime_s == 407.0
+    assert (st.left_estimated, st.left_s) == (1, 200.0)  # job 3, as 1 and 2 took

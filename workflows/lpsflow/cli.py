@@ -228,6 +228,12 @@ def status(
     done = st.by_state.get("COMPLETED", 0)
     if done:
         typer.echo(f"job time of the {done} completed jobs: {_hours(st.runtime_s)}")
+    if st.left_estimated:
+        typer.echo(
+            f"left: {total - done} jobs; {st.left_estimated} of them take about "
+            f"{_hours(st.left_s)} of job time, as their completed peers on other "
+            "accelerants did"
+        )
     if st.failed:
         typer.echo(f"failed jobs ({len(st.failed)}):")
         for fw_id, name_, err in st.failed:

@@ -103,28 +103,36 @@ def store_status(stores: Stores, campaign: str, longest: int = 5) -> StoreStatus
         status.force_calls += s.get("force_calls", 0)
         costs.append((s.get("wall_s", 0.0), roles[uuid]))
     status.longest = sorted(costs, reverse=True)[:longest]
-    _estimate_left(status, roles, stats, doc.get("definition", {}))
+    accelerants = doc.get("definition", {}).get("accelerants", [])
+    done = [(roles[u], s) for u, s in stats.items() if s]
+    left = [role for u, role in roles.items() if u not in stats]
+    status.left_estimated, left_cost = estimate_left(done, left, accelerants)
+    status.left_cpu_s = left_cost.get("cpu_s", 0.0)
+    status.left_wall_s = left_cost.get("wall_s", 0.0)
     return status
 
 
-def _estimate_left(
-    status: StoreStatus,
-    roles: dict[str, str],
-    stats: dict[str, dict | None],
-    definition: dict,
-) -> None:
-    """Expected cost of the jobs not run: the mean of their finished peers'."""
-    accelerants = definition.get("accelerants", [])
-    peers: dict[str, list[dict]] = {}
-    for uuid, s in stats.items():
-        if s:
-            peers.setdefault(peer_key(roles[uuid], accelerants), []).append(s)
-    for uuid, role in roles.items():
-        if uuid in stats:
+def estimate_left(
+    done: Iterable[tuple[str, dict[str, float]]],
+    left: Iterable[str],
+    accelerants: Iterable[str],
+) -> tuple[int, dict[str, float]]:
+    """Expected cost of the jobs ``left`` (roles): the mean of their finished peers'.
+
+    ``done``: (role, costs) of the finished jobs, costs by name (``wall_s``, ...).
+    Returns how many of ``left`` have a finished peer (:func:`peer_key`) and the
+    sum of their expected costs by name.
+    """
+    accelerants = list(accelerants)
+    peers: dict[str, list[dict[str, float]]] = {}
+    for role, costs in done:
+        peers.setdefault(peer_key(role, accelerants), []).append(costs)
+    n, total = 0, Counter()
+    for role in left:
+        found = peers.get(peer_key(role, accelerants))
+        if not found:
             continue
-        done = peers.get(peer_key(role, accelerants))
-        if not done:
-            continue
-        status.left_estimated += 1
-        status.left_cpu_s += sum(s.get("cpu_s", 0.0) for s in done) / len(done)
-        status.left_wall_s += sum(s.get("wall_s", 0.0) for s in done) / len(done)
+        n += 1
+        for name in {k for c in found for k in c if isinstance(c[k], int | float)}:
+            total[name] += sum(c.get(name, 0.0) for c in found) / len(found)
+    return n, dict(total)

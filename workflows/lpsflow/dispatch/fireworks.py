@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 #: Workflow metadata keys.
 META_CAMPAIGN = "lpsflow_campaign"
 META_HASH = "lpsflow_hash"
+META_ACCELERANTS = "lpsflow_accelerants"
 
 #: Where a firework's jobflow job uuid lives in its document.
 UUID_KEY = "spec._tasks.job.uuid"
@@ -141,6 +142,7 @@ def submit_campaign(
         metadata={
             META_CAMPAIGN: campaign.name,
             META_HASH: campaign.definition_hash(),
+            META_ACCELERANTS: list(campaign.accelerants),
             "submitted": dt.datetime.now(dt.UTC).isoformat(),
         },
     )
@@ -222,23 +224,44 @@ class CampaignStatus:
     """(fw_id, job name, first line of the error) of FIZZLED fireworks."""
     runtime_s: float = 0.0
     """Wall time of the COMPLETED fireworks' last launches (s)."""
+    left_estimated: int = 0
+    """Fireworks not completed with a completed peer (the same step on another
+    accelerant, :func:`lpsflow.status.peer_key`)."""
+    left_s: float = 0.0
+    """Their expected job time (s): the mean of their completed peers'."""
 
 
 def campaign_status(lp: LaunchPad, campaign: str) -> CampaignStatus:
-    """Counts by state and job kind, and the failing jobs with their error."""
+    """Counts by state and job kind, the failing jobs with their error, job time."""
+    from lpsflow.status import estimate_left
+
     status = CampaignStatus()
-    completed: list[int] = []
+    completed: dict[int, str] = {}  # last launch -> role
+    left: list[str] = []
     for fw in campaign_fireworks(lp, campaign):
         status.by_state[fw["state"]] += 1
         status.by_kind.setdefault(job_kind(fw), Counter())[fw["state"]] += 1
+        role = fw.get("spec", {}).get("lpsflow_role") or fw.get("name", "")
         if fw["state"] == "FIZZLED":
             status.failed.append((fw["fw_id"], fw["name"], error_line(lp, fw["fw_id"])))
-        elif fw["state"] == "COMPLETED" and fw.get("launches"):
-            completed.append(fw["launches"][-1])
+        if fw["state"] == "COMPLETED" and fw.get("launches"):
+            completed[fw["launches"][-1]] = role
+        elif fw["state"] != "COMPLETED":
+            left.append(role)
+    done = []
     for launch in lp.launches.find(
-        {"launch_id": {"$in": completed}}, {"runtime_secs": 1}
+        {"launch_id": {"$in": list(completed)}}, {"launch_id": 1, "runtime_secs": 1}
     ):
-        status.runtime_s += launch.get("runtime_secs") or 0.0
+        runtime = launch.get("runtime_secs") or 0.0
+        status.runtime_s += runtime
+        done.append((completed[launch["launch_id"]], {"wall_s": runtime}))
+    accelerants = set()
+    for wf in lp.workflows.find(
+        {f"metadata.{META_CAMPAIGN}": campaign}, {f"metadata.{META_ACCELERANTS}": 1}
+    ):
+        accelerants.update(wf.get("metadata", {}).get(META_ACCELERANTS) or [])
+    status.left_estimated, cost = estimate_left(done, left, accelerants)
+    status.left_s = cost.get("wall_s", 0.0)
     return status
 
 
