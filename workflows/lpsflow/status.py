@@ -4,7 +4,8 @@ The campaign manifest lists every job (role and uuid); a job is done when its ou
 is in the job store. Local runs record each job's wall time, CPU time and MLIP force
 calls in its document (:data:`RUN_STATS_KEY`); their sums are
 the campaign's cost so far, over however many runs (resumes) it took. Jobs run
-elsewhere (FireWorks) count as done but untimed.
+elsewhere (FireWorks) count as done but untimed. The jobs not run yet are expected to
+cost what their finished peers did (:func:`estimate_left`).
 """
 
 from __future__ import annotations
