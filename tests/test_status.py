@@ -29,7 +29,11 @@ def stores(tmp_path):
             {
                 "campaign": "c",
                 "jobs": [{"role": r, "uuid": u, "name": r} for r, u in JOBS],
-                "failures": {"d": "ValueError: no match", "a": "an old failure"},
+                "failures": {
+                    "d": "ValueError: no match",
+                    "a": "an old failure",  # finished since
+                    "y": "a job the campaign file no longer asks for",
+                },
             }
         ],
         key="campaign",

@@ -91,8 +91,10 @@ def store_status(stores: Stores, campaign: str, longest: int = 5) -> StoreStatus
     for uuid, role in roles.items():
         kind = status.by_kind.setdefault(role_kind(role), Counter())
         kind["done" if uuid in stats else "not run"] += 1
-    status.failures = {
-        u: m for u, m in doc.get("failures", {}).items() if u not in stats
+    status.failures = {  # not since finished, nor a job of an older definition
+        u: m
+        for u, m in doc.get("failures", {}).items()
+        if u in roles and u not in stats
     }
     costs = []
     for uuid, s in stats.items():
