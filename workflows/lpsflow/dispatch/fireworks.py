@@ -194,9 +194,14 @@ def campaign_fireworks(
     )
 
 
+def fw_role(fw: dict) -> str:
+    """A firework's campaign role (its job name where it has none)."""
+    return fw.get("spec", {}).get("lpsflow_role") or fw.get("name", "")
+
+
 def job_kind(fw: dict) -> str:
     """Kind of a job from its role or name: relax, screen, reaction, ..."""
-    return role_kind(fw.get("spec", {}).get("lpsflow_role") or fw.get("name", ""))
+    return role_kind(fw_role(fw))
 
 
 def error_line(lp: LaunchPad, fw_id: int) -> str:
@@ -240,8 +245,8 @@ def campaign_status(lp: LaunchPad, campaign: str) -> CampaignStatus:
     left: list[str] = []
     for fw in campaign_fireworks(lp, campaign):
         status.by_state[fw["state"]] += 1
-        status.by_kind.setdefault(job_kind(fw), Counter())[fw["state"]] += 1
-        role = fw.get("spec", {}).get("lpsflow_role") or fw.get("name", "")
+        role = fw_role(fw)
+        status.by_kind.setdefault(role_kind(role), Counter())[fw["state"]] += 1
         if fw["state"] == "FIZZLED":
             status.failed.append((fw["fw_id"], fw["name"], error_line(lp, fw["fw_id"])))
         if fw["state"] == "COMPLETED" and fw.get("launches"):
