@@ -159,6 +159,23 @@ def test_submit_is_idempotent(cluster):
     assert "added" in first.stderr
     n = len(cluster.fireworks())
     assert n > 10
+    # workers pull READY fireworks by spec._priority: the longest chains first
+    proc = cluster.script(
+        """
+        import json, sys
+        from fireworks import LaunchPad
+        lp = LaunchPad.from_file(sys.argv[1])
+        prio = {d["fw_id"]: d["spec"].get("_priority") for d in lp.fireworks.find({})}
+        links = [(int(a), b) for w in lp.workflows.find({})
+                 for a, bs in w["links"].items() for b in bs]
+        print(json.dumps({"prio": prio, "links": links}))
+        """,
+        str(cluster.lp),
+    )
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    prio = {int(k): v for k, v in got["prio"].items()}
+    assert len(prio) == n and all(v > 0 for v in prio.values())
+    assert got["links"] and all(prio[a] > prio[b] for a, b in got["links"])
     again = cluster.lpsflow("submit", "c.yaml")
     assert "nothing to add" in again.stderr
     assert f"{n} of {n} jobs already on the LaunchPad" in again.stderr

@@ -132,22 +132,6 @@ def test_cli_rejects_zero_workers(workers, tmp_path):
     assert "workers" in result.output
 
 
-def test_expensive_chains_start_first():
-    from lpsflow.dispatch.local import _heights
-
-    root = square(2.0)
-    relax = square(root.output)
-    relax.name = "relax interface"
-    binding = square(relax.output)
-    binding.name = "binding hetero"
-    neb = square(root.output)
-    neb.name = "neb gb"
-    todo = list(Flow([root, relax, binding, neb]).iterflow())
-    height = _heights(todo)
-    assert height[neb.uuid] > height[relax.uuid] > height[binding.uuid]
-    assert height[root.uuid] == pytest.approx(height[neb.uuid] + 0.01)
-
-
 def test_capture_store_keeps_what_a_job_stores():
     from lpsflow.dispatch.capture_store import CaptureStore
 

@@ -9,7 +9,9 @@ already on the LaunchPad, or whose output is already in the job store (computed
 locally or by an earlier campaign), is not added again. Only the missing jobs are
 added, as a new workflow tagged with the campaign name and definition hash; when they
 depend on fireworks of an earlier submission that have not completed yet, the new
-workflow is appended to that workflow so FireWorks orders them.
+workflow is appended to that workflow so FireWorks orders them. Each firework's
+``_priority`` is the expected cost of its downstream chain
+(:mod:`lpsflow.dispatch.schedule`), so workers start the long chains first.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def submit_campaign(
     from jobflow.managers.fireworks import flow_to_workflow
 
     from lpsflow.dispatch.local import finished_uuids, write_manifest
+    from lpsflow.dispatch.schedule import heights
 
     if lp.fw_id_assigner.find_one({}) is None:
         raise LpsflowError(
@@ -146,6 +149,11 @@ def submit_campaign(
             "submitted": dt.datetime.now(dt.UTC).isoformat(),
         },
     )
+    # the longest chains first, as in a local run: rlaunch pulls READY fireworks by
+    # spec._priority (highest first)
+    height = heights(flow.iterflow())
+    for fw in wf.fws:
+        fw.spec["_priority"] = round(height[fw.tasks[0]["job"].uuid], 2)
     if pending_parents:
         wf_ids = {
             lp.workflows.find_one({"nodes": fw_id}, {"_id": 1})["_id"]

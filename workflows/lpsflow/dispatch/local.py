@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lpsflow.dispatch.processes import start_server
+from lpsflow.dispatch.schedule import heights
 from lpsflow.dispatch.workers import (
     JobResult,
     WorkerPool,
@@ -257,15 +258,16 @@ def _run_parallel(
 ) -> None:
     """Keep ``report.workers`` processes busy with jobs whose inputs are stored.
 
-    Ready jobs start by the expected cost of their downstream chain (:data:`JOB_COST`);
-    the parent resolves their inputs from the store and writes each finished job's
-    documents back as soon as it returns. One job more than there are workers is
+    Ready jobs start by the expected cost of their downstream chain
+    (:func:`~lpsflow.dispatch.schedule.heights`); the parent resolves their inputs
+    from the store and writes each finished job's documents back as soon as it
+    returns. One job more than there are workers is
     kept in flight (queued, inputs resolved), so a worker that finishes starts its
     next job at once instead of waiting while the parent stores and resolves.
     """
-    # the most expensive chain of downstream jobs first: the long GB -> NEB chains
-    # start early and the short leaves fill the workers at the end
-    height = _heights(todo)
+    # the most expensive chain of downstream jobs first: the interface and GB -> NEB
+    # chains start early and the short leaves fill the workers at the end
+    height = heights(todo)
     order = sorted(todo, key=lambda jp: -height[jp[0].uuid])  # stable: flow order
     pending = {job.uuid: (job, set(parents)) for job, parents in order}
     waiting_on = set(pending)  # jobs of this run not finished yet
@@ -360,28 +362,6 @@ def _run_parallel(
         except KeyboardInterrupt:
             echo("interrupted; finished work is kept, rerun to resume")
             raise
-
-
-#: Expected cost of a job by the first word of its name, relative to a relaxation
-#: (the quick campaign's job times: a NEB is several relaxations, screens and
-#: single points are cheap, analysis jobs nearly free). Only orders ready jobs.
-JOB_COST = {"neb": 6.0, "relax": 1.0, "screen": 0.3, "static": 0.3}
-
-
-def _heights(todo: list[tuple[Job, list[str]]]) -> dict[str, float]:
-    """Expected cost of the most expensive downstream chain of each job (itself in)."""
-    children: dict[str, list[str]] = {job.uuid: [] for job, _ in todo}
-    for job, parents in todo:
-        for p in parents:
-            if p in children:
-                children[p].append(job.uuid)
-    height: dict[str, float] = {}
-    for job, _ in reversed(todo):  # todo is in dependency order
-        cost = JOB_COST.get(job.name.split(" ", 1)[0], 0.01)
-        height[job.uuid] = cost + max(
-            (height[c] for c in children[job.uuid]), default=0.0
-        )
-    return height
 
 
 def _result(future: Future, job: Job) -> JobResult:
