@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
 
-from lpsflow.calculators import thread_share, trajectory_fix
+from lpsflow.calculators import progress, thread_share, trajectory_fix
 from lpsflow.calculators.base import Backend
 from lpsflow.calculators.cell_filter import OnceFrechetCellFilter
 from lpsflow.errors import ConfigError
@@ -73,12 +73,14 @@ def _evaluating(structures: int = 1) -> Iterator[None]:
 
 
 def _instrument(calc: Calculator) -> Calculator:
-    """Count the calculator's evaluations and the time they take."""
+    """Count the calculator's evaluations and their time; tick the job's progress."""
     inner = calc.calculate
 
     def calculate(*args: Any, **kwargs: Any) -> Any:
         with _evaluating():
-            return inner(*args, **kwargs)
+            result = inner(*args, **kwargs)
+        progress.tick(calc)  # a line now and then on a long job
+        return result
 
     calc.calculate = calculate
     return calc
@@ -150,7 +152,9 @@ def single_point_energies(
             out.append(float(a.get_potential_energy()))
         return out
     with _evaluating(len(atoms)):
-        return energies(atoms)
+        out = energies(atoms)
+    progress.tick(None, len(atoms))
+    return out
 
 
 @cache

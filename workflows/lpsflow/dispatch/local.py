@@ -206,6 +206,7 @@ def _run_serial(
     on_failure: Callable[[Job, str], None] | None,
     echo: Callable[[str], None],
 ) -> None:
+    from lpsflow.calculators import progress
     from lpsflow.calculators.mlip import STATS
 
     bad: set[str] = set()
@@ -220,7 +221,7 @@ def _run_serial(
         started, t_job, cpu0 = time.time(), time.perf_counter(), time.process_time()
         calc0, calls0 = STATS.seconds, STATS.calls
         try:
-            with contextlib.chdir(job_dir):
+            with contextlib.chdir(job_dir), progress.running(job.name):
                 response = job.run(store=stores.jobs, job_dir=job_dir)
             if response.replace or response.addition or response.detour:
                 raise RuntimeError("dynamic (Response) jobs are not run locally")

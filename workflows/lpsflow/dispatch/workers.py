@@ -311,6 +311,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     """
     from jobflow import JobStore
 
+    from lpsflow.calculators import progress
     from lpsflow.calculators.mlip import STATS
     from lpsflow.dispatch.capture_store import CaptureStore
 
@@ -324,7 +325,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     job = decode_job(job_json)
     result = JobResult(uuid=job.uuid, started=started)
     try:
-        with contextlib.chdir(job_dir):
+        with contextlib.chdir(job_dir), progress.running(job.name):
             response = job.run(store=store, job_dir=job_dir)
         if response.replace or response.addition or response.detour:
             raise RuntimeError("dynamic (Response) jobs are not run locally")

@@ -1,0 +1,97 @@
+"""A line now and then while a long job runs (time, force calls, max force)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.constraints import FixAtoms
+from jobflow import Flow, job
+
+from lpsflow.calculators import get_backend, progress
+from lpsflow.campaign import CalculatorSettings
+from lpsflow.dispatch.local import run_flow
+from lpsflow.store import embedded_stores
+from lpsflow.structures.library import load_structure
+
+
+def evaluated(forces, fixed=()):
+    atoms = Atoms("Li3", positions=np.eye(3) * 2.0, cell=np.eye(3) * 6, pbc=True)
+    atoms.set_constraint(FixAtoms(indices=list(fixed)))
+    calc = SinglePointCalculator(atoms, energy=0.0, forces=np.array(forces, float))
+    calc.atoms = atoms
+    return calc
+
+
+def test_a_line_once_the_interval_has_passed(monkeypatch, capsys):
+    monkeypatch.setenv(progress.PROGRESS_ENV, "1e-9")
+    calc = evaluated([[30.0, 0, 0], [0, 0.3, 0.4], [0, 0, 0.1]], fixed=[0])
+    with progress.running("relax interface hetero Al2S3 n=1"):
+        progress.tick(calc)
+        progress.tick(calc)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    # the fixed atom's force is not what the optimiser sees
+    assert lines[1].startswith("... relax interface hetero Al2S3 n=1: ")
+    assert lines[1].endswith("2 force calls, max force 0.500 eV/A")
+
+
+def test_quiet_outside_jobs_before_the_interval_and_when_off(monkeypatch, capsys):
+    calc = evaluated([[1.0, 0, 0]] * 3)
+    progress.tick(calc)  # no job running
+    monkeypatch.setenv(progress.PROGRESS_ENV, "3600")
+    with progress.running("relax Li2S"):
+        progress.tick(calc)
+    monkeypatch.setenv(progress.PROGRESS_ENV, "0")
+    with progress.running("relax Li2S"):
+        progress.tick(calc)
+    assert capsys.readouterr().err == ""
+    assert progress.PROGRESS.name == ""
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", 300.0), ("x", 300.0), ("-1", 0)])
+def test_interval_from_the_environment(monkeypatch, value, expected):
+    monkeypatch.setenv(progress.PROGRESS_ENV, value)
+    assert progress.interval() == expected
+
+
+def test_a_running_relaxation_reports_its_progress(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(progress.PROGRESS_ENV, "1e-9")  # a line per force call
+    backend = get_backend(CalculatorSettings(fmax=0.05))
+    job = backend.relax_maker("Li2S").make(load_structure("Li2S"))
+    job.name = "relax Li2S"
+    stores = embedded_stores(tmp_path / "store").connect()
+    report = run_flow(Flow([job]), stores, tmp_path, None, lambda _: None)
+    assert report.ok
+    lines = [
+        line
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("... relax Li2S: ")
+    ]
+    assert len(lines) == report.force_calls
+    last = re.fullmatch(
+        r"\.\.\. relax Li2S: \d+\.\d min, (\d+) force calls, max force (\S+) eV/A",
+        lines[-1],
+    )
+    assert last and int(last[1]) == report.force_calls
+    assert float(last[2]) < 0.05  # the converged relaxation's last step
+
+
+@job
+def running_job_name() -> str:
+    """The name the process's progress lines carry while this job runs."""
+    return progress.PROGRESS.name
+
+
+def test_worker_processes_name_the_job_they_run(tmp_path):
+    jobs = [running_job_name() for _ in range(2)]
+    for i, j in enumerate(jobs):
+        j.name = f"relax cell {i}"
+    stores = embedded_stores(tmp_path / "store").connect()
+    report = run_flow(Flow(jobs), stores, tmp_path, None, lambda _: None, workers=2)
+    assert report.ok and report.workers == 2
+    for j in jobs:
+        assert stores.jobs.get_output(j.uuid) == j.name
