@@ -94,3 +94,74 @@ def test_indexed_embedded_store_answers_like_montydb(tmp_path):
     # any other query goes to montydb
     assert store.count({"output.energy": {"$lt": -2.5}}) == 1
     assert [d["uuid"] for d in store.query({"output.energy": 5.0})] == ["b"]
+
+
+def _nested(n: int) -> dict:
+    """A task-document-like record: nested documents, lists of them, scalars."""
+    return {
+        "uuid": f"u{n % 3}",
+        "index": n,
+        "output": {
+            "energy": -1.5 * n,
+            "structure": {
+                "lattice": {"matrix": [[n, 0, 0], [0, 1, 0], [0, 0, 1]]},
+                "sites": [{"label": "Li", "xyz": [0.1 * k, 0, 0]} for k in range(4)],
+            },
+        },
+        "tags": ["a", {"k": n}],
+        "lpsflow_run": {"cpu_s": 1.0 + n},
+    }
+
+
+@pytest.mark.parametrize("as_stored", [True, False])
+def test_lookups_read_documents_as_stored_and_answer_like_montydb(
+    tmp_path, monkeypatch, as_stored
+):
+    from bson.raw_bson import RawBSONDocument
+    from maggma.stores import MontyStore
+
+    from lpsflow import store as store_module
+
+    writer = _indexed(tmp_path)
+    writer.update([_nested(n) for n in range(7)], key=["uuid", "index"])
+    if not as_stored:  # e.g. montydb's JSON encoding: lookups through montydb
+        monkeypatch.setattr(store_module, "_raw_rows", lambda store: None)
+    store = _indexed(tmp_path)  # a new connection reads the store afresh
+    plain = MontyStore(
+        collection_name="jobs", database_path=str(tmp_path), database_name="t"
+    )
+    plain.connect()
+    uuids = {"uuid": {"$in": ["u0", "u1", "u2"]}}
+    props = ["uuid", "index", "lpsflow_run", "output.structure.sites", "tags"]
+    for properties in (None, props):
+        got = sorted(store.query(uuids, properties), key=lambda d: d["index"])
+        want = sorted(plain.query({}, properties), key=lambda d: d["index"])
+        assert got == want and len(got) == 7
+        assert all(type(d) is dict for d in got)
+        assert type(got[0]["tags"][1]) is dict
+    entries = [d for docs in store._lookup().values() for d in docs]
+    assert all(isinstance(d, RawBSONDocument) for d in entries) is as_stored
+    # what a query returns is the caller's to change
+    doc = store.query_one({"uuid": "u1", "index": 4})
+    doc["output"]["structure"]["sites"].clear()
+    doc["tags"].append("x")
+    again = store.query_one({"uuid": "u1", "index": 4})
+    assert len(again["output"]["structure"]["sites"]) == 4
+    assert again["tags"] == ["a", {"k": 4}]
+    # written by another process after this one read the store: found, decoded
+    plain.update(_nested(9) | {"uuid": "late"}, key=["uuid", "index"])
+    late = store.query_one({"uuid": "late"}, ["output.energy"])
+    assert late["output"] == {"energy": -13.5}
+
+
+def test_documents_are_read_as_stored_only_from_bson_in_sqlite(tmp_path):
+    from lpsflow.store import _raw_rows
+
+    store = _indexed(tmp_path)
+    store.update([_nested(1)], key=["uuid", "index"])
+    assert len(_raw_rows(store)) == 1
+    cfg = tmp_path / "monty.storage.cfg"
+    cfg.write_text(cfg.read_text().replace("use_bson = yes", "use_bson = no"))
+    assert _raw_rows(store) is None  # JSON documents: montydb decodes them
+    cfg.unlink()
+    assert _raw_rows(store) is None
