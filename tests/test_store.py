@@ -124,6 +124,11 @@ def test_lookups_read_documents_as_stored_and_answer_like_montydb(
 
     writer = _indexed(tmp_path)
     writer.update([_nested(n) for n in range(7)], key=["uuid", "index"])
+    # what it wrote the writer keeps encoded, as it would read it back
+    kept = [d for docs in writer._lookup().values() for d in docs]
+    assert len(kept) == 7 and all(isinstance(d, RawBSONDocument) for d in kept)
+    back = writer.query_one({"uuid": "u2", "index": 5})
+    assert {k: v for k, v in back.items() if k != "_id"} == _nested(5)
     if not as_stored:  # e.g. montydb's JSON encoding: lookups through montydb
         monkeypatch.setattr(store_module, "_raw_rows", lambda store: None)
     store = _indexed(tmp_path)  # a new connection reads the store afresh

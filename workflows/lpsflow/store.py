@@ -146,10 +146,9 @@ class IndexedMontyStore(MontyStore):
             query = {} if values is None else {self.lookup_field: {"$in": values}}
             yield from self._collection.find(query)
             return
-        options = DEFAULT_CODEC_OPTIONS.with_options(document_class=RawBSONDocument)
         wanted = None if values is None else set(values)
         for raw in rows:
-            doc = RawBSONDocument(raw, options)
+            doc = RawBSONDocument(raw, _RAW_OPTIONS)
             if wanted is None or doc.get(self.lookup_field) in wanted:
                 yield doc
 
@@ -229,7 +228,7 @@ class IndexedMontyStore(MontyStore):
                 entries.remove(same[0])
             else:
                 self._collection.insert_one(doc)  # sets doc["_id"]
-            entries.append(doc)
+            entries.append(_compact(doc))
 
     def remove_docs(self, criteria: dict) -> None:
         """As MontyStore.remove_docs; the lookup is rebuilt."""
@@ -259,6 +258,22 @@ def _project(doc: Mapping, properties: dict | list | None) -> dict:
                 src = src[part]
                 dst = dst.setdefault(part, {})
     return out
+
+
+#: Decoding options of the lazy documents the lookups keep.
+_RAW_OPTIONS = DEFAULT_CODEC_OPTIONS.with_options(document_class=RawBSONDocument)
+
+
+def _compact(doc: dict) -> Mapping:
+    """A document just written, as the lookups keep it: BSON, decoded on demand.
+
+    A long run's parent would otherwise hold every document it wrote (structures of
+    thousands of atoms) as Python objects.
+    """
+    try:
+        return RawBSONDocument(bson.encode(doc), _RAW_OPTIONS)
+    except Exception:  # a value BSON cannot hold: keep the document as it is
+        return doc
 
 
 def _plain(value: Any) -> Any:
