@@ -81,12 +81,18 @@ def test_a_running_relaxation_reports_its_progress(tmp_path, monkeypatch, capsys
 
 
 @job
-def running_job_name() -> str:
-    """The name the process's progress lines carry while this job runs."""
-    return progress.PROGRESS.name
+def running_job_name() -> dict:
+    """The name the process's progress lines carry and its progress file."""
+    import json
+    from pathlib import Path
+
+    record = json.loads(Path(progress.PROGRESS_FILE).read_text())  # in the job dir
+    return {"name": progress.PROGRESS.name, "file": record}
 
 
 def test_worker_processes_name_the_job_they_run(tmp_path):
+    import os
+
     jobs = [running_job_name() for _ in range(2)]
     for i, j in enumerate(jobs):
         j.name = f"relax cell {i}"
@@ -94,4 +100,8 @@ def test_worker_processes_name_the_job_they_run(tmp_path):
     report = run_flow(Flow(jobs), stores, tmp_path, None, lambda _: None, workers=2)
     assert report.ok and report.workers == 2
     for j in jobs:
-        assert stores.jobs.get_output(j.uuid) == j.name
+        out = stores.jobs.get_output(j.uuid)
+        assert out["name"] == j.name
+        assert out["file"]["uuid"] == j.uuid and out["file"]["name"] == j.name
+        assert out["file"]["pid"] != os.getpid()  # a worker process ran it
+    assert not list(tmp_path.glob(f"*/{progress.PROGRESS_FILE}"))  # gone at the end

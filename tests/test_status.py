@@ -146,3 +146,58 @@ def test_fireworks_status_estimates_from_completed_peers():
     st = campaign_status(lp, "c")
     assert st.runtime_s == 407.0
     assert (st.left_estimated, st.left_s) == (1, 200.0)  # job 3, as 1 and 2 took
+
+
+def test_status_lists_the_jobs_running_now_and_those_killed(stores, tmp_path):
+    import json
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from lpsflow.calculators import progress
+    from lpsflow.cli import app
+
+    stores.close()
+    (tmp_path / "c.yaml").write_text(
+        "name: c\naccelerants: [Al2S3]\nstore: {path: store}\nworkdir: work\n"
+    )
+    work = tmp_path / "work"
+    (work / "screen_d").mkdir(parents=True)  # the runner makes a job's directory
+    # a job this process runs now
+    with progress.running("screen gb homo Li7P3S11", "d", work / "screen_d"):
+        # a job whose run was killed: its process is gone, the file is left behind
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        gone = work / "reaction_e" / progress.PROGRESS_FILE
+        gone.parent.mkdir(parents=True)
+        gone.write_text(
+            json.dumps(
+                {
+                    "uuid": "e",
+                    "name": "reaction Li3PS4",
+                    "host": __import__("socket").gethostname(),
+                    "pid": int(dead.stdout),
+                    "started": "2026-11-27T01:00:00+00:00",
+                }
+            )
+        )
+        done = work / "relax_a" / progress.PROGRESS_FILE  # finished since: ignored
+        done.parent.mkdir(parents=True)
+        done.write_text(json.dumps({"uuid": "a", "name": "relax Li3PS4", "pid": 1}))
+        (work / "broken").mkdir()
+        (work / "broken" / progress.PROGRESS_FILE).write_text("{not json")
+        out = CliRunner().invoke(app, ["status", str(tmp_path / "c.yaml")])
+    assert out.exit_code == 0, out.output
+    assert "3 of 5 jobs done, 1 running, 1 not run" in out.output
+    assert re.search(
+        r"running now \(1\):\n  screen gb homo Li7P3S11: \d+\.\d min, 0 force calls, "
+        rf"pid {os.getpid()} on ",
+        out.output,
+    )
+    assert "stopped while running (1;" in out.output
+    assert "  reaction Li3PS4: started 2026-11-27T01:00:00+00:00" in out.output
+    assert "relax Li3PS4" not in out.output
+    assert not (work / "screen_d" / progress.PROGRESS_FILE).exists()  # job ended

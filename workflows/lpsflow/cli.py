@@ -249,6 +249,40 @@ def _echo_kinds(by_kind: dict[str, Counter]) -> None:
         )
 
 
+def _echo_running(running: list[dict]) -> None:
+    """The jobs a local run has started and not finished: running, or killed."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    alive = [r for r in running if r["alive"] is not False]
+    gone = [r for r in running if r["alive"] is False]
+    if alive:
+        typer.echo(f"running now ({len(alive)}):")
+    for r in alive:
+        try:
+            minutes = (now - dt.datetime.fromisoformat(r["started"])).total_seconds()
+            minutes /= 60
+        except (KeyError, TypeError, ValueError):
+            minutes = r.get("seconds", 0.0) / 60
+        force = r.get("max_force")
+        typer.echo(
+            f"  {r.get('name', r['uuid'])}: {minutes:.1f} min, "
+            f"{r.get('force_calls', 0)} force calls"
+            + (f" (max force {force:.3f} eV/A)" if force is not None else "")
+            + f", pid {r.get('pid')} on {r.get('host')}"
+        )
+    if gone:
+        typer.echo(
+            f"stopped while running ({len(gone)}; their process is gone, "
+            "lpsflow run redoes them):"
+        )
+    for r in gone:
+        typer.echo(
+            f"  {r.get('name', r['uuid'])}: started {r.get('started')}, "
+            f"pid {r.get('pid')}"
+        )
+
+
 def _hours(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 3600 else f"{seconds / 3600:.2f} h"
 
@@ -256,16 +290,22 @@ def _hours(seconds: float) -> str:
 def _store_status(campaign: str, store: Path | None) -> None:
     from lpsflow.status import store_status
 
-    name, stores = _campaign_stores(campaign, store)
-    try:
-        st = store_status(stores, name)
+    path = Path(campaign)
+    camp, stores = _open(path if path.suffix in {".yaml", ".yml"} else None, store)
+    name = camp.name if camp else campaign
+    try:  # the job directories say what runs now (known from the campaign file)
+        workdir = camp.resolve(camp.workdir) if camp else None
+        st = store_status(stores, name, workdir=workdir)
     finally:
         stores.close()
+    alive = [r for r in st.running if r["alive"] is not False]
     typer.echo(
         f"campaign '{name}' in {st.location}: {st.done} of {st.total} jobs done"
-        + (f", {st.total - st.done} not run" if st.done < st.total else "")
+        + (f", {len(alive)} running" if alive else "")
+        + (f", {st.total - st.done - len(alive)} not run" if st.done < st.total else "")
     )
     _echo_kinds(st.by_kind)
+    _echo_running(st.running)
     if st.timed:
         typer.echo(
             f"cost of the {st.timed} jobs run by lpsflow run: "

@@ -5,7 +5,8 @@ is in the job store. Local runs record each job's wall time, CPU time and MLIP f
 calls in its document (:data:`RUN_STATS_KEY`); their sums are
 the campaign's cost so far, over however many runs (resumes) it took. Jobs run
 elsewhere (FireWorks) count as done but untimed. The jobs not run yet are expected to
-cost what their finished peers did (:func:`estimate_left`).
+cost what their finished peers did (:func:`estimate_left`). Jobs a local run is
+running now leave a progress file in their job directory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
 
     from lpsflow.store import Stores
 
@@ -60,6 +62,10 @@ class StoreStatus:
     """Expected job time (s) of the jobs not run that have a timed peer."""
     left_estimated: int = 0
     """Jobs not run whose cost is estimated (from :func:`peer_key` peers)."""
+    running: list[dict] = field(default_factory=list)
+    """Jobs not done that a local run has started (running now, or killed while
+    running: ``alive``), from their job directories
+    (:func:`lpsflow.calculators.progress.running_jobs`)."""
 
 
 def peer_key(role: str, accelerants: Iterable[str]) -> str:
@@ -74,8 +80,17 @@ def peer_key(role: str, accelerants: Iterable[str]) -> str:
     return ":".join("*" if p in names else "#" if p.isdigit() else p for p in parts)
 
 
-def store_status(stores: Stores, campaign: str, longest: int = 5) -> StoreStatus:
-    """Done and missing jobs of ``campaign`` by kind, its failures and its cost."""
+def store_status(
+    stores: Stores,
+    campaign: str,
+    longest: int = 5,
+    workdir: str | Path | None = None,
+) -> StoreStatus:
+    """Done and missing jobs of ``campaign`` by kind, its failures and its cost.
+
+    With ``workdir`` (the campaign's job directories), also the jobs running now.
+    """
+    from lpsflow.calculators.progress import running_jobs
     from lpsflow.results import manifest
 
     doc = manifest(stores, campaign)
@@ -112,6 +127,8 @@ def store_status(stores: Stores, campaign: str, longest: int = 5) -> StoreStatus
     status.left_estimated, left_cost = estimate_left(done, left, accelerants)
     status.left_cpu_s = left_cost.get("cpu_s", 0.0)
     status.left_wall_s = left_cost.get("wall_s", 0.0)
+    if workdir is not None:
+        status.running = running_jobs(workdir, [u for u in roles if u not in stats])
     return status
 
 

@@ -9,16 +9,25 @@ stderr, where ``lpsflow run`` prints its progress (worker processes share it)::
     ... relax interface hetero SiS2 n=2: 10.0 min, 212 force calls, max force 0.043 eV/A
 
 ``LPSFLOW_PROGRESS_S`` sets the interval (seconds; 0 switches the lines off).
+
+While it runs, the job's directory holds :data:`PROGRESS_FILE` (written at the
+start and with every line, removed at the end), from which ``lpsflow status`` lists
+the jobs running now, or killed while running (:func:`running_jobs`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import json
 import os
+import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -28,16 +37,22 @@ PROGRESS_ENV = "LPSFLOW_PROGRESS_S"
 #: Default interval between two lines of one job (seconds).
 EVERY_S = 300.0
 
+#: File in a running job's directory: what it is, where it runs, how far it got.
+PROGRESS_FILE = "lpsflow-progress.json"
+
 
 @dataclass
 class JobProgress:
     """The job this process runs now and when it last said so."""
 
     name: str = ""
+    uuid: str = ""
     started: float = 0.0
+    started_at: str = ""
     last: float = 0.0
     calls: int = 0
     every_s: float = EVERY_S
+    file: Path | None = None
 
 
 #: This process's running job (set by :func:`running`).
@@ -54,15 +69,83 @@ def interval() -> float:
 
 
 @contextmanager
-def running(name: str) -> Iterator[JobProgress]:
-    """Around one job: its evaluations tick under ``name``."""
-    now = time.perf_counter()
-    PROGRESS.name, PROGRESS.started, PROGRESS.last = name, now, now
-    PROGRESS.calls, PROGRESS.every_s = 0, interval()
+def running(
+    name: str, uuid: str = "", job_dir: str | Path | None = None
+) -> Iterator[JobProgress]:
+    """Around one job: its evaluations tick under ``name``.
+
+    With ``job_dir``, :data:`PROGRESS_FILE` there says the job runs until it ends.
+    """
+    p, now = PROGRESS, time.perf_counter()
+    p.name, p.uuid, p.started, p.last = name, uuid, now, now
+    p.calls, p.every_s = 0, interval()
+    p.started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    p.file = Path(job_dir) / PROGRESS_FILE if job_dir is not None else None
+    _write()
     try:
-        yield PROGRESS
+        yield p
     finally:
-        PROGRESS.name = ""
+        p.name = ""
+        if p.file is not None:
+            with contextlib.suppress(OSError):
+                p.file.unlink(missing_ok=True)
+        p.file = None
+
+
+def _write(max_force: float | None = None) -> None:
+    """Record the running job in its :data:`PROGRESS_FILE` (never fails the job)."""
+    p = PROGRESS
+    if p.file is None:
+        return
+    data = {
+        "uuid": p.uuid,
+        "name": p.name,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started": p.started_at,
+        "seconds": round(time.perf_counter() - p.started, 1),
+        "force_calls": p.calls,
+        "max_force": max_force,
+    }
+    tmp = p.file.with_name(p.file.name + ".tmp")
+    with contextlib.suppress(OSError):
+        tmp.write_text(json.dumps(data))
+        tmp.replace(p.file)
+
+
+def running_jobs(workdir: str | Path, uuids: Iterable[str]) -> list[dict]:
+    """What the :data:`PROGRESS_FILE` files under ``workdir`` say of ``uuids``.
+
+    One dict per job that has one (the fields :func:`running` writes), with
+    ``alive``: whether its process is still there where it runs on this host (a
+    run killed with ``kill -9`` or with its machine leaves the file behind), None
+    where it runs on another host.
+    """
+    wanted, host, out = set(uuids), socket.gethostname(), []
+    for path in sorted(Path(workdir).glob(f"*/{PROGRESS_FILE}")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or data.get("uuid") not in wanted:
+            continue
+        same_host = data.get("host") == host
+        data["alive"] = _alive(int(data.get("pid") or 0)) if same_host else None
+        out.append(data)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def max_force(calc) -> float | None:
@@ -88,6 +171,8 @@ def tick(calc, structures: int = 1) -> None:
         return
     p.last = now
     line = f"... {p.name}: {(now - p.started) / 60:.1f} min, {p.calls} force calls"
-    if p.name.startswith("relax") and (f := max_force(calc)) is not None:
-        line += f", max force {f:.3f} eV/A"
+    force = max_force(calc) if p.name.startswith("relax") else None
+    if force is not None:
+        line += f", max force {force:.3f} eV/A"
     print(line, file=sys.stderr, flush=True)
+    _write(force)

@@ -221,7 +221,10 @@ def _run_serial(
         started, t_job, cpu0 = time.time(), time.perf_counter(), time.process_time()
         calc0, calls0 = STATS.seconds, STATS.calls
         try:
-            with contextlib.chdir(job_dir), progress.running(job.name):
+            with (
+                contextlib.chdir(job_dir),
+                progress.running(job.name, job.uuid, job_dir),
+            ):
                 response = job.run(store=stores.jobs, job_dir=job_dir)
             if response.replace or response.addition or response.detour:
                 raise RuntimeError("dynamic (Response) jobs are not run locally")

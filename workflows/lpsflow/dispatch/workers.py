@@ -325,7 +325,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     job = decode_job(job_json)
     result = JobResult(uuid=job.uuid, started=started)
     try:
-        with contextlib.chdir(job_dir), progress.running(job.name):
+        with contextlib.chdir(job_dir), progress.running(job.name, job.uuid, job_dir):
             response = job.run(store=store, job_dir=job_dir)
         if response.replace or response.addition or response.detour:
             raise RuntimeError("dynamic (Response) jobs are not run locally")
