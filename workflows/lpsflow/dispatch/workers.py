@@ -420,6 +420,7 @@ class WorkerPool:
     @staticmethod
     def _stop(pool: ProcessPoolExecutor) -> None:
         processes = list((pool._processes or {}).values())
+        manager = pool._executor_manager_thread  # shutdown forgets it
         pool.shutdown(wait=False, cancel_futures=True)
         for p in processes:
             with contextlib.suppress(Exception):
@@ -427,3 +428,8 @@ class WorkerPool:
         for p in processes:
             with contextlib.suppress(Exception):
                 p.join(timeout=10)
+        # let the executor's manager thread close its wakeup pipe before the
+        # interpreter's exit handler writes to it (Python 3.11 races there and
+        # printed "OSError: Bad file descriptor" after a SIGTERM'd run)
+        if manager is not None:
+            manager.join(timeout=10)
