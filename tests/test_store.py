@@ -168,5 +168,11 @@ def test_documents_are_read_as_stored_only_from_bson_in_sqlite(tmp_path):
     cfg = tmp_path / "monty.storage.cfg"
     cfg.write_text(cfg.read_text().replace("use_bson = yes", "use_bson = no"))
     assert _raw_rows(store) is None  # JSON documents: montydb decodes them
+    cfg.write_text(cfg.read_text().replace("use_bson = no", "use_bson = yes"))
+    assert len(_raw_rows(store)) == 1
+    other = tmp_path / "t" / "other.collection"  # not montydb's table layout
+    other.write_bytes(b"not a database")
+    store.collection_name = "other"
+    assert _raw_rows(store) is None
     cfg.unlink()
     assert _raw_rows(store) is None

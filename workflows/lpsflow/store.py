@@ -302,8 +302,13 @@ def _raw_rows(store: MontyStore) -> list[bytes] | None:
     path = root / store.database_name / f"{store.collection_name}.collection"
     if not path.is_file():
         return []
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
-        return [row[0] for row in con.execute("SELECT v FROM documents")]
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        ) as con:
+            return [row[0] for row in con.execute("SELECT v FROM documents")]
+    except sqlite3.Error:  # not the layout this reads: montydb decodes instead
+        return None
 
 
 def embedded_stores(path: str | Path) -> Stores:
