@@ -27,7 +27,6 @@ import argparse
 import heapq
 import json
 import platform
-from collections.abc import Callable
 from pathlib import Path
 
 from lpsflow.campaign import load_campaign
@@ -37,16 +36,6 @@ from lpsflow.status import RUN_STATS_KEY, peer_key
 from lpsflow.store import open_stores
 
 FLAT = {"neb": 6.0, "relax": 1.0, "screen": 0.3, "static": 0.3}
-
-
-def chain_heights(
-    order: list[str], children: dict[str, list[str]], own: Callable[[str], float]
-) -> dict[str, float]:
-    """Cost of the most expensive downstream chain of each job (itself in)."""
-    h: dict[str, float] = {}
-    for u in reversed(order):
-        h[u] = own(u) + max((h[c] for c in children[u]), default=0.0)
-    return h
 
 
 def makespan(
@@ -95,7 +84,6 @@ def main() -> None:
     cflow = build_campaign(campaign)
     jobs = list(cflow.flow.iterflow())
     order = [j.uuid for j, _ in jobs]
-    names = {j.uuid: j.name for j, _ in jobs}
     roles = {u: r for r, u in cflow.roles.items()}
     parents = {j.uuid: set(p) & set(order) for j, p in jobs}
     children: dict[str, list[str]] = {u: [] for u in order}
@@ -132,11 +120,9 @@ def main() -> None:
             estimated += bool(found)
 
     orderings = {
-        "flat": chain_heights(
-            order, children, lambda u: FLAT.get(names[u].split(" ", 1)[0], 0.01)
-        ),
+        "flat": heights(jobs, lambda job: FLAT.get(job.name.split(" ", 1)[0], 0.01)),
         "lpsflow": heights(jobs),
-        "measured": chain_heights(order, children, cost.__getitem__),
+        "measured": heights(jobs, lambda job: cost[job.uuid]),
     }
     total, longest = sum(cost.values()), max(orderings["measured"].values())
     print(

@@ -16,7 +16,7 @@ relaxations 1000-1400 s, their substrate 450 s, GB relaxations 140-160 s, GB NEB
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -46,12 +46,17 @@ def job_cost(name: str) -> float:
     return JOB_COST[two] if two in JOB_COST else JOB_COST.get(words[0], 0.01)
 
 
-def heights(todo: Iterable[tuple[Job, Iterable[str]]]) -> dict[str, float]:
+def heights(
+    todo: Iterable[tuple[Job, Iterable[str]]],
+    cost: Callable[[Job], float] | None = None,
+) -> dict[str, float]:
     """Expected cost of the most expensive downstream chain of each job (itself in).
 
     ``todo``: (job, uuids of its parents) in dependency order, as
-    ``Flow.iterflow`` gives them; parents outside ``todo`` are ignored.
+    ``Flow.iterflow`` gives them; parents outside ``todo`` are ignored. ``cost``:
+    a job's own cost (default: :func:`job_cost` of its name).
     """
+    cost = cost or (lambda job: job_cost(job.name))
     todo = list(todo)
     children: dict[str, list[str]] = {job.uuid: [] for job, _ in todo}
     for job, parents in todo:
@@ -60,7 +65,7 @@ def heights(todo: Iterable[tuple[Job, Iterable[str]]]) -> dict[str, float]:
                 children[p].append(job.uuid)
     height: dict[str, float] = {}
     for job, _ in reversed(todo):
-        height[job.uuid] = job_cost(job.name) + max(
+        height[job.uuid] = cost(job) + max(
             (height[c] for c in children[job.uuid]), default=0.0
         )
     return height
