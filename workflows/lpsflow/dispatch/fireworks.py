@@ -131,9 +131,10 @@ def submit_campaign(
         return report
 
     flow = cflow.subflow(new)
+    jobs = list(flow.iterflow())
     # parents outside the new set that have not completed must run first
     pending_parents = set()
-    for job, _ in flow.iterflow():
+    for job, _ in jobs:
         for ref in job.input_references:
             ext = existing.get(ref.uuid)
             if ext and ext["state"] != "COMPLETED":
@@ -151,7 +152,7 @@ def submit_campaign(
     )
     # the longest chains first, as in a local run: rlaunch pulls READY fireworks by
     # spec._priority (highest first)
-    height = heights(flow.iterflow())
+    height = heights(jobs)
     for fw in wf.fws:
         fw.spec["_priority"] = round(height[fw.tasks[0]["job"].uuid], 2)
     if pending_parents:
