@@ -249,13 +249,11 @@ def _echo_kinds(by_kind: dict[str, Counter]) -> None:
         )
 
 
-def _echo_running(running: list[dict]) -> None:
+def _echo_running(alive: list[dict], gone: list[dict]) -> None:
     """The jobs a local run has started and not finished: running, or killed."""
     import datetime as dt
 
     now = dt.datetime.now(dt.UTC)
-    alive = [r for r in running if r["alive"] is not False]
-    gone = [r for r in running if r["alive"] is False]
     if alive:
         typer.echo(f"running now ({len(alive)}):")
     for r in alive:
@@ -290,8 +288,7 @@ def _hours(seconds: float) -> str:
 def _store_status(campaign: str, store: Path | None) -> None:
     from lpsflow.status import store_status
 
-    path = Path(campaign)
-    camp, stores = _open(path if path.suffix in {".yaml", ".yml"} else None, store)
+    camp, stores = _open(Path(campaign), store)  # None unless a campaign file
     name = camp.name if camp else campaign
     try:  # the job directories say what runs now (known from the campaign file)
         workdir = camp.resolve(camp.workdir) if camp else None
@@ -299,13 +296,14 @@ def _store_status(campaign: str, store: Path | None) -> None:
     finally:
         stores.close()
     alive = [r for r in st.running if r["alive"] is not False]
+    gone = [r for r in st.running if r["alive"] is False]
     typer.echo(
         f"campaign '{name}' in {st.location}: {st.done} of {st.total} jobs done"
         + (f", {len(alive)} running" if alive else "")
         + (f", {st.total - st.done - len(alive)} not run" if st.done < st.total else "")
     )
     _echo_kinds(st.by_kind)
-    _echo_running(st.running)
+    _echo_running(alive, gone)
     if st.timed:
         typer.echo(
             f"cost of the {st.timed} jobs run by lpsflow run: "
