@@ -57,7 +57,7 @@ def run(
         typer.Option(
             min=1,
             help="Processes running independent jobs side by side (default: one per "
-            "core, at most 4, for the MLIP on a CPU; 1 on a GPU and for VASP).",
+            "core, at most 4, for the MLIP on a CPU or a GPU; 1 for VASP).",
         ),
     ] = None,
 ) -> None:
