@@ -219,6 +219,10 @@ def test_too_strict_strain_limit_raises(core, li7):
     assert "6.33%" in str(err.value)  # says what the least strained candidate had
     with pytest.raises(StructureError, match=r"no lattice match.*found none"):
         itf.match_interface(li7, FILM, core, CORE, max_area=400, max_strain=0.03)
+    # too small an area: the error names what a wider search finds
+    with pytest.raises(StructureError, match=r"found none.*within 1.5x") as err:
+        itf.match_interface(li7, FILM, core, CORE, **{**HETERO_TOLS, "max_area": 250})
+    assert "303.2 A^2, von Mises strain 6.33%" in str(err.value)
 
 
 def test_homo_match_is_identity(li7):

@@ -171,6 +171,44 @@ def _default_slab(bulk: Structure, miller: Sequence[int]) -> SlabCandidate:
     return polyhedral_slabs(bulk, miller)[0]
 
 
+#: How much wider :func:`match_interface` searches, when nothing matched, to say in
+#: its error which limits would find a cell (area, strain and ZSL tolerances).
+PROBE_AREA = 1.5
+
+
+def _probe_hint(
+    film_bulk: Structure,
+    film_miller: Sequence[int],
+    substrate_bulk: Structure,
+    substrate_miller: Sequence[int],
+    max_area: float,
+    max_strain: float,
+    max_length_tol: float,
+    max_angle_tol: float,
+    max_area_ratio_tol: float,
+    film_slab: SlabCandidate,
+    substrate_slab: SlabCandidate,
+) -> str:
+    """``"; the smallest match within ...: ..."`` or ``""`` if none is near."""
+    wide = PROBE_AREA
+    try:
+        near = match_interface(
+            film_bulk, film_miller, substrate_bulk, substrate_miller,
+            max_area=wide * max_area, max_strain=wide * max_strain,
+            max_length_tol=wide * max_length_tol, max_angle_tol=wide * max_angle_tol,
+            max_area_ratio_tol=max_area_ratio_tol, film_slab=film_slab,
+            substrate_slab=substrate_slab, probe=False,
+        )  # fmt: skip
+    except StructureError:
+        return ""
+    return (
+        f"; the smallest match within {wide:g}x these limits: {near.area:.1f} A^2, "
+        f"von Mises strain {100 * near.von_mises_strain:.2f}%, length mismatch "
+        + "/".join(f"{100 * abs(m):.1f}%" for m in near.length_mismatch)
+        + f", angle mismatch {abs(near.angle_mismatch):.1f} deg"
+    )
+
+
 def match_interface(
     film_bulk: Structure,
     film_miller: Sequence[int],
@@ -184,6 +222,7 @@ def match_interface(
     max_area_ratio_tol: float = 0.09,
     film_slab: SlabCandidate | None = None,
     substrate_slab: SlabCandidate | None = None,
+    probe: bool = True,
 ) -> LatticeMatch:
     """Smallest-area coincidence cell with von Mises strain <= ``max_strain``.
 
@@ -192,7 +231,11 @@ def match_interface(
     slabs default to the first :func:`~lpsflow.structures.slabs.polyhedral_slabs`
     candidate of each surface (only their in-plane lattices matter). Ties in area go
     to the smaller strain, then to a film that need not be turned over. Raises
-    ``StructureError("no lattice match ...")``.
+    ``StructureError("no lattice match ...")``; with ``probe`` its message names the
+    smallest match within :data:`PROBE_AREA` times ``max_area`` and 1.5 times the
+    ZSL tolerances and ``max_strain``, if there is one (cells relaxed on another
+    machine or device can need a little more than those the campaign was checked
+    on).
     """
     film_slab = film_slab or _default_slab(film_bulk, film_miller)
     substrate_slab = substrate_slab or _default_slab(substrate_bulk, substrate_miller)
@@ -228,6 +271,12 @@ def match_interface(
             )
         else:
             found = "ZSL found none within its tolerances"
+        if probe:
+            found += _probe_hint(
+                film_bulk, film_miller, substrate_bulk, substrate_miller,
+                max_area, max_strain, max_length_tol, max_angle_tol,
+                max_area_ratio_tol, film_slab, substrate_slab,
+            )  # fmt: skip
         raise StructureError(
             f"no lattice match for {what} with von Mises strain <= "
             f"{100 * max_strain:g}% and area <= {max_area:g} A^2 (length tol "
