@@ -8,7 +8,7 @@
 #
 #   OUT=/tmp/out bash benchmarks/device_campaign.sh [steps...]
 #
-# Steps (default: all, in this order): gpu4 cpu8 gpu1 full. Each is bounded by
+# Steps (default: gpu4 cpu8 gpu1 full; also gpu8, cpufull, rerun after full). Each is bounded by
 # STEP_TIMEOUT seconds (default 240) so that one slow step leaves the others time.
 set -u
 OUT=${OUT:-/tmp/lpsflow-device}
@@ -54,7 +54,7 @@ run_step() {
         --workers "$workers" >"$dir/run.log" 2>&1
     local rc=$?
     t1=$(date +%s%N)
-    tail -3 "$dir/run.log"
+    grep -E "FAILED|finished in" "$dir/run.log" | tee -a "$OUT/summary.txt"
     $PY -m lpsflow.cli status "$dir/quick.yaml" >"$dir/status.txt" 2>&1
     $PY -m lpsflow.cli results "$dir/quick.yaml" -f json -o "$OUT/results-$name.json" \
         >/dev/null 2>&1
@@ -69,6 +69,12 @@ for step in $STEPS; do
         cpu8) run_step cpu8 "[Al2S3]" cpu 8 ;;
         gpu1) run_step gpu1 "[Al2S3]" cuda 1 ;;
         full) run_step full "[Al2S3, Ga2S3, SiS2]" cuda 4 ;;
+        gpu8) run_step gpu8 "[Al2S3]" cuda 8 ;;
+        cpufull) run_step cpufull "[Al2S3, Ga2S3, SiS2]" cpu 8 ;;
+        rerun)  # the finished full campaign again: everything is reused
+            echo "== rerun of full" | tee -a "$OUT/summary.txt"
+            $PY -m lpsflow.cli run /tmp/lpsflow-device/full/quick.yaml --workers 4 2>&1 \
+                | grep -E "FAILED|finished in" | tee -a "$OUT/summary.txt" ;;
         cpu2) run_step cpu2 "[Al2S3]" cpu 2 ;;  # for trying the script on a laptop
         *) echo "unknown step $step" ;;
     esac
