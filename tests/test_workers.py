@@ -15,6 +15,7 @@ from pymatgen.core import Structure
 
 from lpsflow.campaign import CalculatorSettings
 from lpsflow.dispatch.local import run_flow
+from lpsflow.dispatch.processes import MAX_AUTO_WORKERS_GPU
 from lpsflow.dispatch.workers import MAX_AUTO_WORKERS, auto_workers, cpu_count
 from lpsflow.status import RUN_STATS_KEY
 from lpsflow.store import embedded_stores
@@ -111,7 +112,8 @@ def test_auto_workers():
     mlip = CalculatorSettings()
     assert auto_workers(mlip) == max(1, min(cpu_count(), MAX_AUTO_WORKERS))
     # a GPU is shared: its workers overlap their CPU-side work
-    assert auto_workers(CalculatorSettings(device="cuda")) == auto_workers(mlip)
+    gpu = auto_workers(CalculatorSettings(device="cuda"))
+    assert gpu == max(1, min(cpu_count(), MAX_AUTO_WORKERS_GPU)) >= auto_workers(mlip)
     assert auto_workers(CalculatorSettings(backend="vasp")) == 1
 
 

@@ -57,7 +57,7 @@ def run(
         typer.Option(
             min=1,
             help="Processes running independent jobs side by side (default: one per "
-            "core, at most 4, for the MLIP on a CPU or a GPU; 1 for VASP).",
+            "core for the MLIP, at most 4 on a CPU and 8 sharing a GPU; 1 for VASP).",
         ),
     ] = None,
 ) -> None:
