@@ -173,7 +173,7 @@ def _default_slab(bulk: Structure, miller: Sequence[int]) -> SlabCandidate:
 
 #: How much wider :func:`match_interface` searches, when nothing matched, to say in
 #: its error which limits would find a cell (area, strain and ZSL tolerances).
-PROBE_AREA = 1.5
+PROBE_FACTOR = 1.5
 
 
 def _probe_hint(
@@ -190,7 +190,7 @@ def _probe_hint(
     substrate_slab: SlabCandidate,
 ) -> str:
     """``"; the smallest match within ...: ..."`` or ``""`` if none is near."""
-    wide = PROBE_AREA
+    wide = PROBE_FACTOR
     try:
         near = match_interface(
             film_bulk, film_miller, substrate_bulk, substrate_miller,
@@ -232,7 +232,7 @@ def match_interface(
     candidate of each surface (only their in-plane lattices matter). Ties in area go
     to the smaller strain, then to a film that need not be turned over. Raises
     ``StructureError("no lattice match ...")``; with ``probe`` its message names the
-    smallest match within :data:`PROBE_AREA` times ``max_area`` and 1.5 times the
+    smallest match within :data:`PROBE_FACTOR` times ``max_area``, the
     ZSL tolerances and ``max_strain``, if there is one (cells relaxed on another
     machine or device can need a little more than those the campaign was checked
     on).
