@@ -46,8 +46,9 @@ def small_campaign(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         text=True,
     )
-    done = 0
+    done, head = 0, []
     for line in proc.stderr:
+        head.append(line)
         done += ": done in" in line
         if done >= 2:
             break
@@ -66,4 +67,5 @@ def small_campaign(tmp_path_factory):
         "report": report,
         "first_s": first,
         "stop": (proc.returncode, rest),
+        "head": head,
     }

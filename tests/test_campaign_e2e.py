@@ -47,6 +47,9 @@ def test_killed_run_resumes_and_completes(campaign_dir):
     assert code == 143, stderr  # SIGTERM: stopped as Ctrl-C stops it
     assert "finished work is kept, rerun to resume" in stderr
     assert "Traceback" not in stderr
+    # the run says what it runs on: model, device and worker processes
+    head = campaign_dir["head"]
+    assert any("calculator: mlip (CHGNet on cpu)" in line for line in head), head[:3]
     assert report.ok, report.failed
     assert report.reused >= len(campaign_dir["before"])
     assert not campaign_dir["before"].intersection(report.completed)

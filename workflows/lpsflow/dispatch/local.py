@@ -404,7 +404,7 @@ def run_campaign(
         f"{len(cflow.flow.jobs)} jobs; store: {stores.location}; "
         f"calculator: {campaign.calculator.backend}"
         + (
-            f" ({campaign.calculator.model})"
+            f" ({campaign.calculator.model} on {campaign.calculator.device})"
             if campaign.calculator.backend == "mlip"
             else ""
         )
