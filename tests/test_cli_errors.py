@@ -213,3 +213,26 @@ def test_exit_status_reaches_the_shell(monkeypatch, raise_, status):
     finally:
         cli.app.registered_commands.pop()
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.parametrize(
+    ("device", "needle"),
+    [
+        ("gpu", "not a torch device"),
+        ("cuda", "calculator.device is 'cuda' but torch"),
+        ("mps", "no Apple GPU"),
+    ],
+)
+def test_device_torch_cannot_use_is_one_error_before_anything_runs(
+    tmp_path, device, needle
+):
+    import torch
+
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has an Apple GPU")
+    extra = f"calculator: {{device: {device}}}"
+    proc = run_cli("run", str(write(tmp_path, extra)), cwd=tmp_path)
+    assert_one_error(proc, needle)
+    assert not (tmp_path / "store").exists()

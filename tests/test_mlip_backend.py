@@ -118,3 +118,17 @@ def test_sevennet_is_selectable(tmp_path, monkeypatch):
     assert "SevenNet" in s.calculator
     chg = summarize(relax(CalculatorSettings(fmax=0.05), load_structure("Li2S")))
     assert abs(s.energy_per_atom - chg.energy_per_atom) > 1e-3  # a different model
+
+
+def test_check_device():
+    from lpsflow.calculators.mlip import check_device
+    from lpsflow.errors import ConfigError
+
+    check_device("cpu")
+    with pytest.raises(ConfigError, match="not a torch device"):
+        check_device("cuda:x")
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="set calculator.device: cpu"):
+            check_device("cuda:0")

@@ -100,6 +100,45 @@ def limit_blas_threads() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+def check_device(device: str) -> None:
+    """Raise :class:`ConfigError` unless torch can run on ``device`` here.
+
+    Checked before a local run starts, so that a campaign configured for a GPU
+    fails once with the reason instead of in every job. (A FireWorks submission
+    is not checked: its jobs run on the workers' nodes.)
+    """
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(
+            f"calculator.device {device!r} is not a torch device "
+            "(cpu, cuda, cuda:1, mps, ...)"
+        ) from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            built = torch.version.cuda
+            why = (
+                f"torch {torch.__version__} was built without CUDA"
+                if built is None
+                else f"torch {torch.__version__} (CUDA {built}) finds no GPU"
+            )
+            raise ConfigError(
+                f"calculator.device is {device!r} but {why}: run on a GPU node "
+                "with a CUDA build of torch, or set calculator.device: cpu"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"calculator.device is {device!r} but this node has "
+                f"{torch.cuda.device_count()} GPU(s) (cuda:0 ...)"
+            )
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(
+            f"calculator.device is {device!r} but torch finds no Apple GPU here"
+        )
+
+
 def new_calculator(model: str, device: str = "cpu") -> Calculator:
     """Load the model's ASE calculator (instrumented; see :data:`STATS`)."""
     from importlib.util import find_spec

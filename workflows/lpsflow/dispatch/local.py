@@ -393,9 +393,16 @@ def run_campaign(
     ``cflow`` is the campaign's built flow (built here if not given); building it
     first validates every input before anything is written to the store.
     ``workers`` processes run independent jobs side by side
-    (:func:`lpsflow.dispatch.processes.auto_workers` chooses for the CLI).
+    (:func:`lpsflow.dispatch.processes.auto_workers` chooses for the CLI). A device
+    other than the CPU that torch cannot use here is a :class:`ConfigError` before
+    anything runs.
     """
     t0 = time.perf_counter()
+    calc = campaign.calculator
+    if calc.backend == "mlip" and calc.device != "cpu":
+        from lpsflow.calculators.mlip import check_device
+
+        check_device(calc.device)
     if workers > 1:
         start_server()  # imports for the workers while the flow is built
     cflow = cflow or build_campaign(campaign)
