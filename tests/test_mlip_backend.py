@@ -130,5 +130,5 @@ def test_check_device():
     import torch
 
     if not torch.cuda.is_available():
-        with pytest.raises(ConfigError, match="set calculator.device: cpu"):
+        with pytest.raises(ConfigError, match=r"set calculator\.device: cpu"):
             check_device("cuda:0")
