@@ -132,3 +132,15 @@ def test_check_device():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match=r"set calculator\.device: cpu"):
             check_device("cuda:0")
+
+
+def test_job_on_a_node_without_the_device_says_why():
+    import torch
+
+    from lpsflow.calculators.mlip import new_calculator
+    from lpsflow.errors import ConfigError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ConfigError, match="CUDA"):
+        new_calculator("CHGNet", "cuda")

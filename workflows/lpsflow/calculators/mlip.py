@@ -104,8 +104,8 @@ def check_device(device: str) -> None:
     """Raise :class:`ConfigError` unless torch can run on ``device`` here.
 
     Checked before a local run starts, so that a campaign configured for a GPU
-    fails once with the reason instead of in every job. (A FireWorks submission
-    is not checked: its jobs run on the workers' nodes.)
+    fails once with the reason instead of in every job, and when a job loads the
+    model (a FireWorks job on a node without the GPU fails with this message).
     """
     import torch
 
@@ -150,6 +150,8 @@ def new_calculator(model: str, device: str = "cpu") -> Calculator:
             f"the {model} model needs the '{MODEL_PACKAGES[model]}' package "
             f"(pip install lpsflow[{model.lower()}])"
         )
+    if device != "cpu":  # a job on a node whose torch cannot use it: say why
+        check_device(device)
     if enabled("blas_one_thread"):
         limit_blas_threads()
     kwargs = calculator_kwargs(model, device)
