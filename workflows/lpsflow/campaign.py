@@ -126,6 +126,16 @@ class CalculatorSettings(_Strict):
     )
     vasp: VaspSettings = Field(default_factory=VaspSettings)
 
+    def check_device(self) -> None:
+        """Raise ``ConfigError`` if torch cannot use the MLIP's device here.
+
+        Nothing to check (and nothing imported) for the CPU or for VASP.
+        """
+        if self.backend == "mlip" and self.device != "cpu":
+            from lpsflow.calculators.mlip import check_device
+
+            check_device(self.device)
+
 
 class DopingSettings(_Strict):
     """How the doped core cells Li(3-3x)M(x)PS4 are built and screened."""

@@ -67,10 +67,7 @@ def run(
 
     _stop_on_sigterm()
     camp = load_campaign(campaign)
-    if camp.calculator.backend == "mlip" and camp.calculator.device != "cpu":
-        from lpsflow.calculators.mlip import check_device
-
-        check_device(camp.calculator.device)  # before any store or worker is made
+    camp.calculator.check_device()  # before any store or worker is made
     workers = workers or auto_workers(camp.calculator)
     if workers > 1:  # the workers' imports go on while this process imports
         start_server()

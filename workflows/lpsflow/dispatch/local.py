@@ -398,11 +398,7 @@ def run_campaign(
     anything runs.
     """
     t0 = time.perf_counter()
-    calc = campaign.calculator
-    if calc.backend == "mlip" and calc.device != "cpu":
-        from lpsflow.calculators.mlip import check_device
-
-        check_device(calc.device)
+    campaign.calculator.check_device()
     if workers > 1:
         start_server()  # imports for the workers while the flow is built
     cflow = cflow or build_campaign(campaign)
