@@ -236,3 +236,15 @@ def test_device_torch_cannot_use_is_one_error_before_anything_runs(
     proc = run_cli("run", str(write(tmp_path, extra)), cwd=tmp_path)
     assert_one_error(proc, needle)
     assert not (tmp_path / "store").exists()
+
+
+def test_validate_only_notes_a_device_this_machine_lacks(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    proc = run_cli("validate", str(write(tmp_path, "calculator: {device: cuda}")),
+                   cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "note: calculator.device is 'cuda'" in proc.stderr
+    assert "fine if the jobs run on nodes that have it" in proc.stderr

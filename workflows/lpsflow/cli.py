@@ -160,6 +160,7 @@ def submit(campaign: CampaignArg, launchpad: LaunchpadOpt) -> None:
     camp = load_campaign(campaign)
     _check_interfaces(camp)
     cflow = build_campaign(camp)
+    _note_device(camp)
     lp = load_launchpad(launchpad)
     stores = open_stores(camp.store, camp.base_dir)
     try:
@@ -625,6 +626,20 @@ def _shared_summary(df) -> list[str]:
     return out
 
 
+def _note_device(camp) -> None:
+    """Say (not fail) when this machine cannot use the campaign's device.
+
+    ``validate`` and ``submit`` run where the jobs may not (a login node without
+    the GPU its FireWorks workers have); ``run`` fails on it instead.
+    """
+    from lpsflow.errors import ConfigError
+
+    try:
+        camp.calculator.check_device()
+    except ConfigError as exc:
+        _echo(f"note: {exc} (fine if the jobs run on nodes that have it)")
+
+
 @app.command()
 def validate(campaign: CampaignArg) -> None:
     """Check a campaign file and show what it would compute."""
@@ -635,6 +650,7 @@ def validate(campaign: CampaignArg) -> None:
     matches = _check_interfaces(camp)
     cflow = build_campaign(camp)
     _echo(f"campaign '{camp.name}' is valid: {len(cflow.flow.jobs)} jobs")
+    _note_device(camp)
     for kind, m in matches.items():
         _echo(f"  {kind} (starting structures): {m.describe()}")
     for role in cflow.roles:
