@@ -176,39 +176,6 @@ def _default_slab(bulk: Structure, miller: Sequence[int]) -> SlabCandidate:
 PROBE_FACTOR = 1.5
 
 
-def _probe_hint(
-    film_bulk: Structure,
-    film_miller: Sequence[int],
-    substrate_bulk: Structure,
-    substrate_miller: Sequence[int],
-    max_area: float,
-    max_strain: float,
-    max_length_tol: float,
-    max_angle_tol: float,
-    max_area_ratio_tol: float,
-    film_slab: SlabCandidate,
-    substrate_slab: SlabCandidate,
-) -> str:
-    """``"; the smallest match within ...: ..."`` or ``""`` if none is near."""
-    wide = PROBE_FACTOR
-    try:
-        near = match_interface(
-            film_bulk, film_miller, substrate_bulk, substrate_miller,
-            max_area=wide * max_area, max_strain=wide * max_strain,
-            max_length_tol=wide * max_length_tol, max_angle_tol=wide * max_angle_tol,
-            max_area_ratio_tol=max_area_ratio_tol, film_slab=film_slab,
-            substrate_slab=substrate_slab, probe=False,
-        )  # fmt: skip
-    except StructureError:
-        return ""
-    return (
-        f"; the smallest match within {wide:g}x these limits: {near.area:.1f} A^2, "
-        f"von Mises strain {100 * near.von_mises_strain:.2f}%, length mismatch "
-        + "/".join(f"{100 * abs(m):.1f}%" for m in near.length_mismatch)
-        + f", angle mismatch {abs(near.angle_mismatch):.1f} deg"
-    )
-
-
 def match_interface(
     film_bulk: Structure,
     film_miller: Sequence[int],
@@ -272,11 +239,25 @@ def match_interface(
         else:
             found = "ZSL found none within its tolerances"
         if probe:
-            found += _probe_hint(
-                film_bulk, film_miller, substrate_bulk, substrate_miller,
-                max_area, max_strain, max_length_tol, max_angle_tol,
-                max_area_ratio_tol, film_slab, substrate_slab,
-            )  # fmt: skip
+            wide = PROBE_FACTOR
+            try:
+                near = match_interface(
+                    film_bulk, film_miller, substrate_bulk, substrate_miller,
+                    max_area=wide * max_area, max_strain=wide * max_strain,
+                    max_length_tol=wide * max_length_tol,
+                    max_angle_tol=wide * max_angle_tol,
+                    max_area_ratio_tol=max_area_ratio_tol, film_slab=film_slab,
+                    substrate_slab=substrate_slab, probe=False,
+                )  # fmt: skip
+                found += (
+                    f"; the smallest match within {wide:g}x these limits: "
+                    f"{near.area:.1f} A^2, von Mises strain "
+                    f"{100 * near.von_mises_strain:.2f}%, length mismatch "
+                    + "/".join(f"{100 * abs(m):.1f}%" for m in near.length_mismatch)
+                    + f", angle mismatch {abs(near.angle_mismatch):.1f} deg"
+                )
+            except StructureError:
+                pass
         raise StructureError(
             f"no lattice match for {what} with von Mises strain <= "
             f"{100 * max_strain:g}% and area <= {max_area:g} A^2 (length tol "
