@@ -83,8 +83,29 @@ def test_interface_branches_homo_once_hetero_per_accelerant():
             assert f"relax:interface:hetero:{acc}:n{n}" in three
             assert f"relax:interface:hetero:{acc}:n{n}:film" in three
         assert f"relax:interface:hetero:{acc}:n4" not in three
-    # one substrate reference per series, not per n
-    assert sum(r.endswith(":substrate") for r in three) == 4
+    # references from the relaxed interface (default): film and substrate per n,
+    # each after its interface's parts job
+    assert sum(r.endswith(":substrate") for r in three) == 4 * 3
+    assert sum(r.startswith("parts:interface:") for r in three) == 4 * 3
+    flow = build_campaign(campaign_from_dict(BASE)).flow
+    by_uuid = {j.uuid: j for j in flow.jobs}
+    r = roles(BASE)
+    for ref in ("film", "substrate"):
+        start = by_uuid[r[f"relax:interface:hetero:Al2S3:n2:{ref}"]].function_args[0]
+        assert start.uuid == r["parts:interface:hetero:Al2S3:n2"]
+        assert start.attributes == (("a", ref),)
+    parts = by_uuid[r["parts:interface:hetero:Al2S3:n2"]]
+    assert parts.function_args[1]["uuid"] == r["relax:interface:hetero:Al2S3:n2"]
+    cut = roles(
+        {
+            **BASE,
+            "accelerants": ["Al2S3", "Ga2S3", "SiS2"],
+            "interfaces": {"references": "screened_cell"},
+        }
+    )
+    # from the screened cells: one substrate reference per series, not per n
+    assert sum(r.endswith(":substrate") for r in cut) == 4
+    assert not any(r.startswith("parts:") for r in cut)
     # the hetero substrate is the doped core at doping.x (1/4): no extra cells
     nosol = roles({**BASE, "doping": {**BASE["doping"], "solubility_x": []}})
     assert "binding:hetero:Al2S3" in nosol

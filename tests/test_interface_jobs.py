@@ -12,7 +12,11 @@ from jobflow import Flow, run_locally
 from lpsflow.calculators.mlip import MLIPBackend
 from lpsflow.campaign import CalculatorSettings, InterfaceSeriesSettings
 from lpsflow.errors import StructureError
-from lpsflow.jobs.interfaces import binding_energy_job, screen_interface
+from lpsflow.jobs.interfaces import (
+    binding_energy_job,
+    interface_parts,
+    screen_interface,
+)
 from lpsflow.structures.interfaces import binding_energy
 from lpsflow.structures.library import load_structure
 from lpsflow.structures.slabs import fixed_indices
@@ -50,13 +54,24 @@ def homo(tmp_path_factory):
     rs = maker.make(scr.output.substrate_reference)
     refs = [{"doc": j.output, "uuid": j.uuid} for j in (ri, rf, rs)]
     bind = binding_energy_job(
-        "homo", "Li7P3S11", [scr.output], [refs[0]], [refs[1]], refs[2]
+        "homo", "Li7P3S11", [scr.output], [refs[0]], [refs[1]], [refs[2]]
     )
+    # the default: references relaxed from the relaxed interface's parts
+    parts = interface_parts(scr.output, refs[0])
+    pf, ps = maker.make(parts.output.film), maker.make(parts.output.substrate)
+    bind_p = binding_energy_job(
+        "homo", "Li7P3S11", [scr.output], [refs[0]],
+        [{"doc": pf.output, "uuid": pf.uuid}], [{"doc": ps.output, "uuid": ps.uuid}],
+        [parts.output],
+    )  # fmt: skip
     d = tmp_path_factory.mktemp("homo")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(d)
-        res = run_locally(Flow([scr, ri, rf, rs, bind]), ensure_success=True)
+        res = run_locally(
+            Flow([scr, ri, rf, rs, bind, parts, pf, ps, bind_p]), ensure_success=True
+        )
     jobs = {"s": scr, "i": ri, "f": rf, "b": bind, "s_sub": rs}
+    jobs |= {"parts": parts, "pf": pf, "ps": ps, "b_p": bind_p}
     out = {k: res[j.uuid][1].output for k, j in jobs.items()}
     return out
 
@@ -105,6 +120,33 @@ def test_binding_energy_is_the_formula_of_the_relaxed_energies(homo):
         assert p.e_bind is None and b.e_bind is None
 
 
+def test_references_from_the_relaxed_interface(homo):
+    """Default references: the relaxed interface's parts, relaxed again."""
+    parts, relaxed, screened = homo["parts"], homo["i"].structure, homo["s"].interface
+    labels = np.array(screened.site_properties["interface_label"])
+    for tag, part in (("film", parts.film), ("substrate", parts.substrate)):
+        # the relaxed positions, not the screened ones, with the screened labels
+        assert np.allclose(part.cart_coords, relaxed.cart_coords[labels == tag])
+        assert np.allclose(part.lattice.matrix, screened.lattice.matrix)
+    # the film moved in the relaxation (this substrate is one fixed layer)
+    film_before = screened.cart_coords[labels == "film"]
+    assert not np.allclose(parts.film.cart_coords, film_before)
+    cut = homo["s"].substrate_reference
+    assert fixed_indices(parts.substrate) == fixed_indices(cut)
+    assert parts.interface_job and parts.n_layers == 1
+    b, p = homo["b_p"], homo["b_p"].points[0]
+    assert p.references == "relaxed_interface"
+    assert homo["b"].points[0].references == "screened_cell"
+    assert p.e_film == homo["pf"].output.energy
+    assert p.e_substrate == homo["ps"].output.energy
+    assert p.e_interface == homo["b"].points[0].e_interface
+    if p.converged:
+        assert p.e_bind == pytest.approx(
+            (p.e_interface - p.e_film - p.e_substrate) / b.area
+        )
+        assert p.e_bind < 0
+
+
 def test_unconverged_relaxation_gives_no_number(homo):
     s = homo["s"]
     docs = []
@@ -118,7 +160,7 @@ def test_unconverged_relaxation_gives_no_number(homo):
         docs.append({"doc": d, "uuid": key})
     docs[0]["doc"]["is_force_converged"] = False
     doc = binding_energy_job.original(
-        "homo", "Li7P3S11", [s], [docs[0]], [docs[1]], docs[2]
+        "homo", "Li7P3S11", [s], [docs[0]], [docs[1]], [docs[2]]
     )
     assert doc.points[0].converged is False and doc.points[0].e_bind is None
     assert doc.e_bind is None
@@ -133,7 +175,7 @@ def test_unstrained_film_reference_is_refused(homo):
     docs = [{"doc": homo[k].model_dump(), "uuid": k} for k in ("i", "f", "s_sub")]
     with pytest.raises(StructureError, match="not in the interface's in-plane cell"):
         binding_energy_job.original(
-            "homo", "Li7P3S11", [s], [docs[0]], [docs[1]], docs[2]
+            "homo", "Li7P3S11", [s], [docs[0]], [docs[1]], [docs[2]]
         )
     assert binding_energy(-10.0, -4.0, -5.0, 100.0) == pytest.approx(-0.01)
 

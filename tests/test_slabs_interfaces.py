@@ -283,6 +283,38 @@ def test_interfaces_conserve_composition_and_units(kind, quick, core, li7):
         assert slabs.in_plane_area(cell) == pytest.approx(iset.match.area, abs=1e-3)
 
 
+def test_relaxed_references_pair_atoms_in_any_order(quick):
+    """The relaxed interface's parts get the screened labels, also from relaxations
+    without site properties in a species-sorted or any other order."""
+    cell = Structure.from_sites(quick["hetero"].for_layers(2)[0])
+    rng = np.random.default_rng(0)
+    moved = cell.copy()
+    for i in range(len(moved)):
+        moved.translate_sites([i], rng.normal(0, 0.3, 3), frac_coords=False)
+    expected = itf.strained_references(moved)  # labels kept in order
+    plain = Structure(moved.lattice, moved.species, moved.frac_coords)
+    shuffled = Structure.from_sites([plain[i] for i in rng.permutation(len(plain))])
+    for relaxed in (moved, plain, plain.get_sorted_structure(), shuffled):
+        got_refs = itf.relaxed_references(cell, relaxed)
+        for got, want in zip(got_refs, expected, strict=True):
+            assert got.composition == want.composition
+            assert np.allclose(got.frac_coords, want.frac_coords)
+            assert got.site_properties == want.site_properties
+    assert len(slabs.fixed_indices(expected[1])) == len(slabs.fixed_indices(cell))
+    # one atom into the middle of the vacuum: recognised in the same or the sorted
+    # order, refused in any other (the closest-pairing would be a guess)
+    far = plain.copy()
+    top = far.frac_coords[:, 2].max()
+    far.replace(0, far[0].species, [*far[0].frac_coords[:2], (top + 1) / 2])
+    for relaxed in (far, far.get_sorted_structure()):
+        film, sub = itf.relaxed_references(cell, relaxed)
+        assert np.allclose([*sub.frac_coords, *film.frac_coords][0], far[0].frac_coords)
+    with pytest.raises(StructureError, match="cannot be paired"):
+        itf.relaxed_references(cell, Structure.from_sites(list(far)[::-1]))
+    with pytest.raises(StructureError, match="is not the screened cell"):
+        itf.relaxed_references(cell, Structure.from_sites(plain[1:]))
+
+
 def test_strained_references_and_binding_energy(quick, li7):
     cell = quick["hetero"].for_layers(2)[0]
     film, sub = itf.strained_references(cell)

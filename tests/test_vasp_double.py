@@ -242,3 +242,52 @@ def test_vasp_neb_of_a_selected_hop(
     assert not unconverged.converged and unconverged.barrier is None
     assert "NEB forces above" in unconverged.reason
     assert vasp_band(collected, band_doc, refs, **kw).barrier == doc.barrier
+
+
+def test_interface_parts_of_a_vasp_relaxation(
+    backend: VaspBackend, tmp_path: Path
+) -> None:
+    """VASP returns no labels (and an input set may sort the atoms); the references
+    cut from its relaxation still get the screened cell's labels and fixed atoms."""
+    from lpsflow.jobs.interfaces import interface_parts
+    from lpsflow.structures.interfaces import build_interfaces
+    from lpsflow.structures.slabs import fixed_indices
+
+    li7 = load_structure("Li7P3S11")
+    iset = build_interfaces(
+        li7, li7, (0, 1, 0), (0, 1, 0), film_layers=[1], substrate_layers=2,
+        fixed_layers=1, vacuum=8.0, shift_grid=[(0.0, 0.0)], max_area=200.0,
+        registry=False, kind="homo",
+    )  # fmt: skip
+    ran = Structure.from_sites(iset.interfaces[0])
+    relax = fast(backend.relax_maker("interface", relax_cell=False, fmax=0.3)).make(ran)
+    # the screened cell in another order than the one VASP ran (S ... Li)
+    cell = Structure.from_sites(list(ran)[::-1])
+    screen = {"kind": "homo", "label": "Li7P3S11", "n_layers": 1, "interface": cell}
+    parts = interface_parts(screen, {"doc": relax.output, "uuid": relax.uuid})
+    responses, _ = run(Flow([relax, parts]), tmp_path)
+    relaxed = summarize(responses[relax.uuid][1].output).structure
+    doc = responses[parts.uuid][1].output
+    assert "interface_label" not in relaxed.site_properties
+    assert [s.specie for s in relaxed] != [s.specie for s in cell]
+    assert doc.film.composition.reduced_formula == "Li7P3S11"
+    assert len(doc.film) + len(doc.substrate) == len(cell)
+    labels = np.array(cell.site_properties["interface_label"])
+    ran_labels = np.array(ran.site_properties["interface_label"])
+    kept = [s.specie for s in relaxed] == [s.specie for s in ran]
+    for tag, part in (("film", doc.film), ("substrate", doc.substrate)):
+        d = part.frac_coords - cell.frac_coords[labels == tag]
+        d -= np.round(d)
+        assert np.linalg.norm(d @ cell.lattice.matrix, axis=1).max() < 3.0
+        # every position is one of the relaxed interface's ...
+        dist = relaxed.lattice.get_all_distances(part.frac_coords, relaxed.frac_coords)
+        assert dist.min(axis=1).max() < 1e-4
+        if kept:  # ... and the one of the same atom (VASP ran the screened order)
+            want = relaxed.cart_coords[ran_labels == tag][::-1]
+            assert np.allclose(part.cart_coords, want, atol=1e-6)
+    fixed = fixed_indices(doc.substrate)
+    substrate = Structure.from_sites([s for s in cell if s.interface_label != "film"])
+    assert fixed and fixed == fixed_indices(substrate)
+    sub_before = cell.cart_coords[labels == "substrate"]
+    assert np.allclose(doc.substrate.cart_coords[fixed], sub_before[fixed], atol=1e-5)
+    assert not np.allclose(doc.substrate.cart_coords, sub_before, atol=1e-3)

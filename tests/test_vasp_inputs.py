@@ -280,7 +280,7 @@ def test_campaign_export_writes_study_inputs_for_every_relaxation(tmp_path):
     n_fixed = sum(not any(f) for f in flags)
     assert 0 < n_fixed < len(flags)
     film = Structure.from_file(dirs["relax_film_hetero_Al2S3_n_1"] / "POSCAR")
-    sub = Structure.from_file(dirs["relax_substrate_hetero_Al2S3"] / "POSCAR")
+    sub = Structure.from_file(dirs["relax_substrate_hetero_Al2S3_n_1"] / "POSCAR")
     assert film.composition + sub.composition == poscar.structure.composition
     # Li vacancies: cell fixed, one Li fewer than the host cell
     vac = dirs["relax_vacancy_core_Al2S3_0"]

@@ -294,6 +294,16 @@ class InterfaceSettings(_Strict):
         description="Force tolerance of the interface relaxations (default: "
         "calculator.fmax).",
     )
+    references: Literal["relaxed_interface", "screened_cell"] = Field(
+        "relaxed_interface",
+        description="Start of the film and substrate reference relaxations: "
+        "'relaxed_interface' cuts them from each relaxed interface (E_bind is then "
+        "the relaxed work of separation: every part relaxes into the minimum next "
+        "to its state in the interface, which makes E_bind reproducible; one "
+        "substrate relaxation per n, after the interface); 'screened_cell' cuts "
+        "them from the unrelaxed cell and relaxes them alongside the interface "
+        "(one substrate per series; the free parts may end in other minima).",
+    )
     hetero: InterfaceSeriesSettings = Field(
         default_factory=lambda: InterfaceSeriesSettings(**STUDY_HETERO)
     )

@@ -197,6 +197,23 @@ class InterfaceScreenDoc(BaseModel):
     )
 
 
+class InterfacePartsDoc(BaseModel):
+    """Film and substrate cut from a relaxed interface: the starts of its references."""
+
+    kind: str = Field(..., description="'hetero' (on the core) or 'homo'.")
+    label: str = Field(..., description="Substrate label, e.g. 'Al2S3' or 'Li7P3S11'.")
+    n_layers: int = Field(..., description="Li7P3S11 film layers.")
+    interface_job: str = Field(..., description="Job id of the relaxed interface.")
+    film: Structure = Field(
+        ..., description="The film part of the relaxed interface (same cell)."
+    )
+    substrate: Structure = Field(
+        ...,
+        description="The substrate part of the relaxed interface (same cell and "
+        "fixed atoms).",
+    )
+
+
 class BindingPoint(BaseModel):
     """E_bind for one film thickness."""
 
@@ -214,6 +231,12 @@ class BindingPoint(BaseModel):
     n_atoms: int = Field(..., description="Atoms in the interface cell.")
     jobs: dict[str, str] = Field(
         ..., description="Job ids of the interface, film and substrate relaxations."
+    )
+    references: str = Field(
+        "screened_cell",
+        description="Where the film and substrate relaxations started: "
+        "'relaxed_interface' (its parts) or 'screened_cell' (cut from the unrelaxed "
+        "cell).",
     )
 
 

@@ -6,9 +6,14 @@ roles ``<what>:<kind>:<label>...``:
 * ``screen:interface:<kind>:<label>:n<n>``: build + shift screening (single points);
 * ``relax:interface:<kind>:<label>:n<n>``: the interface, cell fixed, bottom
   substrate layers fixed (selective dynamics for VASP, ASE FixAtoms for the MLIP);
+* ``parts:interface:<kind>:<label>:n<n>``: film and substrate cut from the relaxed
+  interface (``interfaces.references: relaxed_interface``, the default);
 * ``relax:interface:<kind>:<label>:n<n>:film``: the strained film reference;
-* ``relax:interface:<kind>:<label>:substrate``: the substrate reference (once: the
-  same block, in the same in-plane cell, for every n);
+* ``relax:interface:<kind>:<label>:n<n>:substrate``: the substrate reference from
+  the relaxed interface n; with ``references: screened_cell``, one
+  ``relax:interface:<kind>:<label>:substrate`` cut from the n = 1 screened cell
+  (the same block, in the same in-plane cell, for every n) and the film references
+  cut from the screened cells, relaxed alongside the interfaces;
 * ``binding:<kind>:<label>``: E_bind(n) and the summary value.
 """
 
@@ -17,7 +22,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lpsflow.errors import StructureError
-from lpsflow.jobs.interfaces import binding_energy_job, screen_interface
+from lpsflow.jobs.interfaces import (
+    binding_energy_job,
+    interface_parts,
+    screen_interface,
+)
 from lpsflow.jobs.reactions import job_ref
 from lpsflow.structures.interfaces import LatticeMatch, match_interface
 
@@ -45,7 +54,8 @@ def add_interface_series(
     maker = b.backend.relax_maker(INTERFACE_PHASE, relax_cell=False, fmax=cfg.fmax)
     tag = f"{kind}:{label}"
     words = f"{kind} {label}"
-    screens, ifaces, films = [], [], []
+    from_relaxed = cfg.references == "relaxed_interface"
+    screens, ifaces, films, subs, parts = [], [], [], [], []
     for n in range(1, cfg.film_layers + 1):
         scr = b.add(
             screen_interface(
@@ -65,25 +75,45 @@ def add_interface_series(
             name=f"screen interface {words} n={n}",
         )
         screens.append(scr)
-        ifaces.append(
-            b.add(
-                maker.make(scr.output.interface),
-                f"relax:interface:{tag}:n{n}",
-                name=f"relax interface {words} n={n}",
-            )
+        iface = b.add(
+            maker.make(scr.output.interface),
+            f"relax:interface:{tag}:n{n}",
+            name=f"relax interface {words} n={n}",
         )
+        ifaces.append(iface)
+        if from_relaxed:
+            part = b.add(
+                interface_parts(scr.output, job_ref(iface)),
+                f"parts:interface:{tag}:n{n}",
+                name=f"parts interface {words} n={n}",
+            )
+            parts.append(part)
+            film_start, sub_start = part.output.film, part.output.substrate
+        else:
+            film_start = scr.output.film_reference
         films.append(
             b.add(
-                maker.make(scr.output.film_reference),
+                maker.make(film_start),
                 f"relax:interface:{tag}:n{n}:film",
                 name=f"relax film {words} n={n}",
             )
         )
-    substrate = b.add(
-        maker.make(screens[0].output.substrate_reference),
-        f"relax:interface:{tag}:substrate",
-        name=f"relax substrate {words}",
-    )
+        if from_relaxed:
+            subs.append(
+                b.add(
+                    maker.make(sub_start),
+                    f"relax:interface:{tag}:n{n}:substrate",
+                    name=f"relax substrate {words} n={n}",
+                )
+            )
+    if not from_relaxed:
+        subs.append(
+            b.add(
+                maker.make(screens[0].output.substrate_reference),
+                f"relax:interface:{tag}:substrate",
+                name=f"relax substrate {words}",
+            )
+        )
     return b.add(
         binding_energy_job(
             kind,
@@ -91,7 +121,8 @@ def add_interface_series(
             [s.output for s in screens],
             [job_ref(j) for j in ifaces],
             [job_ref(j) for j in films],
-            job_ref(substrate),
+            [job_ref(j) for j in subs],
+            [p.output for p in parts] if from_relaxed else None,
         ),
         f"binding:{tag}",
         name=f"binding {words}",

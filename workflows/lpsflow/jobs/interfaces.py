@@ -7,7 +7,8 @@ stacks n film layers for every in-plane rigid shift
 (:func:`~lpsflow.structures.interfaces.build_interfaces`), keeps the shift with the
 lowest single point and cuts the strained film and substrate references from that
 cell. The relaxations (cell fixed, bottom substrate layers fixed) are ordinary
-backend relax jobs; ``binding_energy_job`` combines them.
+backend relax jobs; by default the references start from the relaxed interface's
+parts (``interface_parts``) instead. ``binding_energy_job`` combines them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lpsflow.jobs.screening import single_point, single_points
 from lpsflow.schemas import (
     BindingEnergyDoc,
     BindingPoint,
+    InterfacePartsDoc,
     InterfaceScreenDoc,
     ShiftEnergy,
     Termination,
@@ -30,6 +32,7 @@ from lpsflow.schemas import (
 from lpsflow.structures.interfaces import (
     build_interfaces,
     consistent_binding_energy,
+    relaxed_references,
     shifts,
     strained_references,
 )
@@ -180,39 +183,70 @@ def screen_interface(
 
 
 @job
+def interface_parts(screen: Any, interface: dict[str, Any]) -> InterfacePartsDoc:
+    """Film and substrate of the relaxed interface, to relax as its references.
+
+    ``screen`` is the :class:`InterfaceScreenDoc` of the cell, ``interface`` its
+    relaxation (``{"doc", "uuid"}``). The parts keep the screened cell's labels and
+    fixed atoms (:func:`~lpsflow.structures.interfaces.relaxed_references`).
+    """
+    scr = as_plain(screen)
+    relaxed = summarize(interface["doc"]).structure
+    film, substrate = relaxed_references(_structure(scr["interface"]), relaxed)
+    return InterfacePartsDoc(
+        kind=scr["kind"],
+        label=scr["label"],
+        n_layers=scr["n_layers"],
+        interface_job=interface["uuid"],
+        film=film,
+        substrate=substrate,
+    )
+
+
+@job
 def binding_energy_job(
     kind: str,
     label: str,
     screens: list[Any],
     interfaces: list[dict[str, Any]],
     films: list[dict[str, Any]],
-    substrate: dict[str, Any],
+    substrates: list[dict[str, Any]],
+    parts: list[Any] | None = None,
 ) -> BindingEnergyDoc:
     """E_bind(n) = (E_interface - E_film - E_substrate) / A for each screened n.
 
-    ``screens`` are the :class:`InterfaceScreenDoc` of n = 1..N; ``interfaces`` and
-    ``films`` the matching relaxations (``{"doc", "uuid"}``); ``substrate`` the
-    relaxation of the substrate reference cut from the first cell (the substrate is
-    the same block in every n, in the same in-plane cell). The geometry of the
-    references is checked against each interface before any energy is combined
+    ``screens`` are the :class:`InterfaceScreenDoc` of n = 1..N; ``interfaces``,
+    ``films`` and ``substrates`` the matching relaxations (``{"doc", "uuid"}``;
+    one substrate for all n when the references were cut from the screened cells,
+    whose substrate is the same block in every n). ``parts``: the
+    :class:`InterfacePartsDoc` the references started from, if they were cut from
+    the relaxed interfaces. The geometry of the references is checked against each
+    interface before any energy is combined
     (:func:`~lpsflow.structures.interfaces.consistent_binding_energy`). A value is
     only reported when all three relaxations converged.
     """
     screens = [as_plain(s) for s in screens]
-    s_sub = summarize(substrate["doc"])
+    if len(substrates) == 1:
+        substrates = substrates * len(screens)
+    if parts is None:
+        refs = [(s["film_reference"], s["substrate_reference"]) for s in screens]
+    else:
+        refs = [(p["film"], p["substrate"]) for p in map(as_plain, parts)]
     sub_ref = _structure(screens[0]["substrate_reference"])
     points = []
-    for scr, i_job, f_job in zip(screens, interfaces, films, strict=True):
-        s_i, s_f = summarize(i_job["doc"]), summarize(f_job["doc"])
+    for scr, i_job, f_job, s_job, (f_ref, s_ref) in zip(
+        screens, interfaces, films, substrates, refs, strict=True
+    ):
+        s_i, s_f, s_s = (summarize(j["doc"]) for j in (i_job, f_job, s_job))
         e_bind = consistent_binding_energy(
             _structure(scr["interface"]),
             s_i.energy,
-            _structure(scr["film_reference"]),
+            _structure(f_ref),
             s_f.energy,
-            sub_ref,
-            s_sub.energy,
+            _structure(s_ref),
+            s_s.energy,
         )
-        converged = s_i.converged and s_f.converged and s_sub.converged
+        converged = s_i.converged and s_f.converged and s_s.converged
         points.append(
             BindingPoint(
                 n_layers=scr["n_layers"],
@@ -221,13 +255,14 @@ def binding_energy_job(
                 converged=converged,
                 e_interface=s_i.energy,
                 e_film=s_f.energy,
-                e_substrate=s_sub.energy,
+                e_substrate=s_s.energy,
                 n_atoms=s_i.n_atoms,
                 jobs={
                     "interface": i_job["uuid"],
                     "film": f_job["uuid"],
-                    "substrate": substrate["uuid"],
+                    "substrate": s_job["uuid"],
                 },
+                references="screened_cell" if parts is None else "relaxed_interface",
             )
         )
     done = [p for p in points if p.e_bind is not None]
@@ -238,7 +273,7 @@ def binding_energy_job(
         substrate_formula=sub_ref.composition.reduced_formula,
         area=in_plane_area(sub_ref),  # the A of E_bind (the match's, unrounded)
         von_mises_strain=screens[0]["von_mises_strain"],
-        calculator=s_sub.calculator,
+        calculator=summarize(substrates[0]["doc"]).calculator,
         points=points,
         e_bind=summary.e_bind if summary else None,
         n_summary=summary.n_layers if summary else None,

@@ -25,6 +25,9 @@ surface (hetero) with the same film on Li7P3S11(010) (homo):
 * For E_bind, the film and substrate references must be in the interface's strained
   in-plane cell: :func:`strained_references` cuts them from the interface cell itself
   (same lattice, same fixed atoms); relax all three with the cell fixed.
+  :func:`relaxed_references` cuts them from the *relaxed* interface instead, so each
+  reference relaxes into the minimum next to its state in the interface (the
+  relaxed work of separation; see ``InterfaceSettings.references``).
   :func:`consistent_binding_energy` refuses references in another cell.
 
 Cells carry the site properties ``interface_label`` (``substrate``/``film``),
@@ -92,6 +95,12 @@ CONTACT_SCALE = 0.95
 DEFAULT_CONTACT = 2.0
 #: Tolerance (A) for "same in-plane lattice" between an interface and a reference.
 LATTICE_TOL = 1e-3
+#: Largest move (A) of an atom between the screened and the relaxed interface that
+#: :func:`relaxed_references` accepts when it pairs their atoms.
+MAX_RELAX_MOVE = 3.0
+#: :func:`pair_sites` keeps a relaxation's own order if its atoms moved in total at
+#: most this many times the least total move of any pairing.
+PAIRING_SLACK = 1.5
 
 
 # --------------------------------------------------------------------- matching
@@ -899,6 +908,87 @@ def strained_references(interface: Structure) -> tuple[Structure, Structure]:
             raise StructureError(f"interface has no {tag} atoms")
         parts.append(Structure.from_sites([interface[i] for i in idx]))
     return parts[0], parts[1]
+
+
+def relaxed_references(
+    screened: Structure, relaxed: Structure
+) -> tuple[Structure, Structure]:
+    """(film, substrate) cut from the relaxed interface, labelled as ``screened``.
+
+    ``relaxed`` is the fixed-cell relaxation of ``screened`` (the cell the screen
+    picked, which carries ``interface_label``, ``layer`` and ``selective_dynamics``).
+    Its atoms are paired with the screened ones (:func:`pair_sites`), so the relaxed
+    positions get the screened cell's labels and fixed atoms whatever the backend
+    kept. Raises :class:`StructureError` if the cells, compositions or pairing
+    disagree.
+    """
+    if len(relaxed) != len(screened) or relaxed.composition != screened.composition:
+        raise StructureError(
+            f"relaxed interface ({relaxed.composition.formula}) is not the screened "
+            f"cell ({screened.composition.formula})"
+        )
+    if not np.allclose(
+        relaxed.lattice.matrix, screened.lattice.matrix, atol=10 * LATTICE_TOL
+    ):
+        raise StructureError("relaxed interface has another cell than the screened one")
+    order = pair_sites(screened, relaxed)
+    cell = Structure(
+        screened.lattice,
+        screened.species,
+        relaxed.frac_coords[order],
+        site_properties=screened.site_properties,
+    )
+    return strained_references(cell)
+
+
+def pair_sites(a: Structure, b: Structure) -> np.ndarray:
+    """``order`` such that ``b[order[i]]`` is the atom that was ``a[i]``.
+
+    ``b`` is ``a`` after a fixed-cell relaxation, in the same order (the MLIP, and
+    atomate2's VASP jobs) or species-sorted as pymatgen's input sets may write the
+    POSCAR. Either order is taken if its atoms moved in total no more than
+    :data:`PAIRING_SLACK` times the least total move any pairing of the elements
+    allows (a wrong order moves atoms by whole bond lengths; a film sliding
+    2-3 A onto the substrate, as the quick hetero films do, is fine). Any other order
+    gets that least-move pairing, only trusted when no atom moved more than
+    :data:`MAX_RELAX_MOVE` (else :class:`StructureError`).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    sym_a = np.array([s.specie.symbol for s in a])
+    sym_b = np.array([s.specie.symbol for s in b])
+
+    def moves(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        d = b.frac_coords[ib] - a.frac_coords[ia]
+        d -= np.round(d)  # minimum image for moves below half the thinnest width
+        return np.linalg.norm(d @ a.lattice.matrix, axis=-1)
+
+    best = np.empty(len(a), dtype=int)
+    least = np.empty(len(a))
+    for el in sorted(set(sym_a)):
+        ia, ib = np.flatnonzero(sym_a == el), np.flatnonzero(sym_b == el)
+        cost = moves(ia[:, None], ib[None, :])
+        rows, cols = linear_sum_assignment(cost)
+        best[ia[rows]], least[ia[rows]] = ib[cols], cost[rows, cols]
+    for order in (np.arange(len(a)), np.argsort(_sort_permutation(a))):
+        if (
+            np.array_equal(sym_b[order], sym_a)
+            and moves(np.arange(len(a)), order).sum()
+            <= PAIRING_SLACK * least.sum() + 1e-6
+        ):
+            return order
+    if least.max() > MAX_RELAX_MOVE:
+        raise StructureError(
+            f"relaxed interface cannot be paired with the screened cell: its atoms "
+            f"are in another order and one moved {least.max():.2f} A (more than "
+            f"{MAX_RELAX_MOVE} A)"
+        )
+    return best
+
+
+def _sort_permutation(structure: Structure) -> np.ndarray:
+    """Indices of ``structure`` in the order of ``get_sorted_structure()``."""
+    return np.array(sorted(range(len(structure)), key=structure.__getitem__))
 
 
 def binding_energy(
