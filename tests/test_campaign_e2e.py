@@ -216,6 +216,16 @@ def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):
     for kind, label, area in (("hetero", "Al2S3", 303.2), ("homo", "Li7P3S11", 149.0)):
         doc = stores.jobs.query_one({"uuid": roles[f"binding:{kind}:{label}"]})
         point = doc["output"]["points"][0]
+        # references relaxed from the relaxed interface's parts (the default)
+        assert point["references"] == "relaxed_interface"
+        parts = stores.jobs.query_one(
+            {"uuid": roles[f"parts:interface:{kind}:{label}:n1"]}
+        )
+        assert parts["output"]["interface_job"] == point["jobs"]["interface"]
+        assert (
+            point["jobs"]["substrate"]
+            == roles[f"relax:interface:{kind}:{label}:n1:substrate"]
+        )
         assert row[f"area_{kind}"] == pytest.approx(area, rel=0.05)  # relaxed bulks
         assert row[f"job_binding_{kind}"] == roles[f"binding:{kind}:{label}"]
         if point["converged"]:
@@ -242,6 +252,7 @@ def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):
     written = sorted(p.name for p in (d / "ifaces").glob("*.vasp"))
     assert "relax_interface_hetero_Al2S3_n1.vasp" in written
     assert "relax_interface_homo_Li7P3S11_n1_film.vasp" in written
+    assert "relax_interface_homo_Li7P3S11_n1_substrate.vasp" in written
     text = (d / "ifaces" / "relax_interface_hetero_Al2S3_n1.vasp").read_text()
     assert "Selective dynamics" in text.splitlines()[7]  # fixed substrate layer
 
