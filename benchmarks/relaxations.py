@@ -44,7 +44,7 @@ ROLE_SET = (
     ("doped", "relax:core:Al2S3:Li-site:0"),
     ("doped", "relax:core:Ga2S3:Li-site:1/8:0"),
     ("doped", "relax:core:SiS2:P-site:1/4:0"),
-    ("slab", "relax:interface:homo:Li7P3S11:substrate"),
+    ("slab", "relax:interface:homo:Li7P3S11:n1:substrate"),
     ("interface", "relax:interface:homo:Li7P3S11:n1"),
     ("interface", "relax:interface:hetero:Al2S3:n1"),
     ("GB", "relax:gb:homo:Li7P3S11"),
