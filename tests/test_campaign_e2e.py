@@ -234,6 +234,7 @@ def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):
         else:
             assert row[f"E_bind_{kind}"] is None
     assert 0.03 < row["strain_hetero"] < 0.07 and row["strain_homo"] < 1e-6
+    assert row["binding_references_hetero"] == "relaxed_interface"
     if row["E_bind_hetero"] is not None and row["E_bind_homo"] is not None:
         diff = row["E_bind_hetero"] - row["E_bind_homo"]
         assert row["dE_bind"] == pytest.approx(diff)
@@ -243,6 +244,7 @@ def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):
         cwd=d, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert "Al2S3 hetero: n=1:" in table and "Li7P3S11 homo: n=1:" in table
+    assert "relaxed alone, from their parts of each relaxed interface" in table
     proc = subprocess.run(
         [sys.executable, "-m", "lpsflow.cli", "structures", "c.yaml",
          "--kind", "interface", "-f", "poscar", "-o", "ifaces"],

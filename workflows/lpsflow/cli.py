@@ -562,6 +562,13 @@ def _mu_li_summary(df) -> list[str]:
     return out
 
 
+#: Where E_bind's film and substrate references started (``interfaces.references``).
+REFERENCE_STARTS = {
+    "relaxed_interface": "their parts of each relaxed interface",
+    "screened_cell": "the unrelaxed interface cell",
+}
+
+
 def _binding_summary(df) -> list[str]:
     if "E_bind_hetero_by_n" not in df or df["E_bind_hetero_by_n"].isna().all():
         return []
@@ -571,6 +578,17 @@ def _binding_summary(df) -> list[str]:
         "meV/A^2 (< 0 binds; '-' = not converged); hetero on the core, homo on "
         "Li7P3S11:",
     ]
+    starts = {
+        v
+        for col in ("binding_references_hetero", "binding_references_homo")
+        if col in df
+        for v in df[col].dropna()
+    }
+    if starts:
+        out.append(
+            "  references (film, substrate) relaxed alone, from "
+            + " / ".join(REFERENCE_STARTS.get(v, v) for v in sorted(starts))
+        )
 
     def series(by_n) -> str:
         if not isinstance(by_n, dict):

@@ -36,7 +36,13 @@ JOBS_OF = {
     **{
         f"{col}_{kind}": (f"job_binding_{kind}",)
         for kind in ("hetero", "homo")
-        for col in ("E_bind", "area", "strain", "binding_converged")
+        for col in (
+            "E_bind",
+            "area",
+            "strain",
+            "binding_converged",
+            "binding_references",
+        )
     },
     **{
         f"E_bind_{k}_{s}": (f"job_binding_{k}",)

@@ -67,7 +67,8 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
     dE_core among the accelerant's schemes), converged, state, calculator, and the
     job ids of each reaction-energy job; the solubility series (x_solubility,
     e_hull_meV_by_x); binding energies (E_bind_hetero/homo at the thickest converged
-    film, dE_bind = hetero - homo, per-n values, area and strain of each cell);
+    film, dE_bind = hetero - homo, per-n values, area and strain of each cell,
+    binding_references_* where the film and substrate references started);
     mu_Li of the core, Li7P3S11 and the hetero-GB sites, dmu_Li; GB energies
     gamma_GB_homo/core/hetero (J/m^2) with Sigma, misorientation and misfit; NEB
     barriers Ea_gb (along the accelerant's hetero GB), Ea_bulk (across its core
@@ -171,6 +172,11 @@ def _binding_columns(
         row[f"strain_{kind}"] = doc["von_mises_strain"] if doc else None
         row[f"binding_converged_{kind}"] = (
             all(p["converged"] for p in doc["points"]) if doc else None
+        )
+        row[f"binding_references_{kind}"] = (
+            doc["points"][0].get("references", "screened_cell")
+            if doc and doc["points"]
+            else None
         )
         row[f"job_binding_{kind}"] = uuid
     het, hom = row["E_bind_hetero"], row["E_bind_homo"]
