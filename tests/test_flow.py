@@ -106,6 +106,15 @@ def test_interface_branches_homo_once_hetero_per_accelerant():
     # from the screened cells: one substrate reference per series, not per n
     assert sum(r.endswith(":substrate") for r in cut) == 4
     assert not any(r.startswith("parts:") for r in cut)
+    # lowest: both sets; the cut ones are the very jobs screened_cell runs (a store
+    # that ran one mode reuses them in the other)
+    both = roles({**BASE, "interfaces": {"references": "lowest"}})
+    one_cut = roles({**BASE, "interfaces": {"references": "screened_cell"}})
+    tag = "relax:interface:hetero:Al2S3"
+    assert both[f"{tag}:n2:cut:film"] == one_cut[f"{tag}:n2:film"]
+    assert both[f"{tag}:cut:substrate"] == one_cut[f"{tag}:substrate"]
+    assert both[f"{tag}:n2:film"] == r[f"{tag}:n2:film"]  # the parts start
+    assert both[f"{tag}:n2:substrate"] == r[f"{tag}:n2:substrate"]
     # the hetero substrate is the doped core at doping.x (1/4): no extra cells
     nosol = roles({**BASE, "doping": {**BASE["doping"], "solubility_x": []}})
     assert "binding:hetero:Al2S3" in nosol

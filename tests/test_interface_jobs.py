@@ -147,6 +147,50 @@ def test_references_from_the_relaxed_interface(homo):
         assert p.e_bind < 0
 
 
+def test_lowest_takes_the_lower_reference_of_both_starts(homo):
+    """references: lowest -- each reference from both starts, the lower one used."""
+    doc = {k: {"doc": homo[k].model_dump(), "uuid": k} for k in ("i", "f", "s_sub")}
+    doc |= {k: {"doc": homo[k].model_dump(), "uuid": k} for k in ("pf", "ps")}
+    alt = {"films": [doc["f"]], "substrates": [doc["s_sub"]]}
+    b = binding_energy_job.original(
+        "homo", "Li7P3S11", [homo["s"]], [doc["i"]], [doc["pf"]], [doc["ps"]],
+        [homo["parts"]], alternatives=alt,
+    )  # fmt: skip
+    p = b.points[0]
+    assert p.references == "lowest"
+    for what, parts_key, cut_key, energy in (
+        ("film", "pf", "f", p.e_film),
+        ("substrate", "ps", "s_sub", p.e_substrate),
+    ):
+        e_parts, e_cut = homo[parts_key].output.energy, homo[cut_key].output.energy
+        conv = homo[parts_key].is_force_converged and homo[cut_key].is_force_converged
+        if conv:  # both converged: the lower one
+            assert energy == min(e_parts, e_cut)
+        lower = "relaxed_interface" if energy == e_parts else "screened_cell"
+        assert getattr(p, f"{what}_from") == lower
+        used, other = (parts_key, cut_key)
+        if energy != e_parts:
+            used, other = other, used
+        assert p.jobs[what] == used and p.jobs[f"{what}_other"] == other
+    # a higher converged alternative changes nothing; a lower one is taken
+    e_pf = homo["pf"].output.energy
+    pf = {"doc": {**doc["pf"]["doc"], "is_force_converged": True}, "uuid": "pf"}
+    alts = {}
+    for name, shift in (("high", 1.0), ("low", -1.0)):
+        d = {**doc["f"]["doc"], "is_force_converged": True}
+        d["output"] = {**d["output"], "energy": e_pf + shift}
+        alts[name] = {"films": [{"doc": d, "uuid": name}], "substrates": [doc["ps"]]}
+    args = ("homo", "Li7P3S11", [homo["s"]], [doc["i"]], [pf], [doc["ps"]])
+    args += ([homo["parts"]],)
+    same = binding_energy_job.original(*args, alternatives=alts["high"])
+    assert same.points[0].e_film == e_pf
+    assert same.points[0].film_from == "relaxed_interface"
+    assert same.points[0].jobs["film_other"] == "high"
+    low = binding_energy_job.original(*args, alternatives=alts["low"])
+    assert low.points[0].e_film == e_pf - 1.0 and low.points[0].jobs["film"] == "low"
+    assert low.points[0].film_from == "screened_cell"
+
+
 def test_unconverged_relaxation_gives_no_number(homo):
     s = homo["s"]
     docs = []

@@ -294,7 +294,7 @@ class InterfaceSettings(_Strict):
         description="Force tolerance of the interface relaxations (default: "
         "calculator.fmax).",
     )
-    references: Literal["relaxed_interface", "screened_cell"] = Field(
+    references: Literal["relaxed_interface", "screened_cell", "lowest"] = Field(
         "relaxed_interface",
         description="Start of the film and substrate reference relaxations: "
         "'relaxed_interface' cuts them from each relaxed interface (E_bind is then "
@@ -302,7 +302,9 @@ class InterfaceSettings(_Strict):
         "to its state in the interface, which makes E_bind reproducible; one "
         "substrate relaxation per n, after the interface); 'screened_cell' cuts "
         "them from the unrelaxed cell and relaxes them alongside the interface "
-        "(one substrate per series; the free parts may end in other minima).",
+        "(one substrate per series; the free parts may end in other minima); "
+        "'lowest' relaxes both and uses the lower energy of each reference (the "
+        "best estimate of the free parts' minima, at twice the reference cost).",
     )
     hetero: InterfaceSeriesSettings = Field(
         default_factory=lambda: InterfaceSeriesSettings(**STUDY_HETERO)

@@ -566,6 +566,8 @@ def _mu_li_summary(df) -> list[str]:
 REFERENCE_STARTS = {
     "relaxed_interface": "their parts of each relaxed interface",
     "screened_cell": "the unrelaxed interface cell",
+    "lowest": "both their parts of each relaxed interface and the unrelaxed cell, "
+    "the lower energy of each used",
 }
 
 

@@ -230,13 +230,21 @@ class BindingPoint(BaseModel):
     e_substrate: float = Field(..., description="Relaxed substrate energy (eV).")
     n_atoms: int = Field(..., description="Atoms in the interface cell.")
     jobs: dict[str, str] = Field(
-        ..., description="Job ids of the interface, film and substrate relaxations."
+        ...,
+        description="Job ids of the interface, film and substrate relaxations "
+        "(with 'lowest': film_other / substrate_other, the higher ones).",
     )
     references: str = Field(
         "screened_cell",
-        description="Where the film and substrate relaxations started: "
-        "'relaxed_interface' (its parts) or 'screened_cell' (cut from the unrelaxed "
-        "cell).",
+        description="interfaces.references: 'relaxed_interface' (references "
+        "relaxed from the relaxed interface's parts), 'screened_cell' (cut from "
+        "the unrelaxed cell) or 'lowest' (both, the lower energy used).",
+    )
+    film_from: str | None = Field(
+        None, description="Start of the film reference used (as references)."
+    )
+    substrate_from: str | None = Field(
+        None, description="Start of the substrate reference used (as references)."
     )
 
 

@@ -13,7 +13,9 @@ roles ``<what>:<kind>:<label>...``:
   the relaxed interface n; with ``references: screened_cell``, one
   ``relax:interface:<kind>:<label>:substrate`` cut from the n = 1 screened cell
   (the same block, in the same in-plane cell, for every n) and the film references
-  cut from the screened cells, relaxed alongside the interfaces;
+  cut from the screened cells, relaxed alongside the interfaces; with
+  ``references: lowest`` both sets, the cut ones as ``...:n<n>:cut:film`` and
+  ``...:cut:substrate``, and E_bind takes the lower energy of each pair;
 * ``binding:<kind>:<label>``: E_bind(n) and the summary value.
 """
 
@@ -54,8 +56,12 @@ def add_interface_series(
     maker = b.backend.relax_maker(INTERFACE_PHASE, relax_cell=False, fmax=cfg.fmax)
     tag = f"{kind}:{label}"
     words = f"{kind} {label}"
-    from_relaxed = cfg.references == "relaxed_interface"
-    screens, ifaces, films, subs, parts = [], [], [], [], []
+    from_parts = cfg.references in ("relaxed_interface", "lowest")
+    from_cut = cfg.references in ("screened_cell", "lowest")
+    cut = "cut:" if from_parts else ""  # role suffix of the second start in 'lowest'
+    screens, ifaces, parts = [], [], []
+    films: dict[str, list] = {"parts": [], "cut": []}
+    subs: dict[str, list] = {"parts": [], "cut": []}
     for n in range(1, cfg.film_layers + 1):
         scr = b.add(
             screen_interface(
@@ -81,48 +87,61 @@ def add_interface_series(
             name=f"relax interface {words} n={n}",
         )
         ifaces.append(iface)
-        if from_relaxed:
+        if from_parts:
             part = b.add(
                 interface_parts(scr.output, job_ref(iface)),
                 f"parts:interface:{tag}:n{n}",
                 name=f"parts interface {words} n={n}",
             )
             parts.append(part)
-            film_start, sub_start = part.output.film, part.output.substrate
-        else:
-            film_start = scr.output.film_reference
-        films.append(
-            b.add(
-                maker.make(film_start),
-                f"relax:interface:{tag}:n{n}:film",
-                name=f"relax film {words} n={n}",
-            )
-        )
-        if from_relaxed:
-            subs.append(
+            films["parts"].append(
                 b.add(
-                    maker.make(sub_start),
+                    maker.make(part.output.film),
+                    f"relax:interface:{tag}:n{n}:film",
+                    name=f"relax film {words} n={n}",
+                )
+            )
+            subs["parts"].append(
+                b.add(
+                    maker.make(part.output.substrate),
                     f"relax:interface:{tag}:n{n}:substrate",
                     name=f"relax substrate {words} n={n}",
                 )
             )
-    if not from_relaxed:
-        subs.append(
+        if from_cut:
+            films["cut"].append(
+                b.add(
+                    maker.make(scr.output.film_reference),
+                    f"relax:interface:{tag}:n{n}:{cut}film",
+                    name=f"relax film {words} n={n}" + (" (cut)" if cut else ""),
+                )
+            )
+    if from_cut:
+        subs["cut"].append(
             b.add(
                 maker.make(screens[0].output.substrate_reference),
-                f"relax:interface:{tag}:substrate",
-                name=f"relax substrate {words}",
+                f"relax:interface:{tag}:{cut}substrate",
+                name=f"relax substrate {words}" + (" (cut)" if cut else ""),
             )
         )
+    first = "parts" if from_parts else "cut"
     return b.add(
         binding_energy_job(
             kind,
             label,
             [s.output for s in screens],
             [job_ref(j) for j in ifaces],
-            [job_ref(j) for j in films],
-            [job_ref(j) for j in subs],
-            [p.output for p in parts] if from_relaxed else None,
+            [job_ref(j) for j in films[first]],
+            [job_ref(j) for j in subs[first]],
+            [p.output for p in parts] if from_parts else None,
+            alternatives=(
+                {
+                    "films": [job_ref(j) for j in films["cut"]],
+                    "substrates": [job_ref(j) for j in subs["cut"]],
+                }
+                if from_parts and from_cut
+                else None
+            ),
         ),
         f"binding:{tag}",
         name=f"binding {words}",

@@ -212,6 +212,7 @@ def binding_energy_job(
     films: list[dict[str, Any]],
     substrates: list[dict[str, Any]],
     parts: list[Any] | None = None,
+    alternatives: dict[str, list[dict[str, Any]]] | None = None,
 ) -> BindingEnergyDoc:
     """E_bind(n) = (E_interface - E_film - E_substrate) / A for each screened n.
 
@@ -220,24 +221,38 @@ def binding_energy_job(
     one substrate for all n when the references were cut from the screened cells,
     whose substrate is the same block in every n). ``parts``: the
     :class:`InterfacePartsDoc` the references started from, if they were cut from
-    the relaxed interfaces. The geometry of the references is checked against each
-    interface before any energy is combined
+    the relaxed interfaces. ``alternatives`` (``{"films", "substrates"}``, with
+    ``parts``): the same references relaxed from the screened cells as well; each
+    reference is then the lower-energy converged one of the two. The geometry of
+    the references is checked against each interface before any energy is combined
     (:func:`~lpsflow.structures.interfaces.consistent_binding_energy`). A value is
     only reported when all three relaxations converged.
     """
     screens = [as_plain(s) for s in screens]
-    if len(substrates) == 1:
-        substrates = substrates * len(screens)
-    if parts is None:
-        refs = [(s["film_reference"], s["substrate_reference"]) for s in screens]
-    else:
+    start = "screened_cell" if parts is None else "relaxed_interface"
+    cut = [(s["film_reference"], s["substrate_reference"]) for s in screens]
+    refs = cut
+    if parts is not None:
         refs = [(p["film"], p["substrate"]) for p in map(as_plain, parts)]
+    films = [[(j, r[0], start)] for j, r in zip(films, refs, strict=True)]
+    substrates = [
+        [(j, r[1], start)] for j, r in zip(_per_n(substrates, refs), refs, strict=True)
+    ]
+    if alternatives:
+        for cands, jobs, i in (
+            (films, alternatives["films"], 0),
+            (substrates, _per_n(alternatives["substrates"], cut), 1),
+        ):
+            for c, j, r in zip(cands, jobs, cut, strict=True):
+                c.append((j, r[i], "screened_cell"))
     sub_ref = _structure(screens[0]["substrate_reference"])
     points = []
-    for scr, i_job, f_job, s_job, (f_ref, s_ref) in zip(
-        screens, interfaces, films, substrates, refs, strict=True
+    for scr, i_job, f_cands, s_cands in zip(
+        screens, interfaces, films, substrates, strict=True
     ):
-        s_i, s_f, s_s = (summarize(j["doc"]) for j in (i_job, f_job, s_job))
+        s_i = summarize(i_job["doc"])
+        (f_job, f_ref, f_from), s_f = _lowest(f_cands)
+        (s_job, s_ref, s_from), s_s = _lowest(s_cands)
         e_bind = consistent_binding_energy(
             _structure(scr["interface"]),
             s_i.energy,
@@ -261,8 +276,19 @@ def binding_energy_job(
                     "interface": i_job["uuid"],
                     "film": f_job["uuid"],
                     "substrate": s_job["uuid"],
+                    **{
+                        f"{what}_other": c[0]["uuid"]
+                        for what, cands, used in (
+                            ("film", f_cands, f_job),
+                            ("substrate", s_cands, s_job),
+                        )
+                        for c in cands
+                        if c[0] is not used
+                    },
                 },
-                references="screened_cell" if parts is None else "relaxed_interface",
+                references="lowest" if alternatives else start,
+                film_from=f_from,
+                substrate_from=s_from,
             )
         )
     done = [p for p in points if p.e_bind is not None]
@@ -273,11 +299,24 @@ def binding_energy_job(
         substrate_formula=sub_ref.composition.reduced_formula,
         area=in_plane_area(sub_ref),  # the A of E_bind (the match's, unrounded)
         von_mises_strain=screens[0]["von_mises_strain"],
-        calculator=summarize(substrates[0]["doc"]).calculator,
+        calculator=summarize(interfaces[0]["doc"]).calculator,
         points=points,
         e_bind=summary.e_bind if summary else None,
         n_summary=summary.n_layers if summary else None,
     )
+
+
+def _per_n(jobs: list, refs: list) -> list:
+    """One substrate job for every n (a screened-cell substrate serves them all)."""
+    return jobs * len(refs) if len(jobs) == 1 else jobs
+
+
+def _lowest(cands: list[tuple[dict, Any, str]]) -> tuple[tuple[dict, Any, str], Any]:
+    """The candidate reference with the lowest converged energy (else the first)."""
+    sums = [summarize(c[0]["doc"]) for c in cands]
+    done = [i for i, x in enumerate(sums) if x.converged] or [0]
+    best = min(done, key=lambda i: sums[i].energy)
+    return cands[best], sums[best]
 
 
 def _structure(obj: Any) -> Structure:
