@@ -95,8 +95,8 @@ CONTACT_SCALE = 0.95
 DEFAULT_CONTACT = 2.0
 #: Tolerance (A) for "same in-plane lattice" between an interface and a reference.
 LATTICE_TOL = 1e-3
-#: Largest move (A) of an atom between the screened and the relaxed interface that
-#: :func:`relaxed_references` accepts when it pairs their atoms.
+#: Largest move (A) of an atom that :func:`pair_sites` accepts when it has to pair
+#: atoms given in an unknown order by distance alone.
 MAX_RELAX_MOVE = 3.0
 #: :func:`pair_sites` keeps a relaxation's own order if its atoms moved in total at
 #: most this many times the least total move of any pairing.
@@ -949,9 +949,11 @@ def pair_sites(a: Structure, b: Structure) -> np.ndarray:
     POSCAR. Either order is taken if its atoms moved in total no more than
     :data:`PAIRING_SLACK` times the least total move any pairing of the elements
     allows (a wrong order moves atoms by whole bond lengths; a film sliding
-    2-3 A onto the substrate, as the quick hetero films do, is fine). Any other order
+    2-5 A onto the substrate, as the quick hetero films do, is fine). Any other order
     gets that least-move pairing, only trusted when no atom moved more than
-    :data:`MAX_RELAX_MOVE` (else :class:`StructureError`).
+    :data:`MAX_RELAX_MOVE` (else :class:`StructureError`). Written here because
+    pymatgen's ``StructureMatcher`` maps sites within a fraction of a bond length,
+    not across relaxation moves of several A.
     """
     from scipy.optimize import linear_sum_assignment
 
