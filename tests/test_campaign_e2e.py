@@ -216,16 +216,21 @@ def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):
     for kind, label, area in (("hetero", "Al2S3", 303.2), ("homo", "Li7P3S11", 149.0)):
         doc = stores.jobs.query_one({"uuid": roles[f"binding:{kind}:{label}"]})
         point = doc["output"]["points"][0]
-        # references relaxed from the relaxed interface's parts (the default)
-        assert point["references"] == "relaxed_interface"
+        # references from both starts, the lower energy used (the default)
+        assert point["references"] == "lowest"
+        assert {point["film_from"], point["substrate_from"]} <= {
+            "relaxed_interface",
+            "screened_cell",
+        }
         parts = stores.jobs.query_one(
             {"uuid": roles[f"parts:interface:{kind}:{label}:n1"]}
         )
         assert parts["output"]["interface_job"] == point["jobs"]["interface"]
-        assert (
-            point["jobs"]["substrate"]
-            == roles[f"relax:interface:{kind}:{label}:n1:substrate"]
-        )
+        used = {point["jobs"]["substrate"], point["jobs"]["substrate_other"]}
+        assert used == {
+            roles[f"relax:interface:{kind}:{label}:n1:substrate"],
+            roles[f"relax:interface:{kind}:{label}:cut:substrate"],
+        }
         assert row[f"area_{kind}"] == pytest.approx(area, rel=0.05)  # relaxed bulks
         assert row[f"job_binding_{kind}"] == roles[f"binding:{kind}:{label}"]
         if point["converged"]:
@@ -234,7 +239,7 @@ def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):
         else:
             assert row[f"E_bind_{kind}"] is None
     assert 0.03 < row["strain_hetero"] < 0.07 and row["strain_homo"] < 1e-6
-    assert row["binding_references_hetero"] == "relaxed_interface"
+    assert row["binding_references_hetero"] == "lowest"
     if row["E_bind_hetero"] is not None and row["E_bind_homo"] is not None:
         diff = row["E_bind_hetero"] - row["E_bind_homo"]
         assert row["dE_bind"] == pytest.approx(diff)
@@ -244,7 +249,7 @@ def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):
         cwd=d, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert "Al2S3 hetero: n=1:" in table and "Li7P3S11 homo: n=1:" in table
-    assert "relaxed alone, from their parts of each relaxed interface" in table
+    assert "relaxed alone, from both their parts of each relaxed interface" in table
     proc = subprocess.run(
         [sys.executable, "-m", "lpsflow.cli", "structures", "c.yaml",
          "--kind", "interface", "-f", "poscar", "-o", "ifaces"],

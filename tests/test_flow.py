@@ -83,13 +83,17 @@ def test_interface_branches_homo_once_hetero_per_accelerant():
             assert f"relax:interface:hetero:{acc}:n{n}" in three
             assert f"relax:interface:hetero:{acc}:n{n}:film" in three
         assert f"relax:interface:hetero:{acc}:n4" not in three
-    # references from the relaxed interface (default): film and substrate per n,
-    # each after its interface's parts job
-    assert sum(r.endswith(":substrate") for r in three) == 4 * 3
+    # default (lowest): film and substrate per n from each interface's parts job,
+    # and a film per n and a substrate per series cut from the screened cells
+    assert sum(r.endswith(":substrate") for r in three) == 4 * 3 + 4
+    assert sum(r.endswith(":cut:film") for r in three) == 4 * 3
     assert sum(r.startswith("parts:interface:") for r in three) == 4 * 3
-    flow = build_campaign(campaign_from_dict(BASE)).flow
+    own = {**BASE, "interfaces": {"references": "relaxed_interface"}}
+    flow = build_campaign(campaign_from_dict(own)).flow
     by_uuid = {j.uuid: j for j in flow.jobs}
-    r = roles(BASE)
+    r = roles(own)
+    assert sum(k.endswith(":substrate") for k in r) == 2 * 3  # hetero + homo, per n
+    assert not any(":cut:" in k for k in r)
     for ref in ("film", "substrate"):
         start = by_uuid[r[f"relax:interface:hetero:Al2S3:n2:{ref}"]].function_args[0]
         assert start.uuid == r["parts:interface:hetero:Al2S3:n2"]

@@ -294,17 +294,17 @@ class InterfaceSettings(_Strict):
         description="Force tolerance of the interface relaxations (default: "
         "calculator.fmax).",
     )
-    references: Literal["relaxed_interface", "screened_cell", "lowest"] = Field(
-        "relaxed_interface",
-        description="Start of the film and substrate reference relaxations: "
-        "'relaxed_interface' cuts them from each relaxed interface (E_bind is then "
-        "the relaxed work of separation: every part relaxes into the minimum next "
-        "to its state in the interface, which makes E_bind reproducible; one "
-        "substrate relaxation per n, after the interface); 'screened_cell' cuts "
-        "them from the unrelaxed cell and relaxes them alongside the interface "
-        "(one substrate per series; the free parts may end in other minima); "
-        "'lowest' relaxes both and uses the lower energy of each reference (the "
-        "best estimate of the free parts' minima, at twice the reference cost).",
+    references: Literal["lowest", "relaxed_interface", "screened_cell"] = Field(
+        "lowest",
+        description="Start of the film and substrate reference relaxations of "
+        "E_bind: 'lowest' relaxes each from both starts below and uses the lower "
+        "energy (the best estimate of the free parts' minima; each start alone "
+        "misses it by up to 2 eV in the quick and the study-size runs); "
+        "'relaxed_interface' cuts them from each relaxed interface (one substrate "
+        "per n, after the interface; they may keep a state only the other side "
+        "stabilised); 'screened_cell' cuts them from the unrelaxed cell and "
+        "relaxes them alongside the interface (one substrate per series; a free "
+        "film may stay above the state it reaches on the substrate).",
     )
     hetero: InterfaceSeriesSettings = Field(
         default_factory=lambda: InterfaceSeriesSettings(**STUDY_HETERO)
