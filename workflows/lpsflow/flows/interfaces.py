@@ -7,15 +7,15 @@ roles ``<what>:<kind>:<label>...``:
 * ``relax:interface:<kind>:<label>:n<n>``: the interface, cell fixed, bottom
   substrate layers fixed (selective dynamics for VASP, ASE FixAtoms for the MLIP);
 * ``parts:interface:<kind>:<label>:n<n>``: film and substrate cut from the relaxed
-  interface (``interfaces.references: relaxed_interface``, the default);
-* ``relax:interface:<kind>:<label>:n<n>:film``: the strained film reference;
-* ``relax:interface:<kind>:<label>:n<n>:substrate``: the substrate reference from
-  the relaxed interface n; with ``references: screened_cell``, one
-  ``relax:interface:<kind>:<label>:substrate`` cut from the n = 1 screened cell
-  (the same block, in the same in-plane cell, for every n) and the film references
-  cut from the screened cells, relaxed alongside the interfaces; with
-  ``references: lowest`` both sets, the cut ones as ``...:n<n>:cut:film`` and
-  ``...:cut:substrate``, and E_bind takes the lower energy of each pair;
+  interface (``interfaces.references``: ``lowest``, the default, or
+  ``relaxed_interface``);
+* ``relax:interface:<kind>:<label>:n<n>:film`` and ``...:n<n>:substrate``: the
+  references relaxed from those parts;
+* ``relax:interface:<kind>:<label>:n<n>:cut:film`` and ``...:cut:substrate``
+  (``lowest``; without ``cut:`` for ``screened_cell``): the references cut from the
+  screened cells, relaxed alongside the interfaces, one substrate per series (the
+  same block, in the same in-plane cell, for every n); ``lowest`` takes the lower
+  energy of each pair;
 * ``binding:<kind>:<label>``: E_bind(n) and the summary value.
 """
 

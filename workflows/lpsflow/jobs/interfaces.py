@@ -7,8 +7,9 @@ stacks n film layers for every in-plane rigid shift
 (:func:`~lpsflow.structures.interfaces.build_interfaces`), keeps the shift with the
 lowest single point and cuts the strained film and substrate references from that
 cell. The relaxations (cell fixed, bottom substrate layers fixed) are ordinary
-backend relax jobs; by default the references start from the relaxed interface's
-parts (``interface_parts``) instead. ``binding_energy_job`` combines them.
+backend relax jobs; by default the references are also relaxed from the relaxed
+interface's parts (``interface_parts``) and the lower energies used.
+``binding_energy_job`` combines them.
 """
 
 from __future__ import annotations
