@@ -30,8 +30,8 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
     representative cell: the doped cores for the best-Ewald arrangement applied to
     the unrelaxed host, the interfaces for the first rigid shift built from the
     starting structures (the run picks the shift by single points on relaxed bulks;
-    their film and substrate references cut from that cell, where the run starts
-    them from the relaxed interface's parts by default), the GBs likewise (and
+    their film and substrate references cut from that cell; by default the run
+    also starts them from the relaxed interface's parts), the GBs likewise (and
     their vacancies at the first Li site near a boundary).
     """
     vasp = campaign.model_copy(deep=True)

@@ -230,30 +230,34 @@ def binding_energy_job(
     only reported when all three relaxations converged.
     """
     screens = [as_plain(s) for s in screens]
-    start = "screened_cell" if parts is None else "relaxed_interface"
     cut = [(s["film_reference"], s["substrate_reference"]) for s in screens]
-    refs = cut
+    own, start = cut, "screened_cell"
     if parts is not None:
-        refs = [(p["film"], p["substrate"]) for p in map(as_plain, parts)]
-    films = [[(j, r[0], start)] for j, r in zip(films, refs, strict=True)]
-    substrates = [
-        [(j, r[1], start)] for j, r in zip(_per_n(substrates, refs), refs, strict=True)
-    ]
+        own = [(p["film"], p["substrate"]) for p in map(as_plain, parts)]
+        start = "relaxed_interface"
+    # per n, the (relaxation, starting structure, start) candidates of each reference
+    sources = [(films, substrates, own, start)]
     if alternatives:
-        for cands, jobs, i in (
-            (films, alternatives["films"], 0),
-            (substrates, _per_n(alternatives["substrates"], cut), 1),
+        sources.append(
+            (alternatives["films"], alternatives["substrates"], cut, "screened_cell")
+        )
+    f_cands: list[list] = [[] for _ in screens]
+    s_cands: list[list] = [[] for _ in screens]
+    for f_jobs, s_jobs, refs, origin in sources:
+        s_jobs = s_jobs * len(screens) if len(s_jobs) == 1 else s_jobs
+        for n, (f_job, s_job, (f_ref, s_ref)) in enumerate(
+            zip(f_jobs, s_jobs, refs, strict=True)
         ):
-            for c, j, r in zip(cands, jobs, cut, strict=True):
-                c.append((j, r[i], "screened_cell"))
+            f_cands[n].append((f_job, f_ref, origin))
+            s_cands[n].append((s_job, s_ref, origin))
     sub_ref = _structure(screens[0]["substrate_reference"])
     points = []
-    for scr, i_job, f_cands, s_cands in zip(
-        screens, interfaces, films, substrates, strict=True
+    for scr, i_job, f_cand, s_cand in zip(
+        screens, interfaces, f_cands, s_cands, strict=True
     ):
         s_i = summarize(i_job["doc"])
-        (f_job, f_ref, f_from), s_f = _lowest(f_cands)
-        (s_job, s_ref, s_from), s_s = _lowest(s_cands)
+        (f_job, f_ref, f_from), s_f = _lowest(f_cand)
+        (s_job, s_ref, s_from), s_s = _lowest(s_cand)
         e_bind = consistent_binding_energy(
             _structure(scr["interface"]),
             s_i.energy,
@@ -280,8 +284,8 @@ def binding_energy_job(
                     **{
                         f"{what}_other": c[0]["uuid"]
                         for what, cands, used in (
-                            ("film", f_cands, f_job),
-                            ("substrate", s_cands, s_job),
+                            ("film", f_cand, f_job),
+                            ("substrate", s_cand, s_job),
                         )
                         for c in cands
                         if c[0] is not used
@@ -300,16 +304,11 @@ def binding_energy_job(
         substrate_formula=sub_ref.composition.reduced_formula,
         area=in_plane_area(sub_ref),  # the A of E_bind (the match's, unrounded)
         von_mises_strain=screens[0]["von_mises_strain"],
-        calculator=summarize(interfaces[0]["doc"]).calculator,
+        calculator=s_i.calculator,
         points=points,
         e_bind=summary.e_bind if summary else None,
         n_summary=summary.n_layers if summary else None,
     )
-
-
-def _per_n(jobs: list, refs: list) -> list:
-    """One substrate job for every n (a screened-cell substrate serves them all)."""
-    return jobs * len(refs) if len(jobs) == 1 else jobs
 
 
 def _lowest(cands: list[tuple[dict, Any, str]]) -> tuple[tuple[dict, Any, str], Any]:
