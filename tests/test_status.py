@@ -201,3 +201,34 @@ def test_status_lists_the_jobs_running_now_and_those_killed(stores, tmp_path):
     assert "  reaction Li3PS4: started 2026-11-27T01:00:00+00:00" in out.output
     assert "relax Li3PS4" not in out.output
     assert not (work / "screen_d" / progress.PROGRESS_FILE).exists()  # job ended
+
+
+def test_status_says_when_the_campaign_file_changed_since_its_jobs_were_listed(
+    stores, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from lpsflow.campaign import load_campaign
+    from lpsflow.cli import app
+
+    yaml = tmp_path / "c.yaml"
+    yaml.write_text("name: c\naccelerants: [Al2S3]\nstore: {path: store}\n")
+    listed = load_campaign(yaml).definition_hash()
+    stores.campaigns.update(
+        [{**stores.campaigns.query_one({"campaign": "c"}), "hash": listed,
+          "updated": "2026-11-27T09:13:52.1+00:00"}],
+        key="campaign",
+    )  # fmt: skip
+    stores.close()
+    unchanged = CliRunner().invoke(app, ["status", str(yaml)])
+    assert unchanged.exit_code == 0, unchanged.output
+    assert "3 of 5 jobs done" in unchanged.output
+    assert "has changed" not in unchanged.output
+    yaml.write_text("name: c\naccelerants: [Al2S3, Ga2S3]\nstore: {path: store}\n")
+    changed = CliRunner().invoke(app, ["status", str(yaml)])
+    assert changed.exit_code == 0, changed.output
+    assert "3 of 5 jobs done" in changed.output  # still the listed jobs
+    assert "has changed since these jobs were listed (2026-11-27 09:13 UTC)" in (
+        " ".join(changed.output.split())
+    )
+    assert f"lpsflow validate {yaml}" in "".join(changed.output.split("\n"))

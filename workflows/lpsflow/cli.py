@@ -305,6 +305,13 @@ def _store_status(campaign: str, store: Path | None) -> None:
         + (f", {st.total - st.done - len(alive)} not run" if st.done < st.total else "")
     )
     _echo_kinds(st.by_kind)
+    if camp and st.definition_hash not in {"", camp.definition_hash()}:
+        typer.echo(
+            f"note: {campaign} has changed since these jobs were listed "
+            f"({st.updated[:16].replace('T', ' ')} UTC): the counts are of the "
+            f"definition run then; `lpsflow validate {campaign}` shows what a run "
+            "would compute now"
+        )
     _echo_running(alive, gone)
     if st.timed:
         typer.echo(

@@ -62,6 +62,11 @@ class StoreStatus:
     """Expected job time (s) of the jobs not run that have a timed peer."""
     left_estimated: int = 0
     """Jobs not run whose cost is estimated (from :func:`peer_key` peers)."""
+    definition_hash: str = ""
+    """:meth:`~lpsflow.campaign.Campaign.definition_hash` of the definition whose
+    jobs these are (the last ``lpsflow run`` or ``submit``)."""
+    updated: str = ""
+    """When that run or submission wrote the manifest (ISO 8601, UTC)."""
     running: list[dict] = field(default_factory=list)
     """Jobs not done that a local run has started (running now, or killed while
     running: ``alive``), from their job directories
@@ -94,7 +99,12 @@ def store_status(
     from lpsflow.results import manifest
 
     doc = manifest(stores, campaign)
-    status = StoreStatus(campaign=campaign, location=stores.location)
+    status = StoreStatus(
+        campaign=campaign,
+        location=stores.location,
+        definition_hash=doc.get("hash", ""),
+        updated=doc.get("updated", ""),
+    )
     roles = {j["uuid"]: j["role"] for j in doc.get("jobs", [])}
     status.names = {j["uuid"]: j.get("name", "") for j in doc.get("jobs", [])}
     stats: dict[str, dict | None] = {}
