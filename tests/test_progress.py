@@ -52,6 +52,27 @@ def test_quiet_outside_jobs_before_the_interval_and_when_off(monkeypatch, capsys
     assert progress.PROGRESS.name == ""
 
 
+def test_the_progress_file_keeps_up_between_lines(tmp_path, monkeypatch, capsys):
+    """`lpsflow status` reads the file: it follows the force calls within
+    FILE_EVERY_S, also with the lines off."""
+    import json
+
+    calc = evaluated([[0, 0.3, 0.4]] * 3)
+    file = tmp_path / progress.PROGRESS_FILE
+    for lines in ("3600", "0"):
+        monkeypatch.setenv(progress.PROGRESS_ENV, lines)
+        monkeypatch.setattr(progress, "FILE_EVERY_S", 3600.0)
+        with progress.running("relax Li2S", "u", tmp_path):
+            progress.tick(calc)
+            assert json.loads(file.read_text())["force_calls"] == 0  # not yet due
+            monkeypatch.setattr(progress, "FILE_EVERY_S", 0.0)
+            progress.tick(calc)
+            record = json.loads(file.read_text())
+            assert (record["force_calls"], record["max_force"]) == (2, 0.5)
+        assert not file.exists()
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.parametrize(("value", "expected"), [("", 300.0), ("x", 300.0), ("-1", 0)])
 def test_interval_from_the_environment(monkeypatch, value, expected):
     monkeypatch.setenv(progress.PROGRESS_ENV, value)

@@ -11,8 +11,9 @@ stderr, where ``lpsflow run`` prints its progress (worker processes share it)::
 ``LPSFLOW_PROGRESS_S`` sets the interval (seconds; 0 switches the lines off).
 
 While it runs, the job's directory holds :data:`PROGRESS_FILE` (written at the
-start and with every line, removed at the end), from which ``lpsflow status`` lists
-the jobs running now, or killed while running (:func:`running_jobs`).
+start, then every :data:`FILE_EVERY_S` seconds and with every line; removed at the
+end), from which ``lpsflow status`` lists the jobs running now, or killed while
+running (:func:`running_jobs`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ PROGRESS_ENV = "LPSFLOW_PROGRESS_S"
 #: Default interval between two lines of one job (seconds).
 EVERY_S = 300.0
 
+#: Seconds between two updates of a running job's :data:`PROGRESS_FILE`.
+FILE_EVERY_S = 20.0
+
 #: File in a running job's directory: what it is, where it runs, how far it got.
 PROGRESS_FILE = "lpsflow-progress.json"
 
@@ -50,6 +54,7 @@ class JobProgress:
     started: float = 0.0
     started_at: str = ""
     last: float = 0.0
+    written: float = 0.0
     calls: int = 0
     every_s: float = EVERY_S
     file: Path | None = None
@@ -77,7 +82,7 @@ def running(
     With ``job_dir``, :data:`PROGRESS_FILE` there says the job runs until it ends.
     """
     p, now = PROGRESS, time.perf_counter()
-    p.name, p.uuid, p.started, p.last = name, uuid, now, now
+    p.name, p.uuid, p.started, p.last, p.written = name, uuid, now, now, now
     p.calls, p.every_s = 0, interval()
     p.started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     p.file = Path(job_dir) / PROGRESS_FILE if job_dir is not None else None
@@ -97,6 +102,7 @@ def _write(max_force: float | None = None) -> None:
     p = PROGRESS
     if p.file is None:
         return
+    p.written = time.perf_counter()
     data = {
         "uuid": p.uuid,
         "name": p.name,
@@ -164,15 +170,17 @@ def tick(calc, structures: int = 1) -> None:
     """Count an evaluation; print a line if the job's interval has passed."""
     p = PROGRESS
     p.calls += structures
-    if not p.name or not p.every_s:
+    if not p.name:
         return
     now = time.perf_counter()
-    if now - p.last < p.every_s:
+    line_due = bool(p.every_s) and now - p.last >= p.every_s
+    if not line_due and (p.file is None or now - p.written < FILE_EVERY_S):
         return
-    p.last = now
-    line = f"... {p.name}: {(now - p.started) / 60:.1f} min, {p.calls} force calls"
     force = max_force(calc) if p.name.startswith("relax") else None
-    if force is not None:
-        line += f", max force {force:.3f} eV/A"
-    print(line, file=sys.stderr, flush=True)
+    if line_due:
+        p.last = now
+        line = f"... {p.name}: {(now - p.started) / 60:.1f} min, {p.calls} force calls"
+        if force is not None:
+            line += f", max force {force:.3f} eV/A"
+        print(line, file=sys.stderr, flush=True)
     _write(force)
