@@ -276,3 +276,12 @@ def test_unreachable_launchpad(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot use the LaunchPad")
+
+
+def test_status_says_when_the_campaign_file_changed_since_it_was_submitted(cluster):
+    assert "has changed" not in cluster.lpsflow("status", "c.yaml").stdout
+    changed = cluster.root / "changed.yaml"
+    changed.write_text(CAMPAIGN.replace("fmax: 0.1", "fmax: 0.05"))
+    out = " ".join(cluster.lpsflow("status", str(changed)).stdout.split())
+    assert "fwtest" in out and "has changed since it was last submitted" in out
+    assert f"`lpsflow submit {changed}` adds what the file asks for now" in out

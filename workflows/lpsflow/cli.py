@@ -219,7 +219,12 @@ def status(
         return
     from lpsflow.dispatch.fireworks import campaign_status, load_launchpad
 
-    name = _campaign_name(campaign)
+    camp = None
+    if campaign.endswith((".yaml", ".yml")):
+        from lpsflow.campaign import load_campaign
+
+        camp = load_campaign(campaign)
+    name = camp.name if camp else campaign
     st = campaign_status(load_launchpad(launchpad), name)
     total = sum(st.by_state.values())
     typer.echo(
@@ -227,6 +232,12 @@ def status(
         + ", ".join(f"{n} {s}" for s, n in sorted(st.by_state.items()))
     )
     _echo_kinds(st.by_kind)
+    if camp and st.definition_hashes - {camp.definition_hash()}:
+        typer.echo(
+            f"note: {campaign} has changed since it was last submitted: these are "
+            f"the jobs of that submission; `lpsflow submit {campaign}` adds what the "
+            "file asks for now"
+        )
     done = st.by_state.get("COMPLETED", 0)
     if done:
         typer.echo(f"job time of the {done} completed jobs: {_hours(st.runtime_s)}")

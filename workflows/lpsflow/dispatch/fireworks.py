@@ -128,6 +128,7 @@ def submit_campaign(
     new = {u for u in uuids if u not in existing and u not in done}
     write_manifest(stores, campaign, cflow, backend="fireworks")
     if not new:
+        _mark_definition(lp, campaign)
         return report
 
     flow = cflow.subflow(new)
@@ -173,7 +174,19 @@ def submit_campaign(
         u: e["fw_id"] for u, e in existing_fireworks(lp, sorted(new)).items()
     }
     report.added = sorted(new)
+    _mark_definition(lp, campaign)
     return report
+
+
+def _mark_definition(lp: LaunchPad, campaign: Campaign) -> None:
+    """Record the submitted definition on all the campaign's workflows.
+
+    An appended workflow keeps the metadata of the one it joined.
+    """
+    lp.workflows.update_many(
+        {f"metadata.{META_CAMPAIGN}": campaign.name},
+        {"$set": {f"metadata.{META_HASH}": campaign.definition_hash()}},
+    )
 
 
 def campaign_fireworks(
@@ -243,6 +256,8 @@ class CampaignStatus:
     accelerant, :func:`lpsflow.status.peer_key`)."""
     left_s: float = 0.0
     """Their expected job time (s): the mean of their completed peers'."""
+    definition_hashes: set[str] = field(default_factory=set)
+    """:meth:`~lpsflow.campaign.Campaign.definition_hash` of the last submission."""
 
 
 def campaign_status(lp: LaunchPad, campaign: str) -> CampaignStatus:
@@ -271,9 +286,13 @@ def campaign_status(lp: LaunchPad, campaign: str) -> CampaignStatus:
         done.append((completed[launch["launch_id"]], {"wall_s": runtime}))
     accelerants = set()
     for wf in lp.workflows.find(
-        {f"metadata.{META_CAMPAIGN}": campaign}, {f"metadata.{META_ACCELERANTS}": 1}
+        {f"metadata.{META_CAMPAIGN}": campaign},
+        {f"metadata.{META_ACCELERANTS}": 1, f"metadata.{META_HASH}": 1},
     ):
-        accelerants.update(wf.get("metadata", {}).get(META_ACCELERANTS) or [])
+        meta = wf.get("metadata", {})
+        accelerants.update(meta.get(META_ACCELERANTS) or [])
+        if meta.get(META_HASH):
+            status.definition_hashes.add(meta[META_HASH])
     status.left_estimated, cost = estimate_left(done, left, accelerants)
     status.left_s = cost.get("wall_s", 0.0)
     return status
