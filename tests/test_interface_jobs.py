@@ -191,6 +191,42 @@ def test_lowest_takes_the_lower_reference_of_both_starts(homo):
     assert low.points[0].film_from == "screened_cell"
 
 
+def test_lowest_takes_the_lowest_substrate_of_all_n(homo):
+    """The substrate block is the same in every n: with pool_substrates each n uses
+    the lowest converged substrate of all n's starts; its own wins a tie."""
+    doc = {k: {"doc": homo[k].model_dump(), "uuid": k} for k in ("i", "pf", "ps")}
+    cut = {"doc": homo["s_sub"].model_dump(), "uuid": "cut"}
+    e_ps = homo["ps"].output.energy
+
+    def substrate(uuid, shift):
+        d = {**doc["ps"]["doc"], "is_force_converged": True}
+        return {"doc": {**d, "output": {**d["output"], "energy": e_ps + shift}},
+                "uuid": uuid}  # fmt: skip
+
+    # two "n" of the same cell: n = 1's own part 0.5 eV above n = 2's
+    subs = [substrate("ps1", 0.5), substrate("ps2", 0.0)]
+    cut["doc"] = {**cut["doc"], "is_force_converged": True}
+    cut["doc"]["output"] = {**cut["doc"]["output"], "energy": e_ps + 0.25}
+    args = ("homo", "Li7P3S11", [homo["s"]] * 2, [doc["i"]] * 2, [doc["pf"]] * 2)
+    args += (subs, [homo["parts"]] * 2)
+    alt = {"films": [doc["pf"]] * 2, "substrates": [cut]}
+    apart = binding_energy_job.original(*args, alternatives=alt)
+    assert [p.jobs["substrate"] for p in apart.points] == ["cut", "ps2"]
+    pooled = binding_energy_job.original(*args, alternatives=alt, pool_substrates=True)
+    p1, p2 = pooled.points
+    assert p1.jobs["substrate"] == p2.jobs["substrate"] == "ps2"
+    assert p1.e_substrate == p2.e_substrate == e_ps
+    assert p1.substrate_from == "relaxed_interface"
+    assert p1.jobs["substrate_other"] == "ps1"  # its own start, not used
+    assert p1.e_bind == pytest.approx(apart.points[0].e_bind + 0.25 / pooled.area)
+    assert p2.e_bind == apart.points[1].e_bind  # its own was already the lowest
+    # a tie: each n keeps its own
+    tie = [substrate("ps1", 0.0), substrate("ps2", 0.0)]
+    args = (*args[:5], tie, args[6])
+    tied = binding_energy_job.original(*args, alternatives=alt, pool_substrates=True)
+    assert [p.jobs["substrate"] for p in tied.points] == ["ps1", "ps2"]
+
+
 def test_unconverged_relaxation_gives_no_number(homo):
     s = homo["s"]
     docs = []

@@ -232,7 +232,8 @@ class BindingPoint(BaseModel):
     jobs: dict[str, str] = Field(
         ...,
         description="Job ids of the interface, film and substrate relaxations "
-        "(with 'lowest': film_other / substrate_other, the higher ones).",
+        "used (with 'lowest': film_other / substrate_other, this n's other start "
+        "not used; the substrate used may be another n's, the lowest of all).",
     )
     references: str = Field(
         "screened_cell",

@@ -142,6 +142,7 @@ def add_interface_series(
                 if from_parts and from_cut
                 else None
             ),
+            pool_substrates=from_parts and from_cut,
         ),
         f"binding:{tag}",
         name=f"binding {words}",

@@ -14,6 +14,7 @@ interface's parts (``interface_parts``) and the lower energies used.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from jobflow import job
@@ -214,6 +215,7 @@ def binding_energy_job(
     substrates: list[dict[str, Any]],
     parts: list[Any] | None = None,
     alternatives: dict[str, list[dict[str, Any]]] | None = None,
+    pool_substrates: bool = False,
 ) -> BindingEnergyDoc:
     """E_bind(n) = (E_interface - E_film - E_substrate) / A for each screened n.
 
@@ -224,7 +226,11 @@ def binding_energy_job(
     :class:`InterfacePartsDoc` the references started from, if they were cut from
     the relaxed interfaces. ``alternatives`` (``{"films", "substrates"}``, with
     ``parts``): the same references relaxed from the screened cells as well; each
-    reference is then the lower-energy converged one of the two. The geometry of
+    reference is then the lower-energy converged one of the two. With
+    ``pool_substrates``, every n takes the lowest converged substrate of all n's
+    starts: the substrate is the same block (cell, atoms, fixed positions) in every
+    n, so its lowest relaxation is the best estimate of its minimum for all of them,
+    and E_bind(n) differ by the interfaces and films only. The geometry of
     the references is checked against each interface before any energy is combined
     (:func:`~lpsflow.structures.interfaces.consistent_binding_energy`). A value is
     only reported when all three relaxations converged.
@@ -250,6 +256,11 @@ def binding_energy_job(
         ):
             f_cands[n].append((f_job, f_ref, origin))
             s_cands[n].append((s_job, s_ref, origin))
+    if pool_substrates:  # the n's own starts first: they win a tie
+        s_cands = [
+            list({c[0]["uuid"]: c for c in [*own, *chain(*s_cands)]}.values())
+            for own in s_cands
+        ]
     sub_ref = _structure(screens[0]["substrate_reference"])
     points = []
     for scr, i_job, f_cand, s_cand in zip(
@@ -281,15 +292,7 @@ def binding_energy_job(
                     "interface": i_job["uuid"],
                     "film": f_job["uuid"],
                     "substrate": s_job["uuid"],
-                    **{
-                        f"{what}_other": c[0]["uuid"]
-                        for what, cands, used in (
-                            ("film", f_cand, f_job),
-                            ("substrate", s_cand, s_job),
-                        )
-                        for c in cands
-                        if c[0] is not used
-                    },
+                    **_others(film=(f_cand, f_job), substrate=(s_cand, s_job)),
                 },
                 references="lowest" if alternatives else start,
                 film_from=f_from,
@@ -309,6 +312,16 @@ def binding_energy_job(
         e_bind=summary.e_bind if summary else None,
         n_summary=summary.n_layers if summary else None,
     )
+
+
+def _others(**used: tuple[list, dict]) -> dict[str, str]:
+    """``{what}_other``: the first candidate of each reference not used."""
+    out = {}
+    for what, (cands, chosen) in used.items():
+        rest = [c[0]["uuid"] for c in cands if c[0]["uuid"] != chosen["uuid"]]
+        if rest:
+            out[f"{what}_other"] = rest[0]
+    return out
 
 
 def _lowest(cands: list[tuple[dict, Any, str]]) -> tuple[tuple[dict, Any, str], Any]:
