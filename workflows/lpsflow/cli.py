@@ -585,7 +585,7 @@ REFERENCE_STARTS = {
     "relaxed_interface": "their parts of each relaxed interface",
     "screened_cell": "the unrelaxed interface cell",
     "lowest": "both their parts of each relaxed interface and the unrelaxed cell, "
-    "the lower energy of each used",
+    "the lowest energy of each used (the substrate's over all n)",
 }
 
 
