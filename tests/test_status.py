@@ -232,3 +232,52 @@ def test_status_says_when_the_campaign_file_changed_since_its_jobs_were_listed(
         " ".join(changed.output.split())
     )
     assert f"lpsflow validate {yaml}" in "".join(changed.output.split("\n"))
+
+
+MINIMAL = """\
+name: v
+accelerants: [Al2S3]
+interfaces: {enabled: false}
+vacancies: {enabled: false}
+grain_boundaries: {enabled: false}
+neb: {enabled: false}
+"""
+
+
+def test_validate_marks_the_jobs_its_store_lacks(tmp_path):
+    """`lpsflow validate` says what a run would compute now, without making a store."""
+    from typer.testing import CliRunner
+
+    from lpsflow.campaign import load_campaign
+    from lpsflow.cli import app
+    from lpsflow.flows.campaign import build_campaign
+
+    yaml = tmp_path / "v.yaml"
+    yaml.write_text(MINIMAL + "store: {path: store}\n")
+    first = CliRunner().invoke(app, ["validate", str(yaml)])
+    assert first.exit_code == 0, first.output
+    assert "jobs (no store at " in first.output
+    assert "every job to compute" in first.output
+    assert not (tmp_path / "store").exists()
+
+    roles = build_campaign(load_campaign(yaml)).roles
+    s = embedded_stores(tmp_path / "store").connect()
+    s.jobs.docs_store.update(
+        [{"uuid": roles["relax:Li2S"], "index": 1, "output": 1}], key=["uuid", "index"]
+    )
+    s.close()
+    again = CliRunner().invoke(app, ["validate", str(yaml)])
+    assert again.exit_code == 0, again.output
+    n = len(roles)
+    assert f"{n} jobs; 1 already in its store (" in again.output
+    assert f"{n - 1} to compute (marked +)" in again.output
+    lines = again.output.splitlines()
+    assert "    relax:Li2S" in lines and "  + relax:P2S5" in lines
+
+    mongo = "{type: mongodb, uri: 'mongodb://127.0.0.1:9/', timeout_s: 0.5}"
+    yaml.write_text(MINIMAL + f"store: {mongo}\n")
+    offline = CliRunner().invoke(app, ["validate", str(yaml)])
+    assert offline.exit_code == 0, offline.output  # checking a file needs no store
+    assert "cannot reach the mongodb store" in offline.output
+    assert "cannot say what is already computed" in offline.output
+    assert "  relax:Li2S" in offline.output.splitlines()

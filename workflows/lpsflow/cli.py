@@ -687,12 +687,48 @@ def validate(campaign: CampaignArg) -> None:
     camp = load_campaign(campaign)
     matches = _check_interfaces(camp)
     cflow = build_campaign(camp)
-    _echo(f"campaign '{camp.name}' is valid: {len(cflow.flow.jobs)} jobs")
+    n = len(cflow.flow.jobs)
+    done, where = _in_store(camp, list(cflow.roles.values()))
+    _echo(
+        f"campaign '{camp.name}' is valid: {n} jobs"
+        + (
+            f"; {len(done)} already in its store ({where}), {n - len(done)} to "
+            "compute" + (" (marked +)" if len(done) < n else "")
+            if done is not None
+            else f" ({where})"
+        )
+    )
     _note_device(camp)
     for kind, m in matches.items():
         _echo(f"  {kind} (starting structures): {m.describe()}")
-    for role in cflow.roles:
-        _echo(f"  {role}")
+    for role, uuid in cflow.roles.items():
+        mark = "" if done is None else "  " if uuid in done else "+ "
+        _echo(f"  {mark}{role}")
+
+
+def _in_store(camp, uuids: list[str]) -> tuple[set[str] | None, str]:
+    """The ``uuids`` with an output in the campaign's store, and where that is.
+
+    ``None`` (and why) where the store does not exist yet or cannot be reached:
+    checking a campaign file needs no store, and creates none.
+    """
+    from lpsflow.dispatch.local import finished_uuids
+    from lpsflow.store import open_stores
+
+    settings = camp.store
+    if settings.type == "embedded":
+        path = Path(settings.path).expanduser()
+        path = path if path.is_absolute() else camp.base_dir / path
+        if not path.exists():
+            return None, f"no store at {path} yet: every job to compute"
+    try:
+        stores = open_stores(settings, camp.base_dir)
+    except LpsflowError as exc:
+        return None, f"{exc}: cannot say what is already computed"
+    try:
+        return finished_uuids(stores, uuids), stores.location
+    finally:
+        stores.close()
 
 
 @app.command()
