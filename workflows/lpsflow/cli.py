@@ -127,12 +127,18 @@ LaunchpadOpt = Annotated[
 ]
 
 
-def _campaign_name(campaign: str) -> str:
+def _campaign_file(campaign: str):
+    """The campaign if ``campaign`` is a YAML file, else None (a campaign name)."""
     if campaign.endswith((".yaml", ".yml")):
         from lpsflow.campaign import load_campaign
 
-        return load_campaign(campaign).name
-    return campaign
+        return load_campaign(campaign)
+    return None
+
+
+def _campaign_name(campaign: str) -> str:
+    camp = _campaign_file(campaign)
+    return camp.name if camp else campaign
 
 
 def _check_interfaces(camp):
@@ -219,11 +225,7 @@ def status(
         return
     from lpsflow.dispatch.fireworks import campaign_status, load_launchpad
 
-    camp = None
-    if campaign.endswith((".yaml", ".yml")):
-        from lpsflow.campaign import load_campaign
-
-        camp = load_campaign(campaign)
+    camp = _campaign_file(campaign)
     name = camp.name if camp else campaign
     st = campaign_status(load_launchpad(launchpad), name)
     total = sum(st.by_state.values())
@@ -715,14 +717,12 @@ def _in_store(camp, uuids: list[str]) -> tuple[set[str] | None, str]:
     from lpsflow.dispatch.local import finished_uuids
     from lpsflow.store import open_stores
 
-    settings = camp.store
-    if settings.type == "embedded":
-        path = Path(settings.path).expanduser()
-        path = path if path.is_absolute() else camp.base_dir / path
+    if camp.store.type == "embedded":
+        path = camp.resolve(camp.store.path)  # where open_stores would create it
         if not path.exists():
             return None, f"no store at {path} yet: every job to compute"
     try:
-        stores = open_stores(settings, camp.base_dir)
+        stores = open_stores(camp.store, camp.base_dir)
     except LpsflowError as exc:
         return None, f"{exc}: cannot say what is already computed"
     try:
