@@ -8,8 +8,8 @@ meet at their model calls:
 * **relaxations** (:func:`relax_together`): each structure keeps its own ASE
   optimiser and filter, run unchanged in its own thread; a force request waits until
   every live relaxation has asked for its next forces, and the calling thread
-  evaluates them all in one batch. Each trajectory is the one it would be alone (forces equal
-  to float32 round-off), so the results are those of sequential relaxations.
+  evaluates them all in one batch. Each trajectory is the one it would be alone
+  (forces equal to float32 round-off): the results of sequential relaxations.
 * **NEB bands** (:func:`attach`): the images of one band, whose positions the band
   sets together, are evaluated in one batch when the first of them is asked for.
 
