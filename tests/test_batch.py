@@ -136,3 +136,68 @@ def test_a_bands_images_in_one_batch_give_the_same_band(calc):
     np.testing.assert_allclose(e1, e0, atol=1e-4)
     np.testing.assert_allclose(p1, p0, atol=1e-4)
     assert group.evaluations == 3 * group.batches > 3
+
+
+@pytest.fixture(scope="module")
+def hop_ends():
+    from lpsflow.structures import hops
+
+    core = load_structure("Li3PS4")
+    return hops.hop_endpoints(core, hops.select_hops(core, n=1)[0])
+
+
+@pytest.mark.parametrize("optimizer", ["FIRE", "ODE"])
+def test_neb_images_with_their_own_calculators(hop_ends, optimizer, monkeypatch):
+    """The same band as with one shared calculator; FIRE no longer pays 3 calls per
+    image and step (a shared calculator keeps only the last image's results)."""
+    from lpsflow.calculators.mlip import STATS, new_calculator
+    from lpsflow.jobs.neb import run_neb
+    from lpsflow.speedups import DISABLE_ENV
+
+    calc = new_calculator("CHGNet")
+    runs = {}
+    for disable in ("batched_images", ""):
+        monkeypatch.setenv(DISABLE_ENV, disable)
+        STATS.reset()
+        doc = run_neb(
+            *hop_ends, calc, n_images=3, fmax=0.1, max_steps=12, optimizer=optimizer,
+            endpoint_fmax=0.1,
+        )  # fmt: skip
+        runs[disable or "own"] = (doc, STATS.calls)
+    (shared, calls_shared), (own, calls_own) = runs["batched_images"], runs["own"]
+    assert own.n_steps == shared.n_steps > 3
+    np.testing.assert_allclose(own.energies, shared.energies, atol=1e-4)
+    band_calls = 3 * (own.n_steps + 1)
+    if optimizer == "FIRE":
+        assert calls_shared - calls_own >= 2 * band_calls - 6
+    else:  # ODE12r asks once per step anyway
+        assert calls_own == calls_shared
+
+
+def test_neb_on_a_batching_device_relaxes_its_endpoints_together(hop_ends, monkeypatch):
+    """As on a GPU (batches forced on the CPU): the endpoints relaxed together and
+    the images in one call per step give the band of one shared calculator."""
+    from lpsflow.calculators import batch
+    from lpsflow.calculators.mlip import new_calculator
+    from lpsflow.jobs.neb import run_neb
+    from lpsflow.speedups import DISABLE_ENV
+
+    calc = new_calculator("CHGNet")
+    kw = {"n_images": 3, "fmax": 0.1, "max_steps": 10, "endpoint_fmax": 0.05}
+    monkeypatch.setenv(DISABLE_ENV, "batched_images")
+    alone = run_neb(*hop_ends, calc, **kw)
+    monkeypatch.setenv(DISABLE_ENV, "")
+    monkeypatch.setitem(batch.BATCH_ATOMS, "cpu", batch.MAX_BATCH_ATOMS)
+    calls = []
+    real = batch.predict_batch
+    monkeypatch.setattr(
+        batch,
+        "predict_batch",
+        lambda m, g, **k: calls.append(len(g)) or real(m, g, **k),
+    )
+    together = run_neb(*hop_ends, calc, **kw)
+    assert together.endpoints_converged and alone.endpoints_converged
+    assert together.n_steps == alone.n_steps
+    np.testing.assert_allclose(together.energies, alone.energies, atol=1e-4)
+    assert calls.count(2) > 3  # the endpoints' relaxations, in pairs
+    assert calls.count(3) >= together.n_steps  # the band's images
