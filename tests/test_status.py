@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lpsflow.results import NoResultsError
@@ -58,6 +60,13 @@ def test_counts_failures_and_cost(stores):
     assert st.failures == {"d": "ValueError: no match"}  # "a" has finished since
     assert (st.wall_s, st.cpu_s, st.force_calls) == (40.0, 38.5, 130)
     assert st.longest == [(30.0, "relax:core:Al2S3:Li-site:0")]
+    # by kind: the timed jobs only ("c" ran on a cluster)
+    assert st.cost_by_kind["relax"] == {
+        "wall_s": 40.0,
+        "cpu_s": 38.5,
+        "force_calls": 130,
+    }
+    assert "neb" not in st.cost_by_kind
 
 
 def test_unknown_campaign_is_a_clear_error(stores):
@@ -108,6 +117,10 @@ def test_status_command_shows_the_estimate(stores, tmp_path):
     out = CliRunner().invoke(app, ["status", "c", "--store", str(tmp_path / "store")])
     assert out.exit_code == 0, out.output
     assert "3 of 6 jobs done, 3 not run" in out.output
+    assert re.search(
+        r"relax +2 done, 1 not run +40 s job time, 38 s CPU, 130 force calls",
+        out.output,
+    )
     assert "left: 3 jobs; 1 of them cost about 30 s of CPU time" in out.output
 
 

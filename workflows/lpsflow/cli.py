@@ -233,7 +233,7 @@ def status(
         f"campaign '{name}': {total} jobs: "
         + ", ".join(f"{n} {s}" for s, n in sorted(st.by_state.items()))
     )
-    _echo_kinds(st.by_kind)
+    _echo_kinds(st.by_kind, st.cost_by_kind)
     if camp and st.definition_hashes - {camp.definition_hash()}:
         typer.echo(
             f"note: {campaign} has changed since it was last submitted: these are "
@@ -256,12 +256,19 @@ def status(
         typer.echo(f"rerun them with: lpsflow rerun {name} --failed")
 
 
-def _echo_kinds(by_kind: dict[str, Counter]) -> None:
-    """One line per job kind: its counts by state."""
+def _echo_kinds(
+    by_kind: dict[str, Counter], costs: dict[str, Counter] | None = None
+) -> None:
+    """One line per job kind: its counts by state (and the timed jobs' cost)."""
+    costs = costs or {}
+    width = max((len(k) for k in by_kind), default=0)
     for kind, counts in sorted(by_kind.items()):
-        typer.echo(
-            f"  {kind:10s} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        )
+        line = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        if kind in costs:
+            c = costs[kind]
+            line = f"{line:20s} {_hours(c['wall_s'])} job time, "
+            line += f"{_hours(c['cpu_s'])} CPU, {c['force_calls']} force calls"
+        typer.echo(f"  {kind:{max(width, 10)}s} {line}")
 
 
 def _echo_running(alive: list[dict], gone: list[dict]) -> None:
@@ -317,7 +324,7 @@ def _store_status(campaign: str, store: Path | None) -> None:
         + (f", {len(alive)} running" if alive else "")
         + (f", {st.total - st.done - len(alive)} not run" if st.done < st.total else "")
     )
-    _echo_kinds(st.by_kind)
+    _echo_kinds(st.by_kind, st.cost_by_kind)
     if camp and st.definition_hash not in {"", camp.definition_hash()}:
         typer.echo(
             f"note: {campaign} has changed since these jobs were listed "

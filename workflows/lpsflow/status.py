@@ -56,6 +56,8 @@ class StoreStatus:
     """MLIP energy and force evaluations of the timed jobs."""
     longest: list[tuple[float, str]] = field(default_factory=list)
     """(wall s, role) of the most expensive timed jobs, longest first."""
+    cost_by_kind: dict[str, Counter] = field(default_factory=dict)
+    """Job kind -> ``wall_s``, ``cpu_s`` and ``force_calls`` of its timed jobs."""
     left_cpu_s: float = 0.0
     """Expected CPU time (s) of the jobs not run that have a timed peer."""
     left_wall_s: float = 0.0
@@ -130,6 +132,9 @@ def store_status(
         status.cpu_s += s.get("cpu_s", 0.0)
         status.force_calls += s.get("force_calls", 0)
         costs.append((s.get("wall_s", 0.0), roles[uuid]))
+        kind = status.cost_by_kind.setdefault(role_kind(roles[uuid]), Counter())
+        for key in ("wall_s", "cpu_s", "force_calls"):
+            kind[key] += s.get(key, 0)
     status.longest = sorted(costs, reverse=True)[:longest]
     accelerants = doc.get("definition", {}).get("accelerants", [])
     done = [(roles[u], s) for u, s in stats.items() if s]
