@@ -20,10 +20,10 @@ and how far the final energies of ``together`` and ``workers`` are from
     python benchmarks/batched.py --device cuda --json batched.json
     python benchmarks/batched.py --device cpu --sets vacancy:4 --workers 2   # a try
 
-Sets (``name:count``): ``vacancy`` (128-atom beta-Li3PS4 cells, one Li removed,
-cell fixed, as the mu_Li jobs), ``doped`` (128-atom cells, one Li -> Al and two Li
-removed, strained, cell relaxed, as the doped cores), ``large`` (256-atom cells with
-a vacancy, cell fixed; the size of the quick interfaces and GB cells).
+Sets (``name:count``): ``vacancy`` (beta-Li3PS4 2x1x2 cells, one Li removed: 127
+atoms, cell fixed, as the mu_Li jobs), ``doped`` (one Li -> Al and two Li removed:
+126 atoms, strained, cell relaxed, as the doped cores), ``large`` (2x2x2 with a
+vacancy: 255 atoms, cell fixed; the size of the quick interfaces and GB cells).
 """
 
 from __future__ import annotations
@@ -177,8 +177,8 @@ def run_workers(device: str, set_name: str, count: int, n: int) -> dict:
 
 
 def run_neb(device: str, images: int, batched: bool) -> dict:
-    """A vacancy hop in a 128-atom cell: CI-NEB as lpsflow runs it (ODE12r, improved
-    tangent, endpoints fixed), images one by one or batched."""
+    """A Li hop into a vacancy (126-atom images), CI-NEB as lpsflow runs it (ODE12r,
+    improved tangent, endpoints fixed), images one by one or batched."""
     import numpy as np
     from ase.calculators.singlepoint import SinglePointCalculator
     from ase.mep import NEB

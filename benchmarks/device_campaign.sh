@@ -8,7 +8,8 @@
 #
 #   OUT=/tmp/out bash benchmarks/device_campaign.sh [steps...]
 #
-# Steps (default: gpu4 cpu8 gpu1 full; also gpu8, cpufull, rerun after full). Each is bounded by
+# Steps (default: gpu4 cpu8 gpu1 full; also gpu8, cpufull, rerun after full; full8 and
+# full8-nobatch: all three on 8 workers, with and without the NEB images batched). Each is bounded by
 # STEP_TIMEOUT seconds (default 240) so that one slow step leaves the others time.
 set -u
 OUT=${OUT:-/tmp/lpsflow-device}
@@ -60,7 +61,7 @@ run_step() {
         >/dev/null 2>&1
     printf '%s rc=%s wall_s=%s\n' "$name" "$rc" "$(( (t1 - t0) / 1000000000 ))" \
         | tee -a "$OUT/summary.txt"
-    grep -i "cpu\|force\|jobs\|fail" "$dir/status.txt" | head -8 | tee -a "$OUT/summary.txt"
+    grep -i "cpu\|force\|jobs\|fail" "$dir/status.txt" | head -16 | tee -a "$OUT/summary.txt"
 }
 
 for step in $STEPS; do
@@ -70,6 +71,10 @@ for step in $STEPS; do
         gpu1) run_step gpu1 "[Al2S3]" cuda 1 ;;
         full) run_step full "[Al2S3, Ga2S3, SiS2]" cuda 4 ;;
         gpu8) run_step gpu8 "[Al2S3]" cuda 8 ;;
+        full8) run_step full8 "[Al2S3, Ga2S3, SiS2]" cuda 8 ;;
+        full8-nobatch)  # the NEB images one by one, one shared calculator
+            LPSFLOW_DISABLE=batched_images \
+                run_step full8-nobatch "[Al2S3, Ga2S3, SiS2]" cuda 8 ;;
         cpufull) run_step cpufull "[Al2S3, Ga2S3, SiS2]" cpu 8 ;;
         rerun)  # the finished full campaign again: everything is reused
             echo "== rerun of full" | tee -a "$OUT/summary.txt"

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 MAX_BATCH_ATOMS = 8000
 
 #: Atoms per model call by device type: on a CPU a batch is no faster (5 % slower
-#: for 3 NEB images of 127 atoms on 2 cores), so each structure goes alone (0).
+#: for 3 NEB images of 126 atoms on 2 cores), so each structure goes alone (0).
 BATCH_ATOMS = {"cpu": 0, "cuda": MAX_BATCH_ATOMS}
 
 

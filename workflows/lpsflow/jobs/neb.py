@@ -219,7 +219,7 @@ def run_neb(
     ok_ends = True
     reasons = []
     # the images' own calculators of one batch (their forces in one model call on a
-    # GPU, 2.3x faster for 5 images of 127 atoms on an H100; each its own cache)
+    # GPU, 2.3x faster for 5 images of 126 atoms on an H100; each its own cache)
     batched = enabled("batched_images") and isinstance(calculator, FastCHGNetCalculator)
     group = BatchGroup(calculator, batch_atoms(calculator)) if batched else None
     if relax_endpoints:
