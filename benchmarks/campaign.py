@@ -25,7 +25,9 @@ anything heavy (``lpsflow.dispatch.processes``).
 
 Target 6 also asks for the study-size campaign's CPU time, hours of work on 2 cores:
 run it with ``lpsflow run configs/study-mlip.yaml`` (resumable) and pass
-``--study configs/study-mlip.yaml`` to report what its store recorded.
+``--study configs/study-mlip.yaml`` to report what its store recorded. Target 7's
+batched relaxation is measured on a GPU by ``batched.py``: pass its JSON with
+``--batched`` to report it beside the rest.
 """
 
 from __future__ import annotations
@@ -380,7 +382,48 @@ def targets(f: dict) -> list[tuple[str, str, str, str, bool | None]]:
             "GPU where available",
             None,
         ),
+        *(batched_rows(f["batched"]) if "batched" in f else []),
     ]
+    return rows
+
+
+#: What lpsflow does with each kind of work on a GPU (``lpsflow.calculators.batch``):
+#: relaxations run as separate jobs on worker processes sharing the device, the
+#: images of an NEB band go through the model in one batch.
+LPSFLOW_CHOICE = {"relaxations": "workers", "neb": "batched"}
+
+
+def batched_rows(bt: dict) -> list[tuple]:
+    """Target 7's batching lines from a ``batched.py`` JSON: is the faster way used?"""
+    rows = []
+    best = {"batch": 0.0, "workers": 0.0}
+    for spec, runs in bt["sets"].items():
+        workers = max(
+            (r["speedup"], m) for m, r in runs.items() if m.startswith("workers")
+        )
+        batch = runs["together"]["speedup"]
+        best["batch"] = max(best["batch"], batch)
+        best["workers"] = max(best["workers"], workers[0])
+        rows.append(
+            (
+                f"7 relax {spec} ({bt.get('gpu', bt['device'])})",
+                f"batch {batch:.2f}x",
+                f"{workers[1]}: {workers[0]:.2f}x (one by one: 1x)",
+                "the faster way",
+                (batch > workers[0]) == (LPSFLOW_CHOICE["relaxations"] == "batched"),
+            )
+        )
+    if "neb" in bt:
+        neb = bt["neb"]["batched"]["speedup"]
+        rows.append(
+            (
+                f"7 NEB band, {bt['neb']['images']} images",
+                f"batched {neb:.2f}x",
+                "images one by one: 1x",
+                "the faster way",
+                (neb > 1) == (LPSFLOW_CHOICE["neb"] == "batched"),
+            )
+        )
     return rows
 
 
@@ -504,6 +547,12 @@ def main() -> None:
         "store recorded (target 6)",
     )
     parser.add_argument(
+        "--batched",
+        metavar="BATCHED_JSON",
+        help="a benchmarks/batched.py JSON (run on a GPU): report target 7's "
+        "batched relaxation against worker processes",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         help="worker processes of lpsflow's runs (default: lpsflow run's choice)",
@@ -526,6 +575,8 @@ def main() -> None:
         figures, r1, rn = measure_all(full, args)
     if args.study:
         figures["study"] = study_cost(args.study)
+    if args.batched:
+        figures["batched"] = json.loads(Path(args.batched).read_text())
     report(figures, args.json)
     if not args.no_baseline:
         print("\nthe straightforward way: one atomate2 flow per accelerant ...")
