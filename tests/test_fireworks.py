@@ -196,6 +196,8 @@ def test_failure_status_rerun_and_lost_run(cluster):
     assert "FIZZLED" in status and "RUNNING" in status
     assert "relax Al2S3: RuntimeError: injected failure: relax Al2S3" in status
     assert re.search(r"job time of the \d+ completed jobs: \d+ s", status)
+    # per kind, the completed ones' job time (a LaunchPad records no CPU time)
+    assert re.search(r"\n  relax .*COMPLETED.* \d+ s job time\n", status), status
 
     time.sleep(2)
     lost = cluster.lpsflow("rerun", "fwtest", "--lost", "--expiration-hours", "0.0003")

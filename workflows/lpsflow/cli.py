@@ -264,10 +264,14 @@ def _echo_kinds(
     width = max((len(k) for k in by_kind), default=0)
     for kind, counts in sorted(by_kind.items()):
         line = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        if kind in costs:
+        if kind in costs:  # a LaunchPad knows the job time only
             c = costs[kind]
-            line = f"{line:20s} {_hours(c['wall_s'])} job time, "
-            line += f"{_hours(c['cpu_s'])} CPU, {c['force_calls']} force calls"
+            cost = [f"{_hours(c['wall_s'])} job time"]
+            if "cpu_s" in c:
+                cost.append(f"{_hours(c['cpu_s'])} CPU")
+            if "force_calls" in c:
+                cost.append(f"{c['force_calls']} force calls")
+            line = f"{line:20s} " + ", ".join(cost)
         typer.echo(f"  {kind:{max(width, 10)}s} {line}")
 
 

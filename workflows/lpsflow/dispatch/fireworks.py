@@ -258,6 +258,8 @@ class CampaignStatus:
     """Their expected job time (s): the mean of their completed peers'."""
     definition_hashes: set[str] = field(default_factory=set)
     """:meth:`~lpsflow.campaign.Campaign.definition_hash` of the last submission."""
+    cost_by_kind: dict[str, Counter] = field(default_factory=dict)
+    """Job kind -> ``wall_s`` of its COMPLETED fireworks' last launches."""
 
 
 def campaign_status(lp: LaunchPad, campaign: str) -> CampaignStatus:
@@ -283,7 +285,9 @@ def campaign_status(lp: LaunchPad, campaign: str) -> CampaignStatus:
     ):
         runtime = launch.get("runtime_secs") or 0.0
         status.runtime_s += runtime
-        done.append((completed[launch["launch_id"]], {"wall_s": runtime}))
+        role = completed[launch["launch_id"]]
+        done.append((role, {"wall_s": runtime}))
+        status.cost_by_kind.setdefault(role_kind(role), Counter())["wall_s"] += runtime
     accelerants = set()
     for wf in lp.workflows.find(
         {f"metadata.{META_CAMPAIGN}": campaign},
