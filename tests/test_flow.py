@@ -100,6 +100,12 @@ def test_interface_branches_homo_once_hetero_per_accelerant():
         assert start.attributes == (("a", ref),)
     parts = by_uuid[r["parts:interface:hetero:Al2S3:n2"]]
     assert parts.function_args[1]["uuid"] == r["relax:interface:hetero:Al2S3:n2"]
+    # the hetero substrate's thickness counts layers of the relaxed undoped core;
+    # the homo series (undoped) has no host argument
+    hetero = by_uuid[r["screen:interface:hetero:Al2S3:n1"]].function_kwargs
+    assert hetero["substrate_host"]["uuid"] == r["relax:Li3PS4"]
+    homo = by_uuid[r["screen:interface:homo:Li7P3S11:n1"]].function_kwargs
+    assert "substrate_host" not in homo
     cut = roles(
         {
             **BASE,

@@ -417,3 +417,60 @@ def test_builder_on_doped_supercell(core, li7):
     assert len(cell) == 378 and cell.composition["Al"] == 2
     assert slabs.min_distance(cell) >= slabs.MIN_DISTANCE
     assert set(_p_coordination(cell)) == {4}
+
+
+# ------------------------------------------------------- substrate thickness
+def test_blocks_for_counts_host_layers_in_whole_blocks():
+    assert slabs.blocks_for(4, 6.45, 12.9) == 2  # a block of two host layers
+    assert slabs.blocks_for(4, 6.45, 6.45) == 4
+    assert slabs.blocks_for(2, 6.45, 12.9) == 1
+    assert slabs.blocks_for(1, 6.45, 12.9) == 1  # rounded up: never thinner
+    assert slabs.blocks_for(1, 6.45, 4.33) == 2  # blocks thinner than a host layer
+    assert slabs.blocks_for(4, 6.52, 12.7) == 2  # relaxed heights: within 15 %
+    assert slabs.blocks_for(0, 6.45, 12.9) == 0
+    with pytest.raises(StructureError):
+        slabs.blocks_for(2, 6.45, 0.0)
+
+
+def _al_doped(vacancies: tuple[int, int]) -> Structure:
+    """x = 1/16 Al on beta-Li3PS4 (1x2x2): Al on the first Li, two Li removed."""
+    cell = load_structure("Li3PS4")
+    cell.make_supercell([1, 2, 2])
+    li = cell.indices_from_symbol("Li")
+    cell.replace(li[0], "Al")
+    cell.remove_sites([li[k] for k in vacancies])
+    return cell
+
+
+def test_substrates_of_two_arrangements_are_equally_thick_in_host_layers():
+    """Vacancies beside the Al: a neutral block is one host layer (half the a axis);
+    in the other half of the cell: the whole a axis. Counted in host layers, both
+    substrates have 4 of them with 2 fixed; counted in blocks, the second is twice
+    as thick."""
+    host = load_structure("Li3PS4")
+    film = load_structure("Li7P3S11")
+    near, apart = _al_doped((1, 2)), _al_doped((5, 9))
+    h_host = slabs.layer_height(host, slabs.polyhedral_slabs(host, (1, 0, 0))[0])
+    for cell, blocks in ((near, 1), (apart, 2)):
+        cand = slabs.polyhedral_slabs(cell, (1, 0, 0))[0]
+        assert slabs.layer_height(cell, cand) == pytest.approx(blocks * h_host)
+    kw = dict(
+        film_layers=[1], substrate_layers=4, fixed_layers=2, vacuum=10.0,
+        shift_grid=[(0.0, 0.0)], max_area=500.0, max_strain=0.08,
+        max_length_tol=0.08, max_angle_tol=0.08,
+    )  # fmt: skip
+    built = {}
+    for name, cell in (("near", near), ("apart", apart)):
+        for by_host in (True, False):
+            iset = itf.build_interfaces(
+                film, cell, (0, 1, 0), (1, 0, 0),
+                substrate_host=host if by_host else None, **kw,
+            )  # fmt: skip
+            c = iset.interfaces[0]
+            built[name, by_host] = (len(c), len(slabs.fixed_indices(c)))
+            if by_host:
+                assert iset.settings["layer_heights"]["host"] == pytest.approx(h_host)
+    assert built["near", True] == built["apart", True]
+    assert built["near", True] == built["near", False]  # one block = one host layer
+    n_sub = built["near", True][1] * 2  # 2 of 4 host layers fixed
+    assert built["apart", False][0] - built["near", False][0] == n_sub

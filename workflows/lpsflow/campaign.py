@@ -232,10 +232,18 @@ class InterfaceSeriesSettings(MatchingSettings):
     """Cell sizes and lattice-matching tolerances of one interface series."""
 
     substrate_layers: int = Field(
-        ..., ge=1, description="Substrate thickness in layers (see slabs.layers)."
+        ...,
+        ge=1,
+        description="Substrate thickness in layers (see slabs.layers); for a doped "
+        "core (hetero) in layers of the undoped core (beta-Li3PS4 (100): half the a "
+        "axis), rounded up to whole neutral blocks of the doped cell "
+        "(slabs.blocks_for).",
     )
     fixed_layers: int = Field(
-        ..., ge=0, description="Bottom substrate layers held fixed in relaxations."
+        ...,
+        ge=0,
+        description="Bottom substrate layers held fixed in relaxations (counted as "
+        "substrate_layers).",
     )
 
     @model_validator(mode="after")

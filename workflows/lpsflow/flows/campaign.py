@@ -276,7 +276,7 @@ def _hetero_interfaces(
     if hosts:
         add_interface_series(
             b, "hetero", acc.formula, relaxed["Li7P3S11"], hosts, ifc.core_miller,
-            ifc.hetero,
+            ifc.hetero, host=relaxed["Li3PS4"],
         )  # fmt: skip
 
 

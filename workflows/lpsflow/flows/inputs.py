@@ -124,6 +124,11 @@ def _representative_interface(
         max_area=series["max_area"], max_strain=series["max_strain"],
         max_length_tol=series["max_length_tol"], max_angle_tol=series["max_angle_tol"],
         max_area_ratio_tol=series["max_area_ratio_tol"], registry=False, kind=kind,
+        substrate_host=(
+            load_structure("Li3PS4", campaign.structure_overrides)
+            if "substrate_host" in screen.function_kwargs
+            else None
+        ),
     )  # fmt: skip
     cell = Structure.from_sites(iset.interfaces[0])
     film_ref, sub_ref = strained_references(cell)

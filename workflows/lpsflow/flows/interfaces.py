@@ -49,8 +49,13 @@ def add_interface_series(
     substrates: list[Job],
     substrate_miller: tuple[int, int, int],
     series: InterfaceSeriesSettings,
+    host: Job | None = None,
 ) -> Job:
-    """Add one binding-energy series to the builder ``b``; return its binding job."""
+    """Add one binding-energy series to the builder ``b``; return its binding job.
+
+    ``host``: the relaxation of the undoped phase of a doped substrate, whose layers
+    the series' substrate thickness counts (hetero series).
+    """
     cfg = b.c.interfaces
     calc = b.c.calculator
     maker = b.backend.relax_maker(INTERFACE_PHASE, relax_cell=False, fmax=cfg.fmax)
@@ -76,6 +81,8 @@ def add_interface_series(
                 cfg.vacuum,
                 model=calc.screening_model,
                 device=calc.device,
+                # homo series keep the arguments (and so the stored ids) they had
+                **({"substrate_host": job_ref(host)} if host is not None else {}),
             ),
             f"screen:interface:{tag}:n{n}",
             name=f"screen interface {words} n={n}",

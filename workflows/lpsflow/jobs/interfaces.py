@@ -101,6 +101,7 @@ def screen_interface(
     vacuum: float,
     model: str = "CHGNet",
     device: str = "cpu",
+    substrate_host: dict[str, Any] | None = None,
 ) -> InterfaceScreenDoc:
     """Build the n-layer interface for every rigid shift; keep the lowest.
 
@@ -119,6 +120,11 @@ def screen_interface(
         :class:`~lpsflow.campaign.InterfaceSeriesSettings` as a dict.
     vacuum
         Vacuum above the film (A).
+    substrate_host
+        ``{"doc": relax output}`` of the undoped phase of a doped substrate: the
+        series' ``substrate_layers`` and ``fixed_layers`` then count its layers
+        (rounded up to whole layers of the substrate), the same thickness for
+        every dopant arrangement.
 
     """
     film_bulk = summarize(film["doc"]).structure
@@ -147,6 +153,9 @@ def screen_interface(
         film_termination=film_t,
         substrate_termination=sub_t,
         kind=kind,
+        substrate_host=(
+            summarize(substrate_host["doc"]).structure if substrate_host else None
+        ),
     )
     cells = iset.for_layers(n_layers)
     energies = single_points(cells, model, device)

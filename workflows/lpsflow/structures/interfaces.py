@@ -78,9 +78,11 @@ from lpsflow.structures.slabs import (
     BOND_CUTOFF,
     MIN_DISTANCE,
     SlabCandidate,
+    blocks_for,
     fixed_indices,
     heights,
     in_plane_area,
+    layer_height,
     layered_slab,
     layers,
     min_distance,
@@ -718,8 +720,14 @@ def build_interfaces(
     substrate_termination: SlabCandidate | None = None,
     registry: bool | None = None,
     kind: str = "",
+    substrate_host: Structure | None = None,
 ) -> InterfaceSet:
     """Interface cells for n film layers on a ``substrate_layers``-layer substrate.
+
+    With ``substrate_host`` (the undoped phase of a doped substrate),
+    ``substrate_layers`` and ``fixed_layers`` count layers of the host, each rounded
+    up to whole layers of the substrate (:func:`~lpsflow.structures.slabs.blocks_for`):
+    every dopant arrangement then gets the same thickness.
 
     Terminations default to the first candidate of
     :func:`~lpsflow.structures.slabs.polyhedral_slabs` (pass the lowest-energy one if
@@ -737,7 +745,18 @@ def build_interfaces(
         max_area_ratio_tol=max_area_ratio_tol, film_slab=film_bulk_t,
         substrate_slab=sub_bulk_t,
     )  # fmt: skip
-    sub = layered_slab(substrate_bulk, sub_bulk_t, substrate_layers, vacuum)
+    sub_blocks, fixed_blocks = substrate_layers, fixed_layers
+    heights_a: dict[str, float] = {}
+    if substrate_host is not None:
+        heights_a = {
+            "host": layer_height(
+                substrate_host, polyhedral_slabs(substrate_host, substrate_miller)[0]
+            ),
+            "substrate": layer_height(substrate_bulk, sub_bulk_t),
+        }
+        sub_blocks = blocks_for(substrate_layers, *heights_a.values())
+        fixed_blocks = min(sub_blocks, blocks_for(fixed_layers, *heights_a.values()))
+    sub = layered_slab(substrate_bulk, sub_bulk_t, sub_blocks, vacuum)
     contacts = contact_distances(film_bulk, substrate_bulk, scale=contact_scale)
     grid = list(shift_grid) if shift_grid is not None else shifts(2, 2)
     homo = _same_surface(film_bulk, film_miller, substrate_bulk, substrate_miller)
@@ -775,7 +794,7 @@ def build_interfaces(
             sub,
             match,
             [tuple((np.asarray(sh) @ to_iface) % 1.0) for sh in starts],
-            fixed_layers=fixed_layers,
+            fixed_layers=fixed_blocks,
             vacuum=vacuum,
             contacts=contacts,
             min_gap=min_gap,
@@ -801,6 +820,11 @@ def build_interfaces(
             "film_layers": list(film_layers),
             "substrate_layers": substrate_layers,
             "fixed_layers": fixed_layers,
+            # the substrate's own (neutral-block) layers built and fixed, and the
+            # layer heights (A) they were counted with (host layers: see above)
+            "substrate_blocks": sub_blocks,
+            "fixed_blocks": fixed_blocks,
+            "layer_heights": heights_a,
             "vacuum": vacuum,
             "shifts": [list(s) for s in grid],
             "registry": bool(registry),

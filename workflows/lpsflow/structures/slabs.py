@@ -642,6 +642,40 @@ def layered_slab(
     return res
 
 
+def layer_height(
+    bulk: Structure,
+    candidate: SlabCandidate,
+    *,
+    tol: float = LAYER_TOL,
+    cutoff: float = BOND_CUTOFF,
+) -> float:
+    """Mean thickness (A) of one layer of ``bulk`` along the candidate's normal."""
+    probe = _generator(bulk, candidate.miller, 0.1, 15.0).get_slab(candidate.shift)
+    per_repeat = len(layers(_orthogonal(probe, 15.0), tol, cutoff))
+    ouc = probe.oriented_unit_cell
+    return float(ouc.lattice.matrix[2] @ surface_normal(ouc)) / per_repeat
+
+
+def blocks_for(n_host: int, host_height: float, block_height: float) -> int:
+    """Layers of a doped cell that make ``n_host`` layers of its undoped host.
+
+    ``block_height`` and ``host_height`` are the thicknesses (A) of one layer of
+    each (:func:`layer_height`). A layer of a doped cell is its thinnest neutral
+    block (:func:`layers`), which follows where the dopant and its compensating
+    vacancies or Li sit: for the x = 1/16 beta-Li3PS4 (100) cells of the 2026-11-27
+    study-size run one host layer (half the a axis) for In2S3, a whole a axis (two
+    host layers) for the lowest Al2S3, Ga2S3 and SiS2 arrangements, a third of the a
+    axis for a P-site x = 1/4 cell. Counting thickness in host layers, rounded up to
+    whole blocks (within 15 % of a block for relaxed heights), gives every
+    accelerant's substrate the same thickness.
+    """
+    if n_host < 0 or host_height <= 0 or block_height <= 0:
+        raise StructureError("layer counts and heights must be positive")
+    if n_host == 0:
+        return 0
+    return max(1, math.ceil(n_host * host_height / block_height - 0.15))
+
+
 def _orthogonal(raw: Slab, vacuum: float) -> Slab:
     """``raw`` with c along the normal, centred, ``vacuum`` (A) between images."""
     return with_vacuum(raw, range(len(raw)), vacuum)
