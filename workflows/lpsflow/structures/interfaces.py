@@ -893,8 +893,13 @@ def nucleation_interfaces(
     core_miller: Sequence[int] = (1, 0, 0),
     film_miller: Sequence[int] = (0, 1, 0),
     kinds: Sequence[str] = ("hetero", "homo"),
+    core_host: Structure | None = None,
 ) -> dict[str, InterfaceSet]:
-    """Li7P3S11(``film_miller``) on the core (hetero) and on itself (homo)."""
+    """Li7P3S11(``film_miller``) on the core (hetero) and on itself (homo).
+
+    ``core_host``: the undoped core, whose layers the hetero substrate counts (as a
+    campaign does; see :func:`build_interfaces`).
+    """
     settings = settings or QUICK
     out: dict[str, InterfaceSet] = {}
     for kind in kinds:
@@ -909,7 +914,7 @@ def nucleation_interfaces(
             shift_grid=shifts(*st.shift_grid), max_area=st.max_area,
             max_strain=st.max_strain, max_length_tol=st.max_length_tol,
             max_angle_tol=st.max_angle_tol, max_area_ratio_tol=st.max_area_ratio_tol,
-            kind=kind,
+            kind=kind, substrate_host=core_host if kind == "hetero" else None,
         )  # fmt: skip
     return out
 
