@@ -97,17 +97,27 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def run_sequential(device: str, set_name: str, count: int) -> dict:
+def _prepared(device: str, set_name: str, count: int, part: slice = slice(None)):
+    """The model (warmed up, counters zeroed) and the set's structures ``part``."""
     calc, stats = load(device)
-    structures = make_set(set_name, count)
-    relax_cell = set_name == "doped"
+    structures = make_set(set_name, count)[part]
     _warm(calc, structures[0])
     stats.reset()
-    t0 = time.perf_counter()
+    return calc, stats, structures
+
+
+def _one_after_another(calc, structures, relax_cell: bool) -> list:
     out = []
     for atoms in structures:
         atoms.calc = calc
         out.append(relax_one(atoms, relax_cell))
+    return out
+
+
+def run_sequential(device: str, set_name: str, count: int) -> dict:
+    calc, stats, structures = _prepared(device, set_name, count)
+    t0 = time.perf_counter()
+    out = _one_after_another(calc, structures, set_name == "doped")
     _sync(device)
     wall = time.perf_counter() - t0
     return {"wall_s": wall, "calls": stats.calls, "steps": [s for s, _ in out],
@@ -117,11 +127,8 @@ def run_sequential(device: str, set_name: str, count: int) -> dict:
 def run_together(device: str, set_name: str, count: int) -> dict:
     from lpsflow.calculators.batch import BatchGroup, relax_together
 
-    calc, stats = load(device)
-    structures = make_set(set_name, count)
+    calc, stats, structures = _prepared(device, set_name, count)
     relax_cell = set_name == "doped"
-    _warm(calc, structures[0])
-    stats.reset()
     group = BatchGroup(calc)
     t0 = time.perf_counter()
     out = relax_together(group, structures, lambda a: relax_one(a, relax_cell))
@@ -141,17 +148,11 @@ def _warm(calc, atoms) -> None:
 
 def _worker(args) -> dict:
     device, set_name, count, index, n_workers, barrier = args
-    calc, stats = load(device)
-    structures = make_set(set_name, count)[index::n_workers]
-    relax_cell = set_name == "doped"
-    _warm(calc, structures[0])
-    stats.reset()
+    part = slice(index, None, n_workers)
+    calc, stats, structures = _prepared(device, set_name, count, part)
     barrier.wait()
     t0 = time.perf_counter()
-    out = []
-    for atoms in structures:
-        atoms.calc = calc
-        out.append(relax_one(atoms, relax_cell))
+    out = _one_after_another(calc, structures, set_name == "doped")
     _sync(device)
     return {"t0": t0, "t1": time.perf_counter(), "calls": stats.calls,
             "steps": [s for s, _ in out], "energies": [e for _, e in out]}  # fmt: skip
