@@ -754,8 +754,9 @@ def build_interfaces(
             ),
             "substrate": layer_height(substrate_bulk, sub_bulk_t),
         }
-        sub_blocks = blocks_for(substrate_layers, *heights_a.values())
-        fixed_blocks = min(sub_blocks, blocks_for(fixed_layers, *heights_a.values()))
+        h_host, h_sub = heights_a["host"], heights_a["substrate"]
+        sub_blocks = blocks_for(substrate_layers, h_host, h_sub)
+        fixed_blocks = min(sub_blocks, blocks_for(fixed_layers, h_host, h_sub))
     sub = layered_slab(substrate_bulk, sub_bulk_t, sub_blocks, vacuum)
     contacts = contact_distances(film_bulk, substrate_bulk, scale=contact_scale)
     grid = list(shift_grid) if shift_grid is not None else shifts(2, 2)

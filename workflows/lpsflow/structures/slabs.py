@@ -614,11 +614,8 @@ def layered_slab(
     """
     if n_layers < 1:
         raise StructureError(f"a slab needs at least one layer, not {n_layers}")
-    probe = _generator(bulk, candidate.miller, 0.1, vacuum).get_slab(candidate.shift)
-    per_repeat = len(layers(_orthogonal(probe, vacuum), tol, cutoff))
+    per_repeat, height = _repeat_layers(bulk, candidate, vacuum, tol, cutoff)
     repeats = math.ceil(n_layers / per_repeat)
-    ouc = probe.oriented_unit_cell
-    height = float(ouc.lattice.matrix[2] @ surface_normal(ouc))
     gen = _generator(bulk, candidate.miller, (repeats - 0.5) * height, vacuum)
     slab = _orthogonal(gen.get_slab(candidate.shift), vacuum)
     groups = layers(slab, tol, cutoff)
@@ -650,10 +647,18 @@ def layer_height(
     cutoff: float = BOND_CUTOFF,
 ) -> float:
     """Mean thickness (A) of one layer of ``bulk`` along the candidate's normal."""
-    probe = _generator(bulk, candidate.miller, 0.1, 15.0).get_slab(candidate.shift)
-    per_repeat = len(layers(_orthogonal(probe, 15.0), tol, cutoff))
+    per_repeat, height = _repeat_layers(bulk, candidate, 15.0, tol, cutoff)
+    return height / per_repeat
+
+
+def _repeat_layers(
+    bulk: Structure, candidate: SlabCandidate, vacuum: float, tol: float, cutoff: float
+) -> tuple[int, float]:
+    """Layers in one oriented repeat at the candidate's shift, and its height (A)."""
+    probe = _generator(bulk, candidate.miller, 0.1, vacuum).get_slab(candidate.shift)
+    per_repeat = len(layers(_orthogonal(probe, vacuum), tol, cutoff))
     ouc = probe.oriented_unit_cell
-    return float(ouc.lattice.matrix[2] @ surface_normal(ouc)) / per_repeat
+    return per_repeat, float(ouc.lattice.matrix[2] @ surface_normal(ouc))
 
 
 def blocks_for(n_host: int, host_height: float, block_height: float) -> int:
