@@ -42,7 +42,12 @@ def stores(tmp_path):
     )
     docs = [
         {"uuid": "a", "index": 1, "output": 1, RUN_STATS_KEY: _stats(10.0, 9.0, 50)},
-        {"uuid": "b", "index": 1, "output": 2, RUN_STATS_KEY: _stats(30.0, 29.5, 80)},
+        {
+            "uuid": "b",
+            "index": 1,
+            "output": 2,
+            RUN_STATS_KEY: _stats(30.0, 29.5, 80) | {"peak_mb": 2300.0},
+        },
         {"uuid": "c", "index": 1, "output": 3},  # run on a cluster: untimed
         {"uuid": "zz", "index": 1, "output": 4, RUN_STATS_KEY: _stats(99, 99, 9)},
     ]
@@ -65,7 +70,9 @@ def test_counts_failures_and_cost(stores):
         "wall_s": 40.0,
         "cpu_s": 38.5,
         "force_calls": 130,
+        "peak_mb": 2300.0,  # the largest of one job ("a" has none recorded)
     }
+    assert st.peak == (2300.0, "relax:core:Al2S3:Li-site:0")
     assert "neb" not in st.cost_by_kind
 
 
@@ -118,9 +125,11 @@ def test_status_command_shows_the_estimate(stores, tmp_path):
     assert out.exit_code == 0, out.output
     assert "3 of 6 jobs done, 3 not run" in out.output
     assert re.search(
-        r"relax +2 done, 1 not run +40 s job time, 38 s CPU, 130 force calls",
+        r"relax +2 done, 1 not run +40 s job time, 38 s CPU, 130 force calls, "
+        r"peak 2.2 GB",
         out.output,
     )
+    assert "most memory: relax:core:Al2S3:Li-site:0 2.2 GB" in out.output
     assert "left: 3 jobs; 1 of them cost about 30 s of CPU time" in out.output
 
 

@@ -271,6 +271,8 @@ def _echo_kinds(
                 cost.append(f"{_hours(c['cpu_s'])} CPU")
             if "force_calls" in c:
                 cost.append(f"{c['force_calls']} force calls")
+            if c.get("peak_mb"):
+                cost.append(f"peak {_memory(c['peak_mb'])}")
             line = f"{line:20s} " + ", ".join(cost)
         typer.echo(f"  {kind:{max(width, 10)}s} {line}")
 
@@ -311,6 +313,10 @@ def _hours(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 3600 else f"{seconds / 3600:.2f} h"
 
 
+def _memory(mb: float) -> str:
+    return f"{mb:.0f} MB" if mb < 1024 else f"{mb / 1024:.1f} GB"
+
+
 def _store_status(campaign: str, store: Path | None) -> None:
     from lpsflow.status import store_status
 
@@ -345,6 +351,12 @@ def _store_status(campaign: str, store: Path | None) -> None:
         )
         typer.echo(
             "  longest: " + ", ".join(f"{role} {_hours(t)}" for t, role in st.longest)
+        )
+    if st.peak:
+        typer.echo(
+            f"  most memory: {st.peak[1]} {_memory(st.peak[0])} (peak resident "
+            "memory of its process, model included: what a batch job running it "
+            "needs)"
         )
     if st.done > st.timed:
         typer.echo(f"{st.done - st.timed} done jobs have no recorded cost")

@@ -1,8 +1,8 @@
 """How far a campaign is, and what it cost, from its results store alone.
 
 The campaign manifest lists every job (role and uuid); a job is done when its output
-is in the job store. Local runs record each job's wall time, CPU time and MLIP force
-calls in its document (:data:`RUN_STATS_KEY`); their sums are
+is in the job store. Local runs record each job's wall time, CPU time, MLIP force
+calls and peak memory in its document (:data:`RUN_STATS_KEY`); their sums are
 the campaign's cost so far, over however many runs (resumes) it took. Jobs run
 elsewhere (FireWorks) count as done but untimed. The jobs not run yet are expected to
 cost what their finished peers did (:func:`estimate_left`). Jobs a local run is
@@ -57,7 +57,11 @@ class StoreStatus:
     longest: list[tuple[float, str]] = field(default_factory=list)
     """(wall s, role) of the most expensive timed jobs, longest first."""
     cost_by_kind: dict[str, Counter] = field(default_factory=dict)
-    """Job kind -> ``wall_s``, ``cpu_s`` and ``force_calls`` of its timed jobs."""
+    """Job kind -> ``wall_s``, ``cpu_s`` and ``force_calls`` of its timed jobs (sums)
+    and ``peak_mb``, the largest peak memory of one of them (where measured)."""
+    peak: tuple[float, str] | None = None
+    """(MB, role) of the job whose process needed the most memory (where measured:
+    a job's peak resident memory, the model and imports included)."""
     left_cpu_s: float = 0.0
     """Expected CPU time (s) of the jobs not run that have a timed peer."""
     left_wall_s: float = 0.0
@@ -135,9 +139,16 @@ def store_status(
         kind = status.cost_by_kind.setdefault(role_kind(roles[uuid]), Counter())
         for key in ("wall_s", "cpu_s", "force_calls"):
             kind[key] += s.get(key, 0)
+        if s.get("peak_mb"):
+            kind["peak_mb"] = max(kind["peak_mb"], s["peak_mb"])
+            status.peak = max(status.peak or (0.0, ""), (s["peak_mb"], roles[uuid]))
     status.longest = sorted(costs, reverse=True)[:longest]
     accelerants = doc.get("definition", {}).get("accelerants", [])
-    done = [(roles[u], s) for u, s in stats.items() if s]
+    done = [  # what adds up: a job's peak memory does not
+        (roles[u], {k: v for k, v in s.items() if k != "peak_mb"})
+        for u, s in stats.items()
+        if s
+    ]
     left = [role for u, role in roles.items() if u not in stats]
     status.left_estimated, left_cost = estimate_left(done, left, accelerants)
     status.left_cpu_s = left_cost.get("cpu_s", 0.0)

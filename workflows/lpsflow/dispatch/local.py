@@ -8,7 +8,8 @@ get interrupted, so this runner walks the same flow (same jobs, same ``Job.run``
 * keeps going when a job fails, skips only its descendants, and records the failure
   in the campaign manifest;
 * prints one progress line per job with timings, and records what each job cost
-  (wall and CPU time, MLIP force calls) in its document (:data:`RUN_STATS_KEY`);
+  (wall and CPU time, MLIP force calls, peak memory) in its document
+  (:data:`RUN_STATS_KEY`);
 * runs independent jobs side by side in ``workers`` processes if asked
   (:mod:`lpsflow.dispatch.workers`).
 """
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lpsflow.dispatch import memory
 from lpsflow.dispatch.processes import start_server
 from lpsflow.dispatch.schedule import heights
 from lpsflow.dispatch.workers import (
@@ -86,9 +88,19 @@ class RunReport:
         return not self.failed and not self.skipped
 
 
-def run_stats(wall_s: float, cpu_s: float, calls: int, calculator_s: float) -> dict:
-    """What a job cost, as stored under :data:`RUN_STATS_KEY`."""
-    return {
+def run_stats(
+    wall_s: float,
+    cpu_s: float,
+    calls: int,
+    calculator_s: float,
+    peak_mb: float | None = None,
+) -> dict:
+    """What a job cost, as stored under :data:`RUN_STATS_KEY`.
+
+    ``peak_mb``: the peak resident memory of the job's process while it ran (MB;
+    left out where unknown).
+    """
+    stats = {
         "wall_s": wall_s,
         "cpu_s": cpu_s,
         "force_calls": calls,
@@ -96,6 +108,9 @@ def run_stats(wall_s: float, cpu_s: float, calls: int, calculator_s: float) -> d
         "host": socket.gethostname(),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+    if peak_mb is not None:
+        stats["peak_mb"] = round(peak_mb, 1)
+    return stats
 
 
 def _record_stats(stores: Stores, uuid: str, stats: dict) -> None:
@@ -218,6 +233,7 @@ def _run_serial(
             echo(f"{prefix}: skipped (an input job failed)")
             continue
         job_dir = _job_dir(workdir, job)
+        measuring = memory.start_job()
         started, t_job, cpu0 = time.time(), time.perf_counter(), time.process_time()
         calc0, calls0 = STATS.seconds, STATS.calls
         try:
@@ -246,6 +262,7 @@ def _run_serial(
             report.job_cpu_s[job.uuid],
             STATS.calls - calls0,
             report.job_calculator_s[job.uuid],
+            memory.job_peak_mb(measuring),
         )
         _record_stats(stores, job.uuid, stats)
         report.completed.append(job.uuid)
@@ -347,7 +364,11 @@ def _run_parallel(
                         )
                         continue
                     stats = run_stats(
-                        result.seconds, result.cpu_s, result.calls, result.calculator_s
+                        result.seconds,
+                        result.cpu_s,
+                        result.calls,
+                        result.calculator_s,
+                        result.job_peak_mb,
                     )
                     for doc in result.docs:
                         if doc.get("uuid") == result.uuid:

@@ -33,6 +33,7 @@ from monty.json import MontyDecoder, MontyEncoder
 
 from lpsflow.calculators import thread_share
 from lpsflow.calculators.outputs import summarize
+from lpsflow.dispatch.memory import job_peak_mb, peak_rss_mb, start_job
 from lpsflow.dispatch.processes import (  # noqa: F401  (re-exported)
     MAX_AUTO_WORKERS,
     auto_workers,
@@ -44,18 +45,6 @@ from lpsflow.speedups import enabled
 
 if TYPE_CHECKING:
     from jobflow import Job, JobStore
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory (MB) of the calling process (0 where unknown)."""
-    import sys
-
-    try:
-        import resource
-    except ImportError:  # Windows
-        return 0.0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)  # kB on Linux
 
 
 def describe_output(output: Any) -> str:
@@ -97,6 +86,8 @@ class JobResult:
     """Seconds the job spent inside the MLIP calculator."""
     peak_rss_mb: float = 0.0
     """The worker's peak memory (resident set, MB) so far."""
+    job_peak_mb: float | None = None
+    """Peak memory (MB) of the worker while it ran this job (None: unknown)."""
     error: str | None = None
     traceback: str | None = None
 
@@ -321,6 +312,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     )
     store.connect()
     calls0, calc0 = STATS.calls, STATS.seconds
+    measuring = start_job()
     started, t0, cpu0 = time.time(), time.perf_counter(), time.process_time()
     job = decode_job(job_json)
     result = JobResult(uuid=job.uuid, started=started)
@@ -343,6 +335,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     result.calls = STATS.calls - calls0
     result.calculator_s = STATS.seconds - calc0
     result.peak_rss_mb = peak_rss_mb()
+    result.job_peak_mb = job_peak_mb(measuring)
     return result
 
 
