@@ -20,7 +20,7 @@ import pytest
 from pymatgen.core import Structure
 
 from lpsflow.campaign import load_campaign
-from lpsflow.dispatch import memory
+from lpsflow.dispatch import usage
 from lpsflow.dispatch.local import run_campaign
 from lpsflow.results import load
 from lpsflow.store import open_stores
@@ -82,7 +82,7 @@ def test_status_shows_progress_and_cost(campaign_dir):
     relax = [s for n, s in stats.values() if n.startswith("relax")]
     assert relax and all(s["force_calls"] > 0 and s["cpu_s"] > 0 for s in relax)
     assert all(s["wall_s"] >= s["calculator_s"] for _, s in stats.values())
-    if memory.per_job():  # Linux: each job's peak memory, the model included
+    if usage.per_job():  # Linux: each job's peak memory, the model included
         assert all(300 < s["peak_mb"] < 4096 for s in relax)
     proc = subprocess.run(
         [sys.executable, "-m", "lpsflow.cli", "status", "c.yaml"],
@@ -96,7 +96,7 @@ def test_status_shows_progress_and_cost(campaign_dir):
     assert cost and int(cost[1]) == n
     assert int(cost[2]) == sum(s["force_calls"] for _, s in stats.values())
     assert "longest: " in proc.stdout and "not run" not in proc.stdout
-    assert "most memory: " in proc.stdout or not memory.per_job()
+    assert "most memory: " in proc.stdout or not usage.per_job()
 
 
 def _energy_per_atom(stores, uuid):

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lpsflow.dispatch import usage
+
 CAMPAIGN = """\
 name: fwtest
 accelerants: [Al2S3]
@@ -233,6 +235,18 @@ def test_cluster_results_equal_local_run(cluster, tmp_path):
     from lpsflow.store import open_stores
 
     remote = json.loads(cluster.lpsflow("results", "c.yaml", "-f", "json").stdout)
+    # the workers recorded every job's cost in its document, as a local run does
+    out = cluster.lpsflow("status", "c.yaml", "--store", "store").stdout
+    n = len(cluster.fireworks())
+    assert f"{n} of {n} jobs done" in out and "no recorded cost" not in out, out
+    cost = re.search(r"cost of the (\d+) jobs .* (\d+) MLIP force calls", out)
+    assert cost and int(cost[1]) == n and int(cost[2]) > 0, out
+    assert re.search(r"\n  relax .* \d+ force calls", out), out
+    assert "most memory: " in out or not usage.per_job()
+    # and the LaunchPad's status shows it beside the job times
+    out = cluster.lpsflow("status", "c.yaml").stdout
+    assert f"recorded by the workers in the results store, {n} jobs: " in out, out
+    assert re.search(r"\n  relax .*COMPLETED.* job time, .* CPU, \d+ force calls", out)
     (tmp_path / "c.yaml").write_text(CAMPAIGN)
     campaign = load_campaign(tmp_path / "c.yaml")
     stores = open_stores(campaign.store, campaign.base_dir)

@@ -48,7 +48,7 @@ def stores(tmp_path):
             "output": 2,
             RUN_STATS_KEY: _stats(30.0, 29.5, 80) | {"peak_mb": 2300.0},
         },
-        {"uuid": "c", "index": 1, "output": 3},  # run on a cluster: untimed
+        {"uuid": "c", "index": 1, "output": 3},  # no cost recorded: untimed
         {"uuid": "zz", "index": 1, "output": 4, RUN_STATS_KEY: _stats(99, 99, 9)},
     ]
     s.jobs.docs_store.update(docs, key=["uuid", "index"])

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from pymatgen.core import Structure
 
 from lpsflow.campaign import CalculatorSettings
-from lpsflow.dispatch import memory
+from lpsflow.dispatch import usage
 from lpsflow.dispatch.local import run_flow
 from lpsflow.dispatch.processes import MAX_AUTO_WORKERS_GPU
 from lpsflow.dispatch.workers import MAX_AUTO_WORKERS, auto_workers, cpu_count
@@ -100,7 +100,7 @@ def test_workers_store_what_a_serial_run_stores(tmp_path):
     # the workers report their peak memory (a Python with numpy: tens of MB)
     assert 20 < par.worker_peak_rss_mb < 4096 and ser.worker_peak_rss_mb == 0
     # and each job's, on Linux (what a batch job running it must request)
-    if memory.per_job():
+    if usage.per_job():
         for stores, u in ((sp, up), (ss, us)):
             doc = stores.jobs.query_one({"uuid": u["c"]}, load=False)
             assert 20 < doc[RUN_STATS_KEY]["peak_mb"] < 4096
@@ -115,7 +115,7 @@ def hold(mb: int, after: int | None = None) -> int:
 
 def test_each_job_has_its_own_peak_memory(tmp_path):
     """A small job after a big one in the same process: not the big one's peak."""
-    if not memory.per_job():
+    if not usage.per_job():
         pytest.skip("this system cannot reset a process's peak memory")
     big = hold(300)
     small = hold(1, after=big.output)  # runs after the big one
@@ -128,7 +128,7 @@ def test_each_job_has_its_own_peak_memory(tmp_path):
     }
     stores.close()
     assert peak[big.uuid] - peak[small.uuid] > 250, peak
-    assert memory.peak_rss_mb() > peak[big.uuid] - 0.1  # the process keeps its peak
+    assert usage.peak_rss_mb() > peak[big.uuid] - 0.1  # the process keeps its peak
 
 
 def test_rerun_with_workers_reuses_everything(tmp_path):

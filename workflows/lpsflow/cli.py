@@ -7,12 +7,16 @@ import sys
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lpsflow.cli_phase import phase
 from lpsflow.errors import LpsflowError
+
+if TYPE_CHECKING:
+    from lpsflow.campaign import Campaign
+    from lpsflow.status import StoreStatus
 
 app = typer.Typer(
     add_completion=False,
@@ -233,6 +237,14 @@ def status(
         f"campaign '{name}': {total} jobs: "
         + ", ".join(f"{n} {s}" for s, n in sorted(st.by_state.items()))
     )
+    done = st.by_state.get("COMPLETED", 0)
+    recorded = _recorded_cost(camp) if camp and done else None
+    if recorded:  # CPU time, force calls, memory per kind, as the workers recorded
+        for kind, cost in recorded.cost_by_kind.items():
+            if kind in st.cost_by_kind:
+                st.cost_by_kind[kind].update(
+                    {k: v for k, v in cost.items() if k != "wall_s"}
+                )
     _echo_kinds(st.by_kind, st.cost_by_kind)
     if camp and st.definition_hashes - {camp.definition_hash()}:
         typer.echo(
@@ -240,9 +252,15 @@ def status(
             f"the jobs of that submission; `lpsflow submit {campaign}` adds what the "
             "file asks for now"
         )
-    done = st.by_state.get("COMPLETED", 0)
     if done:
         typer.echo(f"job time of the {done} completed jobs: {_hours(st.runtime_s)}")
+    if recorded and recorded.timed:
+        typer.echo(
+            f"recorded by the workers in the results store, {recorded.timed} jobs: "
+            f"{_hours(recorded.cpu_s)} of CPU time, {recorded.force_calls} MLIP "
+            "force calls"
+        )
+        _echo_peak(recorded)
     if st.left_estimated:
         typer.echo(
             f"left: {total - done} jobs; {st.left_estimated} of them take about "
@@ -317,6 +335,32 @@ def _memory(mb: float) -> str:
     return f"{mb:.0f} MB" if mb < 1024 else f"{mb / 1024:.1f} GB"
 
 
+def _echo_peak(st: StoreStatus) -> None:
+    if st.peak:
+        typer.echo(
+            f"  most memory: {st.peak[1]} {_memory(st.peak[0])} (peak resident "
+            "memory of its process, model included: what a batch job running it "
+            "needs)"
+        )
+
+
+def _recorded_cost(camp: Campaign) -> StoreStatus | None:
+    """What the workers recorded in the campaign's results store (None: unreadable)."""
+    from lpsflow.status import store_status
+    from lpsflow.store import open_stores
+
+    try:
+        stores = open_stores(camp.store, camp.base_dir)
+        try:
+            return store_status(stores, camp.name)
+        finally:
+            stores.close()
+    except Exception as exc:  # the LaunchPad's figures stand on their own
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        typer.echo(f"(no CPU time or memory: cannot read the results store: {first})")
+        return None
+
+
 def _store_status(campaign: str, store: Path | None) -> None:
     from lpsflow.status import store_status
 
@@ -345,19 +389,14 @@ def _store_status(campaign: str, store: Path | None) -> None:
     _echo_running(alive, gone)
     if st.timed:
         typer.echo(
-            f"cost of the {st.timed} jobs run by lpsflow run: "
+            f"cost of the {st.timed} jobs run by lpsflow (run, or FireWorks workers): "
             f"{_hours(st.wall_s)} of job time, {_hours(st.cpu_s)} of CPU time, "
             f"{st.force_calls} MLIP force calls"
         )
         typer.echo(
             "  longest: " + ", ".join(f"{role} {_hours(t)}" for t, role in st.longest)
         )
-    if st.peak:
-        typer.echo(
-            f"  most memory: {st.peak[1]} {_memory(st.peak[0])} (peak resident "
-            "memory of its process, model included: what a batch job running it "
-            "needs)"
-        )
+    _echo_peak(st)
     if st.done > st.timed:
         typer.echo(f"{st.done - st.timed} done jobs have no recorded cost")
     if st.left_estimated:

@@ -1,12 +1,13 @@
 """How far a campaign is, and what it cost, from its results store alone.
 
 The campaign manifest lists every job (role and uuid); a job is done when its output
-is in the job store. Local runs record each job's wall time, CPU time, MLIP force
-calls and peak memory in its document (:data:`RUN_STATS_KEY`); their sums are
-the campaign's cost so far, over however many runs (resumes) it took. Jobs run
-elsewhere (FireWorks) count as done but untimed. The jobs not run yet are expected to
-cost what their finished peers did (:func:`estimate_left`). Jobs a local run is
-running now leave a progress file in their job directory.
+is in the job store. Local runs and FireWorks workers record each job's wall time,
+CPU time, MLIP force calls and peak memory in its document (:data:`RUN_STATS_KEY`);
+their sums are the campaign's cost so far, over however many runs (resumes) it took.
+Jobs computed otherwise (before lpsflow recorded costs) count as done but untimed.
+The jobs not run yet are expected to cost what their finished peers did
+(:func:`estimate_left`). Jobs a local run is running now leave a progress file in
+their job directory.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from lpsflow.store import Stores
 
 #: Key of a job's document under which a local run records what the job cost
-#: (:func:`lpsflow.dispatch.local.run_stats`).
+#: (:func:`lpsflow.dispatch.usage.run_stats`).
 RUN_STATS_KEY = "lpsflow_run"
 
 

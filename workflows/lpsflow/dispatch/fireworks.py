@@ -1,8 +1,10 @@
 """Cluster campaigns through FireWorks: submit, status, rerun failed and lost jobs.
 
 A campaign becomes FireWorks workflows with jobflow's ``flow_to_workflow``; every
-firework runs one jobflow job (``JobFiretask``) on a worker whose jobflow
-configuration (``JOBFLOW_CONFIG_FILE``) points at the shared MongoDB job store.
+firework runs one jobflow job (jobflow's ``JobFiretask``, as
+:class:`~lpsflow.dispatch.firetask.CampaignJobFiretask`, which also records the job's
+cost in its document) on a worker whose jobflow configuration
+(``JOBFLOW_CONFIG_FILE``) points at the shared MongoDB job store.
 
 Submission is idempotent because job ids are content-derived: a job whose uuid is
 already on the LaunchPad, or whose output is already in the job store (computed
@@ -111,6 +113,7 @@ def submit_campaign(
     """Add the campaign's missing jobs to the LaunchPad and record its manifest."""
     from jobflow.managers.fireworks import flow_to_workflow
 
+    from lpsflow.dispatch.firetask import with_recorded_cost
     from lpsflow.dispatch.local import finished_uuids, write_manifest
     from lpsflow.dispatch.schedule import heights
 
@@ -151,6 +154,7 @@ def submit_campaign(
             "submitted": dt.datetime.now(dt.UTC).isoformat(),
         },
     )
+    with_recorded_cost(wf)  # the jobs' cost into their documents, as a local run
     # the longest chains first, as in a local run: rlaunch pulls READY fireworks by
     # spec._priority (highest first)
     height = heights(jobs)

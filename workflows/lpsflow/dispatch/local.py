@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lpsflow.dispatch import memory
+from lpsflow.dispatch import usage
 from lpsflow.dispatch.processes import start_server
 from lpsflow.dispatch.schedule import heights
 from lpsflow.dispatch.workers import (
@@ -86,41 +85,6 @@ class RunReport:
     def ok(self) -> bool:
         """Every job finished (now or earlier)."""
         return not self.failed and not self.skipped
-
-
-def run_stats(
-    wall_s: float,
-    cpu_s: float,
-    calls: int,
-    calculator_s: float,
-    peak_mb: float | None = None,
-) -> dict:
-    """What a job cost, as stored under :data:`RUN_STATS_KEY`.
-
-    ``peak_mb``: the peak resident memory of the job's process while it ran (MB;
-    left out where unknown).
-    """
-    stats = {
-        "wall_s": wall_s,
-        "cpu_s": cpu_s,
-        "force_calls": calls,
-        "calculator_s": calculator_s,
-        "host": socket.gethostname(),
-        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    if peak_mb is not None:
-        stats["peak_mb"] = round(peak_mb, 1)
-    return stats
-
-
-def _record_stats(stores: Stores, uuid: str, stats: dict) -> None:
-    """Add ``stats`` to the stored documents of job ``uuid`` (a serial run)."""
-    docs = list(stores.jobs.docs_store.query({"uuid": uuid}))
-    for doc in docs:
-        doc.pop("_id", None)
-        doc[RUN_STATS_KEY] = stats
-    if docs:
-        stores.jobs.docs_store.update(docs, key=["uuid", "index"])
 
 
 def finished_uuids(stores: Stores, uuids: list[str]) -> set[str]:
@@ -233,8 +197,8 @@ def _run_serial(
             echo(f"{prefix}: skipped (an input job failed)")
             continue
         job_dir = _job_dir(workdir, job)
-        measuring = memory.start_job()
-        started, t_job, cpu0 = time.time(), time.perf_counter(), time.process_time()
+        measuring = usage.start_job()
+        started, t_job, cpu0 = time.time(), time.perf_counter(), usage.cpu_seconds()
         calc0, calls0 = STATS.seconds, STATS.calls
         try:
             with (
@@ -255,16 +219,16 @@ def _run_serial(
             continue
         dt_job = time.perf_counter() - t_job
         report.job_span[job.uuid] = (started, started + dt_job)
-        report.job_cpu_s[job.uuid] = time.process_time() - cpu0
+        report.job_cpu_s[job.uuid] = usage.cpu_seconds() - cpu0
         report.job_calculator_s[job.uuid] = STATS.seconds - calc0
-        stats = run_stats(
+        stats = usage.run_stats(
             dt_job,
             report.job_cpu_s[job.uuid],
             STATS.calls - calls0,
             report.job_calculator_s[job.uuid],
-            memory.job_peak_mb(measuring),
+            usage.job_peak_mb(measuring),
         )
-        _record_stats(stores, job.uuid, stats)
+        usage.record_stats(stores.jobs.docs_store, job.uuid, stats)
         report.completed.append(job.uuid)
         echo(f"{prefix}: done in {dt_job:.1f} s  {describe_output(response.output)}")
 
@@ -363,7 +327,7 @@ def _run_parallel(
                             echo,
                         )
                         continue
-                    stats = run_stats(
+                    stats = usage.run_stats(
                         result.seconds,
                         result.cpu_s,
                         result.calls,

@@ -33,7 +33,6 @@ from monty.json import MontyDecoder, MontyEncoder
 
 from lpsflow.calculators import thread_share
 from lpsflow.calculators.outputs import summarize
-from lpsflow.dispatch.memory import job_peak_mb, peak_rss_mb, start_job
 from lpsflow.dispatch.processes import (  # noqa: F401  (re-exported)
     MAX_AUTO_WORKERS,
     auto_workers,
@@ -41,6 +40,7 @@ from lpsflow.dispatch.processes import (  # noqa: F401  (re-exported)
     cpu_count,
 )
 from lpsflow.dispatch.stored_json import is_object, is_pydantic, with_structures
+from lpsflow.dispatch.usage import cpu_seconds, job_peak_mb, peak_rss_mb, start_job
 from lpsflow.speedups import enabled
 
 if TYPE_CHECKING:
@@ -313,7 +313,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     store.connect()
     calls0, calc0 = STATS.calls, STATS.seconds
     measuring = start_job()
-    started, t0, cpu0 = time.time(), time.perf_counter(), time.process_time()
+    started, t0, cpu0 = time.time(), time.perf_counter(), cpu_seconds()
     job = decode_job(job_json)
     result = JobResult(uuid=job.uuid, started=started)
     try:
@@ -331,7 +331,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
         result.traceback = traceback.format_exc()
     freeze_survivors()
     result.seconds = time.perf_counter() - t0
-    result.cpu_s = time.process_time() - cpu0
+    result.cpu_s = cpu_seconds() - cpu0
     result.calls = STATS.calls - calls0
     result.calculator_s = STATS.seconds - calc0
     result.peak_rss_mb = peak_rss_mb()
