@@ -339,8 +339,8 @@ def _echo_peak(st: StoreStatus) -> None:
     if st.peak:
         typer.echo(
             f"  most memory: {st.peak[1]} {_memory(st.peak[0])} (peak resident "
-            "memory of its process, model included: what a batch job running it "
-            "needs)"
+            "memory of the Python process that ran it, an MLIP model included, "
+            "VASP's own processes not)"
         )
 
 
