@@ -301,3 +301,33 @@ def test_status_says_when_the_campaign_file_changed_since_it_was_submitted(clust
     out = " ".join(cluster.lpsflow("status", str(changed)).stdout.split())
     assert "fwtest" in out and "has changed since it was last submitted" in out
     assert f"`lpsflow submit {changed}` adds what the file asks for now" in out
+
+
+def _square(x: float) -> float:
+    return x * x
+
+
+def test_the_firework_task_records_the_cost_and_never_fails_a_stored_job(monkeypatch):
+    """In process: the cost lands in the document; a store that will not take it
+    leaves a warning, and the finished job stays finished."""
+    from jobflow import Job, JobStore
+    from maggma.stores import MemoryStore
+
+    from lpsflow.dispatch import firetask
+    from lpsflow.status import RUN_STATS_KEY
+
+    store = JobStore(MemoryStore())
+    job = Job(_square, function_args=(3.0,))
+    firetask.CampaignJobFiretask(job=job, store=store).run_task({})
+    doc = store.query_one({"uuid": job.uuid}, load=True)
+    assert doc["output"] == 9.0
+    assert doc[RUN_STATS_KEY]["wall_s"] > 0 and doc[RUN_STATS_KEY]["force_calls"] == 0
+
+    def unreachable(*args):
+        raise ConnectionError("store gone")
+
+    monkeypatch.setattr(firetask, "record_stats", unreachable)
+    again = Job(_square, function_args=(4.0,))
+    with pytest.warns(UserWarning, match="cost was not recorded: store gone"):
+        firetask.CampaignJobFiretask(job=again, store=store).run_task({})
+    assert store.get_output(again.uuid) == 16.0

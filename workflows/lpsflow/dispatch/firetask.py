@@ -10,6 +10,7 @@ because jobflow has no hook around a job's run.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from fireworks.utilities.fw_utilities import explicit_serialize
@@ -29,7 +30,10 @@ class CampaignJobFiretask(JobFiretask):
         meter = JobMeter()
         action = super().run_task(fw_spec)
         store = self.get("store") or SETTINGS.JOB_STORE  # the one the job wrote to
-        record_stats(store.docs_store, self["job"].uuid, meter.stats())
+        try:
+            record_stats(store.docs_store, self["job"].uuid, meter.stats())
+        except Exception as exc:  # the job's output is stored: do not fail it
+            warnings.warn(f"the job's cost was not recorded: {exc}", stacklevel=1)
         return action
 
 
