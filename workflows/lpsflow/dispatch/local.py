@@ -186,7 +186,6 @@ def _run_serial(
     echo: Callable[[str], None],
 ) -> None:
     from lpsflow.calculators import progress
-    from lpsflow.calculators.mlip import STATS
 
     bad: set[str] = set()
     for n, (job, parents) in enumerate(todo, 1):
@@ -197,9 +196,7 @@ def _run_serial(
             echo(f"{prefix}: skipped (an input job failed)")
             continue
         job_dir = _job_dir(workdir, job)
-        measuring = usage.start_job()
-        started, t_job, cpu0 = time.time(), time.perf_counter(), usage.cpu_seconds()
-        calc0, calls0 = STATS.seconds, STATS.calls
+        meter, started = usage.JobMeter(), time.time()
         try:
             with (
                 contextlib.chdir(job_dir),
@@ -217,20 +214,16 @@ def _run_serial(
             tb = traceback.format_exc()
             _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
             continue
-        dt_job = time.perf_counter() - t_job
-        report.job_span[job.uuid] = (started, started + dt_job)
-        report.job_cpu_s[job.uuid] = usage.cpu_seconds() - cpu0
-        report.job_calculator_s[job.uuid] = STATS.seconds - calc0
-        stats = usage.run_stats(
-            dt_job,
-            report.job_cpu_s[job.uuid],
-            STATS.calls - calls0,
-            report.job_calculator_s[job.uuid],
-            usage.job_peak_mb(measuring),
-        )
+        stats = meter.stats()
+        report.job_span[job.uuid] = (started, started + stats["wall_s"])
+        report.job_cpu_s[job.uuid] = stats["cpu_s"]
+        report.job_calculator_s[job.uuid] = stats["calculator_s"]
         usage.record_stats(stores.jobs.docs_store, job.uuid, stats)
         report.completed.append(job.uuid)
-        echo(f"{prefix}: done in {dt_job:.1f} s  {describe_output(response.output)}")
+        echo(
+            f"{prefix}: done in {stats['wall_s']:.1f} s  "
+            f"{describe_output(response.output)}"
+        )
 
 
 def _run_parallel(

@@ -40,7 +40,7 @@ from lpsflow.dispatch.processes import (  # noqa: F401  (re-exported)
     cpu_count,
 )
 from lpsflow.dispatch.stored_json import is_object, is_pydantic, with_structures
-from lpsflow.dispatch.usage import cpu_seconds, job_peak_mb, peak_rss_mb, start_job
+from lpsflow.dispatch.usage import JobMeter, peak_rss_mb
 from lpsflow.speedups import enabled
 
 if TYPE_CHECKING:
@@ -303,7 +303,6 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     from jobflow import JobStore
 
     from lpsflow.calculators import progress
-    from lpsflow.calculators.mlip import STATS
     from lpsflow.dispatch.capture_store import CaptureStore
 
     store = JobStore(
@@ -311,9 +310,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
         additional_stores={n: CaptureStore(n, key="blob_uuid") for n in store_names},
     )
     store.connect()
-    calls0, calc0 = STATS.calls, STATS.seconds
-    measuring = start_job()
-    started, t0, cpu0 = time.time(), time.perf_counter(), cpu_seconds()
+    meter, started = JobMeter(), time.time()
     job = decode_job(job_json)
     result = JobResult(uuid=job.uuid, started=started)
     try:
@@ -330,12 +327,11 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
         result.error = exception_line(exc)
         result.traceback = traceback.format_exc()
     freeze_survivors()
-    result.seconds = time.perf_counter() - t0
-    result.cpu_s = cpu_seconds() - cpu0
-    result.calls = STATS.calls - calls0
-    result.calculator_s = STATS.seconds - calc0
+    stats = meter.stats()
+    result.seconds, result.cpu_s = stats["wall_s"], stats["cpu_s"]
+    result.calls, result.calculator_s = stats["force_calls"], stats["calculator_s"]
+    result.job_peak_mb = stats.get("peak_mb")
     result.peak_rss_mb = peak_rss_mb()
-    result.job_peak_mb = job_peak_mb(measuring)
     return result
 
 
