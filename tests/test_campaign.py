@@ -77,6 +77,21 @@ def test_hash_tracks_science_not_bookkeeping(tmp_path):
     assert a.definition_hash() != c.definition_hash()
 
 
+def test_later_settings_at_their_default_keep_the_hash_of_before():
+    """A setting added later (interfaces.relax_top) leaves the hash of a campaign
+    that does not use it as it was before the setting existed."""
+    import hashlib
+    import json
+
+    a = campaign_from_dict(BASE)
+    data = a.model_dump(mode="json", exclude={"description", "store", "workdir"})
+    del data["interfaces"]["relax_top"]  # what the hash read before it existed
+    before = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    assert a.definition_hash() == before[:16]
+    two = campaign_from_dict({**BASE, "interfaces": {"relax_top": 2}})
+    assert two.definition_hash() != a.definition_hash()
+
+
 def test_example_configs_are_valid():
     from pathlib import Path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lpsflow.campaign import campaign_from_dict
+from lpsflow.errors import ConfigError
 from lpsflow.flows.campaign import SHARED_PHASES, build_campaign
 from lpsflow.structures.library import load_structure
 
@@ -129,6 +130,45 @@ def test_interface_branches_homo_once_hetero_per_accelerant():
     nosol = roles({**BASE, "doping": {**BASE["doping"], "solubility_x": []}})
     assert "binding:hetero:Al2S3" in nosol
     assert not any(r.startswith("screen:core:Al2S3:Li-site:") for r in nosol)
+
+
+def test_interface_relax_top_adds_starts_and_keeps_every_other_id():
+    """interfaces.relax_top: 2 relaxes a second registry per n (and its parts'
+    references); every job of relax_top 1 but E_bind keeps its id, so a store that
+    ran relax_top 1 computes only the new starts."""
+    one = roles(BASE)
+    data = {**BASE, "interfaces": {"relax_top": 2}}
+    two = roles(data)
+    by_uuid = {j.uuid: j for j in build_campaign(campaign_from_dict(data)).flow.jobs}
+    added = set(two) - set(one)
+    tag = "interface:hetero:Al2S3:n2"
+    assert {
+        f"screen:{tag}:starts",
+        f"relax:{tag}:start2",
+        f"parts:{tag}:start2",
+        f"relax:{tag}:start2:film",
+        f"relax:{tag}:start2:substrate",
+    } <= added
+    assert len(added) == 5 * 3 * 2  # 5 jobs per n, n = 1..3, hetero and homo
+    assert {r for r in one if one[r] != two[r]} == {
+        "binding:hetero:Al2S3",
+        "binding:homo:Li7P3S11",
+    }
+    starts = by_uuid[two[f"screen:{tag}:starts"]]
+    screen = by_uuid[two[f"screen:{tag}"]]
+    assert starts.function_args[0].uuid == screen.uuid and starts.function_args[1] == 2
+    assert starts.function_kwargs == screen.function_kwargs  # the same cells
+    relax = by_uuid[two[f"relax:{tag}:start2"]].function_args[0]
+    assert relax.uuid == starts.uuid
+    assert relax.attributes == (("a", "cells"), ("i", 0))
+    parts = by_uuid[two[f"parts:{tag}:start2"]]
+    assert parts.function_kwargs["start"].uuid == starts.uuid
+    binding = by_uuid[two["binding:hetero:Al2S3"]].function_kwargs["starts"]
+    assert [[s["start"] for s in n] for n in binding] == [[1], [1], [1]]
+    # more starts than rigid shifts: one clear error
+    grid = {"shift_grid": [2, 2], "substrate_layers": 1, "fixed_layers": 1}
+    with pytest.raises(ConfigError, match=r"relax_top \(5\) exceeds the 4 rigid"):
+        campaign_from_dict({**BASE, "interfaces": {"relax_top": 5, "hetero": grid}})
 
 
 def test_interface_core_x_adds_its_own_doped_cells_and_can_be_disabled():

@@ -13,8 +13,11 @@ from lpsflow.calculators.mlip import MLIPBackend
 from lpsflow.campaign import CalculatorSettings, InterfaceSeriesSettings
 from lpsflow.errors import StructureError
 from lpsflow.jobs.interfaces import (
+    SAME_REGISTRY_EV,
     binding_energy_job,
     interface_parts,
+    interface_starts,
+    registry_order,
     screen_interface,
 )
 from lpsflow.structures.interfaces import binding_energy
@@ -45,10 +48,11 @@ def homo(tmp_path_factory):
     maker = MLIPBackend(CalculatorSettings(fmax=0.15, max_steps=150)).relax_maker(
         "interface", relax_cell=False
     )
-    scr = screen_interface(
+    args = (
         "homo", "Li7P3S11", _relaxed(li7), [_relaxed(li7)], 1, (0, 1, 0), (0, 1, 0),
         series, 10.0,
     )  # fmt: skip
+    scr = screen_interface(*args)
     ri = maker.make(scr.output.interface)
     rf = maker.make(scr.output.film_reference)
     rs = maker.make(scr.output.substrate_reference)
@@ -73,6 +77,7 @@ def homo(tmp_path_factory):
     jobs = {"s": scr, "i": ri, "f": rf, "b": bind, "s_sub": rs}
     jobs |= {"parts": parts, "pf": pf, "ps": ps, "b_p": bind_p}
     out = {k: res[j.uuid][1].output for k, j in jobs.items()}
+    out["args"] = args
     return out
 
 
@@ -225,6 +230,68 @@ def test_lowest_takes_the_lowest_substrate_of_all_n(homo):
     args = (*args[:5], tie, args[6])
     tied = binding_energy_job.original(*args, alternatives=alt, pool_substrates=True)
     assert [p.jobs["substrate"] for p in tied.points] == ["ps1", "ps2"]
+
+
+def test_other_starts_are_the_next_registries_of_the_screen(homo):
+    """interface_starts rebuilds the screen's cells and picks the next distinct
+    registry by single point; cells that are not the screen's are refused."""
+    scr, args = homo["s"], homo["args"]
+    _, _, film, subs, _, f_miller, s_miller, series, vacuum = args
+    rest = (film, subs, f_miller, s_miller, series, vacuum)
+    doc = interface_starts.original(scr, 2, *rest)
+    energies = [s.energy for s in scr.shifts]
+    (i,) = doc.selected
+    assert i != scr.selected and len(doc.cells) == 1
+    assert i == registry_order(energies)[1]
+    assert energies[i] - energies[scr.selected] > SAME_REGISTRY_EV
+    above = 1000 * (energies[i] - min(energies))
+    assert doc.relative_energies[0] == pytest.approx(above)
+    cell = doc.cells[0]
+    assert cell.composition == scr.interface.composition
+    # the same in-plane cell and fixed atoms (the bulk-registry cell may have
+    # another gap, so c can differ); another arrangement of the film
+    assert np.allclose(cell.lattice.matrix[:2], scr.interface.lattice.matrix[:2])
+    assert fixed_indices(cell) == fixed_indices(scr.interface)
+    assert not np.allclose(cell.cart_coords, scr.interface.cart_coords)
+    other = scr.model_copy(update={"shifts": scr.shifts[:-1]})
+    with pytest.raises(StructureError, match="not the cells of that screen"):
+        interface_starts.original(other, 2, *rest)
+
+
+def test_more_starts_take_the_lowest_interface(homo):
+    """With starts from other registries each n takes its lowest converged
+    interface, and their parts join the references' candidates."""
+    scr = homo["s"]
+    doc = {k: {"doc": homo[k].model_dump(), "uuid": k} for k in ("i", "pf", "ps")}
+    for d in doc.values():
+        d["doc"]["is_force_converged"] = True
+    e = {k: homo[k].output.energy for k in ("i", "pf", "ps")}
+
+    def moved(key, uuid, shift, converged=True):
+        d = {**doc[key]["doc"], "is_force_converged": converged}
+        d["output"] = {**d["output"], "energy": e[key] + shift}
+        return {"doc": d, "uuid": uuid}
+
+    cell = scr.interface.copy()  # stands in for the other registry's cell
+    start = {"start": 1, "cell": cell, "interface": moved("i", "i2", -1.0)}
+    start |= {"parts": homo["parts"], "film": moved("pf", "f2", -0.5)}
+    start["substrate"] = moved("ps", "s2", +0.5)
+    args = ("homo", "Li7P3S11", [scr], [doc["i"]], [doc["pf"]], [doc["ps"]])
+    args += ([homo["parts"]],)
+    b = binding_energy_job.original(*args, starts=[[start]])
+    p = b.points[0]
+    assert p.interface_start == 1 and p.jobs["interface"] == "i2"
+    assert p.jobs["interface_other"] == "i"
+    assert p.e_interface_starts == [e["i"], e["i"] - 1.0]
+    assert p.jobs["film"] == "f2" and p.jobs["substrate"] == "ps"
+    assert p.e_bind == pytest.approx((e["i"] - 1.0 - e["pf"] + 0.5 - e["ps"]) / b.area)
+    one = binding_energy_job.original(*args)
+    assert one.points[0].interface_start == 0 and one.points[0].e_interface_starts == []
+    assert p.e_bind < one.points[0].e_bind
+    # a lower start that did not converge is not taken
+    start["interface"] = moved("i", "i2", -1.0, converged=False)
+    b = binding_energy_job.original(*args, starts=[[start]])
+    assert b.points[0].interface_start == 0 and b.points[0].e_interface == e["i"]
 
 
 def test_unconverged_relaxation_gives_no_number(homo):

@@ -674,11 +674,30 @@ def _binding_summary(df) -> list[str]:
             + " / ".join(REFERENCE_STARTS.get(v, v) for v in sorted(starts))
         )
 
-    def series(by_n) -> str:
+    n_starts = max(
+        (
+            int(v)
+            for col in ("binding_starts_hetero", "binding_starts_homo")
+            if col in df
+            for v in df[col].dropna()
+        ),
+        default=1,
+    )
+    if n_starts > 1:
+        out.append(
+            f"  interfaces relaxed from the {n_starts} lowest distinct registries "
+            "(rigid shifts) per n, the lowest used: (start k) where not the lowest "
+            "single point's"
+        )
+
+    def series(by_n, starts=None) -> str:
         if not isinstance(by_n, dict):
             return "pending"
+        starts = starts if isinstance(starts, dict) else {}
         return ", ".join(
-            f"n={n}: " + ("-" if e is None else f"{1000 * e:+.2f}")
+            f"n={n}: "
+            + ("-" if e is None else f"{1000 * e:+.2f}")
+            + (f" (start {starts[n]})" if starts.get(n, 1) > 1 else "")
             for n, e in sorted(by_n.items(), key=lambda t: int(t[0]))
         )
 
@@ -689,9 +708,11 @@ def _binding_summary(df) -> list[str]:
             if area is not None and area == area
             else ""
         )
-        out.append(f"  {acc} hetero: {series(r['E_bind_hetero_by_n'])}{geom}")
+        hetero = series(r["E_bind_hetero_by_n"], r.get("E_bind_hetero_start_by_n"))
+        out.append(f"  {acc} hetero: {hetero}{geom}")
     r = df.iloc[0]
-    out.append(f"  Li7P3S11 homo: {series(r['E_bind_homo_by_n'])}")
+    homo = series(r["E_bind_homo_by_n"], r.get("E_bind_homo_start_by_n"))
+    out.append(f"  Li7P3S11 homo: {homo}")
     out.append(
         "  dE_bind = hetero - homo at the thickest converged n (< 0: Li7P3S11 "
         "prefers to nucleate on the core): "

@@ -168,6 +168,16 @@ def _binding_columns(
         row[f"E_bind_{kind}_by_n"] = (
             {p["n_layers"]: p["e_bind"] for p in doc["points"]} if doc else None
         )
+        row[f"binding_starts_{kind}"] = (
+            max(max(len(p.get("e_interface_starts") or []), 1) for p in doc["points"])
+            if doc and doc["points"]
+            else None
+        )
+        row[f"E_bind_{kind}_start_by_n"] = (  # 1: the lowest single point's cell
+            {p["n_layers"]: p.get("interface_start", 0) + 1 for p in doc["points"]}
+            if doc
+            else None
+        )
         row[f"area_{kind}"] = doc["area"] if doc else None
         row[f"strain_{kind}"] = doc["von_mises_strain"] if doc else None
         row[f"binding_converged_{kind}"] = (

@@ -189,11 +189,29 @@ class InterfaceScreenDoc(BaseModel):
     shifts: list[ShiftEnergy] = Field(..., description="Screened shifts.")
     selected: int = Field(..., description="Index of the lowest shift.")
     interface: Structure = Field(..., description="Lowest-energy interface cell.")
+
     film_reference: Structure = Field(
         ..., description="The film cut from it: same strained cell, for E_film."
     )
     substrate_reference: Structure = Field(
         ..., description="The substrate cut from it (same cell and fixed atoms)."
+    )
+
+
+class InterfaceStartsDoc(BaseModel):
+    """Further starting cells of one interface (``interfaces.relax_top`` > 1)."""
+
+    kind: str = Field(..., description="'hetero' (on the core) or 'homo'.")
+    label: str = Field(..., description="Substrate label, e.g. 'Al2S3' or 'Li7P3S11'.")
+    n_layers: int = Field(..., description="Li7P3S11 film layers.")
+    selected: list[int] = Field(
+        ..., description="Indices of the cells among the screen's shifts."
+    )
+    relative_energies: list[float] = Field(
+        ..., description="Their single points above the lowest (meV per cell)."
+    )
+    cells: list[Structure] = Field(
+        ..., description="The cells: the next distinct registries, lowest first."
     )
 
 
@@ -233,7 +251,8 @@ class BindingPoint(BaseModel):
         ...,
         description="Job ids of the interface, film and substrate relaxations "
         "used (with 'lowest': film_other / substrate_other, this n's other start "
-        "not used; the substrate used may be another n's, the lowest of all).",
+        "not used; the substrate used may be another n's, the lowest of all; "
+        "interface_other: a start not used, with relax_top > 1).",
     )
     references: str = Field(
         "screened_cell",
@@ -246,6 +265,15 @@ class BindingPoint(BaseModel):
     )
     substrate_from: str | None = Field(
         None, description="Start of the substrate reference used (as references)."
+    )
+    interface_start: int = Field(
+        0,
+        description="Start of the interface used: 0 the cell of the lowest single "
+        "point, i the i-th next distinct registry (interfaces.relax_top > 1).",
+    )
+    e_interface_starts: list[float] = Field(
+        default_factory=list,
+        description="Relaxed interface energy of every start (eV; relax_top > 1).",
     )
 
 

@@ -16,17 +16,23 @@ roles ``<what>:<kind>:<label>...``:
   screened cells, relaxed alongside the interfaces, one substrate per series (the
   same block, in the same in-plane cell, for every n); ``lowest`` takes the lower
   energy of each pair;
+* ``screen:interface:<kind>:<label>:n<n>:starts`` and
+  ``relax:interface:<kind>:<label>:n<n>:start<i>`` (``interfaces.relax_top`` > 1,
+  i = 2..relax_top): the cells of the next distinct registries and the interface
+  relaxed from each, with ``parts:...:start<i>`` and ``relax:...:start<i>:film`` /
+  ``:substrate``;
 * ``binding:<kind>:<label>``: E_bind(n) and the summary value.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lpsflow.errors import StructureError
 from lpsflow.jobs.interfaces import (
     binding_energy_job,
     interface_parts,
+    interface_starts,
     screen_interface,
 )
 from lpsflow.jobs.reactions import job_ref
@@ -64,7 +70,8 @@ def add_interface_series(
     from_parts = cfg.references in ("relaxed_interface", "lowest")
     from_cut = cfg.references in ("screened_cell", "lowest")
     cut = "cut:" if from_parts else ""  # role suffix of the second start in 'lowest'
-    screens, ifaces, parts = [], [], []
+    screens, ifaces, parts, starts = [], [], [], []
+    k = cfg.relax_top  # interfaces relaxed per n
     films: dict[str, list] = {"parts": [], "cut": []}
     subs: dict[str, list] = {"parts": [], "cut": []}
     for n in range(1, cfg.film_layers + 1):
@@ -115,6 +122,25 @@ def add_interface_series(
                     name=f"relax substrate {words} n={n}",
                 )
             )
+        if k > 1:
+            others = b.add(
+                interface_starts(
+                    scr.output,
+                    k,
+                    *scr.function_args[2:4],
+                    *scr.function_args[5:],
+                    **scr.function_kwargs,
+                ),
+                f"screen:interface:{tag}:n{n}:starts",
+                name=f"starts interface {words} n={n}",
+            )
+            where = (f"{tag}:n{n}", f"{words} n={n}")
+            starts.append(
+                [
+                    _add_start(b, maker, scr, others, i, *where, from_parts)
+                    for i in range(1, k)
+                ]
+            )
         if from_cut:
             films["cut"].append(
                 b.add(
@@ -150,11 +176,41 @@ def add_interface_series(
                 else None
             ),
             pool_substrates=from_parts and from_cut,
+            **({"starts": starts} if cfg.relax_top > 1 else {}),
         ),
         f"binding:{tag}",
         name=f"binding {words}",
         salt=False,
     )
+
+
+def _add_start(
+    b, maker, scr: Job, others: Job, i: int, tag: str, words: str, parts: bool
+) -> dict:
+    """Relax the ``i``-th other start of a screen (and its parts, with ``parts``)."""
+    cell = others.output.cells[i - 1]
+    iface = b.add(
+        maker.make(cell),
+        f"relax:interface:{tag}:start{i + 1}",
+        name=f"relax interface {words} start {i + 1}",
+    )
+    start: dict[str, Any] = {"start": i, "cell": cell, "interface": job_ref(iface)}
+    if parts:
+        part = b.add(
+            interface_parts(scr.output, job_ref(iface), start=cell),
+            f"parts:interface:{tag}:start{i + 1}",
+            name=f"parts interface {words} start {i + 1}",
+        )
+        start["parts"] = part.output
+        for what in ("film", "substrate"):
+            start[what] = job_ref(
+                b.add(
+                    maker.make(getattr(part.output, what)),
+                    f"relax:interface:{tag}:start{i + 1}:{what}",
+                    name=f"relax {what} {words} start {i + 1}",
+                )
+            )
+    return start
 
 
 def check_lattice_matches(campaign: Campaign) -> dict[str, LatticeMatch]:

@@ -14,13 +14,16 @@ interface's parts (``interface_parts``) and the lower energies used.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
+import numpy as np
 from jobflow import job
 from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
+from lpsflow.errors import StructureError
 from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.jobs.screening import single_point, single_points
 from lpsflow.schemas import (
@@ -28,10 +31,12 @@ from lpsflow.schemas import (
     BindingPoint,
     InterfacePartsDoc,
     InterfaceScreenDoc,
+    InterfaceStartsDoc,
     ShiftEnergy,
     Termination,
 )
 from lpsflow.structures.interfaces import (
+    InterfaceSet,
     build_interfaces,
     consistent_binding_energy,
     relaxed_references,
@@ -88,6 +93,102 @@ def _lowest_termination(
     )
 
 
+#: Single points closer than this (eV per cell) count as one registry
+#: (symmetry-equivalent shifts give the same energy to round-off).
+SAME_REGISTRY_EV = 1e-3
+
+
+def registry_order(
+    energies: list[float], distinct: bool = True, rest: bool = True
+) -> list[int]:
+    """Cell indices by single point, lowest first.
+
+    ``distinct``: one cell per registry first (single points more than
+    :data:`SAME_REGISTRY_EV` apart), then (``rest``) the others, so the first k
+    are the k lowest distinct registries wherever there are k.
+    """
+    order = sorted(range(len(energies)), key=energies.__getitem__)
+    if not distinct:
+        return order
+    kept: list[int] = []
+    for i in order:
+        if all(abs(energies[i] - energies[k]) > SAME_REGISTRY_EV for k in kept):
+            kept.append(i)
+    return kept + [i for i in order if i not in kept] if rest else kept
+
+
+@dataclass
+class ScreenedShifts:
+    """The n-layer cells of every rigid shift and their MLIP single points."""
+
+    iset: InterfaceSet
+    cells: list[Structure]  # pymatgen Interface objects, one per shift
+    energies: list[float]
+    film: Termination
+    substrate: Termination
+    best: int  # index of the substrate candidate used
+
+
+def screen_shifts(
+    kind: str,
+    film: dict[str, Any],
+    substrates: list[dict[str, Any]],
+    n_layers: int,
+    film_miller: tuple[int, int, int],
+    substrate_miller: tuple[int, int, int],
+    series: dict[str, Any],
+    vacuum: float,
+    model: str = "CHGNet",
+    device: str = "cpu",
+    substrate_host: dict[str, Any] | None = None,
+    energies: list[float] | None = None,
+) -> ScreenedShifts:
+    """Terminate, match and stack the cells of :func:`screen_interface`; rank them.
+
+    Arguments as :func:`screen_interface`'s; ``energies``: the cells' single points
+    if known (a screen's), else computed.
+    """
+    film_bulk = summarize(film["doc"]).structure
+    best, sums = pick_lowest(substrates)
+    sub_bulk = sums[best].structure
+    film_t, film_term = _termination(film_bulk, film_miller, model, device)
+    if kind == "homo" and tuple(film_miller) == tuple(substrate_miller):
+        sub_t, sub_term = film_t, film_term
+    else:
+        sub_t, sub_term = _termination(sub_bulk, substrate_miller, model, device)
+    iset = build_interfaces(
+        film_bulk,
+        sub_bulk,
+        film_miller,
+        substrate_miller,
+        film_layers=[n_layers],
+        substrate_layers=series["substrate_layers"],
+        fixed_layers=series["fixed_layers"],
+        vacuum=vacuum,
+        shift_grid=shifts(*series["shift_grid"]),
+        max_area=series["max_area"],
+        max_strain=series["max_strain"],
+        max_length_tol=series["max_length_tol"],
+        max_angle_tol=series["max_angle_tol"],
+        max_area_ratio_tol=series["max_area_ratio_tol"],
+        film_termination=film_t,
+        substrate_termination=sub_t,
+        kind=kind,
+        substrate_host=(
+            summarize(substrate_host["doc"]).structure if substrate_host else None
+        ),
+    )
+    cells = iset.for_layers(n_layers)
+    if energies is None:
+        energies = single_points(cells, model, device)
+    elif len(energies) != len(cells):
+        raise StructureError(
+            f"{len(cells)} rigid shifts built, {len(energies)} single points given: "
+            "not the cells of that screen"
+        )
+    return ScreenedShifts(iset, cells, energies, film_term, sub_term, best)
+
+
 @job
 def screen_interface(
     kind: str,
@@ -127,38 +228,21 @@ def screen_interface(
         every dopant arrangement.
 
     """
-    film_bulk = summarize(film["doc"]).structure
-    best, sums = pick_lowest(substrates)
-    sub_bulk = sums[best].structure
-    film_t, film_term = _termination(film_bulk, film_miller, model, device)
-    if kind == "homo" and tuple(film_miller) == tuple(substrate_miller):
-        sub_t, sub_term = film_t, film_term
-    else:
-        sub_t, sub_term = _termination(sub_bulk, substrate_miller, model, device)
-    iset = build_interfaces(
-        film_bulk,
-        sub_bulk,
+    screened = screen_shifts(
+        kind,
+        film,
+        substrates,
+        n_layers,
         film_miller,
         substrate_miller,
-        film_layers=[n_layers],
-        substrate_layers=series["substrate_layers"],
-        fixed_layers=series["fixed_layers"],
-        vacuum=vacuum,
-        shift_grid=shifts(*series["shift_grid"]),
-        max_area=series["max_area"],
-        max_strain=series["max_strain"],
-        max_length_tol=series["max_length_tol"],
-        max_angle_tol=series["max_angle_tol"],
-        max_area_ratio_tol=series["max_area_ratio_tol"],
-        film_termination=film_t,
-        substrate_termination=sub_t,
-        kind=kind,
-        substrate_host=(
-            summarize(substrate_host["doc"]).structure if substrate_host else None
-        ),
+        series,
+        vacuum,
+        model,
+        device,
+        substrate_host,
     )
-    cells = iset.for_layers(n_layers)
-    energies = single_points(cells, model, device)
+    iset, cells, energies = screened.iset, screened.cells, screened.energies
+    film_term, sub_term, best = screened.film, screened.substrate, screened.best
     low = min(range(len(cells)), key=energies.__getitem__)
     chosen = Structure.from_sites(cells[low])  # plain Structure: no Interface class
     film_ref, sub_ref = strained_references(chosen)
@@ -194,16 +278,77 @@ def screen_interface(
 
 
 @job
-def interface_parts(screen: Any, interface: dict[str, Any]) -> InterfacePartsDoc:
+def interface_starts(
+    screen: Any,
+    relax_top: int,
+    film: dict[str, Any],
+    substrates: list[dict[str, Any]],
+    film_miller: tuple[int, int, int],
+    substrate_miller: tuple[int, int, int],
+    series: dict[str, Any],
+    vacuum: float,
+    model: str = "CHGNet",
+    device: str = "cpu",
+    substrate_host: dict[str, Any] | None = None,
+) -> InterfaceStartsDoc:
+    """The cells of the next ``relax_top - 1`` distinct registries of a screen.
+
+    ``screen`` is the :class:`InterfaceScreenDoc`; the other arguments are its
+    job's. Its cells are built again (the same deterministic construction, its
+    single points reused): a separate job, so that the screen and everything
+    downstream of it keep their ids when ``interfaces.relax_top`` changes.
+    Registries: :func:`registry_order`; where there are fewer distinct ones, the
+    next cells by single point fill up.
+    """
+    scr = as_plain(screen)
+    energies = [s["energy"] for s in scr["shifts"]]
+    shifted = screen_shifts(
+        scr["kind"],
+        film,
+        substrates,
+        scr["n_layers"],
+        film_miller,
+        substrate_miller,
+        series,
+        vacuum,
+        model,
+        device,
+        substrate_host,
+        energies=energies,
+    )
+    chosen = Structure.from_sites(shifted.cells[scr["selected"]])
+    if not np.allclose(
+        chosen.cart_coords, _structure(scr["interface"]).cart_coords, atol=1e-6
+    ):
+        raise StructureError("the rebuilt cells are not the screen's: cannot pick")
+    order = [i for i in registry_order(energies) if i != scr["selected"]]
+    picked = order[: relax_top - 1]
+    return InterfaceStartsDoc(
+        kind=scr["kind"],
+        label=scr["label"],
+        n_layers=scr["n_layers"],
+        selected=picked,
+        relative_energies=[1000 * (energies[i] - min(energies)) for i in picked],
+        cells=[Structure.from_sites(shifted.cells[i]) for i in picked],
+    )
+
+
+@job
+def interface_parts(
+    screen: Any, interface: dict[str, Any], start: Any = None
+) -> InterfacePartsDoc:
     """Film and substrate of the relaxed interface, to relax as its references.
 
     ``screen`` is the :class:`InterfaceScreenDoc` of the cell, ``interface`` its
-    relaxation (``{"doc", "uuid"}``). The parts keep the screened cell's labels and
-    fixed atoms (:func:`~lpsflow.structures.interfaces.relaxed_references`).
+    relaxation (``{"doc", "uuid"}``), ``start`` the cell it started from if not the
+    screen's ``interface`` (another registry, ``interfaces.relax_top``). The parts
+    keep that cell's labels and fixed atoms
+    (:func:`~lpsflow.structures.interfaces.relaxed_references`).
     """
     scr = as_plain(screen)
     relaxed = summarize(interface["doc"]).structure
-    film, substrate = relaxed_references(_structure(scr["interface"]), relaxed)
+    cell = _structure(scr["interface"] if start is None else start)
+    film, substrate = relaxed_references(cell, relaxed)
     return InterfacePartsDoc(
         kind=scr["kind"],
         label=scr["label"],
@@ -225,6 +370,7 @@ def binding_energy_job(
     parts: list[Any] | None = None,
     alternatives: dict[str, list[dict[str, Any]]] | None = None,
     pool_substrates: bool = False,
+    starts: list[list[dict[str, Any]]] | None = None,
 ) -> BindingEnergyDoc:
     """E_bind(n) = (E_interface - E_film - E_substrate) / A for each screened n.
 
@@ -243,6 +389,13 @@ def binding_energy_job(
     the references is checked against each interface before any energy is combined
     (:func:`~lpsflow.structures.interfaces.consistent_binding_energy`). A value is
     only reported when all three relaxations converged.
+
+    ``starts`` (``interfaces.relax_top`` > 1): per n, the further interfaces
+    relaxed from other registries (:func:`interface_starts`), each ``{"start": i,
+    "cell": screened cell, "interface": relaxation}`` with ``"parts"``, ``"film"``
+    and ``"substrate"`` (its parts and their relaxations) when the references come
+    from the parts. Each n takes its
+    lowest converged interface; their parts join the candidates of the references.
     """
     screens = [as_plain(s) for s in screens]
     cut = [(s["film_reference"], s["substrate_reference"]) for s in screens]
@@ -265,6 +418,17 @@ def binding_energy_job(
         ):
             f_cands[n].append((f_job, f_ref, origin))
             s_cands[n].append((s_job, s_ref, origin))
+    i_cands: list[list] = [  # per n, (relaxation, start, starting cell)
+        [(i_job, 0, scr["interface"])]
+        for i_job, scr in zip(interfaces, screens, strict=True)
+    ]
+    for n, extra in enumerate(starts or []):
+        for st in extra:
+            i_cands[n].append((st["interface"], st["start"], st["cell"]))
+            if st.get("parts") is not None:
+                part = as_plain(st["parts"])
+                f_cands[n].append((st["film"], part["film"], start))
+                s_cands[n].append((st["substrate"], part["substrate"], start))
     if pool_substrates:  # the n's own starts first: they win a tie
         s_cands = [
             list({c[0]["uuid"]: c for c in [*own, *chain(*s_cands)]}.values())
@@ -272,14 +436,14 @@ def binding_energy_job(
         ]
     sub_ref = _structure(screens[0]["substrate_reference"])
     points = []
-    for scr, i_job, f_cand, s_cand in zip(
-        screens, interfaces, f_cands, s_cands, strict=True
+    for scr, i_cand, f_cand, s_cand in zip(
+        screens, i_cands, f_cands, s_cands, strict=True
     ):
-        s_i = summarize(i_job["doc"])
+        (i_job, i_start, i_cell), s_i = _lowest(i_cand)
         (f_job, f_ref, f_from), s_f = _lowest(f_cand)
         (s_job, s_ref, s_from), s_s = _lowest(s_cand)
         e_bind = consistent_binding_energy(
-            _structure(scr["interface"]),
+            _structure(i_cell),
             s_i.energy,
             _structure(f_ref),
             s_f.energy,
@@ -301,8 +465,18 @@ def binding_energy_job(
                     "interface": i_job["uuid"],
                     "film": f_job["uuid"],
                     "substrate": s_job["uuid"],
-                    **_others(film=(f_cand, f_job), substrate=(s_cand, s_job)),
+                    **_others(
+                        interface=(i_cand, i_job),
+                        film=(f_cand, f_job),
+                        substrate=(s_cand, s_job),
+                    ),
                 },
+                interface_start=i_start,
+                e_interface_starts=(
+                    [summarize(c[0]["doc"]).energy for c in i_cand]
+                    if len(i_cand) > 1
+                    else []
+                ),
                 references="lowest" if alternatives else start,
                 film_from=f_from,
                 substrate_from=s_from,
@@ -333,8 +507,8 @@ def _others(**used: tuple[list, dict]) -> dict[str, str]:
     return out
 
 
-def _lowest(cands: list[tuple[dict, Any, str]]) -> tuple[tuple[dict, Any, str], Any]:
-    """The candidate reference with the lowest converged energy (else the first)."""
+def _lowest(cands: list[tuple]) -> tuple[tuple, Any]:
+    """The candidate (relaxation first) of lowest converged energy, else the first."""
     sums = [summarize(c[0]["doc"]) for c in cands]
     done = [i for i, x in enumerate(sums) if x.converged] or [0]
     best = min(done, key=lambda i: sums[i].energy)
