@@ -104,6 +104,28 @@ def test_future_columns_are_read_when_present():
     assert {c.key: c for c in rk.evaluate(row)}["binding"].status == "not computed"
 
 
+def test_binding_within_the_spread_of_one_start_is_flagged():
+    """|dE_bind| below binding_noise from one interface start is not a verdict to
+    trust (another registry flipped it on the quick campaign); the pass/fail and
+    score do not change, the reason says so."""
+    row = _row("Al2S3", -0.02, "1/8", 0.125, E_bind_hetero=-0.0069, E_bind_homo=-0.0077)
+    res = {c.key: c for c in rk.evaluate(row)}["binding"]
+    assert res.status == "fail" and "not resolved" in res.reason
+    assert "relax_top" in res.reason
+    row["binding_starts_hetero"] = 2  # relaxed from two registries: a verdict
+    res2 = {c.key: c for c in rk.evaluate(row)}["binding"]
+    assert res2.status == "fail" and "not resolved" not in res2.reason
+    row["binding_starts_hetero"] = 1
+    row["E_bind_hetero"] = -0.0120  # 4.3 meV/A^2 apart: clear
+    assert "not resolved" not in {c.key: c for c in rk.evaluate(row)}["binding"].reason
+    tight = rk.RankingConfig(binding_noise=0.0)
+    row["E_bind_hetero"] = -0.0069
+    assert (
+        "not resolved"
+        not in {c.key: c for c in rk.evaluate(row, tight)}["binding"].reason
+    )
+
+
 def test_rank_order_score_and_weights():
     df = _table(
         _row("Ga2S3", -0.01, ">= 1/4", 0.25),  # 1 pass (2), 1 fail
