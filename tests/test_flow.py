@@ -165,6 +165,17 @@ def test_interface_relax_top_adds_starts_and_keeps_every_other_id():
     assert parts.function_kwargs["start"].uuid == starts.uuid
     binding = by_uuid[two["binding:hetero:Al2S3"]].function_kwargs["starts"]
     assert [[s["start"] for s in n] for n in binding] == [[1], [1], [1]]
+    # references cut from the screened cells: the other start is the interface alone
+    cut = {"relax_top": 2, "references": "screened_cell"}
+    added = set(roles({**BASE, "interfaces": cut})) - set(
+        roles({**BASE, "interfaces": {"references": "screened_cell"}})
+    )
+    assert added == {
+        f"{what}:interface:{kind}:n{n}:{tail}"
+        for kind in ("hetero:Al2S3", "homo:Li7P3S11")
+        for n in (1, 2, 3)
+        for what, tail in (("screen", "starts"), ("relax", "start2"))
+    }
     # more starts than rigid shifts: one clear error
     grid = {"shift_grid": [2, 2], "substrate_layers": 1, "fixed_layers": 1}
     with pytest.raises(ConfigError, match=r"relax_top \(5\) exceeds the 4 rigid"):

@@ -288,6 +288,10 @@ def test_more_starts_take_the_lowest_interface(homo):
     one = binding_energy_job.original(*args)
     assert one.points[0].interface_start == 0 and one.points[0].e_interface_starts == []
     assert p.e_bind < one.points[0].e_bind
+    # a start without parts (references: screened_cell): the interface alone
+    bare = {"start": 1, "cell": cell, "interface": moved("i", "i2", -1.0)}
+    b = binding_energy_job.original(*args, starts=[[bare]])
+    assert b.points[0].interface_start == 1 and b.points[0].jobs["film"] == "pf"
     # a lower start that did not converge is not taken
     start["interface"] = moved("i", "i2", -1.0, converged=False)
     b = binding_energy_job.original(*args, starts=[[start]])
