@@ -122,14 +122,11 @@ def add_interface_series(
                     name=f"relax substrate {words} n={n}",
                 )
             )
-        if k > 1:
+        if k > 1:  # the screen's own arguments but its label and n, and its output
+            _, _, film_in, subs_in, _, *geometry = scr.function_args
             others = b.add(
                 interface_starts(
-                    scr.output,
-                    k,
-                    *scr.function_args[2:4],
-                    *scr.function_args[5:],
-                    **scr.function_kwargs,
+                    scr.output, k, film_in, subs_in, *geometry, **scr.function_kwargs
                 ),
                 f"screen:interface:{tag}:n{n}:starts",
                 name=f"starts interface {words} n={n}",
@@ -176,7 +173,7 @@ def add_interface_series(
                 else None
             ),
             pool_substrates=from_parts and from_cut,
-            **({"starts": starts} if cfg.relax_top > 1 else {}),
+            **({"starts": starts} if k > 1 else {}),
         ),
         f"binding:{tag}",
         name=f"binding {words}",
