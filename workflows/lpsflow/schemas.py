@@ -189,7 +189,6 @@ class InterfaceScreenDoc(BaseModel):
     shifts: list[ShiftEnergy] = Field(..., description="Screened shifts.")
     selected: int = Field(..., description="Index of the lowest shift.")
     interface: Structure = Field(..., description="Lowest-energy interface cell.")
-
     film_reference: Structure = Field(
         ..., description="The film cut from it: same strained cell, for E_film."
     )

@@ -394,8 +394,8 @@ def binding_energy_job(
     relaxed from other registries (:func:`interface_starts`), each ``{"start": i,
     "cell": screened cell, "interface": relaxation}`` with ``"parts"``, ``"film"``
     and ``"substrate"`` (its parts and their relaxations) when the references come
-    from the parts. Each n takes its
-    lowest converged interface; their parts join the candidates of the references.
+    from the parts. Each n takes its lowest converged interface; their parts join
+    the candidates of the references.
     """
     screens = [as_plain(s) for s in screens]
     cut = [(s["film_reference"], s["substrate_reference"]) for s in screens]
