@@ -117,8 +117,27 @@ def test_unreachable_mongodb(tmp_path):
     )
 
 
-def test_results_of_unknown_campaign(tmp_path):
+def test_reading_a_store_that_does_not_exist_creates_nothing(tmp_path):
     store = tmp_path / "store"
+    for args in (
+        ["results", "--store", str(store)],
+        ["results", "quick", "--store", str(store)],
+        ["report", "quick", "--store", str(store)],
+        ["structures", "quick", "--store", str(store)],
+        ["status", "quick", "--store", str(store)],
+    ):
+        proc = run_cli(*args, cwd=tmp_path)
+        assert_one_error(proc, f"no results store at {store} (no such folder)")
+    proc = run_cli("results", cwd=tmp_path)  # the default store of the folder
+    assert_one_error(proc, "no results store at", "lpsflow-store")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_results_of_unknown_campaign(tmp_path):
+    from lpsflow.store import embedded_stores
+
+    store = tmp_path / "store"
+    embedded_stores(store).connect().close()  # an empty store
     proc = run_cli("results", "--store", str(store), cwd=tmp_path)
     assert_one_error(proc, "no campaigns in")
     proc = run_cli("results", "nosuch", "--store", str(store), cwd=tmp_path)

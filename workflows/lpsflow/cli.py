@@ -37,6 +37,7 @@ CampaignArg = Annotated[Path, typer.Argument(help="Campaign YAML file.")]
 
 
 def _open(campaign_path: Path | None, store: Path | None):
+    """The campaign (None without a file) and its stores, to read: none is created."""
     from lpsflow.campaign import StoreSettings, load_campaign
     from lpsflow.store import open_stores
 
@@ -45,9 +46,9 @@ def _open(campaign_path: Path | None, store: Path | None):
         settings = campaign.store
         if store is not None:
             settings = StoreSettings(type="embedded", path=str(store.resolve()))
-        return campaign, open_stores(settings, campaign.base_dir)
+        return campaign, open_stores(settings, campaign.base_dir, create=False)
     settings = StoreSettings(type="embedded", path=str(store or "lpsflow-store"))
-    return None, open_stores(settings, Path.cwd())
+    return None, open_stores(settings, Path.cwd(), create=False)
 
 
 @app.command()
@@ -99,8 +100,13 @@ def run(
         stores.close()
     _echo(
         f"finished in {report.wall_s:.1f} s: {len(report.completed)} computed, "
-        f"{report.reused} reused, {len(report.failed)} failed, "
-        f"{len(report.skipped)} skipped"
+        f"{report.reused} reused, "
+        + (
+            f"{len(report.elsewhere)} computed by other runners, "
+            if report.elsewhere
+            else ""
+        )
+        + f"{len(report.failed)} failed, {len(report.skipped)} skipped"
         + (
             f"; jobs took {sum(report.job_s.values()):.0f} s "
             f"({sum(report.job_cpu_s.values()):.0f} CPU-s)"
@@ -238,7 +244,7 @@ def status(
         + ", ".join(f"{n} {s}" for s, n in sorted(st.by_state.items()))
     )
     done = st.by_state.get("COMPLETED", 0)
-    recorded = _recorded_cost(camp) if camp and done else None
+    recorded = _recorded_cost(camp) if camp else None
     if recorded:  # CPU time, force calls, memory per kind, as the workers recorded
         for kind, cost in recorded.cost_by_kind.items():
             if kind in st.cost_by_kind:
@@ -254,6 +260,8 @@ def status(
         )
     if done:
         typer.echo(f"job time of the {done} completed jobs: {_hours(st.runtime_s)}")
+    if recorded:  # workers and local runs computing its jobs now
+        _echo_runners(recorded)
     if recorded and recorded.timed:
         typer.echo(
             f"recorded by the workers in the results store, {recorded.timed} jobs: "
@@ -327,6 +335,22 @@ def _echo_running(alive: list[dict], gone: list[dict]) -> None:
         )
 
 
+def _echo_runners(st: StoreStatus) -> None:
+    """The runners that hold claims on the campaign's jobs (any host, any kind)."""
+    runners = st.runners()
+    if runners:
+        typer.echo(f"runners holding its jobs ({len(runners)}):")
+    for claim, names in runners:
+        state = "" if claim.alive else "; gone: the next runner takes its jobs over"
+        shown = ", ".join(names[:3]) + (
+            f" and {len(names) - 3} more" if len(names) > 3 else ""
+        )
+        typer.echo(
+            f"  {claim.who}, running since {claim.started_utc} UTC{state}: "
+            f"{len(names)} job{'s' * (len(names) != 1)} ({shown})"
+        )
+
+
 def _hours(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 3600 else f"{seconds / 3600:.2f} h"
 
@@ -350,7 +374,7 @@ def _recorded_cost(camp: Campaign) -> StoreStatus | None:
     from lpsflow.store import open_stores
 
     try:
-        stores = open_stores(camp.store, camp.base_dir)
+        stores = open_stores(camp.store, camp.base_dir, create=False)
         try:
             return store_status(stores, camp.name)
         finally:
@@ -387,6 +411,7 @@ def _store_status(campaign: str, store: Path | None) -> None:
             "would compute now"
         )
     _echo_running(alive, gone)
+    _echo_runners(st)
     if st.timed:
         typer.echo(
             f"cost of the {st.timed} jobs run by lpsflow (run, or FireWorks workers): "
@@ -805,7 +830,7 @@ def _in_store(camp, uuids: list[str]) -> tuple[set[str] | None, str]:
         if not path.exists():
             return None, f"no store at {path} yet: every job to compute"
     try:
-        stores = open_stores(camp.store, camp.base_dir)
+        stores = open_stores(camp.store, camp.base_dir, create=False)
     except LpsflowError as exc:
         return None, f"{exc}: cannot say what is already computed"
     try:

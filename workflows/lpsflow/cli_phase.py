@@ -62,7 +62,7 @@ def _campaign_solubility(path: Path, accelerant: str, scheme: str):
 
     camp = load_campaign(path)
     formula = parse_accelerant(accelerant).formula
-    stores = open_stores(camp.store, camp.base_dir)
+    stores = open_stores(camp.store, camp.base_dir, create=False)
     try:
         df = load(camp.name, stores)
         diagram = lips_phase_diagram(camp.name, stores)

@@ -17,10 +17,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lpsflow.dispatch.claims import STATE_RUNNING
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
 
+    from lpsflow.dispatch.claims import Claim
     from lpsflow.store import Stores
 
 #: Key of a job's document under which a local run records what the job cost
@@ -78,6 +81,17 @@ class StoreStatus:
     """Jobs not done that a local run has started (running now, or killed while
     running: ``alive``), from their job directories
     (:func:`lpsflow.calculators.progress.running_jobs`)."""
+    claims: list[Claim] = field(default_factory=list)
+    """Claims on this campaign's unfinished jobs: runners computing them now (local
+    runs, FireWorks workers; ``alive``) or that were stopped while they did."""
+
+    def runners(self) -> list[tuple[Claim, list[str]]]:
+        """Each runner holding claims (its first claim) and the names of its jobs."""
+        by_runner: dict[str, tuple[Claim, list[str]]] = {}
+        for claim in self.claims:
+            _, names = by_runner.setdefault(claim.runner, (claim, []))
+            names.append(claim.name or claim.uuid[:8])
+        return list(by_runner.values())
 
 
 def peer_key(role: str, accelerants: Iterable[str]) -> str:
@@ -156,6 +170,11 @@ def store_status(
     status.left_wall_s = left_cost.get("wall_s", 0.0)
     if workdir is not None:
         status.running = running_jobs(workdir, [u for u in roles if u not in stats])
+    status.claims = [
+        c
+        for c in stores.claims.held()
+        if c.state == STATE_RUNNING and c.uuid in roles and c.uuid not in stats
+    ]
     return status
 
 

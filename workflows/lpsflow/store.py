@@ -5,7 +5,9 @@ Two things are stored:
 * ``jobs``: a jobflow :class:`~jobflow.JobStore` (job outputs; large objects such as
   trajectories go to its ``data`` additional store);
 * ``campaigns``: one manifest per campaign (its definition, hash and the job uuid of
-  every role: which relaxation is Li7P3S11, which job holds Al2S3's reaction energy...).
+  every role: which relaxation is Li7P3S11, which job holds Al2S3's reaction energy...);
+* ``claims``: which runner computes which job now (:mod:`lpsflow.dispatch.claims`), so
+  runners that share the store never compute a job twice.
 
 The embedded store is maggma's ``MontyStore`` on sqlite, which needs no server and
 persists across processes. MongoDB is the production store shared by cluster workers.
@@ -19,7 +21,7 @@ import pickle
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from maggma.core import Store
 
     from lpsflow.campaign import StoreSettings
+    from lpsflow.dispatch.claims import Claims
 
 #: Environment variable that supplies the MongoDB URI (keeps credentials out of files).
 MONGODB_URI_ENV = "LPSFLOW_MONGODB_URI"
@@ -49,6 +52,16 @@ class Stores:
     jobs: JobStore
     campaigns: Store
     location: str
+    _claims: Claims | None = field(default=None, repr=False)
+
+    @property
+    def claims(self) -> Claims:
+        """The claims of runners computing this store's jobs."""
+        if self._claims is None:
+            from lpsflow.dispatch.claims import claims_for
+
+            self._claims = claims_for(self.jobs.docs_store)
+        return self._claims
 
     def connect(self) -> Stores:
         """Connect both stores (idempotent)."""
@@ -311,9 +324,19 @@ def _raw_rows(store: MontyStore) -> list[bytes] | None:
         return None
 
 
-def embedded_stores(path: str | Path) -> Stores:
-    """On-disk MontyDB (sqlite) stores under ``path``."""
+def embedded_stores(path: str | Path, create: bool = True) -> Stores:
+    """On-disk MontyDB (sqlite) stores under ``path``.
+
+    With ``create`` false a store that does not exist is a :class:`StoreError`
+    (reading never creates one).
+    """
     path = Path(path).expanduser().resolve()
+    if not create and not (path / "monty.storage.cfg").is_file():
+        raise StoreError(
+            f"no results store at {path}"
+            + ("" if path.exists() else " (no such folder)")
+            + ": nothing was computed into it yet (lpsflow run CAMPAIGN.yaml)"
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -390,13 +413,19 @@ def jobflow_yaml_stores(path: str | Path) -> Stores:
     return Stores(jobs=jobs, campaigns=campaigns, location=redact(uri))
 
 
-def open_stores(settings: StoreSettings, base_dir: Path | str = ".") -> Stores:
-    """Build and connect the stores a campaign names."""
+def open_stores(
+    settings: StoreSettings, base_dir: Path | str = ".", create: bool = True
+) -> Stores:
+    """Build and connect the stores a campaign names.
+
+    ``create`` false: an embedded store that does not exist yet is a
+    :class:`StoreError` and nothing is written (commands that only read).
+    """
     if settings.type == "embedded":
         path = Path(settings.path).expanduser()
         if not path.is_absolute():
             path = Path(base_dir) / path
-        stores = embedded_stores(path)
+        stores = embedded_stores(path, create=create)
     elif settings.jobflow_yaml:
         stores = jobflow_yaml_stores(Path(base_dir) / settings.jobflow_yaml)
     else:

@@ -1,21 +1,30 @@
-"""The firework task of a campaign job: jobflow's, with what the job cost recorded.
+"""The firework task of a campaign job: jobflow's, claimed and with its cost recorded.
 
-jobflow's ``JobFiretask`` runs the job and stores its output. This subclass also
-writes the job's wall and CPU time, MLIP force calls and peak memory into the job's
-document (:data:`lpsflow.status.RUN_STATS_KEY`, as ``lpsflow run`` does), so
-``lpsflow status --store`` sums a cluster campaign's CPU hours and says how much
-memory each kind of job needed: what the queue adapter must request. Written by hand
-because jobflow has no hook around a job's run.
+jobflow's ``JobFiretask`` runs the job and stores its output. This subclass
+
+* claims the job in the results store first (:mod:`lpsflow.dispatch.claims`), as
+  ``lpsflow run`` does, so workers and local runs that share the store never
+  compute a job twice: a job another runner computed is not run again (the
+  firework completes at once), one it computes now is waited for, one whose
+  runner died is taken over;
+* writes the job's wall and CPU time, MLIP force calls and peak memory into the
+  job's document (:data:`lpsflow.status.RUN_STATS_KEY`, as ``lpsflow run`` does),
+  so ``lpsflow status --store`` sums a cluster campaign's CPU hours and says how
+  much memory each kind of job needed: what the queue adapter must request.
+
+Written by hand because jobflow has no hook around a job's run.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Any
 
 from fireworks.utilities.fw_utilities import explicit_serialize
 from jobflow.managers.fireworks import JobFiretask
 
+from lpsflow.dispatch.claims import POLL_S, Taken, claims_for
 from lpsflow.dispatch.usage import JobMeter, record_stats
 
 
@@ -24,16 +33,39 @@ class CampaignJobFiretask(JobFiretask):
     """Run one jobflow job (as ``JobFiretask``) and record what it cost."""
 
     def run_task(self, fw_spec: dict[str, Any]) -> Any:
-        """Run the job, then add its cost to its stored document."""
+        """Claim the job, run it, then add its cost to its stored document."""
+        from fireworks import FWAction
         from jobflow import SETTINGS
 
-        meter = JobMeter()
-        action = super().run_task(fw_spec)
-        store = self.get("store") or SETTINGS.JOB_STORE  # the one the job wrote to
-        try:
-            record_stats(store.docs_store, self["job"].uuid, meter.stats())
-        except Exception as exc:  # the job's output is stored: do not fail it
-            warnings.warn(f"the job's cost was not recorded: {exc}", stacklevel=1)
+        store = self.get("store") or SETTINGS.JOB_STORE  # the one the job writes to
+        store.connect()
+        job = self["job"]
+        claims = claims_for(store.docs_store)
+
+        def stored(uuid: str) -> bool:
+            return store.docs_store.query_one({"uuid": uuid}, ["uuid"]) is not None
+
+        with claims.session("FireWorks worker"):
+            while True:
+                taken, other = claims.acquire(job.uuid, job.name, stored)
+                if taken is Taken.MINE:
+                    break
+                if taken is Taken.DONE:
+                    return FWAction(stored_data={"computed_by": other.who})
+                if taken is Taken.FAILED:
+                    raise RuntimeError(f"failed in {other.who}: {other.message}")
+                time.sleep(POLL_S)  # another runner computes it now
+            meter = JobMeter()
+            try:
+                action = super().run_task(fw_spec)
+            except Exception as exc:  # interrupted: the session lets the claim go
+                claims.fail(job.uuid, f"{type(exc).__name__}: {exc}"[:300])
+                raise
+            try:
+                record_stats(store.docs_store, job.uuid, meter.stats())
+            except Exception as exc:  # the job's output is stored: do not fail it
+                warnings.warn(f"the job's cost was not recorded: {exc}", stacklevel=1)
+            claims.finish(job.uuid)
         return action
 
 

@@ -11,7 +11,11 @@ get interrupted, so this runner walks the same flow (same jobs, same ``Job.run``
   (wall and CPU time, MLIP force calls, peak memory) in its document
   (:data:`RUN_STATS_KEY`);
 * runs independent jobs side by side in ``workers`` processes if asked
-  (:mod:`lpsflow.dispatch.workers`).
+  (:mod:`lpsflow.dispatch.workers`);
+* shares the store with other runners (another ``lpsflow run`` of the same or an
+  overlapping campaign, FireWorks workers): each job is claimed before it runs
+  (:mod:`lpsflow.dispatch.claims`), jobs another live runner holds are left to it
+  and waited for, and those of a runner that died are taken over.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lpsflow.dispatch import usage
+from lpsflow.dispatch.claims import POLL_S, Claim, Taken
 from lpsflow.dispatch.processes import start_server
 from lpsflow.dispatch.schedule import heights
 from lpsflow.dispatch.workers import (
@@ -75,6 +80,8 @@ class RunReport:
     """CPU seconds of each computed job (its process, all threads)."""
     worker_peak_rss_mb: float = 0.0
     """Largest peak memory (MB) of a worker process (0 without workers)."""
+    elsewhere: list[str] = field(default_factory=list)
+    """Jobs that other runners sharing the store computed while this one ran."""
 
     @property
     def job_s(self) -> dict[str, float]:
@@ -93,10 +100,57 @@ def finished_uuids(stores: Stores, uuids: list[str]) -> set[str]:
     return {d["uuid"] for d in docs}
 
 
+class SharedJobs:
+    """A run's side of the store's claims: what other runners hold or did.
+
+    :meth:`take` claims a job before it runs; a job another runner holds stays in
+    :attr:`elsewhere` until that runner finishes it, fails it or is gone.
+    """
+
+    def __init__(self, stores: Stores, report: RunReport, echo: Callable) -> None:
+        self.stores, self.claims = stores, stores.claims
+        self.report, self.echo = report, echo
+        self.elsewhere: dict[str, Claim] = {}
+
+    def take(self, job: Job) -> Taken:
+        """Claim ``job``; what came of it (:class:`~lpsflow.dispatch.claims.Taken`)."""
+        taken, other = self.claims.acquire(job.uuid, job.name, self._stored)
+        waited = self.elsewhere.pop(job.uuid, None)
+        if taken is Taken.HELD:
+            if waited is None:
+                self.echo(f"{job.name}: {other.who} computes it; waiting for it")
+            self.elsewhere[job.uuid] = other
+        elif taken is Taken.DONE:
+            self.report.elsewhere.append(job.uuid)
+        elif taken is Taken.FAILED:
+            self.report.failed[job.uuid] = f"failed in {other.who}: {other.message}"
+        elif other is not None and other.state == "running":
+            self.echo(f"{job.name}: taken over from {other.who}, which is gone")
+        return taken
+
+    def done(self, job: Job) -> None:
+        """``job``'s output is stored."""
+        self.claims.finish(job.uuid)
+
+    def failed(self, job: Job, msg: str) -> None:
+        """``job`` failed here."""
+        self.claims.fail(job.uuid, msg)
+
+    def _stored(self, uuid: str) -> bool:
+        return bool(finished_uuids(self.stores, [uuid]))
+
+
 def write_manifest(
     stores: Stores, campaign: Campaign, cflow: CampaignFlow, **extra: Any
 ) -> None:
     """Record the campaign's definition and job roles (upsert by campaign name)."""
+    with stores.claims.exclusive(f"manifest:{campaign.name}"):
+        _write_manifest(stores, campaign, cflow, **extra)
+
+
+def _write_manifest(
+    stores: Stores, campaign: Campaign, cflow: CampaignFlow, **extra: Any
+) -> None:
     now = dt.datetime.now(dt.UTC).isoformat()
     existing = stores.campaigns.query_one({"campaign": campaign.name}) or {}
     names = {j.uuid: j.name for j in cflow.jobs}
@@ -138,6 +192,8 @@ def run_flow(
     """Run the unfinished jobs of ``flow`` in dependency order.
 
     With ``workers`` > 1 independent jobs run side by side in that many processes.
+    Other runners may share ``stores``: each job is claimed before it runs
+    (:class:`SharedJobs`).
     """
     from lpsflow.calculators.mlip import STATS
 
@@ -153,7 +209,9 @@ def run_flow(
         echo(f"{len(done)} of {len(jobs)} jobs already in the store: reused")
     workdir.mkdir(parents=True, exist_ok=True)
     run = _run_parallel if workers > 1 and len(todo) > 1 else _run_serial
-    run(todo, stores, workdir, report, on_failure, echo)
+    with stores.claims.session("lpsflow run"):
+        shared = SharedJobs(stores, report, echo)
+        run(todo, stores, workdir, report, on_failure, echo, shared)
     report.wall_s = time.perf_counter() - t0
     report.force_calls += STATS.calls - calls0
     report.calculator_s += STATS.seconds - calc0
@@ -184,46 +242,102 @@ def _run_serial(
     report: RunReport,
     on_failure: Callable[[Job, str], None] | None,
     echo: Callable[[str], None],
+    shared: SharedJobs,
 ) -> None:
+    """Run the jobs one after another in this process, in flow order.
+
+    A job another runner holds is passed over until it is stored (or its runner
+    fails it or is gone); the jobs after it that do not need it run meanwhile.
+    """
+    pending = {job.uuid: (job, set(parents)) for job, parents in todo}
+    waiting_on = set(pending)  # jobs of this run not stored yet
+    bad: set[str] = set()
+    n = 0
+    while pending:
+        ran = False
+        for uuid, (job, parents) in list(pending.items()):
+            if parents & bad:
+                del pending[uuid]
+                n += 1
+                bad.add(uuid)
+                waiting_on.discard(uuid)
+                report.skipped.append(uuid)
+                echo(f"[{n}/{len(todo)}] {job.name}: skipped (an input job failed)")
+                continue
+            if parents & waiting_on:
+                continue
+            taken = shared.take(job)
+            if taken is Taken.HELD:
+                continue
+            del pending[uuid]
+            n += 1
+            prefix = f"[{n}/{len(todo)}] {job.name}"
+            if taken is Taken.DONE:
+                waiting_on.discard(uuid)
+                echo(f"{prefix}: computed by another runner")
+                continue
+            if taken is Taken.FAILED:
+                bad.add(uuid)
+                waiting_on.discard(uuid)
+                echo(f"{prefix}: {report.failed[uuid]}")
+                continue
+            if _run_here(
+                job, prefix, stores, workdir, report, on_failure, echo, shared
+            ):
+                waiting_on.discard(uuid)
+            else:
+                bad.add(uuid)
+                waiting_on.discard(uuid)
+            ran = True
+            break  # back to the first job left: flow order
+        if pending and not ran:
+            if not shared.elsewhere:  # cannot happen in a DAG; never spin
+                raise RuntimeError("jobs wait on inputs no job produces")
+            time.sleep(POLL_S)
+
+
+def _run_here(
+    job: Job,
+    prefix: str,
+    stores: Stores,
+    workdir: Path,
+    report: RunReport,
+    on_failure: Callable[[Job, str], None] | None,
+    echo: Callable[[str], None],
+    shared: SharedJobs,
+) -> bool:
+    """Run a claimed job in this process; whether it succeeded."""
     from lpsflow.calculators import progress
 
-    bad: set[str] = set()
-    for n, (job, parents) in enumerate(todo, 1):
-        prefix = f"[{n}/{len(todo)}] {job.name}"
-        if bad.intersection(parents):
-            bad.add(job.uuid)
-            report.skipped.append(job.uuid)
-            echo(f"{prefix}: skipped (an input job failed)")
-            continue
-        job_dir = _job_dir(workdir, job)
-        meter, started = usage.JobMeter(), time.time()
-        try:
-            with (
-                contextlib.chdir(job_dir),
-                progress.running(job.name, job.uuid, job_dir),
-            ):
-                response = job.run(store=stores.jobs, job_dir=job_dir)
-            if response.replace or response.addition or response.detour:
-                raise RuntimeError("dynamic (Response) jobs are not run locally")
-        except KeyboardInterrupt:
-            echo(f"{prefix}: interrupted; finished work is kept, rerun to resume")
-            raise
-        except Exception as exc:
-            bad.add(job.uuid)
-            msg = exception_line(exc)
-            tb = traceback.format_exc()
-            _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
-            continue
-        stats = meter.stats()
-        report.job_span[job.uuid] = (started, started + stats["wall_s"])
-        report.job_cpu_s[job.uuid] = stats["cpu_s"]
-        report.job_calculator_s[job.uuid] = stats["calculator_s"]
-        usage.record_stats(stores.jobs.docs_store, job.uuid, stats)
-        report.completed.append(job.uuid)
-        echo(
-            f"{prefix}: done in {stats['wall_s']:.1f} s  "
-            f"{describe_output(response.output)}"
-        )
+    job_dir = _job_dir(workdir, job)
+    meter, started = usage.JobMeter(), time.time()
+    try:
+        with (
+            contextlib.chdir(job_dir),
+            progress.running(job.name, job.uuid, job_dir),
+        ):
+            response = job.run(store=stores.jobs, job_dir=job_dir)
+        if response.replace or response.addition or response.detour:
+            raise RuntimeError("dynamic (Response) jobs are not run locally")
+    except KeyboardInterrupt:
+        echo(f"{prefix}: interrupted; finished work is kept, rerun to resume")
+        raise
+    except Exception as exc:
+        msg = exception_line(exc)
+        tb = traceback.format_exc()
+        _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
+        shared.failed(job, msg)
+        return False
+    stats = meter.stats()
+    report.job_span[job.uuid] = (started, started + stats["wall_s"])
+    report.job_cpu_s[job.uuid] = stats["cpu_s"]
+    report.job_calculator_s[job.uuid] = stats["calculator_s"]
+    usage.record_stats(stores.jobs.docs_store, job.uuid, stats)
+    shared.done(job)
+    report.completed.append(job.uuid)
+    summary = describe_output(response.output)
+    echo(f"{prefix}: done in {stats['wall_s']:.1f} s  {summary}")
+    return True
 
 
 def _run_parallel(
@@ -233,6 +347,7 @@ def _run_parallel(
     report: RunReport,
     on_failure: Callable[[Job, str], None] | None,
     echo: Callable[[str], None],
+    shared: SharedJobs,
 ) -> None:
     """Keep ``report.workers`` processes busy with jobs whose inputs are stored.
 
@@ -241,7 +356,9 @@ def _run_parallel(
     from the store and writes each finished job's documents back as soon as it
     returns. One job more than there are workers is
     kept in flight (queued, inputs resolved), so a worker that finishes starts its
-    next job at once instead of waiting while the parent stores and resolves.
+    next job at once instead of waiting while the parent stores and resolves. A job
+    another runner holds is passed over and looked at again every
+    :data:`~lpsflow.dispatch.claims.POLL_S` seconds.
     """
     # the most expensive chain of downstream jobs first: the interface and GB -> NEB
     # chains start early and the short leaves fill the workers at the end
@@ -268,6 +385,7 @@ def _run_parallel(
             prefix = f"[{n}/{len(todo)}] {job.name}"
             tb = traceback.format_exc()
             _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
+            shared.failed(job, msg)
             return
         running[pool.submit(run_job, resolved, names, job_dir)] = (job, job_dir)
 
@@ -288,14 +406,34 @@ def _run_parallel(
                             "job failed)"
                         )
                     elif not parents & waiting_on:
+                        taken = shared.take(job)
+                        if taken is Taken.HELD:
+                            continue
                         del pending[uuid]
-                        start(pool, job)
+                        if taken is Taken.MINE:
+                            start(pool, job)
+                            continue
+                        n += 1
+                        waiting_on.discard(uuid)
+                        prefix = f"[{n}/{len(todo)}] {job.name}"
+                        if taken is Taken.DONE:
+                            echo(f"{prefix}: computed by another runner")
+                        else:
+                            bad.add(uuid)
+                            echo(f"{prefix}: {report.failed[uuid]}")
                 if not running:
-                    if pending:  # cannot happen in a DAG; never spin
+                    if not pending:
+                        break
+                    if not shared.elsewhere:  # cannot happen in a DAG; never spin
                         raise RuntimeError("jobs wait on inputs no job produces")
-                    break
+                    time.sleep(POLL_S)
+                    continue
                 pool.running(len(running))  # lends idle cores to the running
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                finished, _ = wait(
+                    running,
+                    timeout=POLL_S if shared.elsewhere else None,
+                    return_when=FIRST_COMPLETED,
+                )
                 for future in finished:
                     job, job_dir = running.pop(future)
                     n += 1
@@ -319,6 +457,7 @@ def _run_parallel(
                             on_failure,
                             echo,
                         )
+                        shared.failed(job, result.error)
                         continue
                     stats = usage.run_stats(
                         result.seconds,
@@ -331,6 +470,7 @@ def _run_parallel(
                         if doc.get("uuid") == result.uuid:
                             doc[RUN_STATS_KEY] = stats
                     write_result(stores.jobs, result)
+                    shared.done(job)
                     freeze_survivors()  # the store's documents live on
                     waiting_on.discard(job.uuid)
                     report.job_span[job.uuid] = (
@@ -393,22 +533,26 @@ def run_campaign(
     )
     write_manifest(stores, campaign, cflow)
 
+    manifest = f"manifest:{campaign.name}"
+
     def record_failure(job: Job, msg: str) -> None:
-        doc = stores.campaigns.query_one({"campaign": campaign.name})
-        doc["failures"] = {**doc.get("failures", {}), job.uuid: msg}
-        stores.campaigns.update([doc], key="campaign")
+        with stores.claims.exclusive(manifest):
+            doc = stores.campaigns.query_one({"campaign": campaign.name})
+            doc["failures"] = {**doc.get("failures", {}), job.uuid: msg}
+            stores.campaigns.update([doc], key="campaign")
 
     workdir = workdir or campaign.resolve(campaign.workdir)
     report = run_flow(
         cflow.flow, stores, Path(workdir), record_failure, echo, workers=workers
     )
     # clear failures of jobs that have since finished
-    doc = stores.campaigns.query_one({"campaign": campaign.name})
-    finished = finished_uuids(stores, list(doc.get("failures", {})))
-    if finished:
-        doc["failures"] = {
-            k: v for k, v in doc["failures"].items() if k not in finished
-        }
-        stores.campaigns.update([doc], key="campaign")
+    with stores.claims.exclusive(manifest):
+        doc = stores.campaigns.query_one({"campaign": campaign.name})
+        finished = finished_uuids(stores, list(doc.get("failures", {})))
+        if finished:
+            doc["failures"] = {
+                k: v for k, v in doc["failures"].items() if k not in finished
+            }
+            stores.campaigns.update([doc], key="campaign")
     report.wall_s = time.perf_counter() - t0
     return report

@@ -97,7 +97,8 @@ def run_stats(
     """What a job cost, as stored under :data:`lpsflow.status.RUN_STATS_KEY`.
 
     ``peak_mb``: the peak resident memory of the job's process while it ran (MB;
-    left out where unknown).
+    left out where unknown). ``host`` and ``pid`` name the runner that computed it
+    (a local run's own process, also where its workers ran the job).
     """
     stats = {
         "wall_s": wall_s,
@@ -105,6 +106,7 @@ def run_stats(
         "force_calls": calls,
         "calculator_s": calculator_s,
         "host": socket.gethostname(),
+        "pid": os.getpid(),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     if peak_mb is not None:

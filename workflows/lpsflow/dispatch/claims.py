@@ -1,0 +1,535 @@
+"""Claims: which runner computes which job, so runners sharing a store never repeat it.
+
+Several runners may serve one results store at once: two ``lpsflow run`` of the same
+campaign, a local run beside FireWorks workers, two users' campaigns that share jobs.
+Before a runner computes a job it *claims* the job's uuid, atomically, in the store
+itself: a table ``claims`` in ``claims.sqlite`` inside an embedded store's folder
+(sqlite's own locking makes ``INSERT`` and a conditional ``UPDATE`` atomic between
+processes), a collection ``lpsflow_claims`` in a MongoDB store's database (a unique
+``_id`` and ``find``-and-update do the same). A claim names its runner: a random id,
+the host, the process id and that process's start time, and what kind of runner it
+is. A runner
+
+* computes a job only while it holds the job's claim, and marks the claim ``done``
+  once the job's output is stored; a runner that meets a ``done`` claim (or one whose
+  runner died) looks whether the output is stored before it computes anything, so a
+  job is computed once and its documents are written once;
+* leaves a job another live runner holds to that runner, and waits for it (runs
+  other work first); :data:`STATE_FAILED` claims tell it that the job failed there;
+* takes a claim over when its holder is gone: on the same host at once (the
+  process is gone, or its id now belongs to another process), from another host
+  when the holder's heartbeat (:data:`BEAT_S`, refreshed by a thread of each runner)
+  is older than :data:`STALE_S`.
+
+A failed job's claim stays (state ``failed``) so that runners already running skip
+its descendants; a runner started after the failure tries the job again, as a
+resumed run always has.
+
+Written by hand: neither jobflow's local manager nor FireWorks coordinates runners
+that do not share a LaunchPad (FireWorks' own ``checkout_fw`` is atomic only among
+the workers of one LaunchPad, and knows nothing of ``lpsflow run``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from lpsflow.errors import StoreError
+
+#: Seconds between two heartbeats of a runner's claims.
+BEAT_S = float(os.environ.get("LPSFLOW_CLAIM_BEAT_S", "20"))
+#: A claim from another host whose heartbeat is older than this is taken over (s).
+STALE_S = float(os.environ.get("LPSFLOW_CLAIM_STALE_S", "120"))
+#: Seconds between two looks at a job another runner holds.
+POLL_S = 2.0
+
+#: State of a claim whose job runs.
+STATE_RUNNING = "running"
+#: State of a claim whose job failed (kept until a later runner retries it).
+STATE_FAILED = "failed"
+#: State of a claim whose job's output is stored.
+STATE_DONE = "done"
+
+#: Name of the claims table's file in an embedded store's folder.
+SQLITE_FILE = "claims.sqlite"
+#: Collection of the claims in a MongoDB store's database.
+MONGO_COLLECTION = "lpsflow_claims"
+
+
+class Taken(StrEnum):
+    """What :meth:`Claims.acquire` found."""
+
+    MINE = "mine"
+    """This runner holds the claim now: compute the job."""
+    HELD = "held"
+    """Another live runner holds it: its job runs there."""
+    FAILED = "failed"
+    """The job failed in another runner since this runner started."""
+    DONE = "done"
+    """Another runner computed the job: its output is stored."""
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), None if unknown.
+
+    Tells a process from a later one that got the same id.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[-1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def pid_alive(pid: int, start: int | None = None) -> bool:
+    """Whether process ``pid`` of this host runs (and started at ``start``)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    now = process_start(pid)
+    return start is None or now is None or now == start
+
+
+@dataclass(frozen=True)
+class Runner:
+    """One process that computes jobs of a store."""
+
+    id: str
+    host: str
+    pid: int
+    pid_start: int | None
+    kind: str
+    """``lpsflow run``, ``FireWorks worker``, ..."""
+    since: float
+    """When it started claiming (``time.time()``)."""
+
+    @classmethod
+    def this_process(cls, kind: str) -> Runner:
+        """The current process as a runner of ``kind``."""
+        pid = os.getpid()
+        return cls(
+            id=uuidlib.uuid4().hex,
+            host=socket.gethostname(),
+            pid=pid,
+            pid_start=process_start(pid),
+            kind=kind,
+            since=time.time(),
+        )
+
+
+@dataclass
+class Claim:
+    """One job's claim as stored."""
+
+    uuid: str
+    name: str
+    runner: str
+    host: str
+    pid: int
+    pid_start: int | None
+    kind: str
+    started: float
+    """When its runner started."""
+    since: float
+    """When the claim was taken."""
+    beat: float
+    """Its holder's last heartbeat (or when it failed)."""
+    state: str = STATE_RUNNING
+    message: str = ""
+    """A failed job's error."""
+    took_over: str = ""
+    """The runner whose claim this one took over, if any."""
+    alive: bool | None = field(default=None, compare=False)
+    """Whether its holder runs (filled in by :meth:`Claims.held`)."""
+
+    @property
+    def who(self) -> str:
+        """Its holder, for messages: ``lpsflow run (pid 123 on node1)``."""
+        return f"{self.kind} (pid {self.pid} on {self.host})"
+
+    @property
+    def started_utc(self) -> str:
+        """When its runner started, ``YYYY-MM-DD HH:MM:SS`` in UTC."""
+        return dt.datetime.fromtimestamp(self.started, dt.UTC).strftime(
+            "%Y-%m-%d %H:%M:%S"
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The stored fields."""
+        data = asdict(self)
+        data.pop("alive")
+        return data
+
+
+_FIELDS = tuple(f for f in Claim.__dataclass_fields__ if f != "alive")
+
+
+class Claims:
+    """The claims of one store, seen by one runner (subclasses store them)."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self.runner: Runner | None = None
+        self._beating: threading.Event | None = None
+
+    # -- what a backend provides -------------------------------------------------
+    def _insert(self, row: dict) -> bool:
+        """Store ``row`` unless a claim of its uuid exists; whether it was stored."""
+        raise NotImplementedError
+
+    def _get(self, uuid: str) -> dict | None:
+        raise NotImplementedError
+
+    def _replace(self, old: dict, row: dict) -> bool:
+        """Replace the claim ``old`` by ``row`` if it is unchanged; whether done."""
+        raise NotImplementedError
+
+    def _delete(self, uuid: str, runner: str) -> None:
+        raise NotImplementedError
+
+    def _beat(self, runner: str, now: float) -> None:
+        raise NotImplementedError
+
+    def _rows(self) -> list[dict]:
+        raise NotImplementedError
+
+    # -- the protocol ------------------------------------------------------------
+    @contextlib.contextmanager
+    def session(self, kind: str) -> Iterator[Claims]:
+        """Claim as this process (a runner of ``kind``) while the block runs.
+
+        A thread refreshes the claims' heartbeat; on leaving, the claims of jobs
+        still running (interrupted) are released, those of failed jobs kept.
+        """
+        if self.runner is not None:  # nested: the outer session holds the claims
+            yield self
+            return
+        self.runner = Runner.this_process(kind)
+        stop = self._beating = threading.Event()
+        thread = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+            with contextlib.suppress(Exception):  # a store gone: the beat goes stale
+                for claim in self.held():
+                    if claim.runner == self.runner.id and claim.state == STATE_RUNNING:
+                        self._delete(claim.uuid, claim.runner)
+            self.runner = None
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        runner = self.runner
+        while not stop.wait(BEAT_S):
+            with contextlib.suppress(Exception):  # the next beat tries again
+                self._beat(runner.id, time.time())
+
+    def acquire(
+        self, uuid: str, name: str = "", stored: Callable[[str], bool] | None = None
+    ) -> tuple[Taken, Claim | None]:
+        """Claim job ``uuid`` for this runner, or say who has it.
+
+        ``stored(uuid)`` says whether the job's output is in the store; it is asked
+        only where another runner had the job (it finished there, or its runner
+        died after storing it), never for a job no runner has claimed. Returns what
+        was found and the other runner's claim (with ``MINE``: the claim taken over,
+        from a runner that is gone or a job whose output has gone, if any).
+        """
+        runner = self._runner()
+        now = time.time()
+        mine = Claim(
+            uuid=uuid,
+            name=name,
+            runner=runner.id,
+            host=runner.host,
+            pid=runner.pid,
+            pid_start=runner.pid_start,
+            kind=runner.kind,
+            started=runner.since,
+            since=now,
+            beat=now,
+        )
+        for _ in range(10):
+            if self._insert(mine.row()):
+                return Taken.MINE, None
+            row = self._get(uuid)
+            if row is None:  # released meanwhile: try again
+                continue
+            held = _claim(row)
+            if held.runner == runner.id and held.state == STATE_RUNNING:
+                return Taken.MINE, None
+            if held.state == STATE_FAILED and held.beat >= runner.since:
+                return Taken.FAILED, held  # failed while this runner runs
+            if held.state == STATE_RUNNING and self.holder_alive(held):
+                return Taken.HELD, held
+            if held.state != STATE_FAILED and stored is not None and stored(uuid):
+                if held.state == STATE_RUNNING:  # stored, then its runner died
+                    self._replace(row, {**row, "state": STATE_DONE})
+                return Taken.DONE, held
+            # failed before this runner started (try again), holder gone, or the
+            # output of a done job removed since: compute it here
+            mine.took_over = held.runner
+            if self._replace(row, mine.row()):
+                return Taken.MINE, held
+        raise StoreError(
+            f"cannot claim job {uuid} in {self.location}: it keeps changing"
+        )
+
+    def finish(self, uuid: str) -> None:
+        """Record that job ``uuid``'s output is stored."""
+        self._set_state(uuid, STATE_DONE)
+
+    def fail(self, uuid: str, message: str) -> None:
+        """Record that job ``uuid`` failed in this runner."""
+        self._set_state(uuid, STATE_FAILED, message)
+
+    def release(self, uuid: str) -> None:
+        """Give job ``uuid`` up unfinished (it will not run here after all)."""
+        self._delete(uuid, self._runner().id)
+
+    def _set_state(self, uuid: str, state: str, message: str = "") -> None:
+        runner = self._runner()
+        row = self._get(uuid)
+        if row is None or row["runner"] != runner.id:
+            return
+        now = time.time()
+        self._replace(row, {**row, "state": state, "message": message, "beat": now})
+
+    @contextlib.contextmanager
+    def exclusive(self, key: str, timeout_s: float = 120.0) -> Iterator[None]:
+        """Hold ``key`` (not a job: a lock, e.g. a manifest's) while the block runs."""
+        with self.session("lpsflow"):
+            deadline = time.monotonic() + timeout_s
+            while self.acquire(key, key)[0] != Taken.MINE:
+                if time.monotonic() > deadline:
+                    raise StoreError(
+                        f"waited {timeout_s:.0f} s for {key} in {self.location}"
+                    )
+                time.sleep(0.05)
+            try:
+                yield
+            finally:
+                self._delete(key, self._runner().id)
+
+    def holder_alive(self, claim: Claim) -> bool:
+        """Whether the runner holding ``claim`` still runs."""
+        if claim.host == socket.gethostname():
+            return pid_alive(claim.pid, claim.pid_start)
+        return time.time() - claim.beat < STALE_S
+
+    def held(self) -> list[Claim]:
+        """The claims of running and failed jobs, each with whether its holder runs."""
+        claims = []
+        for row in self._rows():
+            if row.get("state") == STATE_DONE:
+                continue
+            claim = _claim(row)
+            claim.alive = self.holder_alive(claim)
+            claims.append(claim)
+        return sorted(claims, key=lambda c: (c.since, c.uuid))
+
+    def _runner(self) -> Runner:
+        if self.runner is None:
+            raise RuntimeError("claims are taken inside Claims.session()")
+        return self.runner
+
+    def close(self) -> None:
+        """Nothing to close (subclasses may)."""
+
+
+def _claim(row: dict) -> Claim:
+    return Claim(**{k: row.get(k) for k in _FIELDS if k in row})
+
+
+class SqliteClaims(Claims):
+    """Claims in a sqlite file (the embedded store's folder)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        super().__init__(str(self.path))
+        self._ready = False
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        # a connection per use: the heartbeat thread and the runner never share one;
+        # autocommit, each statement one atomic transaction
+        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            if not self._ready:
+                cols = ", ".join(f for f in _FIELDS if f != "uuid")
+                con.execute(
+                    f"CREATE TABLE IF NOT EXISTS claims (uuid TEXT PRIMARY KEY, {cols})"
+                )
+                self._ready = True
+            yield con
+        finally:
+            con.close()
+
+    def _insert(self, row: dict) -> bool:
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        with self._db() as con:
+            cur = con.execute(
+                f"INSERT OR IGNORE INTO claims ({names}) VALUES ({marks})",
+                tuple(row.values()),
+            )
+            return cur.rowcount == 1
+
+    def _get(self, uuid: str) -> dict | None:
+        with self._db() as con:
+            con.row_factory = sqlite3.Row
+            found = con.execute("SELECT * FROM claims WHERE uuid = ?", (uuid,))
+            row = found.fetchone()
+            return dict(row) if row else None
+
+    def _replace(self, old: dict, row: dict) -> bool:
+        sets = ", ".join(f"{k} = ?" for k in row)
+        with self._db() as con:
+            cur = con.execute(
+                f"UPDATE claims SET {sets} WHERE uuid = ? AND runner = ? AND beat = ? "
+                "AND state = ?",
+                (*row.values(), old["uuid"], old["runner"], old["beat"], old["state"]),
+            )
+            return cur.rowcount == 1
+
+    def _delete(self, uuid: str, runner: str) -> None:
+        with self._db() as con:
+            con.execute(
+                "DELETE FROM claims WHERE uuid = ? AND runner = ?", (uuid, runner)
+            )
+
+    def _beat(self, runner: str, now: float) -> None:
+        with self._db() as con:
+            con.execute(
+                "UPDATE claims SET beat = ? WHERE runner = ? AND state = ?",
+                (now, runner, STATE_RUNNING),
+            )
+
+    def _rows(self) -> list[dict]:
+        if not self.path.exists():  # reading creates nothing
+            return []
+        with self._db() as con:
+            con.row_factory = sqlite3.Row
+            return [dict(r) for r in con.execute("SELECT * FROM claims")]
+
+
+class MongoClaims(Claims):
+    """Claims in a MongoDB collection (``pymongo`` or mongomock)."""
+
+    def __init__(self, collection: Any, location: str) -> None:
+        super().__init__(location)
+        self.coll = collection
+
+    def _insert(self, row: dict) -> bool:
+        from pymongo.errors import DuplicateKeyError
+
+        try:
+            self.coll.insert_one({"_id": row["uuid"], **row})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def _get(self, uuid: str) -> dict | None:
+        return self.coll.find_one({"_id": uuid})
+
+    def _replace(self, old: dict, row: dict) -> bool:
+        match = {k: old[k] for k in ("runner", "beat", "state")}
+        done = self.coll.update_one(
+            {"_id": old["uuid"], **match},
+            {"$set": {k: v for k, v in row.items() if k != "_id"}},
+        )
+        return done.matched_count == 1
+
+    def _delete(self, uuid: str, runner: str) -> None:
+        self.coll.delete_one({"_id": uuid, "runner": runner})
+
+    def _beat(self, runner: str, now: float) -> None:
+        self.coll.update_many(
+            {"runner": runner, "state": STATE_RUNNING}, {"$set": {"beat": now}}
+        )
+
+    def _rows(self) -> list[dict]:
+        return list(self.coll.find({}))
+
+
+class MemoryClaims(Claims):
+    """Claims of a store that lives in one process (a test's memory store)."""
+
+    def __init__(self) -> None:
+        super().__init__("memory")
+        self._rows_by_uuid: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def _insert(self, row: dict) -> bool:
+        with self._lock:
+            if row["uuid"] in self._rows_by_uuid:
+                return False
+            self._rows_by_uuid[row["uuid"]] = dict(row)
+            return True
+
+    def _get(self, uuid: str) -> dict | None:
+        with self._lock:
+            row = self._rows_by_uuid.get(uuid)
+            return dict(row) if row else None
+
+    def _replace(self, old: dict, row: dict) -> bool:
+        with self._lock:
+            now = self._rows_by_uuid.get(old["uuid"])
+            if now is None or any(
+                now[k] != old[k] for k in ("runner", "beat", "state")
+            ):
+                return False
+            self._rows_by_uuid[old["uuid"]] = dict(row)
+            return True
+
+    def _delete(self, uuid: str, runner: str) -> None:
+        with self._lock:
+            if self._rows_by_uuid.get(uuid, {}).get("runner") == runner:
+                del self._rows_by_uuid[uuid]
+
+    def _beat(self, runner: str, now: float) -> None:
+        with self._lock:
+            for row in self._rows_by_uuid.values():
+                if row["runner"] == runner and row["state"] == STATE_RUNNING:
+                    row["beat"] = now
+
+    def _rows(self) -> list[dict]:
+        with self._lock:
+            return [dict(r) for r in self._rows_by_uuid.values()]
+
+
+def claims_for(docs_store: Any) -> Claims:
+    """The claims that belong with a JobStore's docs store.
+
+    An embedded (montydb) store keeps them in :data:`SQLITE_FILE` in its folder, a
+    MongoDB store in :data:`MONGO_COLLECTION` of its database; anything else (an
+    in-memory store) in this process.
+    """
+    from maggma.stores import MontyStore
+
+    if isinstance(docs_store, MontyStore):
+        return SqliteClaims(Path(docs_store.database_path) / SQLITE_FILE)
+    coll = getattr(docs_store, "_coll", None)
+    database = getattr(coll, "database", None)
+    if database is not None and hasattr(coll, "find_one_and_update"):
+        name = getattr(docs_store, "database", None) or database.name
+        return MongoClaims(database[MONGO_COLLECTION], f"{name}.{MONGO_COLLECTION}")
+    return MemoryClaims()
