@@ -179,6 +179,56 @@ def test_claims_live_with_the_store(tmp_path):
     mongo = MongoStore("db", "jobs")
     mongo._coll = mongomock.MongoClient().db.jobs
     assert isinstance(claims_for(mongo), MongoClaims)
-    memory = MemoryStore()
+    memory = MemoryStore()  # mongomock: claims in its (per-process) database
     memory.connect()
-    assert isinstance(claims_for(memory), MongoClaims | MemoryClaims)
+    assert isinstance(claims_for(memory), MongoClaims)
+    with pytest.warns(UserWarning, match="cannot coordinate"):
+        assert isinstance(claims_for(object()), MemoryClaims)
+
+
+def test_a_heartbeat_between_reading_and_writing_a_claim_loses_nothing(pair):
+    a, b = pair
+    with a.session("A"), b.session("B"):
+        a.acquire("j1")
+        read = a._get
+
+        def get_then_beat(uuid):  # the heartbeat thread fires in between
+            row = read(uuid)
+            a._beat(a.runner.id, time.time() + 5)
+            return row
+
+        a._get = get_then_beat
+        a.finish("j1")
+        a._get = read
+    # the job stays done after its runner has gone: nobody computes it again
+    with b.session("B2"):
+        asked = []
+        assert b.acquire("j1", stored=lambda u: asked.append(u) or True)[0] is (
+            Taken.DONE
+        )
+        assert asked == ["j1"]
+
+
+def test_a_claim_taken_over_is_not_marked_by_its_old_holder(pair):
+    a, b = pair
+    with a.session("A"), b.session("B"):
+        a.runner = replace(a.runner, host="node-elsewhere", pid=1)
+        a.acquire("j1")
+        a._set("j1", a.runner.id, {"beat": 0.0})  # its heartbeat long stale
+        assert b.acquire("j1", stored=lambda u: False)[0] is Taken.MINE
+        assert not a.holds("j1") and b.holds("j1")
+        with pytest.raises(cl.StoreError, match="no longer claimed"):
+            a.finish("j1")
+
+
+def test_exclusive_is_reentrant(tmp_path):
+    path = tmp_path / "claims.sqlite"
+    outer, other = SqliteClaims(path), SqliteClaims(path)
+    with outer.exclusive("lock"):
+        with outer.exclusive("lock"):
+            pass
+        # still held after the inner block: another process cannot take it
+        with other.session("other", heartbeat=False):
+            assert other.acquire("lock")[0] is Taken.HELD
+    with other.exclusive("lock", timeout_s=1):
+        pass

@@ -461,8 +461,8 @@ def test_api_and_cli_numbers_agree_and_round_trip(camp):
         (("results", "c.yaml", "-d", "dE_foo"), "unknown descriptor 'dE_foo'"),
         (("results", "c.yaml", "-d", "gamma_GB_core"), "not computed in campaign"),
         (("results", "c.yaml", "-a", "Ga2S3"), "no accelerant Ga2S3"),
-        (("report", "e2e", "--store", "empty"), "is empty"),
-        (("structures", "e2e", "--store", "empty"), "is empty"),
+        (("report", "e2e", "--store", "none"), "no results store at"),
+        (("structures", "e2e", "--store", "none"), "no results store at"),
     ],
 )
 def test_user_errors_exit_2(camp, args, needle):

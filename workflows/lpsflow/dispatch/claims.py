@@ -25,6 +25,12 @@ A failed job's claim stays (state ``failed``) so that runners already running sk
 its descendants; a runner started after the failure tries the job again, as a
 resumed run always has.
 
+Limits: "the same host" is the same host name (containers that share one but not
+their process ids would see each other's runners as gone); a runner on another host
+that is only slow (its heartbeat stopped for :data:`STALE_S`) loses its claims, and
+the job is computed twice (its documents are still written once: they are upserted
+by uuid and index, and a local run with workers drops a result whose claim it lost).
+
 Written by hand: neither jobflow's local manager nor FireWorks coordinates runners
 that do not share a LaunchPad (FireWorks' own ``checkout_fw`` is atomic only among
 the workers of one LaunchPad, and knows nothing of ``lpsflow run``).
@@ -40,6 +46,7 @@ import sqlite3
 import threading
 import time
 import uuid as uuidlib
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -187,7 +194,7 @@ class Claims:
     def __init__(self, location: str) -> None:
         self.location = location
         self.runner: Runner | None = None
-        self._beating: threading.Event | None = None
+        self._locks: set[str] = set()
 
     # -- what a backend provides -------------------------------------------------
     def _insert(self, row: dict) -> bool:
@@ -201,7 +208,15 @@ class Claims:
         """Replace the claim ``old`` by ``row`` if it is unchanged; whether done."""
         raise NotImplementedError
 
+    def _set(self, uuid: str, runner: str, fields: dict) -> bool:
+        """Update ``runner``'s own claim of ``uuid``; whether it held one."""
+        raise NotImplementedError
+
     def _delete(self, uuid: str, runner: str) -> None:
+        raise NotImplementedError
+
+    def _release_all(self, runner: str) -> None:
+        """Delete ``runner``'s claims of running jobs."""
         raise NotImplementedError
 
     def _beat(self, runner: str, now: float) -> None:
@@ -212,28 +227,30 @@ class Claims:
 
     # -- the protocol ------------------------------------------------------------
     @contextlib.contextmanager
-    def session(self, kind: str) -> Iterator[Claims]:
+    def session(self, kind: str, heartbeat: bool = True) -> Iterator[Claims]:
         """Claim as this process (a runner of ``kind``) while the block runs.
 
-        A thread refreshes the claims' heartbeat; on leaving, the claims of jobs
-        still running (interrupted) are released, those of failed jobs kept.
+        A thread refreshes the claims' heartbeat (without ``heartbeat``: claims
+        held for moments only, such as a lock); on leaving, the claims of jobs
+        still running (interrupted) are released, those of failed and done jobs
+        kept. One thread claims through one ``Claims`` object.
         """
         if self.runner is not None:  # nested: the outer session holds the claims
             yield self
             return
         self.runner = Runner.this_process(kind)
-        stop = self._beating = threading.Event()
+        stop = threading.Event()
         thread = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
-        thread.start()
+        if heartbeat:
+            thread.start()
         try:
             yield self
         finally:
             stop.set()
-            thread.join(timeout=5)
+            if heartbeat:
+                thread.join(timeout=5)
             with contextlib.suppress(Exception):  # a store gone: the beat goes stale
-                for claim in self.held():
-                    if claim.runner == self.runner.id and claim.state == STATE_RUNNING:
-                        self._delete(claim.uuid, claim.runner)
+                self._release_all(self.runner.id)
             self.runner = None
 
     def _heartbeat(self, stop: threading.Event) -> None:
@@ -306,27 +323,43 @@ class Claims:
         self._delete(uuid, self._runner().id)
 
     def _set_state(self, uuid: str, state: str, message: str = "") -> None:
-        runner = self._runner()
+        fields = {"state": state, "message": message, "beat": time.time()}
+        if not self._set(uuid, self._runner().id, fields):
+            raise StoreError(
+                f"job {uuid} is no longer claimed by this runner in {self.location} "
+                "(taken over by another runner?)"
+            )
+
+    def holds(self, uuid: str) -> bool:
+        """Whether this runner still holds job ``uuid`` (not taken over meanwhile)."""
         row = self._get(uuid)
-        if row is None or row["runner"] != runner.id:
-            return
-        now = time.time()
-        self._replace(row, {**row, "state": state, "message": message, "beat": now})
+        return row is not None and row["runner"] == self._runner().id
 
     @contextlib.contextmanager
-    def exclusive(self, key: str, timeout_s: float = 120.0) -> Iterator[None]:
-        """Hold ``key`` (not a job: a lock, e.g. a manifest's) while the block runs."""
-        with self.session("lpsflow"):
-            deadline = time.monotonic() + timeout_s
+    def exclusive(self, key: str, timeout_s: float | None = None) -> Iterator[None]:
+        """Hold ``key`` (not a job: a lock, e.g. a manifest's) while the block runs.
+
+        Re-entrant. A lock whose holder died is taken over as a job's claim is;
+        the default ``timeout_s`` outlasts a stale claim of another host.
+        """
+        if key in self._locks:  # held by this object already: the outer block's
+            yield
+            return
+        timeout_s = timeout_s or STALE_S + 3 * BEAT_S + 60
+        with self.session("lpsflow", heartbeat=False):
+            deadline, wait = time.monotonic() + timeout_s, 0.02
             while self.acquire(key, key)[0] != Taken.MINE:
                 if time.monotonic() > deadline:
                     raise StoreError(
                         f"waited {timeout_s:.0f} s for {key} in {self.location}"
                     )
-                time.sleep(0.05)
+                time.sleep(wait)
+                wait = min(2 * wait, 1.0)
+            self._locks.add(key)
             try:
                 yield
             finally:
+                self._locks.discard(key)
                 self._delete(key, self._runner().id)
 
     def holder_alive(self, claim: Claim) -> bool:
@@ -410,10 +443,26 @@ class SqliteClaims(Claims):
             )
             return cur.rowcount == 1
 
+    def _set(self, uuid: str, runner: str, fields: dict) -> bool:
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._db() as con:
+            cur = con.execute(
+                f"UPDATE claims SET {sets} WHERE uuid = ? AND runner = ?",
+                (*fields.values(), uuid, runner),
+            )
+            return cur.rowcount == 1
+
     def _delete(self, uuid: str, runner: str) -> None:
         with self._db() as con:
             con.execute(
                 "DELETE FROM claims WHERE uuid = ? AND runner = ?", (uuid, runner)
+            )
+
+    def _release_all(self, runner: str) -> None:
+        with self._db() as con:
+            con.execute(
+                "DELETE FROM claims WHERE runner = ? AND state = ?",
+                (runner, STATE_RUNNING),
             )
 
     def _beat(self, runner: str, now: float) -> None:
@@ -458,8 +507,15 @@ class MongoClaims(Claims):
         )
         return done.matched_count == 1
 
+    def _set(self, uuid: str, runner: str, fields: dict) -> bool:
+        done = self.coll.update_one({"_id": uuid, "runner": runner}, {"$set": fields})
+        return done.matched_count == 1
+
     def _delete(self, uuid: str, runner: str) -> None:
         self.coll.delete_one({"_id": uuid, "runner": runner})
+
+    def _release_all(self, runner: str) -> None:
+        self.coll.delete_many({"runner": runner, "state": STATE_RUNNING})
 
     def _beat(self, runner: str, now: float) -> None:
         self.coll.update_many(
@@ -500,10 +556,24 @@ class MemoryClaims(Claims):
             self._rows_by_uuid[old["uuid"]] = dict(row)
             return True
 
+    def _set(self, uuid: str, runner: str, fields: dict) -> bool:
+        with self._lock:
+            row = self._rows_by_uuid.get(uuid)
+            if row is None or row["runner"] != runner:
+                return False
+            row.update(fields)
+            return True
+
     def _delete(self, uuid: str, runner: str) -> None:
         with self._lock:
             if self._rows_by_uuid.get(uuid, {}).get("runner") == runner:
                 del self._rows_by_uuid[uuid]
+
+    def _release_all(self, runner: str) -> None:
+        with self._lock:
+            for uuid, row in list(self._rows_by_uuid.items()):
+                if row["runner"] == runner and row["state"] == STATE_RUNNING:
+                    del self._rows_by_uuid[uuid]
 
     def _beat(self, runner: str, now: float) -> None:
         with self._lock:
@@ -532,4 +602,9 @@ def claims_for(docs_store: Any) -> Claims:
     if database is not None and hasattr(coll, "find_one_and_update"):
         name = getattr(docs_store, "database", None) or database.name
         return MongoClaims(database[MONGO_COLLECTION], f"{name}.{MONGO_COLLECTION}")
+    warnings.warn(
+        f"{type(docs_store).__name__} keeps no claims: runners in other processes "
+        "that share it cannot coordinate",
+        stacklevel=2,
+    )
     return MemoryClaims()

@@ -26,6 +26,7 @@ from jobflow.managers.fireworks import JobFiretask
 
 from lpsflow.dispatch.claims import POLL_S, Taken, claims_for
 from lpsflow.dispatch.usage import JobMeter, record_stats
+from lpsflow.errors import StoreError
 
 
 @explicit_serialize
@@ -65,7 +66,10 @@ class CampaignJobFiretask(JobFiretask):
                 record_stats(store.docs_store, job.uuid, meter.stats())
             except Exception as exc:  # the job's output is stored: do not fail it
                 warnings.warn(f"the job's cost was not recorded: {exc}", stacklevel=1)
-            claims.finish(job.uuid)
+            try:
+                claims.finish(job.uuid)
+            except StoreError as exc:  # taken over meanwhile: stored by both
+                warnings.warn(str(exc), stacklevel=1)
         return action
 
 

@@ -46,6 +46,7 @@ from lpsflow.dispatch.workers import (
     run_job,
     write_result,
 )
+from lpsflow.errors import StoreError
 from lpsflow.flows.campaign import CampaignFlow, build_campaign
 from lpsflow.status import RUN_STATS_KEY
 
@@ -130,11 +131,17 @@ class SharedJobs:
 
     def done(self, job: Job) -> None:
         """``job``'s output is stored."""
-        self.claims.finish(job.uuid)
+        try:
+            self.claims.finish(job.uuid)
+        except StoreError as exc:  # taken over while it ran: stored by both
+            self.echo(f"{job.name}: {exc}")
 
     def failed(self, job: Job, msg: str) -> None:
         """``job`` failed here."""
-        self.claims.fail(job.uuid, msg)
+        try:
+            self.claims.fail(job.uuid, msg)
+        except StoreError as exc:
+            self.echo(f"{job.name}: {exc}")
 
     def _stored(self, uuid: str) -> bool:
         return bool(finished_uuids(self.stores, [uuid]))
@@ -324,16 +331,16 @@ def _run_here(
         raise
     except Exception as exc:
         msg = exception_line(exc)
+        shared.failed(job, msg)
         tb = traceback.format_exc()
         _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
-        shared.failed(job, msg)
         return False
+    shared.done(job)  # its output is stored
     stats = meter.stats()
     report.job_span[job.uuid] = (started, started + stats["wall_s"])
     report.job_cpu_s[job.uuid] = stats["cpu_s"]
     report.job_calculator_s[job.uuid] = stats["calculator_s"]
     usage.record_stats(stores.jobs.docs_store, job.uuid, stats)
-    shared.done(job)
     report.completed.append(job.uuid)
     summary = describe_output(response.output)
     echo(f"{prefix}: done in {stats['wall_s']:.1f} s  {summary}")
@@ -365,6 +372,7 @@ def _run_parallel(
     height = heights(todo)
     order = sorted(todo, key=lambda jp: -height[jp[0].uuid])  # stable: flow order
     pending = {job.uuid: (job, set(parents)) for job, parents in order}
+    parents_of = {job.uuid: parents for job, parents in order}
     waiting_on = set(pending)  # jobs of this run not finished yet
     bad: set[str] = set()
     running: dict[Future, tuple[Job, Path]] = {}
@@ -383,9 +391,9 @@ def _run_parallel(
             waiting_on.discard(job.uuid)
             msg = exception_line(exc)
             prefix = f"[{n}/{len(todo)}] {job.name}"
+            shared.failed(job, msg)
             tb = traceback.format_exc()
             _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
-            shared.failed(job, msg)
             return
         running[pool.submit(run_job, resolved, names, job_dir)] = (job, job_dir)
 
@@ -447,6 +455,7 @@ def _run_parallel(
                     if result.error is not None:
                         bad.add(job.uuid)
                         waiting_on.discard(job.uuid)
+                        shared.failed(job, result.error)
                         _failed(
                             report,
                             job,
@@ -457,7 +466,12 @@ def _run_parallel(
                             on_failure,
                             echo,
                         )
-                        shared.failed(job, result.error)
+                        continue
+                    if not shared.claims.holds(job.uuid):  # another host's, now
+                        n -= 1
+                        echo(f"{prefix}: taken over by another runner meanwhile; "
+                             "its result here is dropped")  # fmt: skip
+                        pending[job.uuid] = (job, set(parents_of[job.uuid]))
                         continue
                     stats = usage.run_stats(
                         result.seconds,
