@@ -229,6 +229,25 @@ def test_exclusive_is_reentrant(tmp_path):
             pass
         # still held after the inner block: another process cannot take it
         with other.session("other", heartbeat=False):
-            assert other.acquire("lock")[0] is Taken.HELD
+            assert other.acquire(cl.LOCK_PREFIX + "lock")[0] is Taken.HELD
+            assert other.busy_here() == 0  # a lock is no job
+            assert other.held() == []
     with other.exclusive("lock", timeout_s=1):
         pass
+
+
+def test_jobs_other_runners_compute_on_this_host_are_counted(pair):
+    a, b = pair
+    with a.session("A"), b.session("B"):
+        a.acquire("j1")
+        a.acquire("j2")
+        b.acquire("j3")
+        assert (b.busy_here(), a.busy_here()) == (2, 1)
+        a.finish("j2")
+        assert b.busy_here() == 1
+        a.runner = replace(a.runner, pid=_dead_pid())  # its claims now a dead one's
+        a.acquire("j4")
+        assert b.busy_here() == 1
+        a.runner = replace(a.runner, host="node-elsewhere")  # another host's cores
+        a.acquire("j5")
+        assert b.busy_here() == 1

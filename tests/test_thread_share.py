@@ -30,6 +30,10 @@ def test_share_arithmetic():
     assert thread_share.share_for(cores=16, workers=4, running=3) == 5
     assert thread_share.share_for(cores=16, workers=4, running=0) == 16
     assert thread_share.share_for(cores=3, workers=4, running=4) == 1
+    # beside jobs of another runner on the same cores
+    assert thread_share.share_for(cores=2, workers=2, running=1, others=1) == 1
+    assert thread_share.share_for(cores=16, workers=4, running=2, others=2) == 4
+    assert thread_share.share_for(cores=2, workers=2, running=2, others=2) == 1
 
 
 def test_chgnet_numbers_do_not_depend_on_the_thread_count():

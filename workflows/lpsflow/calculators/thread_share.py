@@ -23,9 +23,12 @@ _threads = 0
 """Torch threads this process runs now (0: not set here yet)."""
 
 
-def share_for(cores: int, workers: int, running: int) -> int:
-    """Torch threads for each of ``running`` jobs on ``cores`` (``workers`` at most)."""
-    return max(1, cores // max(1, min(running, workers)))
+def share_for(cores: int, workers: int, running: int, others: int = 0) -> int:
+    """Torch threads for each of ``running`` jobs on ``cores`` (``workers`` at most).
+
+    ``others``: jobs that other runners compute on the same cores meanwhile.
+    """
+    return max(1, cores // max(1, min(running, workers) + others))
 
 
 def attach(share: Any, threads: int) -> None:
@@ -42,11 +45,15 @@ def follow() -> None:
     wanted = _share.value
     if wanted == _threads or wanted < 1:
         return
+    use_threads(wanted, grew=wanted > _threads)
+    _threads = wanted
+
+
+def use_threads(threads: int, grew: bool = True) -> None:
+    """Run torch on ``threads`` threads in this process from now on."""
     import torch
 
-    torch.set_num_threads(wanted)
-    grew = wanted > _threads
-    _threads = wanted
+    torch.set_num_threads(threads)
     if grew:
         from lpsflow.calculators.chgnet_fast import start_flushing_threads
         from lpsflow.speedups import enabled

@@ -69,6 +69,9 @@ STATE_FAILED = "failed"
 #: State of a claim whose job's output is stored.
 STATE_DONE = "done"
 
+#: Prefix of the keys of :meth:`Claims.exclusive` locks (not jobs).
+LOCK_PREFIX = "lock:"
+
 #: Name of the claims table's file in an embedded store's folder.
 SQLITE_FILE = "claims.sqlite"
 #: Collection of the claims in a MongoDB store's database.
@@ -222,7 +225,8 @@ class Claims:
     def _beat(self, runner: str, now: float) -> None:
         raise NotImplementedError
 
-    def _rows(self) -> list[dict]:
+    def _rows(self, state: str) -> list[dict]:
+        """The claims in ``state``."""
         raise NotImplementedError
 
     # -- the protocol ------------------------------------------------------------
@@ -348,7 +352,7 @@ class Claims:
         timeout_s = timeout_s or STALE_S + 3 * BEAT_S + 60
         with self.session("lpsflow", heartbeat=False):
             deadline, wait = time.monotonic() + timeout_s, 0.02
-            while self.acquire(key, key)[0] != Taken.MINE:
+            while self.acquire(LOCK_PREFIX + key, key)[0] != Taken.MINE:
                 if time.monotonic() > deadline:
                     raise StoreError(
                         f"waited {timeout_s:.0f} s for {key} in {self.location}"
@@ -360,7 +364,7 @@ class Claims:
                 yield
             finally:
                 self._locks.discard(key)
-                self._delete(key, self._runner().id)
+                self._delete(LOCK_PREFIX + key, self._runner().id)
 
     def holder_alive(self, claim: Claim) -> bool:
         """Whether the runner holding ``claim`` still runs."""
@@ -368,11 +372,23 @@ class Claims:
             return pid_alive(claim.pid, claim.pid_start)
         return time.time() - claim.beat < STALE_S
 
+    def busy_here(self) -> int:
+        """Jobs other live runners compute on this host now (they share its cores)."""
+        me = self._runner()
+        return sum(
+            1
+            for row in self._rows(STATE_RUNNING)
+            if row["host"] == me.host
+            and row["runner"] != me.id
+            and not row["uuid"].startswith(LOCK_PREFIX)
+            and pid_alive(row["pid"], row.get("pid_start"))
+        )
+
     def held(self) -> list[Claim]:
         """The claims of running and failed jobs, each with whether its holder runs."""
         claims = []
-        for row in self._rows():
-            if row.get("state") == STATE_DONE:
+        for row in self._rows(STATE_RUNNING) + self._rows(STATE_FAILED):
+            if row["uuid"].startswith(LOCK_PREFIX):
                 continue
             claim = _claim(row)
             claim.alive = self.holder_alive(claim)
@@ -472,12 +488,13 @@ class SqliteClaims(Claims):
                 (now, runner, STATE_RUNNING),
             )
 
-    def _rows(self) -> list[dict]:
+    def _rows(self, state: str) -> list[dict]:
         if not self.path.exists():  # reading creates nothing
             return []
         with self._db() as con:
             con.row_factory = sqlite3.Row
-            return [dict(r) for r in con.execute("SELECT * FROM claims")]
+            found = con.execute("SELECT * FROM claims WHERE state = ?", (state,))
+            return [dict(r) for r in found]
 
 
 class MongoClaims(Claims):
@@ -522,8 +539,8 @@ class MongoClaims(Claims):
             {"runner": runner, "state": STATE_RUNNING}, {"$set": {"beat": now}}
         )
 
-    def _rows(self) -> list[dict]:
-        return list(self.coll.find({}))
+    def _rows(self, state: str) -> list[dict]:
+        return list(self.coll.find({"state": state}))
 
 
 class MemoryClaims(Claims):
@@ -581,9 +598,9 @@ class MemoryClaims(Claims):
                 if row["runner"] == runner and row["state"] == STATE_RUNNING:
                     row["beat"] = now
 
-    def _rows(self) -> list[dict]:
+    def _rows(self, state: str) -> list[dict]:
         with self._lock:
-            return [dict(r) for r in self._rows_by_uuid.values()]
+            return [dict(r) for r in self._rows_by_uuid.values() if r["state"] == state]
 
 
 def claims_for(docs_store: Any) -> Claims:

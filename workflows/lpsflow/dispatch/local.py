@@ -112,6 +112,7 @@ class SharedJobs:
         self.stores, self.claims = stores, stores.claims
         self.report, self.echo = report, echo
         self.elsewhere: dict[str, Claim] = {}
+        self.threads = self.start_threads = 0  # torch threads of a serial run
 
     def take(self, job: Job) -> Taken:
         """Claim ``job``; what came of it (:class:`~lpsflow.dispatch.claims.Taken`)."""
@@ -142,6 +143,29 @@ class SharedJobs:
             self.claims.fail(job.uuid, msg)
         except StoreError as exc:
             self.echo(f"{job.name}: {exc}")
+
+    def share_cores(self) -> None:
+        """Give the next job its share of cores other runners on this host use too.
+
+        Torch threads: one job per core at most, never more threads than the run
+        started with (two runners of 2 threads each on 2 cores slowed each other
+        down several-fold).
+        """
+        import torch
+
+        from lpsflow.calculators import thread_share
+
+        if self.threads == 0:
+            self.threads = self.start_threads = torch.get_num_threads()
+        others = self.claims.busy_here()
+        wanted = max(1, self.start_threads // (1 + others))
+        if wanted != self.threads:
+            thread_share.use_threads(wanted, grew=wanted > self.threads)
+            self.echo(
+                f"{wanted} torch thread{'s' * (wanted > 1)} per job: {others} job"
+                f"{'s' * (others != 1)} of other runners on this host"
+            )
+            self.threads = wanted
 
     def _stored(self, uuid: str) -> bool:
         return bool(finished_uuids(self.stores, [uuid]))
@@ -288,6 +312,7 @@ def _run_serial(
                 waiting_on.discard(uuid)
                 echo(f"{prefix}: {report.failed[uuid]}")
                 continue
+            shared.share_cores()
             if _run_here(
                 job, prefix, stores, workdir, report, on_failure, echo, shared
             ):
@@ -436,7 +461,9 @@ def _run_parallel(
                         raise RuntimeError("jobs wait on inputs no job produces")
                     time.sleep(POLL_S)
                     continue
-                pool.running(len(running))  # lends idle cores to the running
+                # idle cores lent to the running jobs, those of other runners here
+                # counted
+                pool.running(len(running), shared.claims.busy_here())
                 finished, _ = wait(
                     running,
                     timeout=POLL_S if shared.elsewhere else None,

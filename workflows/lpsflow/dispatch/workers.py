@@ -363,10 +363,15 @@ class WorkerPool:
         )
         self._pool: ProcessPoolExecutor | None = None
 
-    def running(self, jobs: int) -> None:
-        """Tell the workers that ``jobs`` jobs run or wait (the threads each gets)."""
+    def running(self, jobs: int, others: int = 0) -> None:
+        """Tell the workers that ``jobs`` jobs run or wait (the threads each gets).
+
+        ``others``: jobs of other runners on this host's cores meanwhile.
+        """
         if self._share is not None:
-            self._share.value = thread_share.share_for(self.cores, self.workers, jobs)
+            self._share.value = thread_share.share_for(
+                self.cores, self.workers, jobs, others
+            )
 
     def _start(self) -> ProcessPoolExecutor:
         # forked from the fork server or spawned, never forked from this process
