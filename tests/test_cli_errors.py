@@ -205,7 +205,7 @@ def test_exit_status_reaches_the_shell(monkeypatch, raise_, status):
 
     import typer
 
-    from lpsflow import cli
+    from lpsflow.cli import app as cli
 
     @cli.app.command("boom")
     def boom() -> None:
@@ -214,7 +214,7 @@ def test_exit_status_reaches_the_shell(monkeypatch, raise_, status):
         if raise_ == "interrupt":
             raise KeyboardInterrupt
         if raise_ == "terminate":  # as `lpsflow run` does
-            cli._stop_on_sigterm()
+            cli.stop_on_sigterm()
             try:
                 signal.raise_signal(signal.SIGTERM)
             except cli.Terminated:

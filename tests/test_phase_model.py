@@ -13,7 +13,7 @@ from pymatgen.core import Composition, Element
 from typer.testing import CliRunner
 
 from lpsflow.analysis import phase_model as pm
-from lpsflow.cli_phase import phase
+from lpsflow.cli.phase import phase
 from lpsflow.errors import CompositionError, LpsflowError
 
 CASES = [
@@ -290,7 +290,7 @@ def test_bad_input(call, needle):
 @pytest.fixture(scope="module")
 def cli():
     app = typer.Typer()
-    app.command()(phase)  # as cli.py registers it
+    app.command()(phase)  # as lpsflow.cli.phase registers it
 
     @app.command()
     def other() -> None:  # a second command keeps 'phase' a subcommand

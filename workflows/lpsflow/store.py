@@ -83,6 +83,12 @@ class Stores:
             with contextlib.suppress(Exception):  # closing a broken connection
                 store.close()
 
+    def __enter__(self) -> Stores:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _ping(store: Store) -> None:
     """Fail now, not at the first query, if a MongoDB server is unreachable."""

@@ -1,7 +1,4 @@
-"""``lpsflow phase``: the phase-evolution model on the command line.
-
-Registered in :mod:`lpsflow.cli` with ``app.command()(phase)``.
-"""
+"""``lpsflow phase``: the phase-evolution model on the command line."""
 
 from __future__ import annotations
 
@@ -14,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from lpsflow.cli.app import app
 from lpsflow.errors import LpsflowError
 
 
@@ -62,12 +60,9 @@ def _campaign_solubility(path: Path, accelerant: str, scheme: str):
 
     camp = load_campaign(path)
     formula = parse_accelerant(accelerant).formula
-    stores = open_stores(camp.store, camp.base_dir, create=False)
-    try:
+    with open_stores(camp.store, camp.base_dir, create=False) as stores:
         df = load(camp.name, stores)
         diagram = lips_phase_diagram(camp.name, stores)
-    finally:
-        stores.close()
     row = df[(df["accelerant"] == formula) & (df["scheme"] == scheme)]
     if row.empty:
         raise LpsflowError(
@@ -94,6 +89,7 @@ def _campaign_solubility(path: Path, accelerant: str, scheme: str):
     return float(x), diagram
 
 
+@app.command()
 def phase(
     accelerant: Annotated[
         str, typer.Option("--accelerant", "-a", help="Accelerant MxSy, e.g. Al2S3.")

@@ -1,0 +1,5 @@
+"""``python -m lpsflow.cli``."""
+
+from lpsflow.cli import main
+
+main()
