@@ -205,7 +205,7 @@ def test_exit_status_reaches_the_shell(monkeypatch, raise_, status):
 
     import typer
 
-    from lpsflow.cli import app as cli
+    from lpsflow.cli import application as cli
 
     @cli.app.command("boom")
     def boom() -> None:

@@ -34,9 +34,9 @@ neb: {enabled: false}
 store: {path: store}
 """
 
-#: ``lpsflow run`` whose relaxation of one formula first says so in a file, then
-#: takes ``SLOW_S`` seconds longer (a long job to be killed in).
-SLOW_RUN = """\
+#: A relaxation of one formula that first says so in a file, then takes ``SLOW_S``
+#: seconds longer (a long job to be killed in).
+SLOW = """\
 import os, sys, time
 from pathlib import Path
 from lpsflow.calculators import mlip
@@ -52,10 +52,25 @@ def run_ase(self, structure, prev_dir=None):
 
 
 mlip.MLIPRelaxMaker.run_ase = run_ase
+"""
+#: ``lpsflow run`` with :data:`SLOW`.
+SLOW_RUN = (
+    SLOW
+    + """\
 from lpsflow.cli import main
 
 sys.argv = ["lpsflow", *sys.argv[1:]]
 main()
+"""
+)
+#: A FireWorks worker: one pass over the LaunchPad ``sys.argv[1]``.
+WORKER = """\
+import sys
+from fireworks import FWorker, LaunchPad
+from fireworks.core.rocket_launcher import rapidfire
+
+rapidfire(LaunchPad.from_file(sys.argv[1]), FWorker(name="w"), max_loops=1,
+          sleep_time=1)
 """
 
 # one core each: two runners on two cores, and the same threads as the reference
@@ -185,7 +200,8 @@ def test_a_killed_runner_is_taken_over(reference, tmp_path):
     assert _results(root) == reference
 
 
-def test_a_local_run_beside_a_fireworks_worker(reference, tmp_path):
+def _submitted(tmp_path: Path):
+    """The campaign submitted to a fresh in-process LaunchPad beside ``store``."""
     from test_fireworks import Env
 
     cluster = Env(tmp_path)
@@ -200,13 +216,12 @@ def test_a_local_run_beside_a_fireworks_worker(reference, tmp_path):
         str(cluster.lp),
     )
     cluster.lpsflow("submit", "c.yaml")
-    (tmp_path / "worker.py").write_text(
-        "import sys\n"
-        "from fireworks import FWorker, LaunchPad\n"
-        "from fireworks.core.rocket_launcher import rapidfire\n"
-        "rapidfire(LaunchPad.from_file(sys.argv[1]), FWorker(name='w'), max_loops=1,"
-        " sleep_time=1)\n"
-    )
+    return cluster
+
+
+def test_a_local_run_beside_a_fireworks_worker(reference, tmp_path):
+    cluster = _submitted(tmp_path)
+    (tmp_path / "worker.py").write_text(WORKER)
     worker = _start(tmp_path, sys.executable, "worker.py", str(cluster.lp),
                     env=cluster.env)  # fmt: skip
     local = _start(tmp_path, env=cluster.env)
@@ -221,5 +236,45 @@ def test_a_local_run_beside_a_fireworks_worker(reference, tmp_path):
     assert pids[local.pid] == len(local_jobs) > 0
     assert sum(pids.values()) == len(docs) == len(fws)
     assert len(pids) == 2  # the worker computed the rest
+    assert max(Counter((d["uuid"], d["index"]) for d in docs).values()) == 1
+    assert _results(tmp_path) == reference
+
+
+def test_a_local_run_takes_over_from_a_killed_fireworks_worker(reference, tmp_path):
+    cluster = _submitted(tmp_path)
+    (tmp_path / "slow_worker.py").write_text(SLOW + WORKER)
+    (tmp_path / "worker.py").write_text(WORKER)
+    mark = tmp_path / "slow-started"
+    env = {**cluster.env, "SLOW_FORMULA": "Li3PS4", "SLOW_MARK": str(mark),
+           "SLOW_S": "600"}  # fmt: skip
+    worker = _start(tmp_path, sys.executable, "slow_worker.py", str(cluster.lp),
+                    env=env)  # fmt: skip
+    deadline = time.monotonic() + 300
+    while not mark.exists():
+        assert worker.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    local = _start(tmp_path, env=cluster.env)
+    lines: list[str] = []
+    for line in local.stderr:
+        lines.append(line)
+        if "relax Li3PS4: FireWorks worker" in line and "waiting for it" in line:
+            break
+    else:
+        pytest.fail("".join(lines))
+    worker.send_signal(signal.SIGKILL)
+    worker.communicate(timeout=60)
+    err = "".join(lines) + local.communicate(timeout=600)[1]
+    assert local.returncode == 0, err
+    assert f"relax Li3PS4: taken over from FireWorks worker (pid {worker.pid} " in err
+    # a worker started since completes every firework without computing anything
+    again = _start(tmp_path, sys.executable, "worker.py", str(cluster.lp),
+                   env=cluster.env)  # fmt: skip
+    again_err = again.communicate(timeout=600)[1]
+    assert again.returncode == 0, again_err
+    assert {f["state"] for f in cluster.fireworks().values()} == {"COMPLETED"}
+    docs = _job_docs(tmp_path)
+    pids = Counter(d[RUN_STATS_KEY]["pid"] for d in docs)
+    assert pids[local.pid] == len(_computed(err)) > 0
+    assert set(pids) <= {local.pid, worker.pid}  # none by the later worker
     assert max(Counter((d["uuid"], d["index"]) for d in docs).values()) == 1
     assert _results(tmp_path) == reference

@@ -1,13 +1,13 @@
 """The ``lpsflow`` command line: one module per command.
 
-Each command module registers its command on :data:`lpsflow.cli.app.app`; importing
-this package registers them all, in the order ``lpsflow --help`` lists them
-(:data:`COMMANDS`).
+Each command module registers its command on
+:data:`lpsflow.cli.application.app`; importing this package registers them all, in
+the order ``lpsflow --help`` lists them (:data:`COMMANDS`).
 """
 
 from importlib import import_module
 
-from lpsflow.cli.app import app, main
+from lpsflow.cli.application import app, main
 
 #: The command modules, in the order of a campaign's life.
 COMMANDS = (

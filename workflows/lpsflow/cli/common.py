@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lpsflow.cli.app import echo
+from lpsflow.cli.application import echo
 
 if TYPE_CHECKING:
     from lpsflow.campaign import Campaign

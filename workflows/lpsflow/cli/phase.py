@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from lpsflow.cli.app import app
+from lpsflow.cli.application import app
 from lpsflow.errors import LpsflowError
 
 

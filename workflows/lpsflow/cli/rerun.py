@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from lpsflow.cli.app import app, echo
+from lpsflow.cli.application import app, echo
 from lpsflow.cli.common import (
     LaunchpadOpt,
     campaign_name,

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lpsflow.cli.app import app, echo
+from lpsflow.cli.application import app, echo
 from lpsflow.cli.common import (
     reading,
 )

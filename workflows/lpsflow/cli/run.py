@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lpsflow.cli.app import Terminated, app, echo, stop_on_sigterm
+from lpsflow.cli.application import Terminated, app, echo, stop_on_sigterm
 from lpsflow.cli.common import (
     CampaignArg,
     check_interfaces,

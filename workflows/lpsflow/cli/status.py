@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lpsflow.cli.app import app
+from lpsflow.cli.application import app
 from lpsflow.cli.common import (
     campaign_file,
     reading,

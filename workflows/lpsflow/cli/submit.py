@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from lpsflow.cli.app import app, echo
+from lpsflow.cli.application import app, echo
 from lpsflow.cli.common import (
     CampaignArg,
     LaunchpadOpt,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lpsflow.cli.app import app, echo
+from lpsflow.cli.application import app, echo
 from lpsflow.cli.common import (
     CampaignArg,
     check_interfaces,
