@@ -21,18 +21,10 @@ import pytest
 
 from lpsflow.status import RUN_STATS_KEY
 from lpsflow.store import embedded_stores
+from test_fireworks import CAMPAIGN as FW_CAMPAIGN
 
-CAMPAIGN = """\
-name: shared
-accelerants: [Al2S3]
-calculator: {fmax: 0.1, max_steps: 120}
-doping: {x: 1/4, screen_top: 3, relax_top: 2}
-interfaces: {enabled: false}
-vacancies: {enabled: false}
-grain_boundaries: {enabled: false}
-neb: {enabled: false}
-store: {path: store}
-"""
+#: test_fireworks' campaign (bulk phases and doped cores, 25 jobs), renamed.
+CAMPAIGN = FW_CAMPAIGN.replace("name: fwtest", "name: shared")
 
 #: A relaxation of one formula that first says so in a file, then takes ``SLOW_S``
 #: seconds longer (a long job to be killed in).

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lpsflow.dispatch.processes import pid_alive
+
 #: Environment variable with the interval between lines (seconds; 0: none).
 PROGRESS_ENV = "LPSFLOW_PROGRESS_S"
 
@@ -136,22 +138,9 @@ def running_jobs(workdir: str | Path, uuids: Iterable[str]) -> list[dict]:
         if not isinstance(data, dict) or data.get("uuid") not in wanted:
             continue
         same_host = data.get("host") == host
-        data["alive"] = _alive(int(data.get("pid") or 0)) if same_host else None
+        data["alive"] = pid_alive(int(data.get("pid") or 0)) if same_host else None
         out.append(data)
     return out
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def max_force(calc) -> float | None:

@@ -45,7 +45,7 @@ def _in_store(camp, uuids: list[str]) -> tuple[set[str] | None, str]:
     ``None`` (and why) where the store does not exist yet or cannot be reached:
     checking a campaign file needs no store, and creates none.
     """
-    from lpsflow.dispatch.local import finished_uuids
+    from lpsflow.dispatch.sharing import finished_uuids
     from lpsflow.store import open_stores
 
     if camp.store.type == "embedded":

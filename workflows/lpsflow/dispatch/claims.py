@@ -53,6 +53,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from lpsflow.dispatch.processes import pid_alive, process_start
 from lpsflow.errors import StoreError
 
 #: Seconds between two heartbeats of a runner's claims.
@@ -89,32 +90,6 @@ class Taken(StrEnum):
     """The job failed in another runner since this runner started."""
     DONE = "done"
     """Another runner computed the job: its output is stored."""
-
-
-def process_start(pid: int) -> int | None:
-    """When process ``pid`` started (clock ticks since boot), None if unknown.
-
-    Tells a process from a later one that got the same id.
-    """
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[-1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def pid_alive(pid: int, start: int | None = None) -> bool:
-    """Whether process ``pid`` of this host runs (and started at ``start``)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: it exists
-        pass
-    now = process_start(pid)
-    return start is None or now is None or now == start
 
 
 @dataclass(frozen=True)

@@ -114,8 +114,9 @@ def submit_campaign(
     from jobflow.managers.fireworks import flow_to_workflow
 
     from lpsflow.dispatch.firetask import with_recorded_cost
-    from lpsflow.dispatch.local import finished_uuids, write_manifest
+    from lpsflow.dispatch.local import write_manifest
     from lpsflow.dispatch.schedule import heights
+    from lpsflow.dispatch.sharing import finished_uuids
 
     if lp.fw_id_assigner.find_one({}) is None:
         raise LpsflowError(

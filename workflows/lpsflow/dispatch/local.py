@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lpsflow.dispatch import usage
-from lpsflow.dispatch.claims import POLL_S, Claim, Taken
+from lpsflow.dispatch.claims import POLL_S
 from lpsflow.dispatch.processes import start_server
 from lpsflow.dispatch.schedule import heights
+from lpsflow.dispatch.sharing import RunBook, SharedJobs, finished_uuids
 from lpsflow.dispatch.workers import (
     JobResult,
     WorkerPool,
@@ -46,7 +47,6 @@ from lpsflow.dispatch.workers import (
     run_job,
     write_result,
 )
-from lpsflow.errors import StoreError
 from lpsflow.flows.campaign import CampaignFlow, build_campaign
 from lpsflow.status import RUN_STATS_KEY
 
@@ -93,82 +93,6 @@ class RunReport:
     def ok(self) -> bool:
         """Every job finished (now or earlier)."""
         return not self.failed and not self.skipped
-
-
-def finished_uuids(stores: Stores, uuids: list[str]) -> set[str]:
-    """The uuids among ``uuids`` that have an output in the job store."""
-    docs = stores.jobs.query({"uuid": {"$in": list(uuids)}}, properties=["uuid"])
-    return {d["uuid"] for d in docs}
-
-
-class SharedJobs:
-    """A run's side of the store's claims: what other runners hold or did.
-
-    :meth:`take` claims a job before it runs; a job another runner holds stays in
-    :attr:`elsewhere` until that runner finishes it, fails it or is gone.
-    """
-
-    def __init__(self, stores: Stores, report: RunReport, echo: Callable) -> None:
-        self.stores, self.claims = stores, stores.claims
-        self.report, self.echo = report, echo
-        self.elsewhere: dict[str, Claim] = {}
-        self.threads = self.start_threads = 0  # torch threads of a serial run
-
-    def take(self, job: Job) -> Taken:
-        """Claim ``job``; what came of it (:class:`~lpsflow.dispatch.claims.Taken`)."""
-        taken, other = self.claims.acquire(job.uuid, job.name, self._stored)
-        waited = self.elsewhere.pop(job.uuid, None)
-        if taken is Taken.HELD:
-            if waited is None:
-                self.echo(f"{job.name}: {other.who} computes it; waiting for it")
-            self.elsewhere[job.uuid] = other
-        elif taken is Taken.DONE:
-            self.report.elsewhere.append(job.uuid)
-        elif taken is Taken.FAILED:
-            self.report.failed[job.uuid] = f"failed in {other.who}: {other.message}"
-        elif other is not None and other.state == "running":
-            self.echo(f"{job.name}: taken over from {other.who}, which is gone")
-        return taken
-
-    def done(self, job: Job) -> None:
-        """``job``'s output is stored."""
-        try:
-            self.claims.finish(job.uuid)
-        except StoreError as exc:  # taken over while it ran: stored by both
-            self.echo(f"{job.name}: {exc}")
-
-    def failed(self, job: Job, msg: str) -> None:
-        """``job`` failed here."""
-        try:
-            self.claims.fail(job.uuid, msg)
-        except StoreError as exc:
-            self.echo(f"{job.name}: {exc}")
-
-    def share_cores(self) -> None:
-        """Give the next job its share of cores other runners on this host use too.
-
-        Torch threads: one job per core at most, never more threads than the run
-        started with (two runners of 2 threads each on 2 cores slowed each other
-        down several-fold).
-        """
-        import torch
-
-        from lpsflow.calculators import thread_share
-
-        if self.threads == 0:
-            self.threads = self.start_threads = torch.get_num_threads()
-        others = self.claims.busy_here()
-        wanted = max(1, self.start_threads // (1 + others))
-        if wanted != self.threads:
-            thread_share.use_threads(wanted, grew=wanted > self.threads)
-            self.echo(
-                f"{wanted} torch thread{'s' * (wanted > 1)} per job: {others} job"
-                f"{'s' * (others != 1)} of other runners on this host"
-            )
-            self.threads = wanted
-
-    def _stored(self, uuid: str) -> bool:
-        return bool(finished_uuids(self.stores, [uuid]))
 
 
 def write_manifest(
@@ -280,52 +204,18 @@ def _run_serial(
     A job another runner holds is passed over until it is stored (or its runner
     fails it or is gone); the jobs after it that do not need it run meanwhile.
     """
-    pending = {job.uuid: (job, set(parents)) for job, parents in todo}
-    waiting_on = set(pending)  # jobs of this run not stored yet
-    bad: set[str] = set()
-    n = 0
-    while pending:
-        ran = False
-        for uuid, (job, parents) in list(pending.items()):
-            if parents & bad:
-                del pending[uuid]
-                n += 1
-                bad.add(uuid)
-                waiting_on.discard(uuid)
-                report.skipped.append(uuid)
-                echo(f"[{n}/{len(todo)}] {job.name}: skipped (an input job failed)")
-                continue
-            if parents & waiting_on:
-                continue
-            taken = shared.take(job)
-            if taken is Taken.HELD:
-                continue
-            del pending[uuid]
-            n += 1
-            prefix = f"[{n}/{len(todo)}] {job.name}"
-            if taken is Taken.DONE:
-                waiting_on.discard(uuid)
-                echo(f"{prefix}: computed by another runner")
-                continue
-            if taken is Taken.FAILED:
-                bad.add(uuid)
-                waiting_on.discard(uuid)
-                echo(f"{prefix}: {report.failed[uuid]}")
-                continue
-            shared.share_cores()
-            if _run_here(
-                job, prefix, stores, workdir, report, on_failure, echo, shared
-            ):
-                waiting_on.discard(uuid)
-            else:
-                bad.add(uuid)
-                waiting_on.discard(uuid)
-            ran = True
-            break  # back to the first job left: flow order
-        if pending and not ran:
-            if not shared.elsewhere:  # cannot happen in a DAG; never spin
-                raise RuntimeError("jobs wait on inputs no job produces")
-            time.sleep(POLL_S)
+    book = RunBook({job.uuid: (job, set(p)) for job, p in todo}, report, echo, shared)
+    while book.pending:
+        job = next(book.claimable(), None)  # from the first job left: flow order
+        if job is None:
+            if book.pending:
+                book.wait_elsewhere()
+            continue
+        shared.share_cores()
+        ok = _run_here(
+            job, book.prefix(job), stores, workdir, report, on_failure, echo, shared
+        )
+        book.settle(job.uuid, ok)
 
 
 def _run_here(
@@ -396,71 +286,39 @@ def _run_parallel(
     # chains start early and the short leaves fill the workers at the end
     height = heights(todo)
     order = sorted(todo, key=lambda jp: -height[jp[0].uuid])  # stable: flow order
-    pending = {job.uuid: (job, set(parents)) for job, parents in order}
-    parents_of = {job.uuid: parents for job, parents in order}
-    waiting_on = set(pending)  # jobs of this run not finished yet
-    bad: set[str] = set()
+    book = RunBook({job.uuid: (job, set(p)) for job, p in order}, report, echo, shared)
+    parents_of = {uuid: parents for uuid, (_, parents) in book.pending.items()}
     running: dict[Future, tuple[Job, Path]] = {}
     names = list(stores.jobs.additional_stores)
     in_flight = report.workers + 1
-    n = 0
 
     def start(pool: WorkerPool, job: Job) -> None:
         job_dir = _job_dir(workdir, job)
         try:
             resolved = encode_resolved(job, stores.jobs)
         except Exception as exc:
-            nonlocal n
-            n += 1
-            bad.add(job.uuid)
-            waiting_on.discard(job.uuid)
+            book.settle(job.uuid, ok=False)
             msg = exception_line(exc)
-            prefix = f"[{n}/{len(todo)}] {job.name}"
             shared.failed(job, msg)
             tb = traceback.format_exc()
+            prefix = book.prefix(job)
             _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
             return
         running[pool.submit(run_job, resolved, names, job_dir)] = (job, job_dir)
 
     with WorkerPool(report.workers) as pool:
         try:
-            while pending or running:
-                for uuid, (job, parents) in list(pending.items()):
-                    if len(running) >= in_flight:
-                        break
-                    if parents & bad:
-                        del pending[uuid]
-                        n += 1
-                        bad.add(uuid)
-                        waiting_on.discard(uuid)
-                        report.skipped.append(uuid)
-                        echo(
-                            f"[{n}/{len(todo)}] {job.name}: skipped (an input "
-                            "job failed)"
-                        )
-                    elif not parents & waiting_on:
-                        taken = shared.take(job)
-                        if taken is Taken.HELD:
-                            continue
-                        del pending[uuid]
-                        if taken is Taken.MINE:
-                            start(pool, job)
-                            continue
-                        n += 1
-                        waiting_on.discard(uuid)
-                        prefix = f"[{n}/{len(todo)}] {job.name}"
-                        if taken is Taken.DONE:
-                            echo(f"{prefix}: computed by another runner")
-                        else:
-                            bad.add(uuid)
-                            echo(f"{prefix}: {report.failed[uuid]}")
+            while book.pending or running:
+                if len(running) < in_flight:
+                    for job in book.claimable():
+                        start(pool, job)
+                        if len(running) >= in_flight:
+                            break
                 if not running:
-                    if not pending:
-                        break
-                    if not shared.elsewhere:  # cannot happen in a DAG; never spin
-                        raise RuntimeError("jobs wait on inputs no job produces")
-                    time.sleep(POLL_S)
-                    continue
+                    if book.pending:
+                        book.wait_elsewhere()
+                        continue
+                    break
                 # idle cores lent to the running jobs, those of other runners here
                 # counted
                 pool.running(len(running), shared.claims.busy_here())
@@ -471,17 +329,22 @@ def _run_parallel(
                 )
                 for future in finished:
                     job, job_dir = running.pop(future)
-                    n += 1
-                    prefix = f"[{n}/{len(todo)}] {job.name}"
                     result = _result(future, job)
                     report.force_calls += result.calls
                     report.calculator_s += result.calculator_s
                     report.worker_peak_rss_mb = max(
                         report.worker_peak_rss_mb, result.peak_rss_mb
                     )
+                    if result.error is None and not shared.claims.holds(job.uuid):
+                        echo(
+                            f"{job.name}: taken over by another runner meanwhile; "
+                            "its result here is dropped"
+                        )  # another host's runner, after a stale heartbeat
+                        book.pending[job.uuid] = (job, parents_of[job.uuid])
+                        continue
+                    prefix = book.prefix(job)
                     if result.error is not None:
-                        bad.add(job.uuid)
-                        waiting_on.discard(job.uuid)
+                        book.settle(job.uuid, ok=False)
                         shared.failed(job, result.error)
                         _failed(
                             report,
@@ -493,12 +356,6 @@ def _run_parallel(
                             on_failure,
                             echo,
                         )
-                        continue
-                    if not shared.claims.holds(job.uuid):  # another host's, now
-                        n -= 1
-                        echo(f"{prefix}: taken over by another runner meanwhile; "
-                             "its result here is dropped")  # fmt: skip
-                        pending[job.uuid] = (job, set(parents_of[job.uuid]))
                         continue
                     stats = usage.run_stats(
                         result.seconds,
@@ -513,7 +370,7 @@ def _run_parallel(
                     write_result(stores.jobs, result)
                     shared.done(job)
                     freeze_survivors()  # the store's documents live on
-                    waiting_on.discard(job.uuid)
+                    book.settle(job.uuid, ok=True)
                     report.job_span[job.uuid] = (
                         result.started,
                         result.started + result.seconds,

@@ -121,3 +121,29 @@ def wait_for_server() -> None:
         p = context().Process(target=os.getpid)  # forked after the imports
         p.start()
         p.join()
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), None if unknown.
+
+    Tells a process from a later one that got the same id.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[-1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def pid_alive(pid: int, start: int | None = None) -> bool:
+    """Whether process ``pid`` of this host runs (and started at ``start``)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    now = process_start(pid)
+    return start is None or now is None or now == start
