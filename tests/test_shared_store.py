@@ -211,6 +211,7 @@ def _submitted(tmp_path: Path):
     return cluster
 
 
+@pytest.mark.slow  # the killed-worker test below covers the same meeting
 def test_a_local_run_beside_a_fireworks_worker(reference, tmp_path):
     cluster = _submitted(tmp_path)
     (tmp_path / "worker.py").write_text(WORKER)

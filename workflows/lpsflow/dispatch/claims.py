@@ -47,6 +47,7 @@ import threading
 import time
 import uuid as uuidlib
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -166,7 +167,7 @@ class Claim:
 _FIELDS = tuple(f for f in Claim.__dataclass_fields__ if f != "alive")
 
 
-class Claims:
+class Claims(ABC):
     """The claims of one store, seen by one runner (subclasses store them)."""
 
     def __init__(self, location: str) -> None:
@@ -175,34 +176,37 @@ class Claims:
         self._locks: set[str] = set()
 
     # -- what a backend provides -------------------------------------------------
+    @abstractmethod
     def _insert(self, row: dict) -> bool:
         """Store ``row`` unless a claim of its uuid exists; whether it was stored."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _get(self, uuid: str) -> dict | None:
-        raise NotImplementedError
+        """The claim of ``uuid``, if any."""
 
+    @abstractmethod
     def _replace(self, old: dict, row: dict) -> bool:
         """Replace the claim ``old`` by ``row`` if it is unchanged; whether done."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _set(self, uuid: str, runner: str, fields: dict) -> bool:
         """Update ``runner``'s own claim of ``uuid``; whether it held one."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _delete(self, uuid: str, runner: str) -> None:
-        raise NotImplementedError
+        """Delete ``runner``'s claim of ``uuid``, if it holds one."""
 
+    @abstractmethod
     def _release_all(self, runner: str) -> None:
         """Delete ``runner``'s claims of running jobs."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _beat(self, runner: str, now: float) -> None:
-        raise NotImplementedError
+        """Refresh the heartbeat of ``runner``'s claims of running jobs."""
 
+    @abstractmethod
     def _rows(self, state: str) -> list[dict]:
         """The claims in ``state``."""
-        raise NotImplementedError
 
     # -- the protocol ------------------------------------------------------------
     @contextlib.contextmanager
@@ -374,9 +378,6 @@ class Claims:
         if self.runner is None:
             raise RuntimeError("claims are taken inside Claims.session()")
         return self.runner
-
-    def close(self) -> None:
-        """Nothing to close (subclasses may)."""
 
 
 def _claim(row: dict) -> Claim:
