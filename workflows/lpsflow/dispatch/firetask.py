@@ -26,6 +26,7 @@ from jobflow.managers.fireworks import JobFiretask
 
 from lpsflow.dispatch.claims import POLL_S, Taken, claims_for
 from lpsflow.dispatch.usage import JobMeter, record_stats
+from lpsflow.dispatch.workers import exception_line
 from lpsflow.errors import StoreError
 
 
@@ -60,7 +61,7 @@ class CampaignJobFiretask(JobFiretask):
             try:
                 action = super().run_task(fw_spec)
             except Exception as exc:  # interrupted: the session lets the claim go
-                claims.fail(job.uuid, f"{type(exc).__name__}: {exc}"[:300])
+                claims.fail(job.uuid, exception_line(exc))
                 raise
             try:
                 record_stats(store.docs_store, job.uuid, meter.stats())

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lpsflow.dispatch.claims import POLL_S, Claim, Taken
+from lpsflow.dispatch.claims import POLL_S, STATE_RUNNING, Claim, Taken
 from lpsflow.errors import StoreError
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class SharedJobs:
             self.report.elsewhere.append(job.uuid)
         elif taken is Taken.FAILED:
             self.report.failed[job.uuid] = f"failed in {other.who}: {other.message}"
-        elif other is not None and other.state == "running":
+        elif other is not None and other.state == STATE_RUNNING:
             self.echo(f"{job.name}: taken over from {other.who}, which is gone")
         return taken
 
