@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 
 from lpsflow.analysis import ranking as rk
+from lpsflow.descriptors.phase_model.show import phase_source
 from lpsflow.errors import LpsflowError
 from lpsflow.query import NotComputedError, UnknownDescriptorError, read_results, select
-from lpsflow.report import ReportData, build, phase_source
+from lpsflow.report import ReportData, build
 from lpsflow.report_render import Figure, Placeholder, to_html
 
 
@@ -67,7 +68,7 @@ def test_criteria_pass_fail_and_not_computed():
     assert res["solubility"].status == "pass" and res["solubility"].value == 0.125
     for key in ("binding", "mu_li", "migration"):
         assert res[key].status == "not computed"
-        assert "absent" in res[key].reason and "issue" in res[key].reason
+        assert "absent" in res[key].reason and "no such columns" in res[key].reason
     fail = {c.key: c for c in rk.evaluate(_row("X2S3", +0.01, ">= 1/4", 0.25))}
     assert fail["formation"].status == "fail"
     assert fail["solubility"].status == "fail"  # unbounded within the series
@@ -180,7 +181,7 @@ def test_select_filters_and_errors():
         select(df, "c", ["SiS2"])
     with pytest.raises(UnknownDescriptorError, match="unknown descriptor 'dE_foo'"):
         select(df, "c", None, ["dE_foo"])
-    with pytest.raises(NotComputedError, match=r"E_bind_hetero.*issue 4"):
+    with pytest.raises(NotComputedError, match=r"E_bind_hetero.*binding.*not in"):
         select(df, "c", None, ["E_bind_hetero"])
     empty = df.assign(x_solubility=None)
     with pytest.raises(NotComputedError, match="no value"):
@@ -251,7 +252,7 @@ def test_report_placeholders_and_extra_plots():
             "energy": [0, 0.2, 0, 0, 0.35, 0],
         }
     )
-    _, sections = build(_fake_data(binding=binding, mu_li=mu, neb=neb))
+    _, sections = build(_fake_data(binding=binding, mu_li=mu, migration=neb))
     figs = [b for s in sections for b in s.blocks if isinstance(b, Figure)]
     assert {"binding", "mu_li", "neb"} <= {f.name for f in figs}
     assert all(_non_blank(f.png) for f in figs)

@@ -19,25 +19,28 @@ calculator, energy per atom and converged flag.
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
 from lpsflow.errors import LpsflowError
+from lpsflow.finished import job_outputs
 from lpsflow.query import NotComputedError
-from lpsflow.results import _outputs, manifest
+from lpsflow.results import manifest
+from lpsflow.roles import Role, roles_of, x_label
 
 if TYPE_CHECKING:
     from lpsflow.store import Stores
 
 Kind = Literal["bulk", "core", "interface", "gb", "neb"]
-KIND_PREFIXES: dict[str, str] = {
-    "core": "relax:core:",
-    "interface": "relax:interface:",
-    "gb": "relax:gb:",
-    "neb": "neb:",
+#: Kind -> (step, branch) of the roles it exports.
+KIND_ROLES: dict[str, tuple[str, str]] = {
+    "bulk": ("relax", ""),
+    "core": ("relax", "core"),
+    "interface": ("relax", "interface"),
+    "gb": ("relax", "gb"),
+    "neb": ("neb", "neb"),
 }
 EXTENSIONS = {"cif": "cif", "poscar": "vasp"}
 
@@ -66,26 +69,23 @@ class ExportResult(BaseModel):
 
 
 def _roles(man: dict, kind: Kind) -> dict[str, str]:
-    roles = {j["role"]: j["uuid"] for j in man["jobs"]}
-    if kind == "bulk":
-        bulk = {r: u for r, u in roles.items() if r.count(":") == 1}
-        return {r: u for r, u in bulk.items() if r.startswith("relax:")}
-    return {r: u for r, u in roles.items() if r.startswith(KIND_PREFIXES[kind])}
+    """Role text -> uuid of the jobs whose structures ``kind`` exports."""
+    step, branch = KIND_ROLES[kind]
+    return {
+        str(r): u
+        for r, u in roles_of(man).items()
+        if r.step == step and r.branch == branch
+    }
 
 
-def _name(role: str, kind: Kind, x_default: float | None) -> str:
-    parts = role.split(":")
-    if kind == "bulk":
-        return parts[1]
-    if kind == "core":
-        acc, scheme, *rest = parts[2:]
-        x = rest[0] if len(rest) == 2 else _frac(x_default) if x_default else "x"
-        return f"core_{acc}_{scheme}_x{x.replace('/', '-')}_{rest[-1]}"
-    return "_".join(p.replace("/", "-") for p in parts)
-
-
-def _frac(x: float) -> str:
-    return str(Fraction(x).limit_denominator(1000))
+def _name(role: Role, x_default: float | None) -> str:
+    """File stem of a structure: ``Li2S``, ``core_Al2S3_Li-site_x1-8_0``, ..."""
+    if role.step == "relax" and not role.branch:
+        return role.label
+    if role.branch == "core":
+        x = role.x or (x_label(x_default) if x_default else "x")
+        return f"core_{role.label}_{role.scheme}_x{x.replace('/', '-')}_{role.index}"
+    return str(role).replace(":", "_").replace("/", "-")
 
 
 def export(
@@ -103,10 +103,10 @@ def export(
     if not roles:
         raise NotComputedError(
             f"{kind} structures: not computed in this campaign ('{campaign}' has no "
-            f"{KIND_PREFIXES.get(kind, kind)}* jobs; enable that branch in the "
-            "campaign file)"
+            f"{':'.join(t for t in KIND_ROLES[kind] if t)}:* jobs; enable that "
+            "branch in the campaign file)"
         )
-    outputs = _outputs(stores, list(set(roles.values())))
+    outputs = job_outputs(stores, list(set(roles.values())))
     fails = man.get("failures", {})
     x_default = man["definition"].get("doping", {}).get("x")
     result = ExportResult()
@@ -123,7 +123,7 @@ def export(
             result.written += _neb_images(role, uuid, out, outdir, fmt)
             continue
         s = summarize(out)
-        name = _name(role, kind, x_default)
+        name = _name(Role.parse(role), x_default)
         path = outdir / f"{name}.{EXTENSIONS[fmt]}"
         s.structure.to(filename=str(path), fmt=fmt)
         result.written.append(

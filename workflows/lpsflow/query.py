@@ -14,61 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from lpsflow.analysis.ranking import FUTURE_COLUMNS
+from lpsflow.descriptors import descriptor_of, jobs_of
+from lpsflow.descriptors.base import has_value
 from lpsflow.errors import LpsflowError
 
 #: Columns that identify a row and its provenance (kept by every selection).
 IDENTITY = ("accelerant", "scheme", "core", "calculator", "converged", "state")
-
-#: Job-id columns behind each descriptor (default: ``job_<descriptor>``).
-JOBS_OF = {
-    "dE_core": ("job_core",),
-    "dE_Li7P3S11": ("job_Li7P3S11",),
-    "dE_Li4P2S6": ("job_Li4P2S6",),
-    "dE_Li3PS4": ("job_Li3PS4",),
-    "dE_core_minus_Li7P3S11": ("job_core", "job_Li7P3S11"),
-    "p2s5_sensitivity_core": ("job_core",),
-    "preferred": ("job_core",),
-    "x_solubility": ("job_solubility",),
-    "solubility": ("job_solubility",),
-    "hull_threshold_meV": ("job_solubility",),
-    "e_hull_meV_by_x": ("job_solubility",),
-    **{
-        f"{col}_{kind}": (f"job_binding_{kind}",)
-        for kind in ("hetero", "homo")
-        for col in (
-            "E_bind",
-            "area",
-            "strain",
-            "binding_converged",
-            "binding_references",
-        )
-    },
-    **{
-        f"E_bind_{k}_{s}": (f"job_binding_{k}",)
-        for k in ("hetero", "homo")
-        for s in ("n", "by_n")
-    },
-    "dE_bind": ("job_binding_hetero", "job_binding_homo"),
-    "mu_Li_core": ("job_mu_Li_core",),
-    "E_v_min_core": ("job_mu_Li_core",),
-    "mu_Li_Li7P3S11": ("job_mu_Li_Li7P3S11",),
-    "E_v_min_Li7P3S11": ("job_mu_Li_Li7P3S11",),
-    "dmu_Li": ("job_mu_Li_core", "job_mu_Li_Li7P3S11"),
-    "mu_Li_gb": ("job_mu_Li_gb",),
-    "E_v_min_gb": ("job_mu_Li_gb",),
-    **{
-        f"{col}_GB_{kind}": (f"job_gb_{kind}",)
-        for kind in ("homo", "core", "hetero")
-        for col in ("gamma", "sigma", "misorientation", "strain", "atoms")
-    },
-    **{
-        f"{p}_{path}{sfx}": (f"job_Ea_{path}{sfx}",)
-        for p in ("Ea", "neb_reason")
-        for path in ("gb", "bulk")
-        for sfx in ("", "_Li7P3S11")
-    },
-}
 
 
 class NotComputedError(LpsflowError):
@@ -84,15 +35,6 @@ def descriptors(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c not in IDENTITY and not c.startswith("job_")]
 
 
-def _has_value(value: object) -> bool:
-    if value is None:
-        return False
-    try:
-        return not pd.isna(value)
-    except (TypeError, ValueError):  # dicts and lists
-        return True
-
-
 def select(
     df: pd.DataFrame,
     campaign: str,
@@ -103,7 +45,7 @@ def select(
 
     Raises :class:`UnknownDescriptorError` for a name that is no descriptor and
     :class:`NotComputedError` for one that is known but has no value in the
-    selected rows (a later issue's descriptor, or jobs pending/failed).
+    selected rows (its branch off in the campaign file, or jobs pending/failed).
     """
     out = df
     if accelerants:
@@ -123,30 +65,31 @@ def select(
     keep = [c for c in IDENTITY if c in out.columns]
     for name in columns:
         if name not in out.columns:
-            if name in FUTURE_COLUMNS:
+            owner = descriptor_of(name)
+            if owner is not None:
                 raise NotComputedError(
-                    f"descriptor '{name}' was not computed in campaign '{campaign}': "
-                    f"it comes from {FUTURE_COLUMNS[name]}, not in lpsflow yet"
+                    f"descriptor '{name}' ({owner.name}: {owner.title}) is not in "
+                    f"this table of campaign '{campaign}' (a table written before "
+                    "it was computed, or without its columns)"
                 )
             raise UnknownDescriptorError(
                 f"unknown descriptor '{name}'; the results table has: "
-                + ", ".join(descriptors(df) + list(FUTURE_COLUMNS))
+                + ", ".join(descriptors(df))
             )
-        jobs = [j for j in JOBS_OF.get(name, (f"job_{name}",)) if j in out.columns]
-        if jobs and not any(_has_value(v) for j in jobs for v in out[j]):
+        jobs = [j for j in jobs_of(name) if j in out.columns]
+        if jobs and not any(has_value(v) for j in jobs for v in out[j]):
             raise NotComputedError(
                 f"descriptor '{name}' was not computed in campaign '{campaign}': "
                 "its branch (or kind) is not enabled in the campaign file"
             )
-        if not any(_has_value(v) for v in out[name]):
+        if not any(has_value(v) for v in out[name]):
             states = ", ".join(sorted(set(map(str, out.get("state", [])))))
             raise NotComputedError(
                 f"descriptor '{name}' has no value in campaign '{campaign}' "
                 f"(job states: {states or 'unknown'}): not finished, or not converged "
                 "(see 'lpsflow status' and the *_converged / *_reason columns)"
             )
-        jobs = JOBS_OF.get(name, (f"job_{name}",))
-        keep += [name] + [j for j in jobs if j in out.columns]
+        keep += [name, *jobs]
     keep = list(dict.fromkeys(keep))
     return out[keep].reset_index(drop=True)
 
@@ -156,7 +99,7 @@ def to_text(df: pd.DataFrame) -> str:
     view = df.copy()
     for col in view.columns:
         if col.startswith("job_"):
-            view[col] = view[col].map(lambda u: str(u)[:8] if _has_value(u) else "-")
+            view[col] = view[col].map(lambda u: str(u)[:8] if has_value(u) else "-")
     return view.to_string(index=False, float_format=lambda v: f"{v:+.4f}")
 
 

@@ -6,11 +6,11 @@ sections; :func:`write` renders them. Every number shown comes from the store, e
 the measured conductivities of the study's LPS series, which are quoted (and
 labelled) from :data:`lpsflow.analysis.phase_model.SERIES`.
 
-Descriptors that later issues add (interfaces/E_bind, mu_Li, NEB) plug in through
-:data:`EXTRA_LOADERS`: a loader ``f(stores, manifest) -> DataFrame | None`` per
-figure, with the columns documented in :mod:`lpsflow.plots`. Until one is
-registered, or while it returns None, the report shows "not computed in this
-campaign" in that place.
+Each registered descriptor (:data:`lpsflow.descriptors.DESCRIPTORS`) gives its
+columns of the overview table and its own section; one whose figure needs more
+than the results table reads its long table from the store (``points``). Where a
+descriptor has nothing yet, its section says "not computed in this campaign" and
+why.
 """
 
 from __future__ import annotations
@@ -18,67 +18,27 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from lpsflow import __version__, plots
+from lpsflow import __version__, descriptors
 from lpsflow.analysis import ranking as rk
+from lpsflow.descriptors import criteria
 from lpsflow.errors import LpsflowError
 from lpsflow.report_render import (
-    Figure,
-    Placeholder,
     Section,
     Table,
     Text,
     to_html,
     to_markdown,
 )
-from lpsflow.results import (
-    NoResultsError,
-    binding_points,
-    campaign_names,
-    failures,
-    load,
-    manifest,
-    mu_li_points,
-    neb_points,
-)
+from lpsflow.results import NoResultsError, campaign_names, failures, load, manifest
 
 if TYPE_CHECKING:
-    from lpsflow.analysis.phase_model import PhaseEvolution
     from lpsflow.store import Stores
-
-Loader = Callable[["Stores", dict[str, Any]], pd.DataFrame | None]
-
-#: Loaders of the later descriptors, by figure: 'binding' (issue 4), 'mu_li' and
-#: 'neb' (issue 5). Register one to make its figure appear.
-EXTRA_LOADERS: dict[str, Loader] = {
-    "binding": binding_points,
-    "mu_li": mu_li_points,
-    "neb": neb_points,
-}
-
-_EXTRAS = {
-    "binding": (
-        "E_bind versus number of Li7P3S11(010) layers, hetero vs homo",
-        "needs the slab/interface binding-energy jobs of issue 4",
-        plots.binding_vs_layers,
-    ),
-    "mu_li": (
-        "mu_Li per phase (core vs Li7P3S11)",
-        "needs the Li-vacancy formation energies of issue 5",
-        plots.mu_li_per_phase,
-    ),
-    "neb": (
-        "NEB energy profiles along the GB vs across the grain",
-        "needs the grain boundaries and climbing-image NEB of issue 5",
-        plots.neb_profiles,
-    ),
-}
 
 #: Keys of a campaign definition that do not change what is compared across models.
 _NOT_DEFINITION = ("name", "description", "store", "workdir", "calculator")
@@ -96,6 +56,7 @@ class ReportData:
     failures: dict[str, str]
     comparisons: dict[str, rk.Comparison] = field(default_factory=dict)
     extras: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    """Long tables behind the descriptors' figures, by descriptor name."""
     config: rk.RankingConfig = field(default_factory=rk.RankingConfig)
 
 
@@ -157,9 +118,9 @@ def collect(
         data.comparisons[campaign] = inner
     for other in twin_campaigns(stores, campaign) if compare is None else compare:
         data.comparisons[other] = rk.compare(df, load(other, stores), cfg)
-    for key in _EXTRAS:
-        loader = EXTRA_LOADERS.get(key)
-        data.extras[key] = loader(stores, man) if loader else None
+    for d in descriptors.DESCRIPTORS:
+        if d.points is not None:
+            data.extras[d.name] = d.points(stores, man)
     return data
 
 
@@ -177,18 +138,14 @@ def _s(value: Any) -> str:
 
 
 def _descriptor_section(df: pd.DataFrame) -> Section:
-    extra = [c for c in rk.FUTURE_COLUMNS if c in df.columns]
+    shown = [
+        h for d in descriptors.DESCRIPTORS for h in d.headline if h.column in df.columns
+    ]
     headers = [
         "accelerant",
         "scheme",
         "core",
-        "dE_core",
-        "dE_Li7P3S11",
-        "dE_Li4P2S6",
-        "dE_Li3PS4",
-        "core - Li7P3S11",
-        "x_sol",
-        *extra,
+        *(h.header for h in shown),
         "converged",
         "state",
         "calculator",
@@ -199,18 +156,7 @@ def _descriptor_section(df: pd.DataFrame) -> Section:
             r["accelerant"],
             r["scheme"],
             _s(r["core"]),
-            *(
-                _f(r[c])
-                for c in (
-                    "dE_core",
-                    "dE_Li7P3S11",
-                    "dE_Li4P2S6",
-                    "dE_Li3PS4",
-                    "dE_core_minus_Li7P3S11",
-                )
-            ),
-            _s(r["solubility"]),
-            *(_f(r[c]) for c in extra),
+            *(_f(r[h.column]) if h.number else _s(r[h.column]) for h in shown),
             "yes" if r["converged"] else "NO",
             r["state"],
             r["calculator"],
@@ -235,7 +181,7 @@ def _descriptor_section(df: pd.DataFrame) -> Section:
 
 def _ranking_section(data: ReportData) -> Section:
     cfg, ranked = data.config, data.ranked
-    keys = [c.key for c in rk.CRITERIA]
+    keys = [c.key for c in criteria()]
     rows, classes, reasons, reason_cls = [], [], [], []
     css = {"pass": "pass", "fail": "fail", "not computed": "nc"}
     for r in ranked:
@@ -263,7 +209,7 @@ def _ranking_section(data: ReportData) -> Section:
             ", ".join(c.columns),
             c.unit,
         ]
-        for c in rk.CRITERIA
+        for c in criteria()
     ]
     return Section(
         "ranking",
@@ -349,153 +295,13 @@ def _comparison_section(data: ReportData) -> Section:
     return Section("comparison", "Two-model comparison", blocks)
 
 
-def _reaction_section(df: pd.DataFrame) -> Section:
-    cols = ["dE_core", "dE_Li7P3S11", "dE_Li4P2S6"]
-    if not df[cols].notna().to_numpy().any():
-        block: Any = Placeholder(
-            "Reaction energies", "the reaction-energy jobs have not finished"
-        )
-    else:
-        block = Figure(
-            "reaction_energies",
-            plots.reaction_energies(df),
-            "Reaction energies per atom from the precursors: doped core "
-            "Li(3-3x)M(x)PS4 vs Li7P3S11 vs Li4P2S6 + S (more negative = more "
-            "strongly driven to form).",
-        )
-    return Section("reaction-energies", "Reaction energies per accelerant", [block])
-
-
-def _solubility_section(df: pd.DataFrame) -> Section:
-    rows = df[df["e_hull_meV_by_x"].map(lambda v: isinstance(v, dict) and bool(v))]
-    if rows.empty:
-        return Section(
-            "solubility",
-            "Energy above hull versus x",
-            [
-                Placeholder(
-                    "Energy above hull vs x",
-                    "doping.solubility_x is empty or the solubility jobs have not "
-                    "finished",
-                )
-            ],
-        )
-    xs = sorted({k for d in rows["e_hull_meV_by_x"] for k in d}, key=rk.x_of)
-    table = Table(
-        ["accelerant", *(f"x = {x}" for x in xs), "threshold", "x_sol"],
-        [
-            [
-                f"{r['accelerant']} {r['scheme']}",
-                *(_f(r["e_hull_meV_by_x"].get(x), "+.1f") for x in xs),
-                _f(r["hull_threshold_meV"], "g"),
-                str(r["solubility"]),
-            ]
-            for _, r in rows.iterrows()
-        ],
-        caption="Energy above the hull of the undoped phases (meV/atom; negative: "
-        "stable against them).",
-    )
-    fig = Figure(
-        "hull_vs_x",
-        plots.hull_vs_x(rows),
-        "Energy above hull versus dopant content x; dashed: stability threshold; "
-        "dotted: solubility limit.",
-    )
-    return Section("solubility", "Energy above hull versus x", [fig, table])
-
-
-def phase_source(df: pd.DataFrame) -> tuple[str, str, float | None, str]:
-    """Accelerant (Al2S3, else the first), scheme, solubility x and its label."""
-    accs = list(dict.fromkeys(df["accelerant"]))
-    acc = "Al2S3" if "Al2S3" in accs else accs[0]
-    rows = df[df["accelerant"] == acc]
-    with_x = rows[rows["x_solubility"].notna()]
-    pick = with_x if not with_x.empty else rows
-    pick = pick.sort_values("preferred", ascending=False)
-    r = pick.iloc[0]
-    x = None if pd.isna(r["x_solubility"]) else float(r["x_solubility"])
-    label = r["solubility"] if isinstance(r["solubility"], str) else "not computed"
-    return acc, str(r["scheme"]), x, label
-
-
-def _phase_section(df: pd.DataFrame) -> Section:
-    from lpsflow.analysis.phase_model import SERIES, series
-
-    acc, scheme, x, label = phase_source(df)
-    title = "Phase model of the LPS series"
-    if x is None:
-        why = (
-            f"the {acc} solubility is {label}: no x from this campaign to feed the "
-            "model (add smaller x to doping.solubility_x)"
-        )
-        return Section("phase-model", title, [Placeholder("Phase-model table", why)])
-    evos: list[PhaseEvolution] = series(acc, x, scheme=scheme)
-    note = " (a lower bound: the largest x computed)" if label.startswith(">=") else ""
-    sigma_of = {s.name: s.conductivity for s in SERIES}
-    main = ("Li3PS4", "Li7P3S11", "Li4P2S6")
-    rows = [
-        [
-            e.sample,
-            _f(sigma_of.get(e.sample), "g"),
-            _f(e.accelerant_moles, ".3f"),
-            _f(e.core_moles, ".2f"),
-            _f(100 * e.wt("core"), ".1f"),
-            *(_f(100 * e.wt(p), ".1f") for p in main),
-            _f(100 * e.wt(acc), ".1f"),
-            _f(100 * e.wt("core", "crystalline"), ".1f"),
-            _f(e.residual_ps, ".4f"),
-            " -> ".join(e.sequence),
-        ]
-        for e in evos
+def _descriptor_sections(data: ReportData) -> list[Section]:
+    """Each descriptor's own section, in registry order."""
+    return [
+        d.section(data.results, data.extras.get(d.name))
+        for d in descriptors.DESCRIPTORS
+        if d.section is not None
     ]
-    headers = [
-        "sample",
-        "measured sigma (mS/cm, study)",
-        f"{acc} mol",
-        "core mol",
-        "core wt%",
-        *(f"{p} wt%" for p in main),
-        f"{acc} left wt%",
-        "core wt% cryst.",
-        "residual P/S",
-        "sequence",
-    ]
-    measured_for = "" if acc == "Al2S3" else " (measured with Al2S3, not " + acc + ")"
-    return Section(
-        "phase-model",
-        title,
-        [
-            Text(
-                f"{acc} accelerant, core {evos[0].core} ({scheme}); solubility x = "
-                f"{x:g} from this campaign{note}. Mass balance and the study's "
-                "sequential rule (core first, residual Li2S + P2S5 split on the "
-                "observed Li3PS4 -> Li7P3S11 -> Li4P2S6 tie line). The conductivity "
-                "column is quoted from the study (room temperature, cold-pressed, "
-                f"Al2S3 samples){measured_for}; it is not computed."
-            ),
-            Table(headers, rows, caption="wt% of the whole sample unless noted"),
-            Figure(
-                "phase_model",
-                plots.phase_series(evos),
-                "Model weight fractions along the series (bars) and the study's "
-                "measured conductivities (triangles, log scale).",
-            ),
-        ],
-    )
-
-
-def _extra_sections(data: ReportData) -> list[Section]:
-    ids = {"binding": "binding", "mu_li": "mu-li", "neb": "neb"}
-    out = []
-    for key, (what, why, plot) in _EXTRAS.items():
-        frame = data.extras.get(key)
-        block: Any = (
-            Figure(key, plot(frame), what)
-            if frame is not None and not frame.empty
-            else Placeholder(what, why)
-        )
-        out.append(Section(ids[key], what, [block]))
-    return out
 
 
 def _provenance_section(data: ReportData) -> Section:
@@ -538,10 +344,7 @@ def build(data: ReportData) -> tuple[str, list[Section]]:
         _descriptor_section(df),
         _ranking_section(data),
         _comparison_section(data),
-        _reaction_section(df),
-        _solubility_section(df),
-        _phase_section(df),
-        *_extra_sections(data),
+        *_descriptor_sections(data),
         _provenance_section(data),
     ]
     return f"lpsflow report: campaign '{data.campaign}'", sections

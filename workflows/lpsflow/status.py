@@ -12,12 +12,12 @@ their job directory.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lpsflow.dispatch.claims import STATE_RUNNING
+from lpsflow.roles import Role, RoleError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -33,7 +33,7 @@ RUN_STATS_KEY = "lpsflow_run"
 
 def role_kind(role: str) -> str:
     """A job's kind from its role: ``relax:core:Al2S3:Li-site`` -> ``relax``."""
-    return re.split(r"[: ]", role, maxsplit=1)[0] or "job"
+    return Role.step_of(role)
 
 
 @dataclass
@@ -101,9 +101,13 @@ def peer_key(role: str, accelerants: Iterable[str]) -> str:
     ``relax:core:SiS2:Li-site:1`` -> ``relax:core:*:Li-site:#``. Peers are the
     same step on other accelerants: cells of the same size and kind.
     """
-    names = set(accelerants)
-    parts = role.split(":")
-    return ":".join("*" if p in names else "#" if p.isdigit() else p for p in parts)
+    try:
+        parsed = Role.parse(role)
+    except RoleError:  # a firework's name: its own peer
+        return role
+    if parsed.label in set(accelerants):
+        parsed = parsed.but(label="*")
+    return parsed.format(index="#")
 
 
 def store_status(

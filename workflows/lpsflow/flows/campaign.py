@@ -20,13 +20,12 @@ Li7P3S11 homo GB and the Li7P3S11 hops (along the homo GB and in bulk).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from jobflow import Flow, Job, Maker
 
-from lpsflow import __version__
+from lpsflow import __version__, roles
 from lpsflow.calculators import get_backend
 from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
 from lpsflow.flows.grain_boundaries import add_gb_series, add_neb, neb_options
@@ -36,6 +35,7 @@ from lpsflow.jobs.identity import stamp
 from lpsflow.jobs.reactions import phase_input, reaction_energy_job
 from lpsflow.jobs.screening import screen_arrangements
 from lpsflow.jobs.solubility import solubility_job
+from lpsflow.roles import Role, x_label
 from lpsflow.structures.accelerant import Accelerant, parse_accelerant
 from lpsflow.structures.doping import choose_supercell, ranked_arrangements
 from lpsflow.structures.library import load_structure
@@ -119,10 +119,11 @@ class _Builder:
         self.roles: dict[str, str] = {}
 
     def add(
-        self, job: Job, role: str, name: str | None = None, salt: bool = True
+        self, job: Job, role: Role, name: str | None = None, salt: bool = True
     ) -> Job:
         # calculations are keyed by calculator settings; lpsflow's own analysis jobs
         # by the package version, so a new release recomputes them (they are cheap)
+        role = str(role)
         stamp(job, role=role, salt=self.salt if salt else {"lpsflow": __version__})
         if job.uuid in self._by_uuid:  # the same calculation asked for twice
             self.roles[role] = job.uuid
@@ -142,12 +143,12 @@ class _Builder:
         if primitive:
             structure = structure.get_primitive_structure()
         job = self.backend.relax_maker(phase).make(structure)
-        return self.add(job, f"relax:{phase}", name=f"relax {phase}")
+        return self.add(job, roles.relax(phase), name=f"relax {phase}")
 
     def reaction(
         self,
         label: str,
-        role: str,
+        role: Role,
         product: str,
         species: list[dict],
         reactants: list[str],
@@ -169,7 +170,7 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
     for product, reactants, products in SHARED_REACTIONS:
         b.reaction(
             product,
-            f"reaction:{product}",
+            roles.reaction(product),
             product,
             [species(p) for p in sorted(set(reactants + products))],
             reactants,
@@ -185,15 +186,14 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
         for scheme_name in doping.schemes or schemes:
             if scheme_name not in schemes:
                 continue  # e.g. P-site asked for, but not possible for a 3+ cation
-            tag = f"{acc.formula}:{scheme_name}"
             label = f"core {acc.formula} {scheme_name}"
             core_formula, core_relaxes = _doped_cells(
-                b, relaxed, acc, scheme_name, doping.x, doping.supercell, tag
+                b, relaxed, acc, scheme_name, doping.x, doping.supercell, ""
             )
             cells[acc.formula, scheme_name, doping.x] = core_formula, core_relaxes
             b.reaction(
                 label,
-                f"reaction:core:{tag}",
+                roles.core_reaction(acc.formula, scheme_name),
                 acc.core_label(scheme_name, doping.x),
                 [
                     species("Li2S"),
@@ -213,12 +213,12 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
                     formula_x, jobs_x = core_formula, core_relaxes
                 else:
                     formula_x, jobs_x = _doped_cells(
-                        b, relaxed, acc, scheme_name, x, None, f"{tag}:{_xlabel(x)}"
+                        b, relaxed, acc, scheme_name, x, None, x_label(x)
                     )
                     cells[acc.formula, scheme_name, x] = formula_x, jobs_x
                 series.append(
                     {
-                        **phase_input(f"{label} x={_xlabel(x)}", formula_x, jobs_x),
+                        **phase_input(f"{label} x={x_label(x)}", formula_x, jobs_x),
                         "x": x,
                     }
                 )
@@ -231,7 +231,7 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
                     [species(p) for p in refs],
                     series,
                 ),
-                f"solubility:{tag}",
+                roles.solubility(acc.formula, scheme_name),
                 name=f"solubility {acc.formula} {scheme_name}",
                 salt=False,
             )
@@ -244,13 +244,18 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
             scheme, hosts = _core_cells(b, relaxed, acc, cells, x)
             if hosts:
                 add_chemical_potential(
-                    b, f"core:{acc.formula}", f"{acc.formula} core {scheme}",
+                    b, roles.mu_li("core", acc.formula), f"{acc.formula} core {scheme}",
                     DOPED_CORE, hosts, relaxed["Li"],
                 )  # fmt: skip
         _grain_boundaries_and_hops(b, relaxed, acc, cells)
     if campaign.vacancies.enabled and campaign.accelerants:
         add_chemical_potential(
-            b, "Li7P3S11", "Li7P3S11", "Li7P3S11", [relaxed["Li7P3S11"]], relaxed["Li"]
+            b,
+            roles.mu_li("", "Li7P3S11"),
+            "Li7P3S11",
+            "Li7P3S11",
+            [relaxed["Li7P3S11"]],
+            relaxed["Li"],
         )
     if campaign.accelerants:
         _shared_grain_boundary_and_hops(b, relaxed)
@@ -301,8 +306,8 @@ def _grain_boundaries_and_hops(
                 energy[kind] = _gb(b, kind, acc.formula, hosts, [relaxed["Li7P3S11"]])
     if "hetero" in energy and c.vacancies.enabled and c.vacancies.gb:
         add_chemical_potential(
-            b, f"gb:{acc.formula}", f"{acc.formula} hetero GB", GRAIN_BOUNDARY,
-            [energy["hetero"]], relaxed["Li"], region="gb",
+            b, roles.mu_li("gb", acc.formula), f"{acc.formula} hetero GB",
+            GRAIN_BOUNDARY, [energy["hetero"]], relaxed["Li"], region="gb",
         )  # fmt: skip
     if not neb.enabled:
         return
@@ -375,13 +380,8 @@ def _core_cells(
         return scheme, []  # e.g. P-site asked for, impossible for a 3+ cation
     key = (acc.formula, scheme, x)
     if key not in cells:
-        tag = f"{acc.formula}:{scheme}:{_xlabel(x)}"
-        cells[key] = _doped_cells(b, relaxed, acc, scheme, x, None, tag)
+        cells[key] = _doped_cells(b, relaxed, acc, scheme, x, None, x_label(x))
     return scheme, cells[key][1]
-
-
-def _xlabel(x: float) -> str:
-    return str(Fraction(x).limit_denominator(1000))
 
 
 def _doped_cells(
@@ -391,10 +391,11 @@ def _doped_cells(
     scheme_name: str,
     x: float,
     supercell: tuple[int, int, int] | None,
-    tag: str,
+    x_label: str,
 ) -> tuple[str, list[Job]]:
     """Screen and relax the doped cells at one x; return their formula and relaxations.
 
+    ``x_label``: x as the roles name it, empty at the campaign's ``doping.x``.
     Arrangements are enumerated and Ewald-ranked now, on the starting host; the
     screening job applies them to the relaxed host.
     """
@@ -407,7 +408,8 @@ def _doped_cells(
     ranked, n_distinct = ranked_arrangements(
         host_sc, acc, scheme, n_dopants, doping.screen_top, doping.max_enumerate
     )
-    words = tag.replace(":", " ")
+    role = Role("screen", acc.formula, branch="core", scheme=scheme_name, x=x_label)
+    words = role.tag.replace(":", " ")
     screen = b.add(
         screen_arrangements(
             relaxed["Li3PS4"].output.structure,
@@ -422,13 +424,13 @@ def _doped_cells(
             model=b.c.calculator.screening_model,
             device=b.c.calculator.device,
         ),
-        f"screen:core:{tag}",
+        role,
         name=f"screen core {words}",
     )
     relaxes = [
         b.add(
             b.backend.relax_maker(DOPED_CORE).make(screen.output.selected[i]),
-            f"relax:core:{tag}:{i}",
+            role.but(step="relax", index=i),
             name=f"relax core {words} #{i}",
         )
         for i in range(min(doping.relax_top, len(ranked)))

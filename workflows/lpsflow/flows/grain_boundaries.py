@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from lpsflow import roles
 from lpsflow.calculators.base import GRAIN_BOUNDARY
 from lpsflow.errors import StructureError
 from lpsflow.jobs.grain_boundaries import gb_energy_job, screen_grain_boundary
@@ -81,7 +82,7 @@ def add_gb_series(
     miller_a = tuple(miller_a or ma)
     miller_b = tuple(miller_b or mb)
     hetero = kind == "hetero"
-    tag = f"{kind}:{label}"
+    result = roles.gb_energy(kind, label)
     words = f"{kind} {label}"
     a_refs = [job_ref(j) for j in bulk_a_jobs]
     b_refs = [job_ref(j) for j in bulk_b_jobs] if hetero and bulk_b_jobs else None
@@ -98,16 +99,16 @@ def add_gb_series(
             device=calc.device,
             parent=parent,
         ),
-        f"screen:gb:{tag}",
+        result.but(step="screen"),
         name=f"screen gb {words}",
     )
     maker = b.backend.relax_maker(GRAIN_BOUNDARY, relax_cell=False, fmax=fmax)
     relax = b.add(
-        maker.make(scr.output.gb), f"relax:gb:{tag}", name=f"relax gb {words}"
+        maker.make(scr.output.gb), result.but(step="relax"), name=f"relax gb {words}"
     )
     return b.add(
         gb_energy_job(scr.output, job_ref(relax), a_refs, b_refs),
-        f"gb:{tag}",
+        result,
         name=f"gb energy {words}",
         salt=False,
     )
@@ -171,7 +172,7 @@ def add_neb(
             device=calc.device,
             **neb_kwargs,
         ),
-        f"neb:{path}:{label}",
+        roles.neb(path, label),
         name=f"neb {path} {label}",
     )
 
@@ -198,7 +199,7 @@ def _add_vasp_neb(
     from lpsflow.jobs.neb import interpolate_job
     from lpsflow.jobs.neb_vasp import collect_vasp_neb, neb_endpoints_job
 
-    tag, words = f"{path}:{label}", f"{path} {label}"
+    result, words = roles.neb(path, label), f"{path} {label}"
     sel = b.add(
         neb_endpoints_job(
             label,
@@ -210,7 +211,7 @@ def _add_vasp_neb(
             supercell=supercell,
             min_length=min_length,
         ),
-        f"hops:neb:{tag}",
+        result.but(step="hops"),
         name=f"neb hops {words}",
         salt=False,
     )
@@ -220,20 +221,20 @@ def _add_vasp_neb(
         ends = [
             b.add(
                 relax.make(sel.output.endpoints[k][i]),
-                f"endpoint:neb:{tag}:{k}:{end}",
+                result.but(step="endpoint", index=k, part=end),
                 name=f"relax neb endpoint {words} #{k} {end}",
             )
             for i, end in enumerate(("initial", "final"))
         ]
         images = b.add(
             interpolate_job([e.output.structure for e in ends], n_images),
-            f"images:neb:{tag}:{k}",
+            result.but(step="images", index=k),
             name=f"neb images {words} #{k}",
             salt=False,
         )
         band = b.add(
             images_maker.make(images.output),
-            f"band:neb:{tag}:{k}",
+            result.but(step="band", index=k),
             name=f"neb {words} #{k}",
         )
         collected = b.add(
@@ -242,7 +243,7 @@ def _add_vasp_neb(
                 band.output.dir_name,
                 store_calculations=False,
             ),
-            f"collect:neb:{tag}:{k}",
+            result.but(step="collect", index=k),
             name=f"collect neb {words} #{k}",
             salt=False,
         )
@@ -255,7 +256,7 @@ def _add_vasp_neb(
         )
     return b.add(
         collect_vasp_neb(sel.output, runs, fmax, max_steps),
-        f"neb:{tag}",
+        result,
         name=f"neb {words}",
         salt=False,
     )

@@ -16,9 +16,12 @@ from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
 from lpsflow.calculators.vasp import VaspBackend, write_vasp_inputs
 from lpsflow.flows.campaign import build_campaign
 from lpsflow.flows.interfaces import INTERFACE_PHASE
+from lpsflow.roles import Role
 from lpsflow.structures.vacancies import boundary_li_sites, vacancy_cell
 
 if TYPE_CHECKING:
+    from jobflow import Job
+
     from lpsflow.campaign import Campaign
 
 
@@ -40,34 +43,30 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
     cflow = build_campaign(vasp)
     jobs = {j.uuid: j for j in cflow.flow.jobs}
     out, written = Path(directory), []
-    for role, uuid in cflow.roles.items():
-        if not role.startswith("relax:"):
+    for text, uuid in cflow.roles.items():
+        role = Role.parse(text)
+        if role.step != "relax":
             continue
         job = jobs[uuid]
-        structure, phase = job.function_args[0], role.split(":", 1)[1]
-        if role.startswith("relax:gb:"):  # built by the GB screen job
-            structure = _representative_gb(
-                cflow.roles[f"screen:gb:{role.split(':', 2)[2]}"], jobs, campaign
+        structure, phase = job.function_args[0], role.label
+        screen = cflow.roles.get(str(role.but(step="screen", index=None)))
+        if role.branch == "gb":  # built by the GB screen job
+            structure, phase = (
+                _representative_gb(screen, jobs, campaign),
+                GRAIN_BOUNDARY,
             )
-            phase = GRAIN_BOUNDARY
-        elif role.startswith("relax:vacancy:gb:"):  # Li sites near a GB
-            tag = ":".join(role.split(":")[2:-1])
-            scr = jobs[cflow.roles[f"screen:vacancy:{tag}"]]
-            energy = jobs[scr.function_args[1][0]["uuid"]]
+        elif role.branch == "vacancy" and role.kind == "gb":  # Li sites near a GB
+            energy = jobs[jobs[screen].function_args[1][0]["uuid"]]
             gb = _representative_gb(energy.function_args[0].uuid, jobs, campaign)
             site = boundary_li_sites(gb, campaign.vacancies.gb_window)[0].index
             structure, phase = vacancy_cell(gb, site), GRAIN_BOUNDARY
-        elif role.startswith("relax:interface:"):  # built by the interface screen
+        elif role.branch == "interface":  # built by the interface screen
             structure = _representative_interface(role, cflow.roles, jobs, campaign)
             phase = INTERFACE_PHASE
-        elif role.startswith("relax:vacancy:"):  # built by the vacancy screen job
-            structure, phase = _representative_vacancy(
-                role, cflow.roles, jobs, campaign
-            )
+        elif role.branch == "vacancy":  # built by the vacancy screen job
+            structure, phase = _representative_vacancy(jobs[screen], jobs, campaign)
         elif not isinstance(structure, Structure):  # doped core: built by the screen
-            tag = ":".join(role.split(":")[2:-1])
-            screen = jobs[cflow.roles[f"screen:core:{tag}"]]
-            structure = _representative_core(screen, campaign.structure_overrides)
+            structure = _representative_core(jobs[screen], campaign.structure_overrides)
             phase = DOPED_CORE
         target = out / re.sub(r"[^A-Za-z0-9.-]+", "_", job.name).strip("_")
         maker = getattr(job.function, "__self__", None)  # the job's own maker
@@ -98,15 +97,14 @@ def _representative_core(screen_job, overrides: dict) -> Structure:
 
 
 def _representative_interface(
-    role: str, roles: dict[str, str], jobs: dict, campaign: Campaign
+    role: Role, roles: dict[str, str], jobs: dict, campaign: Campaign
 ) -> Structure:
     """The unshifted interface cell (or its film/substrate) from starting structures."""
     from lpsflow.structures.interfaces import build_interfaces, strained_references
     from lpsflow.structures.library import load_structure
 
-    _, _, kind, label, *rest = role.split(":")
-    n_tag = rest[0] if rest[0].startswith("n") else "n1"
-    screen = jobs[roles[f"screen:interface:{kind}:{label}:{n_tag}"]]
+    kind = role.kind
+    screen = jobs[roles[str(role.but(step="screen", n=role.n or 1, part=""))]]
     _, _, _, substrates, n, film_miller, sub_miller, series, vacuum = (
         screen.function_args
     )
@@ -132,22 +130,21 @@ def _representative_interface(
     )  # fmt: skip
     cell = Structure.from_sites(iset.interfaces[0])
     film_ref, sub_ref = strained_references(cell)
-    return {"film": film_ref, "substrate": sub_ref}.get(rest[-1], cell)
+    what = role.part.split(":")[-1]  # film, substrate, or the interface itself
+    return {"film": film_ref, "substrate": sub_ref}.get(what, cell)
 
 
 def _representative_vacancy(
-    role: str, roles: dict[str, str], jobs: dict, campaign: Campaign
+    screen: Job, jobs: dict, campaign: Campaign
 ) -> tuple[Structure, str]:
     """A vacancy at the first distinct Li site of the starting host's supercell."""
     from lpsflow.jobs.vacancies import site_at, supercell_for
     from lpsflow.structures.vacancies import distinct_li_sites, vacancy_cell
 
-    tag = ":".join(role.split(":")[2:-1])
-    screen = jobs[roles[f"screen:vacancy:{tag}"]]
-    _, hosts, min_length, *_ = screen.function_args
+    label, hosts, min_length, *_ = screen.function_args
     relax = jobs[hosts[0]["uuid"]]
     host = relax.function_args[0]
-    phase = tag
+    phase = label
     if not isinstance(host, Structure):  # a doped core built by its screening job
         host = _representative_core(jobs[host.uuid], campaign.structure_overrides)
         phase = DOPED_CORE

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lpsflow import roles
 from lpsflow.errors import StructureError
 from lpsflow.jobs.interfaces import (
     binding_energy_job,
@@ -36,6 +37,7 @@ from lpsflow.jobs.interfaces import (
     screen_interface,
 )
 from lpsflow.jobs.reactions import job_ref
+from lpsflow.roles import Role
 from lpsflow.structures.interfaces import LatticeMatch, match_interface
 
 if TYPE_CHECKING:
@@ -65,11 +67,11 @@ def add_interface_series(
     cfg = b.c.interfaces
     calc = b.c.calculator
     maker = b.backend.relax_maker(INTERFACE_PHASE, relax_cell=False, fmax=cfg.fmax)
-    tag = f"{kind}:{label}"
+    result = roles.binding(kind, label)
     words = f"{kind} {label}"
     from_parts = cfg.references in ("relaxed_interface", "lowest")
     from_cut = cfg.references in ("screened_cell", "lowest")
-    cut = "cut:" if from_parts else ""  # role suffix of the second start in 'lowest'
+    cut = "cut:" if from_parts else ""  # role part of the second start in 'lowest'
     screens, ifaces, parts, starts = [], [], [], []
     k = cfg.relax_top  # interfaces relaxed per n
     films: dict[str, list] = {"parts": [], "cut": []}
@@ -91,34 +93,34 @@ def add_interface_series(
                 # homo series keep the arguments (and so the stored ids) they had
                 **({"substrate_host": job_ref(host)} if host is not None else {}),
             ),
-            f"screen:interface:{tag}:n{n}",
+            result.but(step="screen", n=n),
             name=f"screen interface {words} n={n}",
         )
         screens.append(scr)
         iface = b.add(
             maker.make(scr.output.interface),
-            f"relax:interface:{tag}:n{n}",
+            result.but(step="relax", n=n),
             name=f"relax interface {words} n={n}",
         )
         ifaces.append(iface)
         if from_parts:
             part = b.add(
                 interface_parts(scr.output, job_ref(iface)),
-                f"parts:interface:{tag}:n{n}",
+                result.but(step="parts", n=n),
                 name=f"parts interface {words} n={n}",
             )
             parts.append(part)
             films["parts"].append(
                 b.add(
                     maker.make(part.output.film),
-                    f"relax:interface:{tag}:n{n}:film",
+                    result.but(step="relax", n=n, part="film"),
                     name=f"relax film {words} n={n}",
                 )
             )
             subs["parts"].append(
                 b.add(
                     maker.make(part.output.substrate),
-                    f"relax:interface:{tag}:n{n}:substrate",
+                    result.but(step="relax", n=n, part="substrate"),
                     name=f"relax substrate {words} n={n}",
                 )
             )
@@ -128,10 +130,10 @@ def add_interface_series(
                 interface_starts(
                     scr.output, k, film_in, subs_in, *geometry, **scr.function_kwargs
                 ),
-                f"screen:interface:{tag}:n{n}:starts",
+                result.but(step="screen", n=n, part="starts"),
                 name=f"starts interface {words} n={n}",
             )
-            where = (f"{tag}:n{n}", f"{words} n={n}")
+            where = (result.but(step="relax", n=n), f"{words} n={n}")
             starts.append(
                 [
                     _add_start(b, maker, scr, others, i, *where, from_parts)
@@ -142,7 +144,7 @@ def add_interface_series(
             films["cut"].append(
                 b.add(
                     maker.make(scr.output.film_reference),
-                    f"relax:interface:{tag}:n{n}:{cut}film",
+                    result.but(step="relax", n=n, part=f"{cut}film"),
                     name=f"relax film {words} n={n}" + (" (cut)" if cut else ""),
                 )
             )
@@ -150,7 +152,7 @@ def add_interface_series(
         subs["cut"].append(
             b.add(
                 maker.make(screens[0].output.substrate_reference),
-                f"relax:interface:{tag}:{cut}substrate",
+                result.but(step="relax", part=f"{cut}substrate"),
                 name=f"relax substrate {words}" + (" (cut)" if cut else ""),
             )
         )
@@ -175,27 +177,30 @@ def add_interface_series(
             pool_substrates=from_parts and from_cut,
             **({"starts": starts} if k > 1 else {}),
         ),
-        f"binding:{tag}",
+        result,
         name=f"binding {words}",
         salt=False,
     )
 
 
 def _add_start(
-    b, maker, scr: Job, others: Job, i: int, tag: str, words: str, parts: bool
+    b, maker, scr: Job, others: Job, i: int, at: Role, words: str, parts: bool
 ) -> dict:
-    """Relax the ``i``-th other start of a screen (and its parts, with ``parts``)."""
+    """Relax the ``i``-th other start of a screen (and its parts, with ``parts``).
+
+    ``at``: the role of the screen's own relaxed interface (its n).
+    """
     cell = others.output.cells[i - 1]
     iface = b.add(
         maker.make(cell),
-        f"relax:interface:{tag}:start{i + 1}",
+        at.but(part=f"start{i + 1}"),
         name=f"relax interface {words} start {i + 1}",
     )
     start: dict[str, Any] = {"start": i, "cell": cell, "interface": job_ref(iface)}
     if parts:
         part = b.add(
             interface_parts(scr.output, job_ref(iface), start=cell),
-            f"parts:interface:{tag}:start{i + 1}",
+            at.but(step="parts", part=f"start{i + 1}"),
             name=f"parts interface {words} start {i + 1}",
         )
         start["parts"] = part.output
@@ -203,7 +208,7 @@ def _add_start(
             start[what] = job_ref(
                 b.add(
                     maker.make(getattr(part.output, what)),
-                    f"relax:interface:{tag}:start{i + 1}:{what}",
+                    at.but(part=f"start{i + 1}:{what}"),
                     name=f"relax {what} {words} start {i + 1}",
                 )
             )

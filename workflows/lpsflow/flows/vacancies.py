@@ -17,10 +17,12 @@ from lpsflow.jobs.vacancies import chemical_potential_job, screen_vacancies
 if TYPE_CHECKING:
     from jobflow import Job
 
+    from lpsflow.roles import Role
+
 
 def add_chemical_potential(
     b,
-    tag: str,
+    result: Role,
     label: str,
     phase: str,
     hosts: list[Job],
@@ -29,12 +31,14 @@ def add_chemical_potential(
 ) -> Job:
     """Add the vacancy jobs of one phase to the builder ``b``; return the mu_Li job.
 
-    ``region="gb"``: ``hosts`` is the energy job of one GB and the sites are its Li
-    within ``vacancies.gb_window`` of the boundary planes (tag ``gb:<label>``).
+    ``result``: the role of the mu_Li job (:func:`lpsflow.roles.mu_li`);
+    ``label``: the phase as the jobs name it. ``region="gb"``: ``hosts`` is the
+    energy job of one GB and the sites are its Li within ``vacancies.gb_window`` of
+    the boundary planes (role kind ``gb``).
     """
     cfg = b.c.vacancies
     calc = b.c.calculator
-    words = tag.replace(":", " ")
+    words = result.tag.replace(":", " ")
     scr = b.add(
         screen_vacancies(
             label,
@@ -46,12 +50,12 @@ def add_chemical_potential(
             # bulk jobs keep the arguments (and so the stored ids) they always had
             **({"region": region, "window": cfg.gb_window} if region != "bulk" else {}),
         ),
-        f"screen:vacancy:{tag}",
+        result.but(step="screen"),
         name=f"screen vacancies {words}",
     )
     host = b.add(
         b.backend.static_maker(phase).make(scr.output.host),
-        f"static:vacancy:{tag}:host",
+        result.but(step="static", part="host"),
         name=f"static vacancy host {words}",
     )
     # GB-site vacancies relax in the GB cell, to the GB relaxations' tolerance
@@ -60,7 +64,7 @@ def add_chemical_potential(
     defects = [
         b.add(
             maker.make(scr.output.selected[i]),
-            f"relax:vacancy:{tag}:{i}",
+            result.but(step="relax", index=i),
             name=f"relax vacancy {words} #{i}",
         )
         for i in range(cfg.relax_top)
@@ -73,7 +77,7 @@ def add_chemical_potential(
             [job_ref(j) for j in defects],
             job_ref(li_bcc),
         ),
-        f"mu_li:{tag}",
+        result,
         name=f"mu_Li {words}",
         salt=False,
     )

@@ -15,7 +15,6 @@ hull vertex by construction.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from jobflow import job
@@ -23,6 +22,7 @@ from pymatgen.analysis.phase_diagram import CompoundPhaseDiagram, PDEntry
 from pymatgen.core import Composition
 
 from lpsflow.jobs.reactions import pick_lowest
+from lpsflow.roles import x_label
 from lpsflow.schemas import SolubilityDoc, SolubilityPoint
 
 
@@ -36,10 +36,6 @@ def solubility_limit(
             break
         limit = x
     return limit
-
-
-def _frac(x: float) -> str:
-    return str(Fraction(x).limit_denominator(1000))
 
 
 @job
@@ -109,11 +105,11 @@ def solubility_job(
     points.sort(key=lambda p: p.x)
     limit = solubility_limit([(p.x, p.e_above_hull) for p in points], threshold)
     if limit is None:
-        label = f"< {_frac(points[0].x)}"
+        label = f"< {x_label(points[0].x)}"
     elif limit == points[-1].x:
-        label = f">= {_frac(limit)}"
+        label = f">= {x_label(limit)}"
     else:
-        label = _frac(limit)
+        label = x_label(limit)
     return SolubilityDoc(
         accelerant=accelerant,
         scheme=scheme,

@@ -1,0 +1,27 @@
+"""Li migration barriers along the GB and across the grain (SCIENCE.md 8)."""
+
+from lpsflow.descriptors.base import Criterion, Descriptor, Headline
+from lpsflow.descriptors.migration import read, show
+
+DESCRIPTOR = Descriptor(
+    name="migration",
+    title="Li vacancy migration barriers Ea along the GB and across the grain",
+    doc="docs/grain-boundaries-and-migration.md",
+    columns=read.columns,
+    jobs=read.JOBS,
+    headline=(Headline("Ea_gb", "Ea_gb"), Headline("Ea_bulk", "Ea_bulk")),
+    criteria=(
+        Criterion(
+            key="migration",
+            title="Li migrates faster along the GB than across the grain "
+            "(Ea_gb < Ea_bulk)",
+            columns=("Ea_gb", "Ea_bulk"),
+            unit="eV",
+            weight=1.0,
+            test=read.faster_along_gb,
+        ),
+    ),
+    summary=show.summary,
+    points=read.points,
+    section=show.section,
+)

@@ -1,0 +1,128 @@
+"""Li vacancy migration barriers along the GB and across the grain (NEB)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pymatgen.core import Structure
+
+from lpsflow import roles
+from lpsflow.descriptors.base import Verdict, pair
+from lpsflow.finished import outputs_of_step
+
+if TYPE_CHECKING:
+    from lpsflow.analysis.ranking import RankingConfig
+    from lpsflow.descriptors.base import RowContext
+    from lpsflow.store import Stores
+
+PATHS = ("gb", "bulk")
+#: Column suffix -> label (None: the row's accelerant).
+LABELS = (("", None), ("_Li7P3S11", "Li7P3S11"))
+
+
+def columns(ctx: RowContext) -> dict[str, Any]:
+    """Ea along the GB and across the grain, the accelerant's and Li7P3S11's."""
+    row: dict[str, Any] = {}
+    for path in PATHS:
+        for suffix, label in LABELS:
+            col = f"Ea_{path}{suffix}"
+            uuid, doc = ctx.job(roles.neb(path, label or ctx.accelerant))
+            best = hop_barrier(doc) if doc else None
+            row[col] = best[1] if best else None
+            row[f"neb_reason_{path}{suffix}"] = (
+                _reason(doc) if doc and best is None else None
+            )
+            row[f"job_{col}"] = uuid
+    return row
+
+
+JOBS = {
+    f"{p}_{path}{sfx}": (f"job_Ea_{path}{sfx}",)
+    for p in ("Ea", "neb_reason")
+    for path in PATHS
+    for sfx, _ in LABELS
+}
+
+
+def hop_barrier(doc: dict) -> tuple[int, float] | None:
+    """(run index, Ea) of the lowest converged band of a ``NebHopsDoc``.
+
+    Ea = E_max - min(E_initial, E_final): the barrier of the hop taken from its
+    lower endpoint (the direction that limits the rate). For a symmetric hop it is
+    the forward barrier; for an asymmetric one the forward barrier from the higher
+    end would understate it (down to 0 for a downhill band). None if no band
+    converged.
+    """
+    done = [
+        (k, max(r["energies"]) - min(r["energies"][0], r["energies"][-1]))
+        for k, r in enumerate(doc["runs"])
+        if r["converged"]
+    ]
+    return min(done, key=lambda t: t[1]) if done else None
+
+
+def _reason(doc: dict) -> str:
+    reasons = [r.get("reason") or "not converged" for r in doc["runs"]]
+    return "; ".join(reasons) or "no hop computed"
+
+
+def points(stores: Stores, manifest: dict) -> pd.DataFrame | None:
+    """Energy profiles of the reported NEBs, one row per image.
+
+    Columns: accelerant ("Li7P3S11" for the references), path ('gb'/'bulk'),
+    image, coordinate (0..1, cumulative image distance), energy (eV relative to
+    the initial image), barrier (eV).
+    """
+    rows = []
+    for role, doc in outputs_of_step(stores, manifest, "neb"):
+        best = hop_barrier(doc)
+        if best is None:
+            continue
+        run = doc["runs"][best[0]]
+        coords = _band_coordinate(run["images"])
+        for k, (x, e) in enumerate(zip(coords, run["relative_energies"], strict=True)):
+            rows.append(
+                {
+                    "accelerant": role.label,
+                    "path": role.kind,
+                    "image": k,
+                    "coordinate": x,
+                    "energy": e,
+                    "barrier": best[1],
+                }
+            )
+    return pd.DataFrame(rows) if rows else None
+
+
+def _band_coordinate(images: list[dict]) -> list[float]:
+    """Cumulative minimum-image distance between images, scaled to 0..1."""
+    structs = [Structure.from_dict(i) if isinstance(i, dict) else i for i in images]
+    steps = [0.0]
+    for a, b in itertools.pairwise(structs):
+        d = (b.frac_coords - a.frac_coords + 0.5) % 1.0 - 0.5
+        steps.append(float(np.linalg.norm(a.lattice.get_cartesian_coords(d))))
+    total = np.cumsum(steps)
+    return (
+        list(total / total[-1])
+        if total[-1] > 0
+        else list(np.linspace(0, 1, len(total)))
+    )
+
+
+def faster_along_gb(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
+    """Ea along the GB below Ea across the grain."""
+
+    def test(gb: float, bulk: float) -> tuple[float, bool, str]:
+        ok = gb < bulk
+        return (
+            gb - bulk,
+            ok,
+            f"Ea along GB {gb:.3f} vs across grain {bulk:.3f} eV: "
+            + ("the GB is a fast path" if ok else "no faster along the GB"),
+        )
+
+    return pair(row, "Ea_gb", "Ea_bulk", test)

@@ -1,0 +1,78 @@
+"""Migration barriers in ``lpsflow results`` and in the report (NEB profiles)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lpsflow.descriptors.base import any_value, fmt, per_accelerant
+from lpsflow.plots import COLORS, figure, png
+from lpsflow.report_render import Figure, Placeholder, Section
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FIGURE = "NEB energy profiles along the GB vs across the grain"
+
+
+def summary(df: pd.DataFrame) -> list[str]:
+    """Ea along the GB and across the grain per accelerant, and Li7P3S11's."""
+    if not (any_value(df, "job_Ea_gb") or any_value(df, "job_Ea_bulk")):
+        return []
+    r0 = df.iloc[0]
+    out = [
+        "",
+        "Li vacancy migration barriers Ea = E_max - min(E_initial, E_final) (eV, "
+        "climbing-image NEB; '-' = not converged, reason in neb_reason_*): along "
+        "the GB / across the grain",
+        f"  Li7P3S11 (homo GB / bulk): {fmt(r0['Ea_gb_Li7P3S11'])} / "
+        f"{fmt(r0['Ea_bulk_Li7P3S11'])}",
+    ]
+    for acc, r in per_accelerant(df).iterrows():
+        gb, bulk = r["Ea_gb"], r["Ea_bulk"]
+        verdict = (
+            ""
+            if fmt(gb) == "-" or fmt(bulk) == "-"
+            else " (faster along the GB)"
+            if gb < bulk
+            else " (not faster along the GB)"
+        )
+        out.append(f"  {acc} (hetero GB / core bulk): {fmt(gb)} / {fmt(bulk)}{verdict}")
+    return out
+
+
+def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
+    """The converged bands' profiles, or a placeholder while there are none."""
+    block: Figure | Placeholder = (
+        Figure("neb", neb_profiles(points), FIGURE)
+        if points is not None and not points.empty
+        else Placeholder(
+            FIGURE,
+            "neb.enabled is off, or no band has converged yet (see neb_reason_* "
+            "in lpsflow results)",
+        )
+    )
+    return Section("neb", FIGURE, [block])
+
+
+def neb_profiles(data: pd.DataFrame) -> bytes:
+    """NEB energy profiles along the GB and across the grain.
+
+    Columns: accelerant, path ('gb' or 'bulk'), coordinate (0..1 along the path),
+    energy (eV, relative to the initial image).
+    """
+    fig = figure(6.5, 4.0)
+    ax = fig.add_subplot()
+    for i, ((acc, path), g) in enumerate(data.groupby(["accelerant", "path"])):
+        g = g.sort_values("coordinate")
+        ax.plot(
+            g["coordinate"],
+            g["energy"],
+            "o-" if path == "gb" else "s--",
+            color=COLORS[i % len(COLORS)],
+            label=f"{acc}: {'along GB' if path == 'gb' else 'across grain'}",
+        )
+    ax.set_xlabel("reaction coordinate")
+    ax.set_ylabel("energy (eV)")
+    ax.set_title("Li vacancy migration (climbing-image NEB)")
+    ax.legend(fontsize=8)
+    return png(fig)

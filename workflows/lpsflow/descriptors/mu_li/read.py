@@ -1,0 +1,77 @@
+"""Li chemical potential mu_Li = -min E_v of the core, Li7P3S11 and the hetero GB."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from lpsflow import roles
+from lpsflow.descriptors.base import Verdict, pair
+from lpsflow.finished import outputs_of_step
+
+if TYPE_CHECKING:
+    from lpsflow.analysis.ranking import RankingConfig
+    from lpsflow.descriptors.base import RowContext
+    from lpsflow.store import Stores
+
+#: Column suffix -> (role kind, label; None: the row's accelerant).
+PHASES = {"core": ("core", None), "Li7P3S11": ("", "Li7P3S11"), "gb": ("gb", None)}
+
+
+def columns(ctx: RowContext) -> dict[str, Any]:
+    """mu_Li of the accelerant's core, of Li7P3S11 and of the hetero-GB sites."""
+    row: dict[str, Any] = {}
+    for col, (kind, label) in PHASES.items():
+        uuid, doc = ctx.job(roles.mu_li(kind, label or ctx.accelerant))
+        row[f"mu_Li_{col}"] = doc["mu_li"] if doc else None
+        row[f"E_v_min_{col}"] = doc["e_v_min"] if doc else None
+        row[f"job_mu_Li_{col}"] = uuid
+    core, li7 = row["mu_Li_core"], row["mu_Li_Li7P3S11"]
+    row["dmu_Li"] = core - li7 if core is not None and li7 is not None else None
+    return row
+
+
+JOBS = {
+    **{
+        f"{c}_{col}": (f"job_mu_Li_{col}",)
+        for col in PHASES
+        for c in ("mu_Li", "E_v_min")
+    },
+    "dmu_Li": ("job_mu_Li_core", "job_mu_Li_Li7P3S11"),
+}
+
+
+def points(stores: Stores, manifest: dict) -> pd.DataFrame | None:
+    """mu_Li per phase: accelerant ("shared" for Li7P3S11), phase, mu_Li (eV)."""
+    rows = []
+    for role, doc in outputs_of_step(stores, manifest, "mu_li"):
+        if doc["mu_li"] is None:
+            continue
+        if role.kind == "core":
+            acc, phase = role.label, "core"
+        elif role.kind == "gb":
+            acc, phase = role.label, "hetero GB"
+        else:
+            acc, phase = "shared", role.label
+        rows.append({"accelerant": acc, "phase": phase, "mu_Li": doc["mu_li"]})
+    return pd.DataFrame(rows) if rows else None
+
+
+def differs(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
+    """|mu_Li(core) - mu_Li(Li7P3S11)| >= mu_li_min: a drive for Li across the GB."""
+
+    def test(core: float, li7: float) -> tuple[float, bool, str]:
+        d = core - li7
+        ok = abs(d) >= cfg.mu_li_min
+        to = "Li7P3S11" if d > 0 else "the core"
+        return (
+            d,
+            ok,
+            f"mu_Li(core) - mu_Li(Li7P3S11) = {d:+.4f} eV "
+            f"({'>=' if ok else '<'} {cfg.mu_li_min:g} in size): Li+ tends to move "
+            f"towards {to}" + ("" if ok else ", too weakly to matter"),
+        )
+
+    return pair(row, "mu_Li_core", "mu_Li_Li7P3S11", test)

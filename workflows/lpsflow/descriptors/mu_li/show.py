@@ -1,0 +1,66 @@
+"""mu_Li in ``lpsflow results`` and in the report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lpsflow.descriptors.base import fmt, per_accelerant
+from lpsflow.plots import COLORS, figure, png
+from lpsflow.report_render import Figure, Placeholder, Section
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FIGURE = "mu_Li per phase (core vs Li7P3S11)"
+
+
+def summary(df: pd.DataFrame) -> list[str]:
+    """mu_Li of Li7P3S11, of each core and their difference; at the hetero GBs."""
+    out = []
+    if "mu_Li_Li7P3S11" in df and not df["mu_Li_Li7P3S11"].isna().all():
+        out += [
+            "",
+            "Li chemical potential mu_Li = -min E_v (eV vs bcc Li; E_v = E(defect) + "
+            f"mu_Li(bcc) - E(host)): Li7P3S11 {fmt(df['mu_Li_Li7P3S11'].iloc[0])}",
+        ]
+        for acc, r in per_accelerant(df).iterrows():
+            d = r["dmu_Li"]
+            side = (
+                ""
+                if d is None or d != d
+                else " (the core loses Li+ to Li7P3S11)"
+                if d > 0
+                else " (Li7P3S11 loses Li+ to the core)"
+            )
+            out.append(
+                f"  {acc} core: {fmt(r['mu_Li_core'])}, core - Li7P3S11: {fmt(d)}{side}"
+            )
+    if "mu_Li_gb" in df and df["mu_Li_gb"].notna().any():
+        out += ["", "mu_Li at the Li sites near each hetero GB (eV):"]
+        for acc, r in per_accelerant(df).iterrows():
+            out.append(f"  {acc}: {fmt(r['mu_Li_gb'])}")
+    return out
+
+
+def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
+    """mu_Li per phase, or a placeholder while there is none."""
+    block: Figure | Placeholder = (
+        Figure("mu_li", mu_li_per_phase(points), FIGURE)
+        if points is not None and not points.empty
+        else Placeholder(
+            FIGURE,
+            "vacancies.enabled is off, or the Li-vacancy jobs have not finished",
+        )
+    )
+    return Section("mu-li", FIGURE, [block])
+
+
+def mu_li_per_phase(data: pd.DataFrame) -> bytes:
+    """mu_Li per phase. Columns: accelerant, phase, mu_Li (eV)."""
+    fig = figure(6.5, 4.0)
+    ax = fig.add_subplot()
+    labels = [f"{r.accelerant}\n{r.phase}" for r in data.itertuples()]
+    ax.bar(labels, data["mu_Li"], color=COLORS[0])
+    ax.set_ylabel("mu_Li = -min E_v (eV)")
+    ax.set_title("Li chemical potential per phase")
+    return png(fig)

@@ -1,0 +1,110 @@
+"""Reaction energies in ``lpsflow results`` and in the report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lpsflow.descriptors.reactions.read import SHARED_PRODUCTS
+from lpsflow.plots import COLORS, figure, label, ok, png
+from lpsflow.report_render import Figure, Placeholder, Section
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Columns of the main table of ``lpsflow results``.
+VIEW = (
+    "accelerant",
+    "scheme",
+    "core",
+    "dE_core",
+    "dE_Li7P3S11",
+    "dE_Li4P2S6",
+    "dE_core_minus_Li7P3S11",
+    "solubility",
+    "preferred",
+    "converged",
+    "state",
+    "job_core",
+)
+
+
+def summary(df: pd.DataFrame) -> list[str]:
+    """The reaction-energy table and the shared products' values."""
+    view = df[[c for c in VIEW if c in df]].copy()
+    view["job_core"] = view["job_core"].str[:8]
+    shared = []
+    for p in SHARED_PRODUCTS:
+        value, job = df[f"dE_{p}"].iloc[0], str(df[f"job_{p}"].iloc[0])[:8]
+        if value is not None and value == value:  # not None/NaN
+            shared.append(f"{p} {value:+.4f} eV/atom (job {job})")
+    return [
+        "Reaction energies dE_r (~dG_r) in eV/atom, from relaxed precursors "
+        "(Li2S, P2S5, MxSy, S):",
+        view.to_string(index=False, float_format=lambda v: f"{v:+.4f}"),
+        "",
+        "Shared products (same for every row): " + ", ".join(shared),
+    ]
+
+
+def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
+    """Bars of the reaction energies per accelerant."""
+    cols = ["dE_core", "dE_Li7P3S11", "dE_Li4P2S6"]
+    if not df[cols].notna().to_numpy().any():
+        block: Figure | Placeholder = Placeholder(
+            "Reaction energies", "the reaction-energy jobs have not finished"
+        )
+    else:
+        block = Figure(
+            "reaction_energies",
+            reaction_energies(df),
+            "Reaction energies per atom from the precursors: doped core "
+            "Li(3-3x)M(x)PS4 vs Li7P3S11 vs Li4P2S6 + S (more negative = more "
+            "strongly driven to form).",
+        )
+    return Section("reaction-energies", "Reaction energies per accelerant", [block])
+
+
+def reaction_energies(df: pd.DataFrame) -> bytes:
+    """Bars of dE_core, dE_Li7P3S11 and dE_Li4P2S6 (eV/atom) per accelerant/scheme.
+
+    A '*' after a label marks numbers from an unconverged calculation.
+    """
+    bars = (
+        ("dE_core", "doped core", COLORS[0]),
+        ("dE_Li7P3S11", "Li7P3S11", COLORS[1]),
+        ("dE_Li4P2S6", "Li4P2S6 + S", COLORS[2]),
+    )
+    multi = df["calculator"].nunique() > 1 if "calculator" in df else False
+    fig = figure(max(5.0, 1.6 * len(df) + 2.5), 4.0)
+    ax = fig.add_subplot()
+    width = 0.8 / len(bars)
+    for j, (col, name, color) in enumerate(bars):
+        labelled = False
+        for i, value in enumerate(df[col]):
+            if not ok(value):
+                ax.text(i + (j - 1) * width, 0, "n/a", ha="center", va="bottom")
+                continue
+            ax.bar(
+                i + (j - 1) * width,
+                value,
+                width,
+                color=color,
+                label=None if labelled else name,
+            )
+            labelled = True
+            ax.annotate(
+                f"{value:+.3f}",
+                (i + (j - 1) * width, value),
+                ha="center",
+                va="top" if value < 0 else "bottom",
+                fontsize=7,
+                xytext=(0, -2 if value < 0 else 2),
+                textcoords="offset points",
+            )
+    ax.legend(fontsize=8, loc="lower right")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(range(len(df)), [label(r, multi) for _, r in df.iterrows()])
+    ax.set_ylabel("reaction energy dE_r (eV/atom)")
+    ax.set_title("Formation from the precursors (dG_r ~ dE_r)")
+    ax.margins(y=0.15)
+    return png(fig)
