@@ -11,7 +11,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
 
@@ -19,6 +19,7 @@ from lpsflow.calculators import progress, thread_share, trajectory_fix
 from lpsflow.calculators.base import Backend
 from lpsflow.calculators.cell_filter import OnceFrechetCellFilter
 from lpsflow.errors import ConfigError
+from lpsflow.jobs.identity import Kind
 from lpsflow.speedups import DISABLE_ENV, enabled
 
 if TYPE_CHECKING:
@@ -227,6 +228,7 @@ class _SharedCalculatorMixin:
 class MLIPRelaxMaker(_SharedCalculatorMixin, ForceFieldRelaxMaker):
     """atomate2's forcefield relaxation with the model loaded once per process."""
 
+    lpsflow_kind: ClassVar[Kind] = Kind("mlip_relax")
     name: str = "MLIP relax"
 
 
@@ -234,6 +236,7 @@ class MLIPRelaxMaker(_SharedCalculatorMixin, ForceFieldRelaxMaker):
 class MLIPStaticMaker(_SharedCalculatorMixin, ForceFieldStaticMaker):
     """atomate2's forcefield single point with the model loaded once per process."""
 
+    lpsflow_kind: ClassVar[Kind] = Kind("mlip_static")
     name: str = "MLIP static"
 
 

@@ -34,6 +34,10 @@ def submit(campaign: CampaignArg, launchpad: LaunchpadOpt) -> None:
             f"{len(report.on_launchpad)} of {len(cflow.jobs)} jobs already on the "
             "LaunchPad: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
         )
+    if report.adopted:
+        echo(
+            f"{report.adopted} results stored by lpsflow 0.1.0 reused under today's ids"
+        )
     if report.in_store:
         echo(f"{len(report.in_store)} jobs already computed (results in the store)")
     if not report.added:

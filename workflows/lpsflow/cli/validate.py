@@ -21,7 +21,7 @@ def validate(campaign: CampaignArg) -> None:
     matches = check_interfaces(camp)
     cflow = build_campaign(camp)
     n = len(cflow.flow.jobs)
-    done, where = _in_store(camp, list(cflow.roles.values()))
+    done, where = _in_store(camp, cflow)
     echo(
         f"campaign '{camp.name}' is valid: {n} jobs"
         + (
@@ -39,12 +39,15 @@ def validate(campaign: CampaignArg) -> None:
         echo(f"  {mark}{role}")
 
 
-def _in_store(camp, uuids: list[str]) -> tuple[set[str] | None, str]:
-    """The ``uuids`` with an output in the campaign's store, and where that is.
+def _in_store(camp, cflow) -> tuple[set[str] | None, str]:
+    """The jobs with an output in the campaign's store, and where that is.
+
+    A job counts under today's id or under the one lpsflow 0.1.0 gave it.
 
     ``None`` (and why) where the store does not exist yet or cannot be reached:
     checking a campaign file needs no store, and creates none.
     """
+    from lpsflow.dispatch.adopt import legacy_to_adopt
     from lpsflow.dispatch.sharing import finished_uuids
     from lpsflow.store import open_stores
 
@@ -57,4 +60,6 @@ def _in_store(camp, uuids: list[str]) -> tuple[set[str] | None, str]:
     except LpsflowError as exc:
         return None, f"{exc}: cannot say what is already computed"
     with stores:
-        return finished_uuids(stores, uuids), stores.location
+        uuids = list(cflow.roles.values())
+        done = finished_uuids(stores, uuids) | set(legacy_to_adopt(stores, cflow))
+        return done, stores.location

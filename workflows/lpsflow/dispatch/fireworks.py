@@ -93,6 +93,8 @@ class SubmitReport:
     fw_ids: dict[str, int] = field(default_factory=dict)
     appended_to: int | None = None
     """fw_id of the workflow the new jobs were appended to, if any."""
+    adopted: int = 0
+    """Results stored by lpsflow 0.1.0 reused under today's job ids."""
 
 
 def existing_fireworks(lp: LaunchPad, uuids: list[str]) -> dict[str, dict]:
@@ -113,6 +115,7 @@ def submit_campaign(
     """Add the campaign's missing jobs to the LaunchPad and record its manifest."""
     from jobflow.managers.fireworks import flow_to_workflow
 
+    from lpsflow.dispatch.adopt import adopt_legacy
     from lpsflow.dispatch.firetask import with_recorded_cost
     from lpsflow.dispatch.local import write_manifest
     from lpsflow.dispatch.schedule import heights
@@ -124,7 +127,7 @@ def submit_campaign(
             "my_launchpad.yaml reset' once (see deploy/README.md)"
         )
     uuids = [j.uuid for j in cflow.jobs]
-    report = SubmitReport()
+    report = SubmitReport(adopted=adopt_legacy(stores, cflow))
     existing = existing_fireworks(lp, uuids)
     report.on_launchpad = {u: e["state"] for u, e in existing.items()}
     done = finished_uuids(stores, [u for u in uuids if u not in existing])

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lpsflow.dispatch import usage
+from lpsflow.dispatch.adopt import adopt_legacy
 from lpsflow.dispatch.claims import POLL_S
 from lpsflow.dispatch.processes import start_server
 from lpsflow.dispatch.schedule import heights
@@ -429,6 +430,9 @@ def run_campaign(
         )
         + (f"; {workers} worker processes" if workers > 1 else "")
     )
+    adopted = adopt_legacy(stores, cflow)
+    if adopted:
+        echo(f"{adopted} results stored by lpsflow 0.1.0 reused under today's job ids")
     write_manifest(stores, campaign, cflow)
 
     manifest = f"manifest:{campaign.name}"

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 
 from jobflow import Flow, Job, Maker
 
-from lpsflow import __version__, roles
+from lpsflow import roles
 from lpsflow.calculators import get_backend
 from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
 from lpsflow.flows.grain_boundaries import add_gb_series, add_neb, neb_options
 from lpsflow.flows.interfaces import add_interface_series
 from lpsflow.flows.vacancies import add_chemical_potential
-from lpsflow.jobs.identity import stamp
+from lpsflow.jobs.identity import LEGACY_VERSION, legacy_uuid, stamp
 from lpsflow.jobs.reactions import phase_input, reaction_energy_job
 from lpsflow.jobs.screening import screen_arrangements
 from lpsflow.jobs.solubility import solubility_job
@@ -73,6 +73,8 @@ class CampaignFlow:
     jobs: list[Job]
     roles: dict[str, str] = field(default_factory=dict)
     """Role (e.g. ``reaction:core:Al2S3:Li-site``) -> job uuid."""
+    legacy: dict[str, str] = field(default_factory=dict)
+    """Job uuid -> the uuid lpsflow 0.1.0 gave the same job (stores it wrote)."""
 
     @cached_property
     def flow(self) -> Flow:
@@ -117,14 +119,18 @@ class _Builder:
         self.jobs: list[Job] = []
         self._by_uuid: dict[str, Job] = {}
         self.roles: dict[str, str] = {}
+        self.legacy: dict[str, str] = {}  # uuid -> the uuid lpsflow 0.1.0 gave it
 
     def add(
         self, job: Job, role: Role, name: str | None = None, salt: bool = True
     ) -> Job:
-        # calculations are keyed by calculator settings; lpsflow's own analysis jobs
-        # by the package version, so a new release recomputes them (they are cheap)
+        # calculations are keyed by the calculator settings too (salt); lpsflow's
+        # own analysis jobs by their inputs and kind version only
         role = str(role)
-        stamp(job, role=role, salt=self.salt if salt else {"lpsflow": __version__})
+        old_salt = self.salt if salt else {"lpsflow": LEGACY_VERSION}
+        old = legacy_uuid(job, old_salt, self.legacy)
+        stamp(job, role=role, salt=self.salt if salt else None)
+        self.legacy.setdefault(job.uuid, old)
         if job.uuid in self._by_uuid:  # the same calculation asked for twice
             self.roles[role] = job.uuid
             return self._by_uuid[job.uuid]
@@ -266,7 +272,9 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
             b, "homo", "Li7P3S11", li7, [li7], ifc.film_miller, ifc.homo
         )
 
-    return CampaignFlow(name=f"lpsflow {campaign.name}", jobs=b.jobs, roles=b.roles)
+    return CampaignFlow(
+        name=f"lpsflow {campaign.name}", jobs=b.jobs, roles=b.roles, legacy=b.legacy
+    )
 
 
 def _hetero_interfaces(

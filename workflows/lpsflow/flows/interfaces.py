@@ -90,7 +90,7 @@ def add_interface_series(
                 cfg.vacuum,
                 model=calc.screening_model,
                 device=calc.device,
-                # homo series keep the arguments (and so the stored ids) they had
+                # called as lpsflow 0.1.0 did, so its stored ids stay adoptable
                 **({"substrate_host": job_ref(host)} if host is not None else {}),
             ),
             result.but(step="screen", n=n),

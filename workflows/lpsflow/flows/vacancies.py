@@ -47,7 +47,7 @@ def add_chemical_potential(
             cfg.relax_top,
             model=calc.screening_model,
             device=calc.device,
-            # bulk jobs keep the arguments (and so the stored ids) they always had
+            # called as lpsflow 0.1.0 did, so its stored ids stay adoptable
             **({"region": region, "window": cfg.gb_window} if region != "bulk" else {}),
         ),
         result.but(step="screen"),

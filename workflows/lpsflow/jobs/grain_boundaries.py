@@ -32,6 +32,7 @@ from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.errors import StructureError
+from lpsflow.jobs.identity import kind
 from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.jobs.screening import single_points
 from lpsflow.structures.grain_boundaries import build_with_settings, cell_gb_energy
@@ -148,6 +149,7 @@ def _structure(obj: Any) -> Structure:
 
 
 @job
+@kind("screen_grain_boundary")
 def screen_grain_boundary(
     kind: str,
     label: str,
@@ -284,6 +286,7 @@ def restore_gb_properties(relaxed: Structure, screened: Structure) -> Structure:
 
 
 @job
+@kind("gb_energy")
 def gb_energy_job(
     screen: Any,
     gb: dict[str, Any],

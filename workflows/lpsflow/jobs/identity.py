@@ -1,54 +1,155 @@
 """Content-addressed job identities: the basis of resume and of sharing work.
 
-A job's uuid is derived from what it computes: the function, the maker's settings
-(calculator, tolerances) and the inputs (structures, or the uuids of the upstream jobs
-whose outputs it consumes). The same calculation therefore has the same uuid in every
-run and every campaign, so a finished one is found in the store and never repeated, and
-re-running a job overwrites its document instead of adding a duplicate.
+A job's uuid is derived from what it computes, never from where its code lives:
+
+* its **kind**: a stable name and a version number declared with the code
+  (:func:`kind` on a job function, ``lpsflow_kind`` on a maker class,
+  :data:`FOREIGN_KINDS` for atomate2's). Bump the version when the meaning of the
+  kind's inputs or outputs changes; moving or renaming the function does not;
+* its **inputs** by parameter name, with the values equal to the parameter's
+  default left out (a new parameter with a default keeps every stored id), and the
+  maker's settings likewise (fields at their default and the display ``name`` left
+  out); structures and other objects by content, without their Python module;
+  upstream jobs by their uuids;
+* a **salt** for what the inputs do not show (the MLIP package version).
+
+The same calculation therefore has the same uuid in every run, campaign and
+release, so a finished one is found in the store and never repeated.
+
+Stores written by lpsflow 0.1.0 keyed jobs by module paths (:func:`legacy_key`);
+:func:`legacy_key` recomputes those ids from the paths frozen in
+:data:`LEGACY_PATHS`, and :mod:`lpsflow.dispatch.adopt` copies such results to
+today's ids before a run, so nothing is recomputed.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monty.json import jsanitize
+
+from lpsflow.errors import LpsflowError
 
 if TYPE_CHECKING:
     from jobflow import Job
 
 #: Bump to invalidate every stored identity (e.g. after a change in job semantics).
-IDENTITY_VERSION = 1
+IDENTITY_VERSION = 2
 _NAMESPACE = uuid.UUID("6c0d9a4e-4f57-4a43-9d5e-2f1d5b0c7a11")
+#: Keys of serialised objects that name code, not content.
+_CODE_KEYS = ("@module", "@version")
+
+F = TypeVar("F", bound=Callable)
 
 
-def _strip_versions(obj: Any) -> Any:
-    """Drop monty's ``@version`` keys: package patch releases must not change ids."""
+@dataclass(frozen=True)
+class Kind:
+    """A job kind: a stable name and the version of what its inputs mean."""
+
+    name: str
+    version: int = 1
+
+
+def kind(name: str, version: int = 1) -> Callable[[F], F]:
+    """Declare a job function's kind (below ``@job``: it marks the function)."""
+
+    def mark(function: F) -> F:
+        function.lpsflow_kind = Kind(name, version)  # type: ignore[attr-defined]
+        return function
+
+    return mark
+
+
+#: Kinds of the atomate2 makers and jobs lpsflow runs (their code is not ours to
+#: mark), by class or function path.
+FOREIGN_KINDS: dict[str, Kind] = {
+    "atomate2.vasp.jobs.core.RelaxMaker": Kind("vasp_relax"),
+    "atomate2.vasp.jobs.core.StaticMaker": Kind("vasp_static"),
+    "atomate2.vasp.jobs.neb.NebFromImagesMaker": Kind("vasp_neb"),
+    "atomate2.vasp.jobs.neb.collect_neb_output": Kind("vasp_neb_collect"),
+}
+
+
+def _path(obj: Any) -> str:
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def kind_of(job: Job) -> Kind:
+    """The declared kind of a job (a :class:`LpsflowError` if it has none)."""
+    function = job.function
+    maker = getattr(function, "__self__", None)
+    owner = type(maker) if maker is not None else function
+    found = getattr(owner, "lpsflow_kind", None) or FOREIGN_KINDS.get(_path(owner))
+    if found is None:
+        raise LpsflowError(
+            f"job '{job.name}' ({_path(owner)}) declares no identity kind: mark it "
+            "with lpsflow.jobs.identity.kind (or list it in FOREIGN_KINDS)"
+        )
+    return found
+
+
+def _without_code(obj: Any) -> Any:
+    """Drop the keys that name Python modules and versions, recursively."""
     if isinstance(obj, dict):
-        return {k: _strip_versions(v) for k, v in obj.items() if k != "@version"}
+        return {k: _without_code(v) for k, v in obj.items() if k not in _CODE_KEYS}
     if isinstance(obj, list):
-        return [_strip_versions(v) for v in obj]
+        return [_without_code(v) for v in obj]
     return obj
 
 
-def content_key(job: Job, salt: Any = None) -> str:
-    """Canonical JSON text of everything that determines a job's result.
+def _plain(obj: Any) -> Any:
+    return jsanitize(obj, strict=True, enum_values=True)
 
-    ``salt`` adds what the job's arguments do not show, e.g. the version of the
-    MLIP package behind a forcefield maker.
-    """
+
+def _inputs(function: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """Arguments by parameter name, those equal to their default left out."""
+    signature = inspect.signature(function)
+    bound = signature.bind(*args, **kwargs)
+    out: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        param = signature.parameters[name]
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            out.update(value)
+        elif param.default is inspect.Parameter.empty or _plain(value) != _plain(
+            param.default
+        ):
+            out[name] = value
+    return out
+
+
+def _maker_settings(maker: Any) -> dict[str, Any]:
+    """A maker's settings that differ from its class's defaults (name left out)."""
+    settings = maker.as_dict()
+    try:
+        defaults = type(maker)().as_dict()
+    except TypeError:  # a maker with required fields: keep them all
+        defaults = {}
+    return {
+        k: v
+        for k, v in settings.items()
+        if not k.startswith("@") and k != "name" and defaults.get(k, ...) != v
+    }
+
+
+def content_key(job: Job, salt: Any = None) -> str:
+    """Canonical JSON text of everything that determines a job's result."""
+    found = kind_of(job)
     function = job.function
     maker = getattr(function, "__self__", None)
     payload = {
         "v": IDENTITY_VERSION,
-        "function": f"{function.__module__}.{function.__qualname__}",
-        "maker": maker.as_dict() if maker is not None else None,
-        "args": job.function_args,
-        "kwargs": job.function_kwargs,
+        "kind": found.name,
+        "kind_version": found.version,
+        "maker": _maker_settings(maker) if maker is not None else None,
+        "inputs": _inputs(function, job.function_args, job.function_kwargs),
         "salt": salt,
     }
-    clean = _strip_versions(jsanitize(payload, strict=True, enum_values=True))
+    clean = _without_code(_plain(payload))
     return json.dumps(clean, sort_keys=True, separators=(",", ":"))
 
 
@@ -58,3 +159,94 @@ def stamp(job: Job, role: str | None = None, salt: Any = None) -> Job:
     if role is not None:
         job.metadata = {**(job.metadata or {}), "lpsflow_role": role}
     return job
+
+
+# --- ids of lpsflow 0.1.0 --------------------------------------------------------
+
+#: The package version lpsflow 0.1.0 salted its analysis jobs with.
+LEGACY_VERSION = "0.1.0"
+
+#: Where lpsflow 0.1.0 had each of its job functions (its ids hash these paths):
+#: frozen, whatever moves later. atomate2's jobs keep their own paths (pinned).
+LEGACY_PATHS: dict[str, str] = {
+    "reaction_energy": "lpsflow.jobs.reactions.reaction_energy_job",
+    "screen_arrangements": "lpsflow.jobs.screening.screen_arrangements",
+    "solubility": "lpsflow.jobs.solubility.solubility_job",
+    "screen_vacancies": "lpsflow.jobs.vacancies.screen_vacancies",
+    "chemical_potential": "lpsflow.jobs.vacancies.chemical_potential_job",
+    "screen_interface": "lpsflow.jobs.interfaces.screen_interface",
+    "interface_starts": "lpsflow.jobs.interfaces.interface_starts",
+    "interface_parts": "lpsflow.jobs.interfaces.interface_parts",
+    "binding_energy": "lpsflow.jobs.interfaces.binding_energy_job",
+    "screen_grain_boundary": "lpsflow.jobs.grain_boundaries.screen_grain_boundary",
+    "gb_energy": "lpsflow.jobs.grain_boundaries.gb_energy_job",
+    "neb_hops": "lpsflow.jobs.neb_hops.neb_hop_job",
+    "neb_endpoints": "lpsflow.jobs.neb_vasp.neb_endpoints_job",
+    "collect_vasp_neb": "lpsflow.jobs.neb_vasp.collect_vasp_neb",
+    "interpolate": "lpsflow.jobs.neb.interpolate_job",
+    "neb": "lpsflow.jobs.neb.neb_job",
+}
+#: The module of each lpsflow class (or callable) that 0.1.0 ids serialised, e.g.
+#: in a maker's settings or a job's arguments: frozen likewise.
+LEGACY_MODULES: dict[str, str] = {
+    "MLIPRelaxMaker": "lpsflow.calculators.mlip",
+    "MLIPStaticMaker": "lpsflow.calculators.mlip",
+    "OnceFrechetCellFilter": "lpsflow.calculators.cell_filter",
+    "Arrangement": "lpsflow.structures.doping",
+    "StudyRelaxSetGenerator": "lpsflow.calculators.vasp",
+    "StudyStaticSetGenerator": "lpsflow.calculators.vasp",
+    "StudyNebSetGenerator": "lpsflow.calculators.vasp",
+}
+
+
+def _as_legacy(obj: Any, legacy: dict[str, str]) -> Any:
+    """A payload as 0.1.0 wrote it.
+
+    Upstream jobs by their 0.1.0 uuids (references and ``job_ref`` dicts), lpsflow
+    classes under their 0.1.0 modules.
+    """
+    if isinstance(obj, dict):
+        out = {k: _as_legacy(v, legacy) for k, v in obj.items()}
+        name = out.get("@class") or out.get("@callable")
+        if "@module" in out and name in LEGACY_MODULES:
+            out["@module"] = LEGACY_MODULES[name]
+        return out
+    if isinstance(obj, list):
+        return [_as_legacy(v, legacy) for v in obj]
+    if isinstance(obj, str):
+        return legacy.get(obj, obj)
+    return obj
+
+
+def _strip_versions(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip_versions(v) for k, v in obj.items() if k != "@version"}
+    if isinstance(obj, list):
+        return [_strip_versions(v) for v in obj]
+    return obj
+
+
+def legacy_key(job: Job, salt: Any, legacy: dict[str, str]) -> str:
+    """The content key lpsflow 0.1.0 gave ``job``.
+
+    ``legacy``: uuid -> 0.1.0 uuid of the jobs it references; ``salt``: as 0.1.0
+    salted it.
+    """
+    found = kind_of(job)
+    function = job.function
+    maker = getattr(function, "__self__", None)
+    payload = {
+        "v": 1,
+        "function": LEGACY_PATHS.get(found.name, _path(function)),
+        "maker": maker.as_dict() if maker is not None else None,
+        "args": job.function_args,
+        "kwargs": job.function_kwargs,
+        "salt": salt,
+    }
+    clean = _strip_versions(_as_legacy(_plain(payload), legacy))
+    return json.dumps(clean, sort_keys=True, separators=(",", ":"))
+
+
+def legacy_uuid(job: Job, salt: Any, legacy: dict[str, str]) -> str:
+    """The uuid lpsflow 0.1.0 gave ``job`` (see :func:`legacy_key`)."""
+    return str(uuid.uuid5(_NAMESPACE, legacy_key(job, salt, legacy)))

@@ -24,6 +24,7 @@ from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.errors import StructureError
+from lpsflow.jobs.identity import kind
 from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.jobs.screening import single_point, single_points
 from lpsflow.schemas import (
@@ -190,6 +191,7 @@ def screen_shifts(
 
 
 @job
+@kind("screen_interface")
 def screen_interface(
     kind: str,
     label: str,
@@ -278,6 +280,7 @@ def screen_interface(
 
 
 @job
+@kind("interface_starts")
 def interface_starts(
     screen: Any,
     relax_top: int,
@@ -334,6 +337,7 @@ def interface_starts(
 
 
 @job
+@kind("interface_parts")
 def interface_parts(
     screen: Any, interface: dict[str, Any], start: Any = None
 ) -> InterfacePartsDoc:
@@ -360,6 +364,7 @@ def interface_parts(
 
 
 @job
+@kind("binding_energy")
 def binding_energy_job(
     kind: str,
     label: str,

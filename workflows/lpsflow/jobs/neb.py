@@ -44,6 +44,7 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from lpsflow.errors import StructureError
+from lpsflow.jobs.identity import kind
 from lpsflow.speedups import enabled
 from lpsflow.structures.idpp import idpp_interpolate
 
@@ -332,6 +333,7 @@ def idpp_images(initial: Structure, final: Structure, n_images: int) -> list[Str
 
 
 @job
+@kind("interpolate")
 def interpolate_job(endpoints: list[Any], n_images: int) -> list[Structure]:
     """:func:`idpp_images` of two relaxed endpoints (relax outputs or structures)."""
     ends = [
@@ -341,6 +343,7 @@ def interpolate_job(endpoints: list[Any], n_images: int) -> list[Structure]:
 
 
 @job
+@kind("neb")
 def neb_job(
     initial: Structure,
     final: Structure,

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
 from lpsflow.errors import StructureError
+from lpsflow.jobs.identity import kind
 from lpsflow.jobs.neb import NebDoc, run_neb
 from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.jobs.vacancies import host_structure, supercell_for
@@ -158,6 +159,7 @@ def host_hops(
 
 
 @job
+@kind("neb_hops")
 def neb_hop_job(
     label: str,
     path: str,

@@ -33,6 +33,7 @@ from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.errors import StructureError
+from lpsflow.jobs.identity import kind
 from lpsflow.jobs.neb import NebDoc
 from lpsflow.jobs.neb_hops import (
     NEB_PATHS,
@@ -56,6 +57,7 @@ class NebEndpointsDoc(SelectedHops):
 
 
 @job
+@kind("neb_endpoints")
 def neb_endpoints_job(
     label: str,
     path: str,
@@ -156,6 +158,7 @@ def vasp_band(
 
 
 @job
+@kind("collect_vasp_neb")
 def collect_vasp_neb(
     selection: Any,
     runs: list[dict[str, Any]],

@@ -8,6 +8,7 @@ from jobflow import job
 
 from lpsflow.analysis.reactions import balance, reaction_energy, sensitivity
 from lpsflow.calculators.outputs import CalcSummary, summarize
+from lpsflow.jobs.identity import kind
 from lpsflow.schemas import ReactionEnergyDoc, ReactionInput
 
 
@@ -38,6 +39,7 @@ def pick_lowest(candidates: list[dict[str, Any]]) -> tuple[int, list[CalcSummary
 
 
 @job
+@kind("reaction_energy")
 def reaction_energy_job(
     label: str,
     product: str,

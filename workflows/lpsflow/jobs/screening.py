@@ -8,6 +8,7 @@ from jobflow import job
 from pymatgen.core import Structure
 
 from lpsflow.calculators.mlip import single_point_energies
+from lpsflow.jobs.identity import kind
 from lpsflow.schemas import DopingScreenDoc, ScreenedArrangement
 from lpsflow.structures.doping import Arrangement
 
@@ -25,6 +26,7 @@ def single_points(structures: list[Structure], model: str, device: str) -> list[
 
 
 @job
+@kind("screen_arrangements")
 def screen_arrangements(
     host: Structure,
     supercell: tuple[int, int, int],

@@ -21,6 +21,7 @@ from jobflow import job
 from pymatgen.analysis.phase_diagram import CompoundPhaseDiagram, PDEntry
 from pymatgen.core import Composition
 
+from lpsflow.jobs.identity import kind
 from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.roles import x_label
 from lpsflow.schemas import SolubilityDoc, SolubilityPoint
@@ -39,6 +40,7 @@ def solubility_limit(
 
 
 @job
+@kind("solubility")
 def solubility_job(
     accelerant: str,
     scheme: str,

@@ -17,6 +17,7 @@ from jobflow import job
 from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
+from lpsflow.jobs.identity import kind
 from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.jobs.screening import single_points
 from lpsflow.schemas import (
@@ -51,6 +52,7 @@ def host_structure(doc: Any) -> tuple[Structure, bool]:
 
 
 @job
+@kind("screen_vacancies")
 def screen_vacancies(
     label: str,
     hosts: list[dict[str, Any]],
@@ -119,6 +121,7 @@ def site_at(supercell, cart) -> int:
 
 
 @job
+@kind("chemical_potential")
 def chemical_potential_job(
     label: str,
     screen: Any,
