@@ -8,19 +8,19 @@ loose, few steps). The converged-NEB bookkeeping uses a cheap analytic calculato
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 from ase.calculators.calculator import Calculator, all_changes
 from jobflow import Flow, job, run_locally
 
 from cheap_calculators import MoverInCage
+from lpsflow.calculators.base import GRAIN_BOUNDARY
 from lpsflow.calculators.mlip import MLIPBackend
 from lpsflow.campaign import CalculatorSettings
 from lpsflow.errors import StructureError
-from lpsflow.flows.grain_boundaries import add_gb_series, add_neb
+from lpsflow.flows.grain_boundaries import GrainBoundaryMaker, NebMaker
 from lpsflow.jobs.grain_boundaries import GBEnergyDoc, GBScreenDoc, gb_energy_job
+from lpsflow.jobs.identity import kind, stamp
 from lpsflow.jobs.neb_hops import NebHopsDoc, neb_hop_job
 from lpsflow.jobs.screening import single_point
 from lpsflow.structures import hops as hops_mod
@@ -38,6 +38,7 @@ NEB_LOOSE = {
 
 
 @job
+@kind("test_stand_in_relax")
 def stand_in_relax(structure, energy):
     """A finished bulk relaxation (the starting cell, energy given)."""
     return {
@@ -48,38 +49,33 @@ def stand_in_relax(structure, energy):
     }
 
 
-class Builder:
-    """The parts of the campaign builder the GB/NEB flow functions use."""
-
-    def __init__(self, settings: CalculatorSettings):
-        self.c = SimpleNamespace(calculator=settings)
-        self.backend = MLIPBackend(settings)
-        self.jobs, self.roles = [], {}
-
-    def add(self, job, role, name=None, salt=True):
-        if name:
-            job.name = name
-        self.jobs.append(job)
-        self.roles[role] = job.uuid
-        return job
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
+    """The GB and NEB Makers on their own (outside any campaign), run locally."""
     li7, core = load_structure("Li7P3S11"), load_structure("Li3PS4")
     e_li7 = single_point(li7, "CHGNet", "cpu")
-    b = Builder(RELAX)
-    bulk7 = b.add(stand_in_relax(li7, e_li7), "relax:Li7P3S11")
-    bulk_core = b.add(stand_in_relax(core, -4.0 * len(core)), "relax:Li3PS4")
+    backend = MLIPBackend(RELAX)
+    bulk7 = stamp(stand_in_relax(li7, e_li7))
+    bulk_core = stamp(stand_in_relax(core, -4.0 * len(core)))
     settings = {**QUICK["homo"].__dict__, "shift_grid": (1, 2)}
-    energy = add_gb_series(b, "homo", "Li7P3S11", [bulk7], settings=settings)
-    add_neb(b, "Li7P3S11", "gb", energy, n_images=3, max_steps=1, relax_endpoints=False)
-    add_neb(b, "Li3PS4", "bulk", bulk_core, **NEB_LOOSE)
+    gb = GrainBoundaryMaker(
+        kind="homo",
+        settings=settings,
+        relax_maker=backend.relax_maker(GRAIN_BOUNDARY, relax_cell=False),
+    ).make("Li7P3S11", [bulk7])
+    along = NebMaker(
+        path="gb", n_images=3, max_steps=1, options={"relax_endpoints": False}
+    ).make("Li7P3S11", gb.output)
+    loose = {k: NEB_LOOSE[k] for k in ("n_images", "fmax", "max_steps")}
+    options = {k: NEB_LOOSE[k] for k in ("endpoint_fmax", "endpoint_steps")}
+    across = NebMaker(path="bulk", **loose, options=options).make("Li3PS4", bulk_core)
+    flow = Flow([bulk7, bulk_core, gb, along, across])
     d = tmp_path_factory.mktemp("gb")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(d)
-        res = run_locally(Flow(b.jobs), ensure_success=True, log=False)
-    out = {role: res[uuid][1].output for role, uuid in b.roles.items()}
+        res = run_locally(flow, ensure_success=True, log=False)
+    jobs = [j for j, _ in flow.iterflow() if "lpsflow_role" in (j.metadata or {})]
+    out = {j.metadata["lpsflow_role"]: res[j.uuid][1].output for j in jobs}
     out["e_li7"] = e_li7 / len(li7)
     return out
 

@@ -5,38 +5,44 @@ from __future__ import annotations
 import pytest
 from jobflow import Flow, run_locally
 
+from lpsflow import roles
 from lpsflow.calculators.mlip import MLIPBackend
 from lpsflow.campaign import CalculatorSettings
-from lpsflow.jobs.vacancies import (
-    chemical_potential_job,
-    screen_vacancies,
-    supercell_for,
-)
+from lpsflow.flows.vacancies import ChemicalPotentialMaker
+from lpsflow.jobs.vacancies import chemical_potential_job, supercell_for
 from lpsflow.structures.library import load_structure
 
 
 @pytest.fixture(scope="module")
 def li7(tmp_path_factory):
-    """Li7P3S11: relax bulk and bcc Li, screen 7 distinct sites, relax the lowest."""
+    """Li7P3S11: relax bulk and bcc Li, then the mu_Li Maker on its own (outside any
+    campaign): screen 7 distinct sites, relax the lowest, mu_Li."""
     backend = MLIPBackend(CalculatorSettings(fmax=0.1, max_steps=150))
     bulk = backend.relax_maker("Li7P3S11").make(load_structure("Li7P3S11"))
     li = backend.relax_maker("Li").make(load_structure("Li").get_primitive_structure())
-    hosts = [{"doc": bulk.output, "uuid": bulk.uuid}]
-    scr = screen_vacancies("Li7P3S11", hosts, 6.0, 1)
-    host = backend.static_maker("Li7P3S11").make(scr.output.host)
-    defect = backend.relax_maker("Li7P3S11", relax_cell=False).make(
-        scr.output.selected[0]
+    maker = ChemicalPotentialMaker(
+        relax_maker=backend.relax_maker("Li7P3S11", relax_cell=False),
+        static_maker=backend.static_maker("Li7P3S11"),
+        min_length=6.0,
+        relax_top=1,
     )
-    ref = {j: {"doc": j.output, "uuid": j.uuid} for j in (host, defect, li)}
-    mu = chemical_potential_job(
-        "Li7P3S11", scr.output, ref[host], [ref[defect]], ref[li]
-    )
+    flow = maker.make(roles.mu_li("", "Li7P3S11"), "Li7P3S11", [bulk], li)
     d = tmp_path_factory.mktemp("vac")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(d)
-        res = run_locally(Flow([bulk, li, scr, host, defect, mu]), ensure_success=True)
-    jobs = dict(bulk=bulk, li=li, scr=scr, host=host, defect=defect, mu=mu)
-    return {k: res[j.uuid][1].output for k, j in jobs.items()}
+        res = run_locally(Flow([bulk, li, flow]), ensure_success=True)
+    by_role = {j.metadata["lpsflow_role"]: j for j in flow.jobs}
+    jobs = {
+        "bulk": bulk,
+        "li": li,
+        "scr": by_role["screen:vacancy:Li7P3S11"],
+        "host": by_role["static:vacancy:Li7P3S11:host"],
+        "defect": by_role["relax:vacancy:Li7P3S11:0"],
+        "mu": by_role["mu_li:Li7P3S11"],
+    }
+    out = {k: res[j.uuid][1].output for k, j in jobs.items()}
+    assert flow.output.uuid == jobs["mu"].uuid  # the Maker's output: mu_Li's
+    return out
 
 
 def test_every_distinct_site_screened_lowest_relaxed(li7):

@@ -24,6 +24,7 @@ from pymatgen.io.vasp import Incar
 from lpsflow.calculators.outputs import summarize
 from lpsflow.calculators.vasp import VaspBackend
 from lpsflow.campaign import CalculatorSettings
+from lpsflow.jobs.identity import kind, stamp
 from lpsflow.structures.library import load_structure
 
 pytest.importorskip("chgnet")
@@ -151,23 +152,8 @@ def test_zbrent_is_corrected_by_custodian(
     assert summary.energy == pytest.approx(chgnet_energy(summary.structure), abs=1e-4)
 
 
-class _Builder:
-    """The parts of the campaign builder that ``add_neb`` uses."""
-
-    def __init__(self, backend: VaspBackend):
-        from types import SimpleNamespace
-
-        self.backend = backend
-        self.c = SimpleNamespace(calculator=backend.settings)
-        self.jobs, self.roles = [], {}
-
-    def add(self, job, role, name=None, salt=True):
-        self.jobs.append(job)
-        self.roles[role] = job.uuid
-        return job
-
-
 @job
+@kind("test_stand_in_relax")
 def _stand_in_relax(structure: Structure) -> dict:
     """A finished host relaxation (the starting cell)."""
     return {
@@ -178,31 +164,24 @@ def _stand_in_relax(structure: Structure) -> dict:
     }
 
 
-def test_vasp_neb_of_a_selected_hop(
-    backend: VaspBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_vasp_neb_of_a_selected_hop(backend: VaspBackend, tmp_path: Path) -> None:
     """Hop selection -> VASP endpoint relaxes -> IDPP -> atomate2 VASP NEB."""
-    from lpsflow.flows.grain_boundaries import add_neb
+    from lpsflow.flows.grain_boundaries import NebMaker
     from lpsflow.jobs.neb_hops import NebHopsDoc
     from lpsflow.jobs.neb_vasp import vasp_band
 
     max_steps = 40
-    makers = backend.neb_makers
-    monkeypatch.setattr(
-        backend, "neb_makers", lambda *a, **k: tuple(map(fast, makers(*a, **k)))
-    )
-    b = _Builder(backend)
-    host = _stand_in_relax(load_structure("Li2S"))
-    b.jobs.append(host)
-    neb = add_neb(
-        b, "Li2S", "bulk", [host], phase="Li2S", n_images=1, fmax=0.1,
-        max_steps=max_steps, min_length=5.5, endpoint_fmax=0.05,
+    endpoint, band = map(fast, backend.neb_makers("Li2S", 0.1, max_steps, 0.05))
+    maker = NebMaker(
+        path="bulk", n_images=1, fmax=0.1, max_steps=max_steps, min_length=5.5,
+        endpoint_maker=endpoint, band_maker=band,
     )  # fmt: skip
-    assert {"hops:neb:bulk:Li2S", "band:neb:bulk:Li2S:0", "neb:bulk:Li2S"} <= set(
-        b.roles
-    )
-    responses, _ = run(Flow(b.jobs), tmp_path)
-    doc = responses[neb.uuid][1].output
+    host = stamp(_stand_in_relax(load_structure("Li2S")))
+    flow = maker.make("Li2S", [host])
+    roles = {j.metadata["lpsflow_role"]: j.uuid for j in flow.jobs}
+    assert {"hops:neb:bulk:Li2S", "band:neb:bulk:Li2S:0", "neb:bulk:Li2S"} <= set(roles)
+    responses, _ = run(Flow([host, flow]), tmp_path)
+    doc = responses[flow.output.uuid][1].output
     assert isinstance(doc, NebHopsDoc) and doc.calculator == "vasp"
     assert doc.host_atoms == 24 and doc.hops[0].distance == pytest.approx(2.835, 1e-3)
     band = doc.runs[0]
@@ -210,13 +189,13 @@ def test_vasp_neb_of_a_selected_hop(
     assert all(len(im) == 23 for im in band.images)  # one Li fewer than the host
     # the endpoints are the VASP relaxations' final energies and structures
     ends = [
-        responses[b.roles[f"endpoint:neb:bulk:Li2S:0:{e}"]][1].output
+        responses[roles[f"endpoint:neb:bulk:Li2S:0:{e}"]][1].output
         for e in ("initial", "final")
     ]
     assert band.energies[0] == pytest.approx(summarize(ends[0]).energy)
     assert band.energies[-1] == pytest.approx(summarize(ends[1]).energy)
     assert band.endpoints_converged
-    band_doc = responses[b.roles["band:neb:bulk:Li2S:0"]][1].output
+    band_doc = responses[roles["band:neb:bulk:Li2S:0"]][1].output
     incar = band_doc.calculations[0].input.incar
     assert incar["IMAGES"] == 1 and incar["LCLIMB"] and incar["IBRION"] == 3
     assert incar["EDIFFG"] == pytest.approx(-0.1) and incar["NSW"] == max_steps
@@ -232,7 +211,7 @@ def test_vasp_neb_of_a_selected_hop(
     assert doc.barrier == pytest.approx(max(band.energies) - band.energies[0])
     assert doc.barrier > 0 and max(band.energies) == band.energies[1]
     # a band that used up NSW (or whose endpoint did not relax) gives no number
-    collected = responses[b.roles["collect:neb:bulk:Li2S:0"]][1].output
+    collected = responses[roles["collect:neb:bulk:Li2S:0"]][1].output
     stuck = band_doc.model_copy(deep=True)
     steps = len(stuck.calculations[0].output.ionic_steps)
     stuck.calculations[0].input.parameters["NSW"] = steps

@@ -75,20 +75,6 @@ def campaign_name(campaign: str) -> str:
     return camp.name if camp else campaign
 
 
-def check_interfaces(camp: Campaign) -> dict:
-    """Lattice matches of the interfaces and GBs, and the NEB hop requests.
-
-    One clear error if a match or a hop does not exist.
-    """
-    from lpsflow.flows.grain_boundaries import check_grain_boundaries, check_hops
-    from lpsflow.flows.interfaces import check_lattice_matches
-
-    matches = {f"{k} interface": m for k, m in check_lattice_matches(camp).items()}
-    gbs = check_grain_boundaries(camp)
-    check_hops(camp)
-    return matches | {f"{k} GB": m for k, m in gbs.items()}
-
-
 def note_device(camp: Campaign) -> None:
     """Say (not fail) when this machine cannot use the campaign's device.
 

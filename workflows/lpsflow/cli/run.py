@@ -10,7 +10,6 @@ import typer
 from lpsflow.cli.application import Terminated, app, echo, stop_on_sigterm
 from lpsflow.cli.common import (
     CampaignArg,
-    check_interfaces,
 )
 
 
@@ -44,7 +43,6 @@ def run(
     from lpsflow.flows.campaign import build_campaign
     from lpsflow.store import open_stores
 
-    check_interfaces(camp)
     cflow = build_campaign(camp)  # every input is checked before the store is opened
     try:
         with open_stores(camp.store, camp.base_dir) as stores:

@@ -8,7 +8,6 @@ from lpsflow.cli.application import app, echo
 from lpsflow.cli.common import (
     CampaignArg,
     LaunchpadOpt,
-    check_interfaces,
     note_device,
 )
 
@@ -22,7 +21,6 @@ def submit(campaign: CampaignArg, launchpad: LaunchpadOpt) -> None:
     from lpsflow.store import open_stores
 
     camp = load_campaign(campaign)
-    check_interfaces(camp)
     cflow = build_campaign(camp)
     note_device(camp)
     lp = load_launchpad(launchpad)

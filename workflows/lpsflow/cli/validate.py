@@ -5,7 +5,6 @@ from __future__ import annotations
 from lpsflow.cli.application import app, echo
 from lpsflow.cli.common import (
     CampaignArg,
-    check_interfaces,
     note_device,
 )
 from lpsflow.errors import LpsflowError
@@ -18,9 +17,8 @@ def validate(campaign: CampaignArg) -> None:
     from lpsflow.flows.campaign import build_campaign
 
     camp = load_campaign(campaign)
-    matches = check_interfaces(camp)
     cflow = build_campaign(camp)
-    n = len(cflow.flow.jobs)
+    n = len(cflow.jobs)
     done, where = _in_store(camp, cflow)
     echo(
         f"campaign '{camp.name}' is valid: {n} jobs"
@@ -32,7 +30,7 @@ def validate(campaign: CampaignArg) -> None:
         )
     )
     note_device(camp)
-    for kind, m in matches.items():
+    for kind, m in cflow.matches.items():
         echo(f"  {kind} (starting structures): {m.describe()}")
     for role, uuid in cflow.roles.items():
         mark = "" if done is None else "  " if uuid in done else "+ "

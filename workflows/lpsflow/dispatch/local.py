@@ -421,7 +421,7 @@ def run_campaign(
     cflow = cflow or build_campaign(campaign)
     echo(
         f"campaign '{campaign.name}': {', '.join(campaign.accelerants)}; "
-        f"{len(cflow.flow.jobs)} jobs; store: {stores.location}; "
+        f"{len(cflow.jobs)} jobs; store: {stores.location}; "
         f"calculator: {campaign.calculator.backend}"
         + (
             f" ({campaign.calculator.model} on {campaign.calculator.device})"

@@ -21,23 +21,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Job, Maker
 
 from lpsflow import roles
 from lpsflow.calculators import get_backend
 from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
-from lpsflow.flows.grain_boundaries import add_gb_series, add_neb, neb_options
-from lpsflow.flows.interfaces import add_interface_series
-from lpsflow.flows.vacancies import add_chemical_potential
-from lpsflow.jobs.identity import LEGACY_VERSION, legacy_uuid, stamp
+from lpsflow.flows.book import JobBook
+from lpsflow.flows.doping import DopedCellsMaker
+from lpsflow.flows.grain_boundaries import GrainBoundaryMaker, NebMaker, neb_maker
+from lpsflow.flows.interfaces import binding_series_maker
+from lpsflow.flows.vacancies import ChemicalPotentialMaker
 from lpsflow.jobs.reactions import phase_input, reaction_energy_job
-from lpsflow.jobs.screening import screen_arrangements
 from lpsflow.jobs.solubility import solubility_job
 from lpsflow.roles import Role, x_label
 from lpsflow.structures.accelerant import Accelerant, parse_accelerant
-from lpsflow.structures.doping import choose_supercell, ranked_arrangements
 from lpsflow.structures.library import load_structure
 
 if TYPE_CHECKING:
@@ -75,6 +74,8 @@ class CampaignFlow:
     """Role (e.g. ``reaction:core:Al2S3:Li-site``) -> job uuid."""
     legacy: dict[str, str] = field(default_factory=dict)
     """Job uuid -> the uuid lpsflow 0.1.0 gave the same job (stores it wrote)."""
+    matches: dict[str, Any] = field(default_factory=dict)
+    """Pre-flight lattice matches and GB coincidences on the starting structures."""
 
     @cached_property
     def flow(self) -> Flow:
@@ -112,34 +113,15 @@ class CampaignMaker(Maker):
 
 
 class _Builder:
+    """The campaign's settings resolved into Makers, and the book of their jobs."""
+
     def __init__(self, campaign: Campaign) -> None:
         self.c = campaign
         self.backend: Backend = get_backend(campaign.calculator)
-        self.salt = self.backend.describe()
-        self.jobs: list[Job] = []
-        self._by_uuid: dict[str, Job] = {}
-        self.roles: dict[str, str] = {}
-        self.legacy: dict[str, str] = {}  # uuid -> the uuid lpsflow 0.1.0 gave it
-
-    def add(
-        self, job: Job, role: Role, name: str | None = None, salt: bool = True
-    ) -> Job:
-        # calculations are keyed by the calculator settings too (salt); lpsflow's
-        # own analysis jobs by their inputs and kind version only
-        role = str(role)
-        old_salt = self.salt if salt else {"lpsflow": LEGACY_VERSION}
-        old = legacy_uuid(job, old_salt, self.legacy)
-        stamp(job, role=role, salt=self.salt if salt else None)
-        self.legacy.setdefault(job.uuid, old)
-        if job.uuid in self._by_uuid:  # the same calculation asked for twice
-            self.roles[role] = job.uuid
-            return self._by_uuid[job.uuid]
-        if name:
-            job.name = name
-        self.jobs.append(job)
-        self._by_uuid[job.uuid] = job
-        self.roles[role] = job.uuid
-        return job
+        self.book = JobBook(salt=self.backend.describe())
+        self.add = self.book.add
+        calc = campaign.calculator
+        self.mlip = {"screening_model": calc.screening_model, "device": calc.device}
 
     def structure(self, phase: str):
         return load_structure(phase, self.c.structure_overrides)
@@ -164,9 +146,26 @@ class _Builder:
         return self.add(job, role, name=f"reaction {label}", salt=False)
 
 
-def build_campaign(campaign: Campaign) -> CampaignFlow:
-    """Build the campaign's flow; every job gets a content-derived uuid."""
+def build_campaign(campaign: Campaign, check: bool = True) -> CampaignFlow:
+    """Build the campaign's flow; every job gets a content-derived uuid.
+
+    ``check``: first the pre-flight checks of :func:`lpsflow.flows.preflight.check`
+    (lattice matches, GB coincidences, NEB hops on the starting structures): one
+    clear :class:`~lpsflow.errors.StructureError` instead of jobs that fail hours
+    later. Their results are :attr:`CampaignFlow.matches`.
+    """
+    from lpsflow.flows.preflight import check as preflight
+
+    matches = preflight(campaign) if check else {}
     b = _Builder(campaign)
+    with b.book.active():
+        cflow = _build(b)
+    cflow.matches = matches
+    return cflow
+
+
+def _build(b: _Builder) -> CampaignFlow:
+    campaign = b.c
     relaxed = {p: b.relax(p, primitive=p in PRIMITIVE_PHASES) for p in SHARED_PHASES}
 
     def species(phase: str, formula: str | None = None, jobs=None) -> dict:
@@ -249,31 +248,40 @@ def build_campaign(campaign: Campaign) -> CampaignFlow:
             x = vac.core_x or campaign.interfaces.core_x or doping.x
             scheme, hosts = _core_cells(b, relaxed, acc, cells, x)
             if hosts:
-                add_chemical_potential(
-                    b, roles.mu_li("core", acc.formula), f"{acc.formula} core {scheme}",
-                    DOPED_CORE, hosts, relaxed["Li"],
-                )  # fmt: skip
+                b.book.take(
+                    _mu_li_maker(b, DOPED_CORE).make(
+                        roles.mu_li("core", acc.formula),
+                        f"{acc.formula} core {scheme}",
+                        hosts,
+                        relaxed["Li"],
+                    )
+                )
         _grain_boundaries_and_hops(b, relaxed, acc, cells)
     if campaign.vacancies.enabled and campaign.accelerants:
-        add_chemical_potential(
-            b,
-            roles.mu_li("", "Li7P3S11"),
-            "Li7P3S11",
-            "Li7P3S11",
-            [relaxed["Li7P3S11"]],
-            relaxed["Li"],
+        b.book.take(
+            _mu_li_maker(b, "Li7P3S11").make(
+                roles.mu_li("", "Li7P3S11"),
+                "Li7P3S11",
+                [relaxed["Li7P3S11"]],
+                relaxed["Li"],
+            )
         )
     if campaign.accelerants:
         _shared_grain_boundary_and_hops(b, relaxed)
     if campaign.interfaces.enabled and campaign.accelerants:
         ifc = campaign.interfaces
         li7 = relaxed["Li7P3S11"]
-        add_interface_series(
-            b, "homo", "Li7P3S11", li7, [li7], ifc.film_miller, ifc.homo
+        maker = binding_series_maker(
+            campaign, "homo", ifc.film_miller, ifc.homo, b.backend
         )
+        b.book.take(maker.make("Li7P3S11", li7, [li7]))
 
+    book = b.book
     return CampaignFlow(
-        name=f"lpsflow {campaign.name}", jobs=b.jobs, roles=b.roles, legacy=b.legacy
+        name=f"lpsflow {campaign.name}",
+        jobs=book.jobs,
+        roles=book.roles,
+        legacy=book.legacy,
     )
 
 
@@ -287,10 +295,12 @@ def _hetero_interfaces(
     ifc = b.c.interfaces
     _, hosts = _core_cells(b, relaxed, acc, cells, ifc.core_x or b.c.doping.x)
     if hosts:
-        add_interface_series(
-            b, "hetero", acc.formula, relaxed["Li7P3S11"], hosts, ifc.core_miller,
-            ifc.hetero, host=relaxed["Li3PS4"],
-        )  # fmt: skip
+        maker = binding_series_maker(
+            b.c, "hetero", ifc.core_miller, ifc.hetero, b.backend
+        )
+        b.book.take(
+            maker.make(acc.formula, relaxed["Li7P3S11"], hosts, host=relaxed["Li3PS4"])
+        )
 
 
 def _grain_boundaries_and_hops(
@@ -313,24 +323,22 @@ def _grain_boundaries_and_hops(
             if kind in gbs.kinds:
                 energy[kind] = _gb(b, kind, acc.formula, hosts, [relaxed["Li7P3S11"]])
     if "hetero" in energy and c.vacancies.enabled and c.vacancies.gb:
-        add_chemical_potential(
-            b, roles.mu_li("gb", acc.formula), f"{acc.formula} hetero GB",
-            GRAIN_BOUNDARY, [energy["hetero"]], relaxed["Li"], region="gb",
-        )  # fmt: skip
+        b.book.take(
+            _mu_li_maker(b, GRAIN_BOUNDARY, region="gb").make(
+                roles.mu_li("gb", acc.formula),
+                f"{acc.formula} hetero GB",
+                [energy["hetero"]],
+                relaxed["Li"],
+                region="gb",
+            )
+        )
     if not neb.enabled:
         return
     gb = energy.get("hetero") or energy.get("core")
     if "gb" in neb.paths and gb is not None:
-        add_neb(b, acc.formula, "gb", gb, **neb_options(neb, "gb", b.c.calculator))
+        b.book.take(_neb_maker(b, "gb").make(acc.formula, gb))
     if "bulk" in neb.paths:
-        add_neb(
-            b,
-            acc.formula,
-            "bulk",
-            hosts,
-            phase=DOPED_CORE,
-            **neb_options(neb, "bulk", b.c.calculator),
-        )
+        b.book.take(_neb_maker(b, "bulk", DOPED_CORE).make(acc.formula, hosts))
 
 
 def _shared_grain_boundary_and_hops(b: _Builder, relaxed: dict[str, Job]) -> None:
@@ -343,30 +351,60 @@ def _shared_grain_boundary_and_hops(b: _Builder, relaxed: dict[str, Job]) -> Non
     if not neb.enabled:
         return
     if "gb" in neb.paths and homo is not None:
-        add_neb(b, "Li7P3S11", "gb", homo, **neb_options(neb, "gb", b.c.calculator))
+        b.book.take(_neb_maker(b, "gb").make("Li7P3S11", homo))
     if "bulk" in neb.paths:
-        add_neb(
-            b,
-            "Li7P3S11",
-            "bulk",
-            [li7],
-            phase="Li7P3S11",
-            **neb_options(neb, "bulk", b.c.calculator),
-        )
+        b.book.take(_neb_maker(b, "bulk", "Li7P3S11").make("Li7P3S11", [li7]))
 
 
 def _gb(
-    b: _Builder, kind: str, label: str, a_jobs: list[Job], b_jobs: list[Job] | None
-) -> Job:
-    """One GB of the campaign's ``grain_boundaries`` settings; its energy job."""
+    b: _Builder,
+    kind: str,
+    label: str,
+    a_jobs: list[Any],
+    b_jobs: list[Any] | None,
+) -> Any:
+    """One GB of the campaign's ``grain_boundaries`` settings; its energy output."""
     gbs = b.c.grain_boundaries
     st = getattr(gbs, kind)
-    return add_gb_series(
-        b, kind, label, a_jobs, b_jobs if kind == "hetero" else None,
-        miller_a=st.miller_a, miller_b=st.miller_b,
-        settings=st.builder_settings(), fmax=gbs.fmax,
-        parent=b.structure("Li3PS4") if kind == "core" else None,
-    )  # fmt: skip
+    maker = GrainBoundaryMaker(
+        kind=kind,
+        miller_a=st.miller_a,
+        miller_b=st.miller_b,
+        settings=st.builder_settings(),
+        relax_maker=b.backend.relax_maker(
+            GRAIN_BOUNDARY, relax_cell=False, fmax=gbs.fmax
+        ),
+        **b.mlip,
+    )
+    return b.book.take(
+        maker.make(
+            label,
+            a_jobs,
+            b_jobs if kind == "hetero" else None,
+            parent=b.structure("Li3PS4") if kind == "core" else None,
+        )
+    )
+
+
+def _mu_li_maker(
+    b: _Builder, phase: str, region: str = "bulk"
+) -> ChemicalPotentialMaker:
+    """The mu_Li Maker of the campaign's ``vacancies`` settings for one phase."""
+    cfg = b.c.vacancies
+    # GB-site vacancies relax in the GB cell, to the GB relaxations' tolerance
+    fmax = (b.c.grain_boundaries.fmax or cfg.fmax) if region == "gb" else cfg.fmax
+    return ChemicalPotentialMaker(
+        relax_maker=b.backend.relax_maker(phase, relax_cell=False, fmax=fmax),
+        static_maker=b.backend.static_maker(phase),
+        min_length=cfg.min_length,
+        relax_top=cfg.relax_top,
+        gb_window=cfg.gb_window,
+        **b.mlip,
+    )
+
+
+def _neb_maker(b: _Builder, path: str, phase: str | None = None) -> NebMaker:
+    return neb_maker(b.c.neb, path, b.c.calculator, b.backend, phase=phase)
 
 
 def _core_cells(
@@ -394,54 +432,34 @@ def _core_cells(
 
 def _doped_cells(
     b: _Builder,
-    relaxed: dict[str, Job],
+    relaxed: dict[str, Any],
     acc: Accelerant,
     scheme_name: str,
     x: float,
     supercell: tuple[int, int, int] | None,
     x_label: str,
-) -> tuple[str, list[Job]]:
-    """Screen and relax the doped cells at one x; return their formula and relaxations.
+) -> tuple[str, list[Any]]:
+    """The doped cells at one x: their formula and relaxation outputs.
 
     ``x_label``: x as the roles name it, empty at the campaign's ``doping.x``.
-    Arrangements are enumerated and Ewald-ranked now, on the starting host; the
-    screening job applies them to the relaxed host.
     """
     doping = b.c.doping
-    host = b.structure("Li3PS4")
-    cell, n_dopants = choose_supercell(host, x, supercell=supercell)
-    host_sc = host.copy()
-    host_sc.make_supercell(list(cell))
-    scheme = acc.scheme(scheme_name)
-    ranked, n_distinct = ranked_arrangements(
-        host_sc, acc, scheme, n_dopants, doping.screen_top, doping.max_enumerate
+    maker = DopedCellsMaker(
+        screen_top=doping.screen_top,
+        relax_top=doping.relax_top,
+        max_enumerate=doping.max_enumerate,
+        relax_maker=b.backend.relax_maker(DOPED_CORE),
+        **b.mlip,
     )
-    role = Role("screen", acc.formula, branch="core", scheme=scheme_name, x=x_label)
-    words = role.tag.replace(":", " ")
-    screen = b.add(
-        screen_arrangements(
-            relaxed["Li3PS4"].output.structure,
-            cell,
-            acc.formula,
-            acc.cation,
+    out = b.book.take(
+        maker.make(
+            acc,
             scheme_name,
             x,
-            [a.as_dict() for a in ranked],
-            n_distinct,
-            doping.relax_top,
-            model=b.c.calculator.screening_model,
-            device=b.c.calculator.device,
-        ),
-        role,
-        name=f"screen core {words}",
-    )
-    relaxes = [
-        b.add(
-            b.backend.relax_maker(DOPED_CORE).make(screen.output.selected[i]),
-            role.but(step="relax", index=i),
-            name=f"relax core {words} #{i}",
+            b.structure("Li3PS4"),
+            relaxed["Li3PS4"],
+            supercell=supercell,
+            x_label=x_label,
         )
-        for i in range(min(doping.relax_top, len(ranked)))
-    ]
-    formula = ranked[0].apply(host_sc, acc.cation).formula.replace(" ", "")
-    return formula, relaxes
+    )
+    return out["formula"], out["relaxed"]

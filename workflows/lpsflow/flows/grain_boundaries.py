@@ -16,21 +16,25 @@ automatically selected hop(s).
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from jobflow import Flow, Maker, OutputReference
 
 from lpsflow import roles
 from lpsflow.calculators.base import GRAIN_BOUNDARY
 from lpsflow.errors import StructureError
+from lpsflow.flows.book import JobBook, current_book
 from lpsflow.jobs.grain_boundaries import gb_energy_job, screen_grain_boundary
 from lpsflow.jobs.neb_hops import neb_hop_job
 from lpsflow.jobs.reactions import job_ref
 from lpsflow.structures.grain_boundaries import QUICK, GBMatch, GBSettings, gb_match
 
 if TYPE_CHECKING:
-    from jobflow import Job, Maker
+    from jobflow import Job
     from pymatgen.core import Structure
 
+    from lpsflow.calculators.base import Backend
     from lpsflow.campaign import CalculatorSettings, Campaign, NebSettings
 
 #: Default boundary planes per kind: (grain A, grain B).
@@ -51,246 +55,289 @@ def _settings(kind: str, settings: GBSettings | dict | None) -> dict[str, Any]:
     return out
 
 
-def add_gb_series(
-    b,
-    kind: str,
-    label: str,
-    bulk_a_jobs: list[Job],
-    bulk_b_jobs: list[Job] | None = None,
-    *,
-    miller_a: tuple[int, int, int] | None = None,
-    miller_b: tuple[int, int, int] | None = None,
-    settings: GBSettings | dict | None = None,
-    fmax: float | None = None,
-    parent: Structure | None = None,
-) -> Job:
-    """Add screen, relax and energy jobs of one GB to the builder ``b``.
+@dataclass
+class GrainBoundaryMaker(Maker):
+    """One grain boundary: screen the rigid shifts, relax the best, its energy.
 
-    ``bulk_a_jobs``: relaxations of grain A's bulk (Li7P3S11 for ``homo``, the core
-    for ``core``/``hetero``; the lowest converged one is used); ``bulk_b_jobs``:
-    grain B's (Li7P3S11, ``hetero`` only). ``miller_a``/``miller_b`` default to
-    :data:`GB_MILLERS`, ``settings`` (a ``GBSettings`` or a dict of its fields,
-    missing fields from ``QUICK``) to
-    :data:`~lpsflow.structures.grain_boundaries.QUICK`,
-    ``fmax`` to the backend's relaxation tolerance; ``parent``: the undoped host
-    of a doped grain A (its symmetry decides what is no boundary). Returns the
-    energy job
-    (its output, a ``GBEnergyDoc``, carries the relaxed cell for :func:`add_neb`).
+    Parameters
+    ----------
+    name
+        Flow name.
+    kind
+        ``homo`` (Li7P3S11/Li7P3S11), ``core`` (core/core) or ``hetero``
+        (core/Li7P3S11).
+    miller_a, miller_b
+        Boundary planes of grain A and B (default :data:`GB_MILLERS`).
+    settings
+        Builder settings (a ``GBSettings`` or a dict of its fields; missing fields
+        from :data:`~lpsflow.structures.grain_boundaries.QUICK`).
+    relax_maker
+        Relaxation of the GB cell (cell fixed).
+    screening_model, device
+        MLIP of the single-point screen and where it runs.
+
     """
-    calc = b.c.calculator
-    ma, mb = GB_MILLERS[kind]
-    miller_a = tuple(miller_a or ma)
-    miller_b = tuple(miller_b or mb)
-    hetero = kind == "hetero"
-    result = roles.gb_energy(kind, label)
-    words = f"{kind} {label}"
-    a_refs = [job_ref(j) for j in bulk_a_jobs]
-    b_refs = [job_ref(j) for j in bulk_b_jobs] if hetero and bulk_b_jobs else None
-    scr = b.add(
-        screen_grain_boundary(
-            kind,
-            label,
-            a_refs,
-            b_refs,
-            miller_a,
-            miller_b if hetero else None,
-            _settings(kind, settings),
-            model=calc.screening_model,
-            device=calc.device,
-            parent=parent,
-        ),
-        result.but(step="screen"),
-        name=f"screen gb {words}",
-    )
-    maker = b.backend.relax_maker(GRAIN_BOUNDARY, relax_cell=False, fmax=fmax)
-    relax = b.add(
-        maker.make(scr.output.gb), result.but(step="relax"), name=f"relax gb {words}"
-    )
-    return b.add(
-        gb_energy_job(scr.output, job_ref(relax), a_refs, b_refs),
-        result,
-        name=f"gb energy {words}",
-        salt=False,
-    )
 
+    name: str = "grain boundary"
+    kind: str = "homo"
+    miller_a: tuple[int, int, int] | None = None
+    miller_b: tuple[int, int, int] | None = None
+    settings: GBSettings | dict | None = None
+    relax_maker: Maker | None = None
+    screening_model: str = "CHGNet"
+    device: str = "cpu"
 
-def add_neb(
-    b,
-    label: str,
-    path: str,
-    host: Job | list[Job],
-    *,
-    n_hops: int = 1,
-    n_images: int = 3,
-    fmax: float = 0.1,
-    max_steps: int = 100,
-    window: float = 3.0,
-    max_distance: float = 4.5,
-    supercell: tuple[int, int, int] | None = None,
-    min_length: float | None = None,
-    phase: str | None = None,
-    **neb_kwargs: Any,
-) -> Job:
-    """Add the NEB of ``path`` (``gb`` or ``bulk``) in ``host``'s relaxed cell.
+    def make(
+        self,
+        label: str,
+        bulk_a: list[Job | OutputReference],
+        bulk_b: list[Job | OutputReference] | None = None,
+        parent: Structure | None = None,
+    ) -> Flow:
+        """Screen, relax and energy jobs; the output is the energy job's.
 
-    ``host``: for ``gb`` the energy job of :func:`add_gb_series` (its
-    ``GBEnergyDoc`` holds the relaxed cell with grain labels and boundary planes);
-    for ``bulk`` a bulk relaxation job, or several (the lowest converged is used).
-    Hops are selected at runtime; see
-    :func:`~lpsflow.jobs.neb_hops.neb_hop_job` for the other arguments. On the
-    MLIP backend one job runs it with the shared model; on VASP the steps of
-    :mod:`lpsflow.jobs.neb_vasp` (endpoint relaxations and the NEB with the
-    settings of ``phase``: default the GB's for ``gb``, else ``Li7P3S11``).
-    Either way the role ``neb:<path>:<label>`` holds a ``NebHopsDoc``.
-    """
-    calc = b.c.calculator
-    ref = [job_ref(j) for j in host] if isinstance(host, list) else job_ref(host)
-    phase = phase or (GRAIN_BOUNDARY if path == "gb" else "Li7P3S11")
-    makers = b.backend.neb_makers(
-        phase, fmax, max_steps, neb_kwargs.get("endpoint_fmax")
-    )
-    if makers is not None:  # VASP: endpoint, band and collection jobs per hop
-        return _add_vasp_neb(
-            b, label, path, ref, makers, n_hops=n_hops, n_images=n_images,
-            fmax=fmax, max_steps=max_steps, window=window, max_distance=max_distance,
-            supercell=supercell, min_length=min_length,
-        )  # fmt: skip
-    return b.add(
-        neb_hop_job(
-            label,
-            path,
-            ref,
-            n_hops=n_hops,
-            n_images=n_images,
-            fmax=fmax,
-            max_steps=max_steps,
-            window=window,
-            max_distance=max_distance,
-            supercell=supercell,
-            min_length=min_length,
-            model=calc.screening_model,
-            device=calc.device,
-            **neb_kwargs,
-        ),
-        roles.neb(path, label),
-        name=f"neb {path} {label}",
-    )
-
-
-def _add_vasp_neb(
-    b,
-    label: str,
-    path: str,
-    ref: Any,
-    makers: tuple[Maker, Maker],
-    *,
-    n_hops: int,
-    n_images: int,
-    fmax: float,
-    max_steps: int,
-    window: float,
-    max_distance: float,
-    supercell: tuple[int, int, int] | None,
-    min_length: float | None,
-) -> Job:
-    """Hop selection, per hop endpoint relaxes + IDPP + VASP NEB, then collect."""
-    from atomate2.vasp.jobs.neb import collect_neb_output
-
-    from lpsflow.jobs.neb import interpolate_job
-    from lpsflow.jobs.neb_vasp import collect_vasp_neb, neb_endpoints_job
-
-    result, words = roles.neb(path, label), f"{path} {label}"
-    sel = b.add(
-        neb_endpoints_job(
-            label,
-            path,
-            ref,
-            n_hops=n_hops,
-            window=window,
-            max_distance=max_distance,
-            supercell=supercell,
-            min_length=min_length,
-        ),
-        result.but(step="hops"),
-        name=f"neb hops {words}",
-        salt=False,
-    )
-    relax, images_maker = makers
-    runs = []
-    for k in range(n_hops):
-        ends = [
-            b.add(
-                relax.make(sel.output.endpoints[k][i]),
-                result.but(step="endpoint", index=k, part=end),
-                name=f"relax neb endpoint {words} #{k} {end}",
-            )
-            for i, end in enumerate(("initial", "final"))
-        ]
-        images = b.add(
-            interpolate_job([e.output.structure for e in ends], n_images),
-            result.but(step="images", index=k),
-            name=f"neb images {words} #{k}",
-            salt=False,
-        )
-        band = b.add(
-            images_maker.make(images.output),
-            result.but(step="band", index=k),
-            name=f"neb {words} #{k}",
-        )
-        collected = b.add(
-            collect_neb_output(
-                [e.output.dir_name for e in ends],
-                band.output.dir_name,
-                store_calculations=False,
+        ``bulk_a``: relaxations of grain A's bulk (Li7P3S11 for ``homo``, the core
+        otherwise; the lowest converged is used); ``bulk_b``: grain B's (Li7P3S11,
+        ``hetero`` only); ``parent``: the undoped host of a doped grain A (its
+        symmetry decides what is no boundary). The output, a ``GBEnergyDoc``,
+        carries the relaxed cell for :class:`NebMaker`.
+        """
+        b = current_book()
+        start = len(b.jobs)
+        kind = self.kind
+        ma, mb = GB_MILLERS[kind]
+        miller_a = tuple(self.miller_a or ma)
+        miller_b = tuple(self.miller_b or mb)
+        hetero = kind == "hetero"
+        result = roles.gb_energy(kind, label)
+        words = f"{kind} {label}"
+        a_refs = [job_ref(j) for j in bulk_a]
+        b_refs = [job_ref(j) for j in bulk_b] if hetero and bulk_b else None
+        scr = b.add(
+            screen_grain_boundary(
+                kind,
+                label,
+                a_refs,
+                b_refs,
+                miller_a,
+                miller_b if hetero else None,
+                _settings(kind, self.settings),
+                model=self.screening_model,
+                device=self.device,
+                parent=parent,
             ),
-            result.but(step="collect", index=k),
-            name=f"collect neb {words} #{k}",
+            result.but(step="screen"),
+            name=f"screen gb {words}",
+        )
+        relax = b.add(
+            self.relax_maker.make(scr.output.gb),
+            result.but(step="relax"),
+            name=f"relax gb {words}",
+        )
+        energy = b.add(
+            gb_energy_job(scr.output, job_ref(relax), a_refs, b_refs),
+            result,
+            name=f"gb energy {words}",
             salt=False,
         )
-        runs.append(
-            {
-                "neb": collected.output,
-                "images": band.output,
-                "ends": [job_ref(e) for e in ends],
-            }
-        )
-    return b.add(
-        collect_vasp_neb(sel.output, runs, fmax, max_steps),
-        result,
-        name=f"neb {words}",
-        salt=False,
-    )
+        return b.flow_since(start, energy.output, f"{self.name} {words}")
 
 
-def neb_options(
-    settings: NebSettings, path: str, calculator: CalculatorSettings | None = None
-) -> dict[str, Any]:
-    """:func:`add_neb` keyword arguments from the campaign's ``neb`` section.
+@dataclass
+class NebMaker(Maker):
+    """Li vacancy hops of one path, selected at runtime, and their NEB barriers.
 
-    With ``calculator`` the endpoints are relaxed with the campaign's relaxation
-    optimiser (LBFGS from a soft Hessian by default) rather than ASE's BFGS.
+    With ``band_maker`` None (the MLIP backend) one job runs every hop with the
+    shared model (:func:`~lpsflow.jobs.neb_hops.neb_hop_job`); with VASP makers,
+    the steps of :mod:`lpsflow.jobs.neb_vasp`: hop selection, per hop the endpoint
+    relaxations, IDPP images, the band and its collection, then one ``NebHopsDoc``.
+
+    Parameters
+    ----------
+    name
+        Flow name.
+    path
+        ``gb`` (along the boundary, in a GB cell) or ``bulk``.
+    n_hops, window, max_distance, supercell, min_length
+        Hop selection (:func:`~lpsflow.structures.hops.select_hops`) and the
+        supercell of bulk hops.
+    n_images, fmax, max_steps
+        Intermediate images, force tolerance (eV/A) and steps of the band.
+    options
+        Further keywords of the MLIP NEB job (endpoint tolerance and steps, the
+        optimisers), passed as given.
+    endpoint_maker, band_maker
+        VASP endpoint relaxation and NEB makers (None: the MLIP path).
+    screening_model, device
+        MLIP of the NEB job and where it runs.
+
     """
-    endpoint = {}
-    if calculator is not None and calculator.backend == "mlip":
-        from lpsflow.calculators.mlip import optimizer_options
 
-        endpoint = {
-            "endpoint_optimizer": calculator.optimizer,
-            "endpoint_optimizer_kwargs": optimizer_options(calculator),
-        }
-    return {
-        "n_hops": settings.n_hops,
-        "n_images": settings.n_images,
-        "fmax": settings.fmax,
-        "max_steps": settings.max_steps,
-        "window": settings.window,
-        "max_distance": settings.max_distance,
-        "min_length": settings.min_length if path == "bulk" else None,
+    name: str = "neb"
+    path: str = "bulk"
+    n_hops: int = 1
+    n_images: int = 3
+    fmax: float = 0.1
+    max_steps: int = 100
+    window: float = 3.0
+    max_distance: float = 4.5
+    supercell: tuple[int, int, int] | None = None
+    min_length: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    endpoint_maker: Maker | None = None
+    band_maker: Maker | None = None
+    screening_model: str = "CHGNet"
+    device: str = "cpu"
+
+    def make(self, label: str, host: Job | OutputReference | list) -> Flow:
+        """The NEB of ``path`` in ``host``'s relaxed cell; output: a NebHopsDoc.
+
+        ``host``: for ``gb`` the output of a :class:`GrainBoundaryMaker` (its
+        ``GBEnergyDoc`` holds the relaxed cell with grain labels and boundary
+        planes); for ``bulk`` a bulk relaxation, or several (the lowest converged
+        is used).
+        """
+        b = current_book()
+        start = len(b.jobs)
+        ref = [job_ref(j) for j in host] if isinstance(host, list) else job_ref(host)
+        if self.band_maker is not None:
+            out = self._vasp(b, label, ref)
+        else:
+            out = b.add(
+                neb_hop_job(
+                    label,
+                    self.path,
+                    ref,
+                    n_hops=self.n_hops,
+                    n_images=self.n_images,
+                    fmax=self.fmax,
+                    max_steps=self.max_steps,
+                    window=self.window,
+                    max_distance=self.max_distance,
+                    supercell=self.supercell,
+                    min_length=self.min_length,
+                    model=self.screening_model,
+                    device=self.device,
+                    **self.options,
+                ),
+                roles.neb(self.path, label),
+                name=f"neb {self.path} {label}",
+            )
+        return b.flow_since(start, out.output, f"{self.name} {self.path} {label}")
+
+    def _vasp(self, b: JobBook, label: str, ref: Any) -> Job:
+        """Hop selection, per hop endpoint relaxes + IDPP + VASP NEB, then collect."""
+        from atomate2.vasp.jobs.neb import collect_neb_output
+
+        from lpsflow.jobs.neb import interpolate_job
+        from lpsflow.jobs.neb_vasp import collect_vasp_neb, neb_endpoints_job
+
+        result, words = roles.neb(self.path, label), f"{self.path} {label}"
+        sel = b.add(
+            neb_endpoints_job(
+                label,
+                self.path,
+                ref,
+                n_hops=self.n_hops,
+                window=self.window,
+                max_distance=self.max_distance,
+                supercell=self.supercell,
+                min_length=self.min_length,
+            ),
+            result.but(step="hops"),
+            name=f"neb hops {words}",
+            salt=False,
+        )
+        runs = []
+        for k in range(self.n_hops):
+            ends = [
+                b.add(
+                    self.endpoint_maker.make(sel.output.endpoints[k][i]),
+                    result.but(step="endpoint", index=k, part=end),
+                    name=f"relax neb endpoint {words} #{k} {end}",
+                )
+                for i, end in enumerate(("initial", "final"))
+            ]
+            images = b.add(
+                interpolate_job([e.output.structure for e in ends], self.n_images),
+                result.but(step="images", index=k),
+                name=f"neb images {words} #{k}",
+                salt=False,
+            )
+            band = b.add(
+                self.band_maker.make(images.output),
+                result.but(step="band", index=k),
+                name=f"neb {words} #{k}",
+            )
+            collected = b.add(
+                collect_neb_output(
+                    [e.output.dir_name for e in ends],
+                    band.output.dir_name,
+                    store_calculations=False,
+                ),
+                result.but(step="collect", index=k),
+                name=f"collect neb {words} #{k}",
+                salt=False,
+            )
+            runs.append(
+                {
+                    "neb": collected.output,
+                    "images": band.output,
+                    "ends": [job_ref(e) for e in ends],
+                }
+            )
+        return b.add(
+            collect_vasp_neb(sel.output, runs, self.fmax, self.max_steps),
+            result,
+            name=f"neb {words}",
+            salt=False,
+        )
+
+
+def neb_maker(
+    settings: NebSettings,
+    path: str,
+    calculator: CalculatorSettings,
+    backend: Backend,
+    phase: str | None = None,
+) -> NebMaker:
+    """The :class:`NebMaker` of one path from the campaign's ``neb`` section.
+
+    ``phase``: whose VASP settings the endpoints and band use (default the GB's for
+    ``gb``, else ``Li7P3S11``). On the MLIP backend the endpoints are relaxed with
+    the campaign's relaxation optimiser (LBFGS from a soft Hessian by default)
+    rather than ASE's BFGS.
+    """
+    phase = phase or (GRAIN_BOUNDARY if path == "gb" else "Li7P3S11")
+    options: dict[str, Any] = {
         "endpoint_fmax": settings.endpoint_fmax,
         "endpoint_steps": settings.endpoint_steps,
         "optimizer": settings.optimizer,
-        **endpoint,
     }
+    if calculator.backend == "mlip":
+        from lpsflow.calculators.mlip import optimizer_options
+
+        options["endpoint_optimizer"] = calculator.optimizer
+        options["endpoint_optimizer_kwargs"] = optimizer_options(calculator)
+    makers = backend.neb_makers(
+        phase, settings.fmax, settings.max_steps, settings.endpoint_fmax
+    )
+    endpoint, band = makers if makers is not None else (None, None)
+    return NebMaker(
+        path=path,
+        n_hops=settings.n_hops,
+        n_images=settings.n_images,
+        fmax=settings.fmax,
+        max_steps=settings.max_steps,
+        window=settings.window,
+        max_distance=settings.max_distance,
+        min_length=settings.min_length if path == "bulk" else None,
+        options=options,
+        endpoint_maker=endpoint,
+        band_maker=band,
+        screening_model=calculator.screening_model,
+        device=calculator.device,
+    )
 
 
 def check_grain_boundaries(campaign: Campaign) -> dict[str, GBMatch]:

@@ -26,10 +26,14 @@ roles ``<what>:<kind>:<label>...``:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from jobflow import Flow, Maker, OutputReference
 
 from lpsflow import roles
 from lpsflow.errors import StructureError
+from lpsflow.flows.book import current_book
 from lpsflow.jobs.interfaces import (
     binding_energy_job,
     interface_parts,
@@ -43,143 +47,225 @@ from lpsflow.structures.interfaces import LatticeMatch, match_interface
 if TYPE_CHECKING:
     from jobflow import Job
 
+    from lpsflow.calculators.base import Backend
     from lpsflow.campaign import Campaign, InterfaceSeriesSettings
 
 #: Phase label of interface relaxations (VASP: length-based k-mesh, 1 along c).
 INTERFACE_PHASE = "interface"
 
 
-def add_interface_series(
-    b,
-    kind: str,
-    label: str,
-    film: Job,
-    substrates: list[Job],
-    substrate_miller: tuple[int, int, int],
-    series: InterfaceSeriesSettings,
-    host: Job | None = None,
-) -> Job:
-    """Add one binding-energy series to the builder ``b``; return its binding job.
+@dataclass
+class BindingSeriesMaker(Maker):
+    """E_bind(n) of Li7P3S11 films of n = 1..``film_layers`` layers on a substrate.
 
-    ``host``: the relaxation of the undoped phase of a doped substrate, whose layers
-    the series' substrate thickness counts (hetero series).
+    Per n: a screen of rigid shifts (single points), the interface relaxed (cell
+    fixed, bottom substrate layers fixed), the film and substrate references, and
+    with ``relax_top`` > 1 the next distinct registries relaxed too; then one
+    binding-energy job.
+
+    Parameters
+    ----------
+    name
+        Flow name.
+    kind
+        ``hetero`` (on an accelerant's doped core) or ``homo`` (on Li7P3S11).
+    film_layers
+        Largest number of film layers n.
+    film_miller, substrate_miller
+        Planes of the film and of the substrate.
+    series
+        The series' geometry (``InterfaceSeriesSettings``: substrate layers, fixed
+        layers, shift grid, lattice-match limits).
+    vacuum
+        Vacuum above the film (A).
+    references
+        Where the film and substrate references start: ``lowest``,
+        ``relaxed_interface`` or ``screened_cell`` (``interfaces.references``).
+    relax_top
+        Interfaces relaxed per n (distinct registries, lowest single points first).
+    relax_maker
+        Relaxation of interfaces and references (cell fixed).
+    screening_model, device
+        MLIP of the single-point screens and where it runs.
+
     """
-    cfg = b.c.interfaces
-    calc = b.c.calculator
-    maker = b.backend.relax_maker(INTERFACE_PHASE, relax_cell=False, fmax=cfg.fmax)
-    result = roles.binding(kind, label)
-    words = f"{kind} {label}"
-    from_parts = cfg.references in ("relaxed_interface", "lowest")
-    from_cut = cfg.references in ("screened_cell", "lowest")
-    cut = "cut:" if from_parts else ""  # role part of the second start in 'lowest'
-    screens, ifaces, parts, starts = [], [], [], []
-    k = cfg.relax_top  # interfaces relaxed per n
-    films: dict[str, list] = {"parts": [], "cut": []}
-    subs: dict[str, list] = {"parts": [], "cut": []}
-    for n in range(1, cfg.film_layers + 1):
-        scr = b.add(
-            screen_interface(
+
+    name: str = "binding series"
+    kind: str = "homo"
+    film_layers: int = 2
+    film_miller: tuple[int, int, int] = (0, 1, 0)
+    substrate_miller: tuple[int, int, int] = (0, 1, 0)
+    series: InterfaceSeriesSettings | None = None
+    vacuum: float = 15.0
+    references: str = "lowest"
+    relax_top: int = 1
+    relax_maker: Maker | None = None
+    screening_model: str = "CHGNet"
+    device: str = "cpu"
+
+    def make(
+        self,
+        label: str,
+        film: Job | OutputReference,
+        substrates: list[Job | OutputReference],
+        host: Job | OutputReference | None = None,
+    ) -> Flow:
+        """The series' jobs; the output is the binding job's (``BindingEnergyDoc``).
+
+        ``film``: the relaxed film bulk; ``substrates``: relaxations of the
+        substrate (the lowest converged is used); ``host``: the relaxation of the
+        undoped phase of a doped substrate, whose layers the series' substrate
+        thickness counts (hetero series).
+        """
+        b = current_book()
+        start = len(b.jobs)
+        kind = self.kind
+        maker = self.relax_maker
+        result = roles.binding(kind, label)
+        words = f"{kind} {label}"
+        from_parts = self.references in ("relaxed_interface", "lowest")
+        from_cut = self.references in ("screened_cell", "lowest")
+        cut = "cut:" if from_parts else ""  # role part of the second start in 'lowest'
+        screens, ifaces, parts, starts = [], [], [], []
+        k = self.relax_top  # interfaces relaxed per n
+        films: dict[str, list] = {"parts": [], "cut": []}
+        subs: dict[str, list] = {"parts": [], "cut": []}
+        for n in range(1, self.film_layers + 1):
+            scr = b.add(
+                screen_interface(
+                    kind,
+                    label,
+                    job_ref(film),
+                    [job_ref(j) for j in substrates],
+                    n,
+                    tuple(self.film_miller),
+                    tuple(self.substrate_miller),
+                    self.series.model_dump(mode="json"),
+                    self.vacuum,
+                    model=self.screening_model,
+                    device=self.device,
+                    # called as lpsflow 0.1.0 did, so its stored ids stay adoptable
+                    **({"substrate_host": job_ref(host)} if host is not None else {}),
+                ),
+                result.but(step="screen", n=n),
+                name=f"screen interface {words} n={n}",
+            )
+            screens.append(scr)
+            iface = b.add(
+                maker.make(scr.output.interface),
+                result.but(step="relax", n=n),
+                name=f"relax interface {words} n={n}",
+            )
+            ifaces.append(iface)
+            if from_parts:
+                part = b.add(
+                    interface_parts(scr.output, job_ref(iface)),
+                    result.but(step="parts", n=n),
+                    name=f"parts interface {words} n={n}",
+                )
+                parts.append(part)
+                films["parts"].append(
+                    b.add(
+                        maker.make(part.output.film),
+                        result.but(step="relax", n=n, part="film"),
+                        name=f"relax film {words} n={n}",
+                    )
+                )
+                subs["parts"].append(
+                    b.add(
+                        maker.make(part.output.substrate),
+                        result.but(step="relax", n=n, part="substrate"),
+                        name=f"relax substrate {words} n={n}",
+                    )
+                )
+            if k > 1:  # the screen's own arguments but its label and n, and its output
+                _, _, film_in, subs_in, _, *geometry = scr.function_args
+                others = b.add(
+                    interface_starts(
+                        scr.output,
+                        k,
+                        film_in,
+                        subs_in,
+                        *geometry,
+                        **scr.function_kwargs,
+                    ),
+                    result.but(step="screen", n=n, part="starts"),
+                    name=f"starts interface {words} n={n}",
+                )
+                where = (result.but(step="relax", n=n), f"{words} n={n}")
+                starts.append(
+                    [
+                        _add_start(b, maker, scr, others, i, *where, from_parts)
+                        for i in range(1, k)
+                    ]
+                )
+            if from_cut:
+                films["cut"].append(
+                    b.add(
+                        maker.make(scr.output.film_reference),
+                        result.but(step="relax", n=n, part=f"{cut}film"),
+                        name=f"relax film {words} n={n}" + (" (cut)" if cut else ""),
+                    )
+                )
+        if from_cut:
+            subs["cut"].append(
+                b.add(
+                    maker.make(screens[0].output.substrate_reference),
+                    result.but(step="relax", part=f"{cut}substrate"),
+                    name=f"relax substrate {words}" + (" (cut)" if cut else ""),
+                )
+            )
+        first = "parts" if from_parts else "cut"
+        binding = b.add(
+            binding_energy_job(
                 kind,
                 label,
-                job_ref(film),
-                [job_ref(j) for j in substrates],
-                n,
-                tuple(cfg.film_miller),
-                tuple(substrate_miller),
-                series.model_dump(mode="json"),
-                cfg.vacuum,
-                model=calc.screening_model,
-                device=calc.device,
-                # called as lpsflow 0.1.0 did, so its stored ids stay adoptable
-                **({"substrate_host": job_ref(host)} if host is not None else {}),
-            ),
-            result.but(step="screen", n=n),
-            name=f"screen interface {words} n={n}",
-        )
-        screens.append(scr)
-        iface = b.add(
-            maker.make(scr.output.interface),
-            result.but(step="relax", n=n),
-            name=f"relax interface {words} n={n}",
-        )
-        ifaces.append(iface)
-        if from_parts:
-            part = b.add(
-                interface_parts(scr.output, job_ref(iface)),
-                result.but(step="parts", n=n),
-                name=f"parts interface {words} n={n}",
-            )
-            parts.append(part)
-            films["parts"].append(
-                b.add(
-                    maker.make(part.output.film),
-                    result.but(step="relax", n=n, part="film"),
-                    name=f"relax film {words} n={n}",
-                )
-            )
-            subs["parts"].append(
-                b.add(
-                    maker.make(part.output.substrate),
-                    result.but(step="relax", n=n, part="substrate"),
-                    name=f"relax substrate {words} n={n}",
-                )
-            )
-        if k > 1:  # the screen's own arguments but its label and n, and its output
-            _, _, film_in, subs_in, _, *geometry = scr.function_args
-            others = b.add(
-                interface_starts(
-                    scr.output, k, film_in, subs_in, *geometry, **scr.function_kwargs
+                [s.output for s in screens],
+                [job_ref(j) for j in ifaces],
+                [job_ref(j) for j in films[first]],
+                [job_ref(j) for j in subs[first]],
+                [p.output for p in parts] if from_parts else None,
+                alternatives=(
+                    {
+                        "films": [job_ref(j) for j in films["cut"]],
+                        "substrates": [job_ref(j) for j in subs["cut"]],
+                    }
+                    if from_parts and from_cut
+                    else None
                 ),
-                result.but(step="screen", n=n, part="starts"),
-                name=f"starts interface {words} n={n}",
-            )
-            where = (result.but(step="relax", n=n), f"{words} n={n}")
-            starts.append(
-                [
-                    _add_start(b, maker, scr, others, i, *where, from_parts)
-                    for i in range(1, k)
-                ]
-            )
-        if from_cut:
-            films["cut"].append(
-                b.add(
-                    maker.make(scr.output.film_reference),
-                    result.but(step="relax", n=n, part=f"{cut}film"),
-                    name=f"relax film {words} n={n}" + (" (cut)" if cut else ""),
-                )
-            )
-    if from_cut:
-        subs["cut"].append(
-            b.add(
-                maker.make(screens[0].output.substrate_reference),
-                result.but(step="relax", part=f"{cut}substrate"),
-                name=f"relax substrate {words}" + (" (cut)" if cut else ""),
-            )
-        )
-    first = "parts" if from_parts else "cut"
-    return b.add(
-        binding_energy_job(
-            kind,
-            label,
-            [s.output for s in screens],
-            [job_ref(j) for j in ifaces],
-            [job_ref(j) for j in films[first]],
-            [job_ref(j) for j in subs[first]],
-            [p.output for p in parts] if from_parts else None,
-            alternatives=(
-                {
-                    "films": [job_ref(j) for j in films["cut"]],
-                    "substrates": [job_ref(j) for j in subs["cut"]],
-                }
-                if from_parts and from_cut
-                else None
+                pool_substrates=from_parts and from_cut,
+                **({"starts": starts} if k > 1 else {}),
             ),
-            pool_substrates=from_parts and from_cut,
-            **({"starts": starts} if k > 1 else {}),
+            result,
+            name=f"binding {words}",
+            salt=False,
+        )
+        return b.flow_since(start, binding.output, f"{self.name} {words}")
+
+
+def binding_series_maker(
+    campaign: Campaign,
+    kind: str,
+    substrate_miller: tuple[int, int, int],
+    series: InterfaceSeriesSettings,
+    backend: Backend,
+) -> BindingSeriesMaker:
+    """The :class:`BindingSeriesMaker` of one series of the campaign's interfaces."""
+    cfg, calc = campaign.interfaces, campaign.calculator
+    return BindingSeriesMaker(
+        kind=kind,
+        film_layers=cfg.film_layers,
+        film_miller=tuple(cfg.film_miller),
+        substrate_miller=tuple(substrate_miller),
+        series=series,
+        vacuum=cfg.vacuum,
+        references=cfg.references,
+        relax_top=cfg.relax_top,
+        relax_maker=backend.relax_maker(
+            INTERFACE_PHASE, relax_cell=False, fmax=cfg.fmax
         ),
-        result,
-        name=f"binding {words}",
-        salt=False,
+        screening_model=calc.screening_model,
+        device=calc.device,
     )
 
 

@@ -1,6 +1,6 @@
 """VASP climbing-image NEB of the automatically selected Li vacancy hops.
 
-The VASP path of :func:`lpsflow.flows.grain_boundaries.add_neb`, per hop:
+The VASP path of :class:`lpsflow.flows.grain_boundaries.NebMaker`, per hop:
 
 1. :func:`neb_endpoints_job` selects the hops in the relaxed host (the selection
    of the MLIP path, :func:`~lpsflow.jobs.neb_hops.host_hops`) and builds the two

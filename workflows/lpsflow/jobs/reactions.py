@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobflow import job
+from jobflow import OutputReference, job
 
 from lpsflow.analysis.reactions import balance, reaction_energy, sensitivity
 from lpsflow.calculators.outputs import CalcSummary, summarize
@@ -13,7 +13,12 @@ from lpsflow.schemas import ReactionEnergyDoc, ReactionInput
 
 
 def job_ref(job: Any) -> dict[str, Any]:
-    """``{"doc": output, "uuid": id}`` of a job: how jobs name their inputs' sources."""
+    """``{"doc": output, "uuid": id}`` of a job (or of its output reference).
+
+    How jobs name the sources of their inputs.
+    """
+    if isinstance(job, OutputReference):
+        return {"doc": job, "uuid": job.uuid}
     return {"doc": job.output, "uuid": job.uuid}
 
 

@@ -1,0 +1,30 @@
+"""Pre-flight checks of a campaign on its starting structures, before any job.
+
+:func:`lpsflow.flows.campaign.build_campaign` runs them, so the API and every
+command (``validate``, ``run``, ``submit``) check the same things: an interface
+with no lattice match, a GB with no coincidence cell or a NEB request no hop
+satisfies is one clear error naming the setting to change, instead of failed jobs
+hours later.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lpsflow.flows.grain_boundaries import check_grain_boundaries, check_hops
+from lpsflow.flows.interfaces import check_lattice_matches
+
+if TYPE_CHECKING:
+    from lpsflow.campaign import Campaign
+
+
+def check(campaign: Campaign) -> dict[str, Any]:
+    """Lattice matches of the interfaces and GBs (by name), and the hop requests.
+
+    Raises :class:`~lpsflow.errors.StructureError` if a match or a hop does not
+    exist.
+    """
+    matches = {f"{k} interface": m for k, m in check_lattice_matches(campaign).items()}
+    gbs = check_grain_boundaries(campaign)
+    check_hops(campaign)
+    return matches | {f"{k} GB": m for k, m in gbs.items()}
