@@ -155,11 +155,11 @@ class BatchGroup:
 
     def _evaluate(self, batch: list[tuple[BatchMember, Any]]) -> None:
         from lpsflow.calculators import progress
-        from lpsflow.calculators.mlip import _evaluating
+        from lpsflow.calculators.mlip import evaluating
 
         calc = self.calc
         for chunk in _chunks(batch, self.max_atoms):
-            with _evaluating(len(chunk)), calc._mode():
+            with evaluating(len(chunk)), calc._mode():
                 preds = predict_batch(calc.model, [g for _, g in chunk], task="efsm")
             self.batches += 1
             self.evaluations += len(chunk)

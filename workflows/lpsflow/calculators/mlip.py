@@ -62,7 +62,7 @@ STATS = CalculatorStats()
 
 
 @contextmanager
-def _evaluating(structures: int = 1) -> Iterator[None]:
+def evaluating(structures: int = 1) -> Iterator[None]:
     """Around model evaluations: lent cores taken up, calls and time counted."""
     thread_share.follow()  # idle cores lent by a parallel run's parent
     t0 = time.perf_counter()
@@ -78,7 +78,7 @@ def _instrument(calc: Calculator) -> Calculator:
     inner = calc.calculate
 
     def calculate(*args: Any, **kwargs: Any) -> Any:
-        with _evaluating():
+        with evaluating():
             result = inner(*args, **kwargs)
         progress.tick(calc)  # a line now and then on a long job
         return result
@@ -193,7 +193,7 @@ def single_point_energies(
             a.calc = calc
             out.append(float(a.get_potential_energy()))
         return out
-    with _evaluating(len(atoms)):
+    with evaluating(len(atoms)):
         out = energies(atoms)
     progress.tick(None, len(atoms))
     return out

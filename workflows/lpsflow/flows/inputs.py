@@ -16,6 +16,7 @@ from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
 from lpsflow.calculators.vasp import VaspBackend, write_vasp_inputs
 from lpsflow.flows.campaign import build_campaign
 from lpsflow.flows.interfaces import INTERFACE_PHASE
+from lpsflow.jobs.identity import arguments
 from lpsflow.roles import Role
 from lpsflow.structures.vacancies import boundary_li_sites, vacancy_cell
 
@@ -48,7 +49,7 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
         if role.step != "relax":
             continue
         job = jobs[uuid]
-        structure, phase = job.function_args[0], role.label
+        structure, phase = arguments(job)["structure"], role.label
         screen = cflow.roles.get(str(role.but(step="screen", index=None)))
         if role.branch == "gb":  # built by the GB screen job
             structure, phase = (
@@ -56,8 +57,8 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
                 GRAIN_BOUNDARY,
             )
         elif role.branch == "vacancy" and role.kind == "gb":  # Li sites near a GB
-            energy = jobs[jobs[screen].function_args[1][0]["uuid"]]
-            gb = _representative_gb(energy.function_args[0].uuid, jobs, campaign)
+            energy = jobs[arguments(jobs[screen])["hosts"][0]["uuid"]]
+            gb = _representative_gb(arguments(energy)["screen"].uuid, jobs, campaign)
             site = boundary_li_sites(gb, campaign.vacancies.gb_window)[0].index
             structure, phase = vacancy_cell(gb, site), GRAIN_BOUNDARY
         elif role.branch == "interface":  # built by the interface screen
@@ -86,8 +87,8 @@ def _representative_core(screen_job, overrides: dict) -> Structure:
     from lpsflow.structures.doping import Arrangement
     from lpsflow.structures.library import load_structure
 
-    _, cell, _, cation, *_ = screen_job.function_args
-    arrangements = screen_job.function_args[6]
+    args = arguments(screen_job)
+    cell, cation, arrangements = args["supercell"], args["cation"], args["arrangements"]
     host = load_structure("Li3PS4", overrides)
     host.make_supercell(list(cell))
     best = arrangements[0]
@@ -105,15 +106,19 @@ def _representative_interface(
 
     kind = role.kind
     screen = jobs[roles[str(role.but(step="screen", n=role.n or 1, part=""))]]
-    _, _, _, substrates, n, film_miller, sub_miller, series, vacuum = (
-        screen.function_args
+    args = arguments(screen)
+    substrates, n, vacuum = args["substrates"], args["n_layers"], args["vacuum"]
+    film_miller, sub_miller, series = (
+        args["film_miller"],
+        args["substrate_miller"],
+        args["series"],
     )
     film = load_structure("Li7P3S11", campaign.structure_overrides)
     if kind == "homo":
         substrate = film
     else:  # the substrate candidates are core relaxations of a screening job's cells
         relax = jobs[substrates[0]["uuid"]]
-        core_screen = jobs[relax.function_args[0].uuid]
+        core_screen = jobs[arguments(relax)["structure"].uuid]
         substrate = _representative_core(core_screen, campaign.structure_overrides)
     iset = build_interfaces(
         film, substrate, film_miller, sub_miller, film_layers=[n],
@@ -124,7 +129,7 @@ def _representative_interface(
         max_area_ratio_tol=series["max_area_ratio_tol"], registry=False, kind=kind,
         substrate_host=(
             load_structure("Li3PS4", campaign.structure_overrides)
-            if "substrate_host" in screen.function_kwargs
+            if args["substrate_host"] is not None
             else None
         ),
     )  # fmt: skip
@@ -141,9 +146,10 @@ def _representative_vacancy(
     from lpsflow.jobs.vacancies import site_at, supercell_for
     from lpsflow.structures.vacancies import distinct_li_sites, vacancy_cell
 
-    label, hosts, min_length, *_ = screen.function_args
-    relax = jobs[hosts[0]["uuid"]]
-    host = relax.function_args[0]
+    args = arguments(screen)
+    label, min_length = args["label"], args["min_length"]
+    relax = jobs[args["hosts"][0]["uuid"]]
+    host = arguments(relax)["structure"]
     phase = label
     if not isinstance(host, Structure):  # a doped core built by its screening job
         host = _representative_core(jobs[host.uuid], campaign.structure_overrides)
@@ -161,16 +167,18 @@ def _representative_gb(screen_uuid: str, jobs: dict, campaign: Campaign) -> Stru
     from lpsflow.structures.library import load_structure
 
     screen = jobs[screen_uuid]
-    kind, _, bulk_a, _, miller_a, miller_b, st = screen.function_args
+    args = arguments(screen)
+    kind, bulk_a, st = args["kind"], args["bulk_a"], args["settings"]
+    miller_a, miller_b = args["miller_a"], args["miller_b"]
     li7 = load_structure("Li7P3S11", campaign.structure_overrides)
     if kind == "homo":
         grain_a = li7
     else:  # grain A: a doped core built by its screening job
         relax = jobs[bulk_a[0]["uuid"]]
         grain_a = _representative_core(
-            jobs[relax.function_args[0].uuid], campaign.structure_overrides
+            jobs[arguments(relax)["structure"].uuid], campaign.structure_overrides
         )
-    parent = screen.function_kwargs.get("parent")
+    parent = args["parent"]
     hetero = kind == "hetero"
     gset = build_with_settings(
         grain_a,

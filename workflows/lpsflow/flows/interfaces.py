@@ -130,23 +130,22 @@ class BindingSeriesMaker(Maker):
         k = self.relax_top  # interfaces relaxed per n
         films: dict[str, list] = {"parts": [], "cut": []}
         subs: dict[str, list] = {"parts": [], "cut": []}
+        film_in, subs_in = job_ref(film), [job_ref(j) for j in substrates]
+        geometry = (
+            tuple(self.film_miller),
+            tuple(self.substrate_miller),
+            self.series.model_dump(mode="json"),
+            self.vacuum,
+        )
+        mlip = {
+            "model": self.screening_model,
+            "device": self.device,
+            # called as lpsflow 0.1.0 did, so its stored ids stay adoptable
+            **({"substrate_host": job_ref(host)} if host is not None else {}),
+        }
         for n in range(1, self.film_layers + 1):
             scr = b.add(
-                screen_interface(
-                    kind,
-                    label,
-                    job_ref(film),
-                    [job_ref(j) for j in substrates],
-                    n,
-                    tuple(self.film_miller),
-                    tuple(self.substrate_miller),
-                    self.series.model_dump(mode="json"),
-                    self.vacuum,
-                    model=self.screening_model,
-                    device=self.device,
-                    # called as lpsflow 0.1.0 did, so its stored ids stay adoptable
-                    **({"substrate_host": job_ref(host)} if host is not None else {}),
-                ),
+                screen_interface(kind, label, film_in, subs_in, n, *geometry, **mlip),
                 result.but(step="screen", n=n),
                 name=f"screen interface {words} n={n}",
             )
@@ -179,15 +178,9 @@ class BindingSeriesMaker(Maker):
                     )
                 )
             if k > 1:  # the screen's own arguments but its label and n, and its output
-                _, _, film_in, subs_in, _, *geometry = scr.function_args
                 others = b.add(
                     interface_starts(
-                        scr.output,
-                        k,
-                        film_in,
-                        subs_in,
-                        *geometry,
-                        **scr.function_kwargs,
+                        scr.output, k, film_in, subs_in, *geometry, **mlip
                     ),
                     result.but(step="screen", n=n, part="starts"),
                     name=f"starts interface {words} n={n}",

@@ -106,19 +106,34 @@ def _plain(obj: Any) -> Any:
     return jsanitize(obj, strict=True, enum_values=True)
 
 
+def _bound(function: Callable, args: tuple, kwargs: dict) -> inspect.BoundArguments:
+    return inspect.signature(function).bind(*args, **kwargs)
+
+
 def _inputs(function: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
     """Arguments by parameter name, those equal to their default left out."""
-    signature = inspect.signature(function)
-    bound = signature.bind(*args, **kwargs)
+    bound = _bound(function, args, kwargs)
+    params = bound.signature.parameters
     out: dict[str, Any] = {}
     for name, value in bound.arguments.items():
-        param = signature.parameters[name]
+        param = params[name]
         if param.kind is inspect.Parameter.VAR_KEYWORD:
             out.update(value)
         elif param.default is inspect.Parameter.empty or _plain(value) != _plain(
             param.default
         ):
             out[name] = value
+    return out
+
+
+def arguments(job: Job) -> dict[str, Any]:
+    """A job's arguments by parameter name, defaults filled in (read by name)."""
+    bound = _bound(job.function, job.function_args, job.function_kwargs)
+    bound.apply_defaults()
+    out = dict(bound.arguments)
+    for name, param in bound.signature.parameters.items():
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            out.update(out.pop(name))
     return out
 
 

@@ -100,11 +100,11 @@ from lpsflow.errors import StructureError
 from lpsflow.structures.interfaces import (
     CONTACT_SCALE,
     LatticeMatch,
-    _film_base,
-    _in_plane,
-    _int_matrix,
-    _strain,
     contact_distances,
+    film_base,
+    in_plane_vectors,
+    int_matrix,
+    lattice_strain,
     shifts,
     stacks,
 )
@@ -211,7 +211,7 @@ def _point_group(
     """
     sf = np.asarray(slab.slab.scale_factor, dtype=float)[:2]
     ab_bulk = sf @ bulk.lattice.matrix
-    ab_slab = _in_plane(slab.slab)
+    ab_slab = in_plane_vectors(slab.slab)
     b = np.array([*ab_bulk, np.cross(*ab_bulk)]).T
     s = np.array([*ab_slab, np.cross(*ab_slab)]).T
     q, _ = polar(s @ np.linalg.inv(b))
@@ -282,7 +282,7 @@ def gb_match(
     slab_a = slab_a or polyhedral_slabs(bulk_a, miller_a)[0]
     if slab_b is None:
         slab_b = slab_a if homo else polyhedral_slabs(bulk_b, miller_b)[0]
-    fv, sv = _in_plane(slab_b.slab), _in_plane(slab_a.slab)
+    fv, sv = in_plane_vectors(slab_b.slab), in_plane_vectors(slab_a.slab)
     what = (
         f"{bulk_b.composition.reduced_formula}{tuple(miller_b)} on "
         f"{bulk_a.composition.reduced_formula}{tuple(miller_a)}"
@@ -301,8 +301,8 @@ def gb_match(
     rows: list[dict] = []
     seen: set[tuple] = set()
     for m in zsl(fv, sv, lowest=False):
-        mf0 = _int_matrix(np.array(m.film_sl_vectors), fv, what)
-        ms = _int_matrix(np.array(m.substrate_sl_vectors), sv, what)
+        mf0 = int_matrix(np.array(m.film_sl_vectors), fv, what)
+        ms = int_matrix(np.array(m.substrate_sl_vectors), sv, what)
         if np.linalg.det(ms) < 0:  # keep grain A's cell right-handed
             mf0, ms = np.diag([1, -1]) @ mf0, np.diag([1, -1]) @ ms
         for mf in (mf0, -mf0):  # every 2D lattice has the 180-degree turn
@@ -318,7 +318,7 @@ def gb_match(
             mis_slab = ref_a.T @ rot_a.T @ mis @ rot_a @ ref_a
             if any(_angle_between(mis_slab, r) < sym_tol for r in sym):
                 continue
-            vm, principal = _strain(f_sl, s_sl)
+            vm, principal = lattice_strain(f_sl, s_sl)
             rows.append(
                 {
                     "mf": mf, "ms": ms, "f_sl": f_sl, "s_sl": s_sl, "vm": vm,
@@ -414,7 +414,7 @@ def _close_periodic(
     sym = [s.specie.symbol for s in iface]
     sym_a = [s for s, a in zip(sym, is_a, strict=True) if a]
     sym_b = [s for s, a in zip(sym, is_a, strict=True) if not a]
-    top = _film_base(  # grain A's image is the "film" resting on grain B
+    top = film_base(  # grain A's image is the "film" resting on grain B
         uv[is_a], z[is_a], sym_a, uv[~is_a], z[~is_a], sym_b, basis, contacts, min_gap
     )
     gap2 = top - float(z[~is_a].max())
@@ -497,7 +497,7 @@ def build_grain_boundaries(
     grain_b = layered_slab(bulk_b, slab_b, layers_b, 10.0)
     contacts = contact_distances(bulk_a, bulk_b, scale=contact_scale)
     grid = list(shift_grid) if shift_grid is not None else shifts(2, 2)
-    ms = _int_matrix(
+    ms = int_matrix(
         np.asarray(gm.match.substrate_vectors, float),
         np.asarray(grain_a.slab.scale_factor, float)[:2],
         "grain A",

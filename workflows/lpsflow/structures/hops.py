@@ -37,10 +37,10 @@ from pymatgen.core import Structure
 from lpsflow.errors import StructureError
 from lpsflow.structures.vacancies import (
     FP_CUTOFF,
-    _fingerprint,
-    _same_fp,
     boundary_planes,
     distance_to_planes,
+    same_fingerprint,
+    site_fingerprint,
 )
 
 Region = Literal["bulk", "gb", "grain"]
@@ -123,7 +123,7 @@ def select_hops(
 
     def fp(k: int) -> dict:
         if k not in cache:
-            cache[k] = _fingerprint(host, k, FP_CUTOFF)
+            cache[k] = site_fingerprint(host, k, FP_CUTOFF)
         return cache[k]
 
     for d, i, j, im in rows:
@@ -135,8 +135,14 @@ def select_hops(
                     for k, (dk, fa, fb) in enumerate(fps)
                     if abs(dk - d) < 0.01
                     and (
-                        (_same_fp(a, fa, fp_tol) and _same_fp(b, fb, fp_tol))
-                        or (_same_fp(a, fb, fp_tol) and _same_fp(b, fa, fp_tol))
+                        (
+                            same_fingerprint(a, fa, fp_tol)
+                            and same_fingerprint(b, fb, fp_tol)
+                        )
+                        or (
+                            same_fingerprint(a, fb, fp_tol)
+                            and same_fingerprint(b, fa, fp_tol)
+                        )
                     )
                 ),
                 None,

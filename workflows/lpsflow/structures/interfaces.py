@@ -142,11 +142,12 @@ class LatticeMatch(MSONable):
         )
 
 
-def _in_plane(slab: Structure) -> np.ndarray:
+def in_plane_vectors(slab: Structure) -> np.ndarray:
+    """The slab's two in-plane lattice vectors (rows)."""
     return np.array(slab.lattice.matrix[:2], dtype=float)
 
 
-def _int_matrix(target: np.ndarray, basis: np.ndarray, what: str) -> np.ndarray:
+def int_matrix(target: np.ndarray, basis: np.ndarray, what: str) -> np.ndarray:
     """Integer M with target = M @ basis, or StructureError."""
     m = target @ np.linalg.pinv(basis)
     r = np.rint(m)
@@ -155,7 +156,13 @@ def _int_matrix(target: np.ndarray, basis: np.ndarray, what: str) -> np.ndarray:
     return r.astype(int)
 
 
-def _strain(film_sl: np.ndarray, sub_sl: np.ndarray) -> tuple[float, list[float]]:
+def lattice_strain(
+    film_sl: np.ndarray, sub_sl: np.ndarray
+) -> tuple[float, list[float]]:
+    """Strain that maps the film superlattice onto the substrate's.
+
+    Its von Mises value and the two in-plane principal strains.
+    """
     match = ZSLMatch(
         film_sl_vectors=list(film_sl),
         substrate_sl_vectors=list(sub_sl),
@@ -217,7 +224,7 @@ def match_interface(
     """
     film_slab = film_slab or _default_slab(film_bulk, film_miller)
     substrate_slab = substrate_slab or _default_slab(substrate_bulk, substrate_miller)
-    fv, sv = _in_plane(film_slab.slab), _in_plane(substrate_slab.slab)
+    fv, sv = in_plane_vectors(film_slab.slab), in_plane_vectors(substrate_slab.slab)
     zsl = ZSLGenerator(
         max_area_ratio_tol=max_area_ratio_tol,
         max_area=max_area,
@@ -232,11 +239,11 @@ def match_interface(
     rows = []
     for m in zsl(fv, sv, lowest=False):
         f_sl, s_sl = np.array(m.film_sl_vectors), np.array(m.substrate_sl_vectors)
-        mf, ms = _int_matrix(f_sl, fv, what), _int_matrix(s_sl, sv, what)
+        mf, ms = int_matrix(f_sl, fv, what), int_matrix(s_sl, sv, what)
         if np.linalg.det(ms) < 0:  # keep the substrate cell right-handed
             mf, ms = np.diag([1, -1]) @ mf, np.diag([1, -1]) @ ms
             f_sl, s_sl = mf @ fv, ms @ sv
-        vm, principal = _strain(f_sl, s_sl)
+        vm, principal = lattice_strain(f_sl, s_sl)
         area = float(np.linalg.norm(np.cross(*s_sl)))
         rows.append((round(area, 3), vm, mf, ms, f_sl, s_sl, principal))
     ok = [r for r in rows if r[1] <= max_strain]
@@ -402,7 +409,7 @@ def _strained_film(
     return uv
 
 
-def _film_base(
+def film_base(
     film_uv: np.ndarray,
     film_h: np.ndarray,
     film_sym: list[str],
@@ -448,7 +455,7 @@ def _layer_offset(
     ia, ib = list(ia), list(ib)
     if len(ia) != len(ib):
         return None
-    basis = _in_plane(a)
+    basis = in_plane_vectors(a)
     ua, ub = a.frac_coords[ia, :2], b.frac_coords[ib, :2]
     ha, hb = heights(a)[ia], heights(b)[ib]
     ha, hb = ha - ha.min(), hb - hb.min()
@@ -553,12 +560,12 @@ def stacks(
         raise StructureError(
             f"cannot fix {fixed_layers} layers of a {len(sub_layers)}-layer substrate"
         )
-    mf = _int_matrix(
+    mf = int_matrix(
         np.asarray(match.film_vectors, float),
         np.asarray(film.slab.scale_factor, float)[:2],
         "interface film",
     )
-    ms = _int_matrix(
+    ms = int_matrix(
         np.asarray(match.substrate_vectors, float),
         np.asarray(substrate.slab.scale_factor, float)[:2],
         "interface substrate",
@@ -580,13 +587,13 @@ def stacks(
     fil.add_site_property("layer", film_layer_of.tolist())
     sub_sc, film_sc = _supercell(sub, ms), _supercell(fil, mf_cell)
 
-    s_vecs = ms @ _in_plane(substrate.slab)
+    s_vecs = ms @ in_plane_vectors(substrate.slab)
     basis = _frame(s_vecs)  # 2D, right-handed (det(ms) > 0)
 
     sub_uv = sub_sc.frac_coords[:, :2] % 1.0
     sub_h = heights(sub_sc)
     strained_uv = _strained_film(
-        film_sc, mf @ _in_plane(film.slab), basis, flipped, rigid
+        film_sc, mf @ in_plane_vectors(film.slab), basis, flipped, rigid
     )
     film_h = heights(film_sc)
     if flipped:  # 180-degree turn about the first in-plane axis
@@ -622,7 +629,7 @@ def stacks(
     cells = []
     for shift, extra in zip(shifts, properties or [None] * len(shifts), strict=True):
         film_uv = (strained_uv + np.asarray(shift, float)) % 1.0
-        z0 = _film_base(
+        z0 = film_base(
             film_uv, film_h, film_sym, sub_uv, sub_h, sub_sym, basis, contacts, min_gap
         )
         top = z0 + film_h.max()
@@ -774,7 +781,7 @@ def build_interfaces(
         and (reg := _registry(film_bulk, film_bulk_t, ref, sub, vacuum)) is not None
     ):
         extra.append(reg)
-    ms = _int_matrix(
+    ms = int_matrix(
         np.asarray(match.substrate_vectors, float),
         np.asarray(sub.slab.scale_factor, float)[:2],
         "substrate",
@@ -1050,12 +1057,12 @@ def consistent_binding_energy(
     :data:`LATTICE_TOL`) and together its composition; the fixed-atom count must
     match too. Raises :class:`StructureError` otherwise (e.g. an unstrained film).
     """
-    ref = _in_plane(interface)
+    ref = in_plane_vectors(interface)
     for name, s in (("film", film), ("substrate", substrate)):
-        if not np.allclose(_in_plane(s), ref, atol=LATTICE_TOL):
+        if not np.allclose(in_plane_vectors(s), ref, atol=LATTICE_TOL):
             raise StructureError(
                 f"{name} reference is not in the interface's in-plane cell "
-                f"({np.round(_in_plane(s), 3).tolist()} vs "
+                f"({np.round(in_plane_vectors(s), 3).tolist()} vs "
                 f"{np.round(ref, 3).tolist()}); "
                 "use strained_references()"
             )

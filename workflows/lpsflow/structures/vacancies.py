@@ -96,7 +96,8 @@ def distance_to_planes(structure: Structure, planes: Sequence[float]) -> np.ndar
     return d.min(axis=1)
 
 
-def _fingerprint(structure: Structure, index: int, cutoff: float) -> dict:
+def site_fingerprint(structure: Structure, index: int, cutoff: float) -> dict:
+    """Sorted neighbour distances of a site within ``cutoff``, by element."""
     nbrs = structure.get_neighbors(structure[index], cutoff)
     fp: dict[str, list[float]] = {}
     for nb in nbrs:
@@ -104,7 +105,8 @@ def _fingerprint(structure: Structure, index: int, cutoff: float) -> dict:
     return {k: sorted(v) for k, v in fp.items()}
 
 
-def _same_fp(a: dict, b: dict, tol: float) -> bool:
+def same_fingerprint(a: dict, b: dict, tol: float) -> bool:
+    """Two :func:`site_fingerprint` results agree within ``tol`` (A)."""
     if set(a) != set(b):
         return False
     return all(len(a[k]) == len(b[k]) and np.allclose(a[k], b[k], atol=tol) for k in a)
@@ -144,8 +146,10 @@ def boundary_li_sites(
     for i in cand:
         i = int(i)
         if distinct:
-            fp = _fingerprint(structure, i, fp_cutoff)
-            hit = next((k for k, f in enumerate(fps) if _same_fp(fp, f, fp_tol)), None)
+            fp = site_fingerprint(structure, i, fp_cutoff)
+            hit = next(
+                (k for k, f in enumerate(fps) if same_fingerprint(fp, f, fp_tol)), None
+            )
             if hit is not None:
                 out[hit].multiplicity += 1
                 continue
