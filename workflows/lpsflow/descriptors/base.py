@@ -178,6 +178,30 @@ def any_value(df: pd.DataFrame, column: str) -> bool:
     return column in df and df[column].map(has_value).any()
 
 
+def difference(a: float | None, b: float | None) -> float | None:
+    """A - b, None unless both are there."""
+    return a - b if a is not None and b is not None else None
+
+
+def figure_section(
+    anchor: str,
+    title: str,
+    name: str,
+    points: pd.DataFrame | None,
+    plot: Callable[[pd.DataFrame], bytes],
+    why: str,
+) -> Section:
+    """A report section: the figure ``plot`` draws from ``points``.
+
+    A placeholder saying ``why`` while there are no points.
+    """
+    from lpsflow.report_render import Figure, Placeholder, Section
+
+    if points is None or points.empty:
+        return Section(anchor, title, [Placeholder(title, why)])
+    return Section(anchor, title, [Figure(name, plot(points), title)])
+
+
 def per_accelerant(df: pd.DataFrame) -> pd.DataFrame:
     """The first row of each accelerant (values shared by its schemes)."""
     return df.groupby("accelerant").first()

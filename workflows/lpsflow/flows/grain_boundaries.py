@@ -208,22 +208,28 @@ class NebMaker(Maker):
                     label,
                     self.path,
                     ref,
-                    n_hops=self.n_hops,
                     n_images=self.n_images,
                     fmax=self.fmax,
                     max_steps=self.max_steps,
-                    window=self.window,
-                    max_distance=self.max_distance,
-                    supercell=self.supercell,
-                    min_length=self.min_length,
                     model=self.screening_model,
                     device=self.device,
+                    **self._hops(),
                     **self.options,
                 ),
                 roles.neb(self.path, label),
                 name=f"neb {self.path} {label}",
             )
         return b.flow_since(start, out.output, f"{self.name} {self.path} {label}")
+
+    def _hops(self) -> dict[str, Any]:
+        """What selects the hops (keywords of both NEB paths' first job)."""
+        return {
+            "n_hops": self.n_hops,
+            "window": self.window,
+            "max_distance": self.max_distance,
+            "supercell": self.supercell,
+            "min_length": self.min_length,
+        }
 
     def _vasp(self, b: JobBook, label: str, ref: Any) -> Job:
         """Hop selection, per hop endpoint relaxes + IDPP + VASP NEB, then collect."""
@@ -234,16 +240,7 @@ class NebMaker(Maker):
 
         result, words = roles.neb(self.path, label), f"{self.path} {label}"
         sel = b.add(
-            neb_endpoints_job(
-                label,
-                self.path,
-                ref,
-                n_hops=self.n_hops,
-                window=self.window,
-                max_distance=self.max_distance,
-                supercell=self.supercell,
-                min_length=self.min_length,
-            ),
+            neb_endpoints_job(label, self.path, ref, **self._hops()),
             result.but(step="hops"),
             name=f"neb hops {words}",
             salt=False,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lpsflow import roles
-from lpsflow.descriptors.base import Verdict, number, pair
+from lpsflow.descriptors.base import Verdict, difference, number, pair
 from lpsflow.finished import outputs_of_step
 
 if TYPE_CHECKING:
@@ -49,8 +49,7 @@ def columns(ctx: RowContext) -> dict[str, Any]:
             points[0].get("references", "screened_cell") if points else None
         )
         row[f"job_binding_{kind}"] = uuid
-    het, hom = row["E_bind_hetero"], row["E_bind_homo"]
-    row["dE_bind"] = het - hom if het is not None and hom is not None else None
+    row["dE_bind"] = difference(row["E_bind_hetero"], row["E_bind_homo"])
     return row
 
 

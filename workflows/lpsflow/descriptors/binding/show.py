@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lpsflow.descriptors.base import per_accelerant
+from lpsflow.descriptors.base import figure_section, per_accelerant
 from lpsflow.plots import COLORS, figure, png
-from lpsflow.report_render import Figure, Placeholder, Section
+from lpsflow.report_render import Section
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,15 +95,8 @@ def _series(by_n, starts=None) -> str:
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
     """E_bind versus n, or a placeholder while there is none."""
-    block: Figure | Placeholder = (
-        Figure("binding", binding_vs_layers(points), FIGURE)
-        if points is not None and not points.empty
-        else Placeholder(
-            FIGURE,
-            "interfaces.enabled is off, or the binding-energy jobs have not finished",
-        )
-    )
-    return Section("binding", FIGURE, [block])
+    why = "interfaces.enabled is off, or the binding-energy jobs have not finished"
+    return figure_section("binding", FIGURE, "binding", points, binding_vs_layers, why)
 
 
 def binding_vs_layers(data: pd.DataFrame) -> bytes:

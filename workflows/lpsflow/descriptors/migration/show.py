@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lpsflow.descriptors.base import any_value, fmt, per_accelerant
+from lpsflow.descriptors.base import any_value, figure_section, fmt, per_accelerant
 from lpsflow.plots import COLORS, figure, png
-from lpsflow.report_render import Figure, Placeholder, Section
+from lpsflow.report_render import Section
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,16 +42,11 @@ def summary(df: pd.DataFrame) -> list[str]:
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
     """The converged bands' profiles, or a placeholder while there are none."""
-    block: Figure | Placeholder = (
-        Figure("neb", neb_profiles(points), FIGURE)
-        if points is not None and not points.empty
-        else Placeholder(
-            FIGURE,
-            "neb.enabled is off, or no band has converged yet (see neb_reason_* "
-            "in lpsflow results)",
-        )
+    why = (
+        "neb.enabled is off, or no band has converged yet (see neb_reason_* in "
+        "lpsflow results)"
     )
-    return Section("neb", FIGURE, [block])
+    return figure_section("neb", FIGURE, "neb", points, neb_profiles, why)
 
 
 def neb_profiles(data: pd.DataFrame) -> bytes:

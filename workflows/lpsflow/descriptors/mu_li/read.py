@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lpsflow import roles
-from lpsflow.descriptors.base import Verdict, pair
+from lpsflow.descriptors.base import Verdict, difference, pair
 from lpsflow.finished import outputs_of_step
 
 if TYPE_CHECKING:
@@ -28,8 +28,7 @@ def columns(ctx: RowContext) -> dict[str, Any]:
         row[f"mu_Li_{col}"] = doc["mu_li"] if doc else None
         row[f"E_v_min_{col}"] = doc["e_v_min"] if doc else None
         row[f"job_mu_Li_{col}"] = uuid
-    core, li7 = row["mu_Li_core"], row["mu_Li_Li7P3S11"]
-    row["dmu_Li"] = core - li7 if core is not None and li7 is not None else None
+    row["dmu_Li"] = difference(row["mu_Li_core"], row["mu_Li_Li7P3S11"])
     return row
 
 

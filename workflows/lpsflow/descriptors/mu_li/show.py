@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lpsflow.descriptors.base import fmt, per_accelerant
+from lpsflow.descriptors.base import figure_section, fmt, per_accelerant
 from lpsflow.plots import COLORS, figure, png
-from lpsflow.report_render import Figure, Placeholder, Section
+from lpsflow.report_render import Section
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,15 +44,8 @@ def summary(df: pd.DataFrame) -> list[str]:
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
     """mu_Li per phase, or a placeholder while there is none."""
-    block: Figure | Placeholder = (
-        Figure("mu_li", mu_li_per_phase(points), FIGURE)
-        if points is not None and not points.empty
-        else Placeholder(
-            FIGURE,
-            "vacancies.enabled is off, or the Li-vacancy jobs have not finished",
-        )
-    )
-    return Section("mu-li", FIGURE, [block])
+    why = "vacancies.enabled is off, or the Li-vacancy jobs have not finished"
+    return figure_section("mu-li", FIGURE, "mu_li", points, mu_li_per_phase, why)
 
 
 def mu_li_per_phase(data: pd.DataFrame) -> bytes:

@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lpsflow import roles
-from lpsflow.descriptors.base import FAIL, NOT_COMPUTED, PASS, Verdict, missing, number
+from lpsflow.descriptors.base import (
+    FAIL,
+    NOT_COMPUTED,
+    PASS,
+    Verdict,
+    difference,
+    missing,
+    number,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,11 +36,7 @@ def columns(ctx: RowContext) -> dict[str, Any]:
     }
     for product, (_, p_out) in shared.items():
         row[f"dE_{product}"] = p_out["energy_per_atom"] if p_out else None
-    row["dE_core_minus_Li7P3S11"] = (
-        row["dE_core"] - row["dE_Li7P3S11"]
-        if row["dE_core"] is not None and row["dE_Li7P3S11"] is not None
-        else None
-    )
+    row["dE_core_minus_Li7P3S11"] = difference(row["dE_core"], row["dE_Li7P3S11"])
     used = [out, *(o for _, o in shared.values())]
     row["converged"] = all(o is not None and o["converged"] for o in used)
     states = [ctx.state(uuid)] + [ctx.state(u) for u, _ in shared.values() if u]
