@@ -252,7 +252,13 @@ def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):
         [sys.executable, "-m", "lpsflow.cli", "results", "c.yaml"],
         cwd=d, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    assert "Al2S3 hetero: n=1:" in table and "Li7P3S11 homo: n=1:" in table
+    binding = _section(table, "Binding of n Li7P3S11(010) layers")
+    assert binding[2].split() == ["series", "n=1", "area", "(A^2)", "strain", "(%)"]
+    assert [r.split()[:2] for r in binding[3:5]] == [
+        ["Al2S3", "hetero"],
+        ["Li7P3S11", "homo"],
+    ]
+    assert all(_number(r.split()[2]) for r in binding[3:5])  # E_bind at n = 1
     assert "relaxed alone, from both their parts of each relaxed interface" in table
     proc = subprocess.run(
         [sys.executable, "-m", "lpsflow.cli", "structures", "c.yaml",
@@ -386,5 +392,22 @@ def test_grain_boundaries_gb_sites_and_neb_in_results(campaign_dir):
         [sys.executable, "-m", "lpsflow.cli", "results", "c.yaml"],
         cwd=d, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    assert "Grain-boundary energies" in table and "Li7P3S11 homo:" in table
+    gbs = _section(table, "Grain-boundary energies")
+    assert gbs[2].split()[:2] == ["Li7P3S11", "homo"] and "[Sigma" in gbs[2]
     assert "migration barriers" in table and "Al2S3 (hetero GB / core bulk)" in table
+
+
+def _section(text: str, title: str) -> list[str]:
+    """The lines of one part of ``lpsflow results``: its title to the blank line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), None)
+    return lines[start:end]
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -19,7 +19,7 @@ from lpsflow.descriptors.base import (
 )
 from lpsflow.query import IDENTITY, select
 from lpsflow.report import ReportData, build
-from lpsflow.report_render import Section, Table, to_html
+from lpsflow.report_render import Section, Table, Text, to_html
 from lpsflow.roles import Role
 from lpsflow.store import embedded_stores
 
@@ -93,7 +93,9 @@ STRAIN = Descriptor(
             test=_small,
         ),
     ),
-    summary=lambda df: ["", "Strain energy: " + ", ".join(map(str, df["E_strain"]))],
+    summary=lambda df: Section(
+        "strain", "Strain energy", [Text(", ".join(map(str, df["E_strain"])))]
+    ),
     section=lambda df, points: Section(
         "strain", "Strain energy", [Table(["E"], [[str(v)] for v in df["E_strain"]])]
     ),
@@ -173,7 +175,7 @@ def test_a_new_descriptor_plugs_in_everywhere(store_with_strain, monkeypatch):
     assert "E_strain" in sections[0].blocks[0].headers
     assert "Strain energy" in to_html("t", sections)
     # lpsflow results: its summary lines
-    assert "Strain energy: 0.04, nan" in render(df, Format.table)
+    assert "Strain energy:\n  0.04, nan" in render(df, Format.table)
 
 
 def test_without_the_new_descriptor_nothing_of_it_shows(store_with_strain):

@@ -1,7 +1,9 @@
-"""A report as sections of text, tables, figures and placeholders; HTML and Markdown.
+"""A report as sections of text, tables, figures and placeholders.
 
-HTML is one self-contained page (figures as base64 PNG ``data:`` URIs, inline CSS).
-Markdown writes each figure as a PNG beside the ``.md`` file.
+Rendered as HTML, Markdown or plain text. HTML is one self-contained page (figures
+as base64 PNG ``data:`` URIs, inline CSS); Markdown writes each figure as a PNG
+beside the ``.md`` file; plain text (the summaries of ``lpsflow results``) aligns
+the tables and leaves the figures out.
 """
 
 from __future__ import annotations
@@ -149,6 +151,36 @@ def to_markdown(
                 lines += ["| " + " | ".join(_md(c) for c in r) + " |" for r in b.rows]
                 lines.append("")
     return "\n".join(lines), written
+
+
+def to_text(sections: list[Section]) -> str:
+    """Plain text: titles, paragraphs, aligned tables; figures left out."""
+    lines: list[str] = []
+    for s in sections:
+        lines += ["", f"{s.title}:"]
+        for b in s.blocks:
+            if isinstance(b, Text):
+                lines.append(f"  {b.text}")
+            elif isinstance(b, Placeholder):
+                lines.append(f"  {b.what}: {NOT_COMPUTED} ({b.why})")
+            elif isinstance(b, Table):
+                if b.caption:
+                    lines.append(f"  {b.caption}")
+                lines += [f"  {row}" for row in _aligned(b.headers, b.rows)]
+    return "\n".join(lines)
+
+
+def _aligned(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns padded to their widest cell: the first left, the others right."""
+    table = [list(map(str, headers)), *([str(c) for c in r] for r in rows)]
+    widths = [max(len(r[j]) for r in table) for j in range(len(headers))]
+    return [
+        "  ".join(
+            c.ljust(w) if j == 0 else c.rjust(w)
+            for j, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in table
+    ]
 
 
 def _md(text: str) -> str:

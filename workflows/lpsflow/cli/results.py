@@ -78,7 +78,7 @@ def render(df, fmt: Format) -> str:
     if fmt is Format.json:
         return json.dumps(json.loads(df.to_json(orient="records")), indent=2)
     from lpsflow import descriptors
+    from lpsflow.report_render import to_text
 
-    return "\n".join(
-        line for d in descriptors.DESCRIPTORS if d.summary for line in d.summary(df)
-    )
+    parts = [d.summary(df) for d in descriptors.DESCRIPTORS if d.summary]
+    return to_text([p for p in parts if p is not None]).lstrip("\n")

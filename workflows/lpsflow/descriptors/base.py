@@ -106,8 +106,9 @@ class Descriptor:
     """Its columns in the report's overview table."""
     criteria: tuple[Criterion, ...] = ()
     """Its ranking criteria."""
-    summary: Callable[[pd.DataFrame], list[str]] | None = None
-    """Its lines in ``lpsflow results`` (empty: nothing computed)."""
+    summary: Callable[[pd.DataFrame], Section | None] | None = None
+    """Its part of ``lpsflow results`` as text (None: nothing computed), in the
+    report's section model (:mod:`lpsflow.report_render`)."""
     points: Callable[[Stores, dict], pd.DataFrame | None] | None = None
     """(stores, manifest) -> the long table its figure draws (None: nothing yet)."""
     section: Callable[[pd.DataFrame, pd.DataFrame | None], Section] | None = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lpsflow.descriptors.base import figure_section, per_accelerant
+from lpsflow.descriptors.base import figure_section, fmt, has_value, per_accelerant
 from lpsflow.plots import COLORS, figure, png
-from lpsflow.report_render import Section
+from lpsflow.report_render import Section, Table, Text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,16 +22,11 @@ REFERENCE_STARTS = {
 FIGURE = "E_bind versus number of Li7P3S11(010) layers, hetero vs homo"
 
 
-def summary(df: pd.DataFrame) -> list[str]:
+def summary(df: pd.DataFrame) -> Section | None:
     """E_bind(n) per accelerant and of the homo series, and dE_bind."""
     if "E_bind_hetero_by_n" not in df or df["E_bind_hetero_by_n"].isna().all():
-        return []
-    out = [
-        "",
-        "Binding of n Li7P3S11(010) layers, E_bind = (E_int - E_film - E_sub)/A in "
-        "meV/A^2 (< 0 binds; '-' = not converged); hetero on the core, homo on "
-        "Li7P3S11:",
-    ]
+        return None
+    blocks: list = []
     starts = {
         v
         for col in ("binding_references_hetero", "binding_references_homo")
@@ -39,9 +34,12 @@ def summary(df: pd.DataFrame) -> list[str]:
         for v in df[col].dropna()
     }
     if starts:
-        out.append(
-            "  references (film, substrate) relaxed alone, from "
-            + " / ".join(REFERENCE_STARTS.get(v, v) for v in sorted(starts))
+        blocks.append(
+            Text(
+                "References (film, substrate) relaxed alone, from "
+                + " / ".join(REFERENCE_STARTS.get(v, v) for v in sorted(starts))
+                + "."
+            )
         )
     n_starts = max(
         (
@@ -53,44 +51,76 @@ def summary(df: pd.DataFrame) -> list[str]:
         default=1,
     )
     if n_starts > 1:
-        out.append(
-            f"  interfaces relaxed from the {n_starts} lowest distinct registries "
-            "(rigid shifts) per n, the lowest used: (start k) where not the lowest "
-            "single point's"
+        blocks.append(
+            Text(
+                f"Interfaces relaxed from the {n_starts} lowest distinct registries "
+                "(rigid shifts) per n, the lowest used: (start k) where not the "
+                "lowest single point's."
+            )
         )
-    for acc, r in per_accelerant(df).iterrows():
-        area, strain = r["area_hetero"], r["strain_hetero"]
-        geom = (
-            f" [{area:.0f} A^2, strain {100 * strain:.1f}%]"
-            if area is not None and area == area
-            else ""
+    r0 = df.iloc[0]
+    series = [
+        (
+            f"{acc} hetero",
+            r["E_bind_hetero_by_n"],
+            r.get("E_bind_hetero_start_by_n"),
+            r["area_hetero"],
+            r["strain_hetero"],
         )
-        hetero = _series(r["E_bind_hetero_by_n"], r.get("E_bind_hetero_start_by_n"))
-        out.append(f"  {acc} hetero: {hetero}{geom}")
-    r = df.iloc[0]
-    homo = _series(r["E_bind_homo_by_n"], r.get("E_bind_homo_start_by_n"))
-    out.append(f"  Li7P3S11 homo: {homo}")
-    out.append(
-        "  dE_bind = hetero - homo at the thickest converged n (< 0: Li7P3S11 "
-        "prefers to nucleate on the core): "
-        + ", ".join(
-            f"{acc} " + ("-" if v is None or v != v else f"{1000 * v:+.2f}")
-            for acc, v in df.groupby("accelerant")["dE_bind"].first().items()
+        for acc, r in per_accelerant(df).iterrows()
+    ]
+    series.append(
+        (
+            "Li7P3S11 homo",
+            r0["E_bind_homo_by_n"],
+            r0.get("E_bind_homo_start_by_n"),
+            r0["area_homo"],
+            r0["strain_homo"],
         )
     )
-    return out
+    ns = sorted({int(n) for s in series if isinstance(s[1], dict) for n in s[1]})
+    rows = [
+        [
+            name,
+            *_by_n(by_n, start_by_n, ns),
+            fmt(area, ".0f"),
+            fmt(100 * strain if has_value(strain) else None, ".1f"),
+        ]
+        for name, by_n, start_by_n, area, strain in series
+    ]
+    blocks.append(
+        Table(["series", *(f"n={n}" for n in ns), "area (A^2)", "strain (%)"], rows)
+    )
+    blocks.append(
+        Text(
+            "dE_bind = hetero - homo at the thickest converged n (< 0: Li7P3S11 "
+            "prefers to nucleate on the core), meV/A^2: "
+            + ", ".join(
+                f"{acc} " + fmt(1000 * v if has_value(v) else None, "+.2f")
+                for acc, v in df.groupby("accelerant")["dE_bind"].first().items()
+            )
+        )
+    )
+    return Section(
+        "binding",
+        "Binding of n Li7P3S11(010) layers, E_bind = (E_int - E_film - E_sub)/A in "
+        "meV/A^2 (< 0 binds; '-' = not converged); hetero on the core, homo on "
+        "Li7P3S11",
+        blocks,
+    )
 
 
-def _series(by_n, starts=None) -> str:
+def _by_n(by_n, starts, ns: list[int]) -> list[str]:
+    """E_bind at each n (meV/A^2), '(start k)' where not the first start."""
     if not isinstance(by_n, dict):
-        return "pending"
-    starts = starts if isinstance(starts, dict) else {}
-    return ", ".join(
-        f"n={n}: "
-        + ("-" if e is None else f"{1000 * e:+.2f}")
+        return ["pending"] * len(ns)
+    by_n = {int(n): e for n, e in by_n.items()}
+    starts = {int(n): k for n, k in starts.items()} if isinstance(starts, dict) else {}
+    return [
+        ("-" if by_n.get(n) is None else f"{1000 * by_n[n]:+.2f}")
         + (f" (start {starts[n]})" if starts.get(n, 1) > 1 else "")
-        for n, e in sorted(by_n.items(), key=lambda t: int(t[0]))
-    )
+        for n in ns
+    ]
 
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:

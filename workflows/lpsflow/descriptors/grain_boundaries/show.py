@@ -18,22 +18,9 @@ def computed(df: pd.DataFrame) -> bool:
     return any(any_value(df, f"job_gb_{k}") for k in ("homo", "hetero"))
 
 
-def summary(df: pd.DataFrame) -> list[str]:
-    """gamma_GB per kind, per accelerant."""
-    if not computed(df):
-        return []
-    out = [
-        "",
-        "Grain-boundary energies gamma_GB (J/m^2; '-' = not converged) "
-        "[Sigma, misorientation, misfit strain, atoms]:",
-        f"  Li7P3S11 homo: {gb_text(df.iloc[0], 'homo')}",
-    ]
-    for acc, r in per_accelerant(df).iterrows():
-        out.append(
-            f"  {acc} core/core: {gb_text(r, 'core')}; "
-            f"hetero core/Li7P3S11: {gb_text(r, 'hetero')}"
-        )
-    return out
+def summary(df: pd.DataFrame) -> Section | None:
+    """gamma_GB per kind, per accelerant (nothing where no GB was built)."""
+    return section(df) if computed(df) else None
 
 
 def gb_text(r: Any, kind: str) -> str:
@@ -51,20 +38,15 @@ def gb_text(r: Any, kind: str) -> str:
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
     """gamma_GB of every boundary, as a table."""
+    title = f"{TITLE} (J/m^2; '-' = not converged)"
     if not computed(df):
         why = "grain_boundaries.enabled is off, or the GB jobs have not finished"
-        return Section("grain-boundaries", TITLE, [Placeholder(TITLE, why)])
-    rows = [["Li7P3S11", "homo", gb_text(df.iloc[0], "homo")]]
+        return Section("grain-boundaries", title, [Placeholder(TITLE, why)])
+    rows = [["Li7P3S11 homo", gb_text(df.iloc[0], "homo")]]
     for acc, r in per_accelerant(df).iterrows():
-        rows += [[acc, kind, gb_text(r, kind)] for kind in ("core", "hetero")]
-    table = Table(
-        [
-            "grains of",
-            "kind",
-            "gamma_GB (J/m^2) [Sigma, misorientation, strain, atoms]",
-        ],
-        rows,
-        caption="Relaxed CSL boundaries: homo Li7P3S11/Li7P3S11, core/core and "
-        "hetero core/Li7P3S11 ('-': not converged).",
-    )
-    return Section("grain-boundaries", TITLE, [table])
+        rows += [
+            [f"{acc} core/core", gb_text(r, "core")],
+            [f"{acc} hetero core/Li7P3S11", gb_text(r, "hetero")],
+        ]
+    table = Table(["boundary", "gamma_GB [Sigma, misorientation, misfit, atoms]"], rows)
+    return Section("grain-boundaries", title, [table])

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lpsflow.descriptors.base import any_value, figure_section, fmt, per_accelerant
+from lpsflow.descriptors.base import (
+    any_value,
+    figure_section,
+    fmt,
+    has_value,
+    per_accelerant,
+)
 from lpsflow.plots import COLORS, figure, png
-from lpsflow.report_render import Section
+from lpsflow.report_render import Section, Table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -14,30 +20,35 @@ if TYPE_CHECKING:
 FIGURE = "NEB energy profiles along the GB vs across the grain"
 
 
-def summary(df: pd.DataFrame) -> list[str]:
+def summary(df: pd.DataFrame) -> Section | None:
     """Ea along the GB and across the grain per accelerant, and Li7P3S11's."""
     if not (any_value(df, "job_Ea_gb") or any_value(df, "job_Ea_bulk")):
-        return []
+        return None
     r0 = df.iloc[0]
-    out = [
-        "",
-        "Li vacancy migration barriers Ea = E_max - min(E_initial, E_final) (eV, "
-        "climbing-image NEB; '-' = not converged, reason in neb_reason_*): along "
-        "the GB / across the grain",
-        f"  Li7P3S11 (homo GB / bulk): {fmt(r0['Ea_gb_Li7P3S11'])} / "
-        f"{fmt(r0['Ea_bulk_Li7P3S11'])}",
+    rows = [
+        [
+            "Li7P3S11 (homo GB / bulk)",
+            fmt(r0["Ea_gb_Li7P3S11"]),
+            fmt(r0["Ea_bulk_Li7P3S11"]),
+            "",
+        ]
     ]
     for acc, r in per_accelerant(df).iterrows():
         gb, bulk = r["Ea_gb"], r["Ea_bulk"]
         verdict = (
             ""
-            if fmt(gb) == "-" or fmt(bulk) == "-"
-            else " (faster along the GB)"
+            if not (has_value(gb) and has_value(bulk))
+            else "faster along the GB"
             if gb < bulk
-            else " (not faster along the GB)"
+            else "not faster along the GB"
         )
-        out.append(f"  {acc} (hetero GB / core bulk): {fmt(gb)} / {fmt(bulk)}{verdict}")
-    return out
+        rows.append([f"{acc} (hetero GB / core bulk)", fmt(gb), fmt(bulk), verdict])
+    return Section(
+        "migration",
+        "Li vacancy migration barriers Ea = E_max - min(E_initial, E_final) (eV, "
+        "climbing-image NEB; '-' = not converged, reason in neb_reason_*)",
+        [Table(["grains", "along the GB", "across the grain", ""], rows)],
+    )
 
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:

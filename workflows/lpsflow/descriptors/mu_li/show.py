@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lpsflow.descriptors.base import figure_section, fmt, per_accelerant
+from lpsflow.descriptors.base import figure_section, fmt, has_value, per_accelerant
 from lpsflow.plots import COLORS, figure, png
-from lpsflow.report_render import Section
+from lpsflow.report_render import Section, Table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -14,32 +14,36 @@ if TYPE_CHECKING:
 FIGURE = "mu_Li per phase (core vs Li7P3S11)"
 
 
-def summary(df: pd.DataFrame) -> list[str]:
+def summary(df: pd.DataFrame) -> Section | None:
     """mu_Li of Li7P3S11, of each core and their difference; at the hetero GBs."""
-    out = []
-    if "mu_Li_Li7P3S11" in df and not df["mu_Li_Li7P3S11"].isna().all():
-        out += [
-            "",
-            "Li chemical potential mu_Li = -min E_v (eV vs bcc Li; E_v = E(defect) + "
-            f"mu_Li(bcc) - E(host)): Li7P3S11 {fmt(df['mu_Li_Li7P3S11'].iloc[0])}",
-        ]
+    bulk = "mu_Li_Li7P3S11" in df and not df["mu_Li_Li7P3S11"].isna().all()
+    gb = "mu_Li_gb" in df and df["mu_Li_gb"].notna().any()
+    if not (bulk or gb):
+        return None
+    rows = []
+    if bulk:
+        rows.append(["Li7P3S11", fmt(df["mu_Li_Li7P3S11"].iloc[0]), "", ""])
         for acc, r in per_accelerant(df).iterrows():
             d = r["dmu_Li"]
             side = (
                 ""
-                if d is None or d != d
-                else " (the core loses Li+ to Li7P3S11)"
+                if not has_value(d)
+                else "the core loses Li+ to Li7P3S11"
                 if d > 0
-                else " (Li7P3S11 loses Li+ to the core)"
+                else "Li7P3S11 loses Li+ to the core"
             )
-            out.append(
-                f"  {acc} core: {fmt(r['mu_Li_core'])}, core - Li7P3S11: {fmt(d)}{side}"
-            )
-    if "mu_Li_gb" in df and df["mu_Li_gb"].notna().any():
-        out += ["", "mu_Li at the Li sites near each hetero GB (eV):"]
-        for acc, r in per_accelerant(df).iterrows():
-            out.append(f"  {acc}: {fmt(r['mu_Li_gb'])}")
-    return out
+            rows.append([f"{acc} core", fmt(r["mu_Li_core"]), fmt(d), side])
+    if gb:
+        rows += [
+            [f"{acc} hetero GB sites", fmt(r["mu_Li_gb"]), "", ""]
+            for acc, r in per_accelerant(df).iterrows()
+        ]
+    return Section(
+        "mu-li",
+        "Li chemical potential mu_Li = -min E_v (eV vs bcc Li; E_v = E(defect) + "
+        "mu_Li(bcc) - E(host))",
+        [Table(["phase", "mu_Li", "core - Li7P3S11", ""], rows)],
+    )
 
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:

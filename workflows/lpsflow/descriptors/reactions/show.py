@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lpsflow.descriptors.base import fmt, has_value
 from lpsflow.descriptors.reactions.read import SHARED_PRODUCTS
 from lpsflow.plots import COLORS, figure, label, ok, png
-from lpsflow.report_render import Figure, Placeholder, Section
+from lpsflow.report_render import Figure, Placeholder, Section, Table, Text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,22 +29,33 @@ VIEW = (
 )
 
 
-def summary(df: pd.DataFrame) -> list[str]:
+def summary(df: pd.DataFrame) -> Section:
     """The reaction-energy table and the shared products' values."""
-    view = df[[c for c in VIEW if c in df]].copy()
-    view["job_core"] = view["job_core"].str[:8]
-    shared = []
-    for p in SHARED_PRODUCTS:
-        value, job = df[f"dE_{p}"].iloc[0], str(df[f"job_{p}"].iloc[0])[:8]
-        if value is not None and value == value:  # not None/NaN
-            shared.append(f"{p} {value:+.4f} eV/atom (job {job})")
-    return [
-        "Reaction energies dE_r (~dG_r) in eV/atom, from relaxed precursors "
-        "(Li2S, P2S5, MxSy, S):",
-        view.to_string(index=False, float_format=lambda v: f"{v:+.4f}"),
-        "",
-        "Shared products (same for every row): " + ", ".join(shared),
+    cols = [c for c in VIEW if c in df]
+    rows = [[_cell(c, r[c]) for c in cols] for _, r in df.iterrows()]
+    shared = [
+        f"{p} {fmt(df[f'dE_{p}'].iloc[0], '+.4f')} eV/atom "
+        f"(job {str(df[f'job_{p}'].iloc[0])[:8]})"
+        for p in SHARED_PRODUCTS
+        if has_value(df[f"dE_{p}"].iloc[0])
     ]
+    return Section(
+        "reactions",
+        "Reaction energies dE_r (~dG_r) in eV/atom, from relaxed precursors "
+        "(Li2S, P2S5, MxSy, S)",
+        [
+            Table(cols, rows),
+            Text("Shared products (same for every row): " + ", ".join(shared)),
+        ],
+    )
+
+
+def _cell(column: str, value) -> str:
+    if column.startswith("job_"):
+        return str(value)[:8] if has_value(value) else "-"
+    if isinstance(value, float):
+        return fmt(value, "+.4f")
+    return str(value) if has_value(value) else "-"
 
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:

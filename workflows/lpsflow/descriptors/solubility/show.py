@@ -13,21 +13,34 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def summary(df: pd.DataFrame) -> list[str]:
-    """E_hull by x per accelerant and scheme."""
-    rows = df[df["e_hull_meV_by_x"].notna()]
+def summary(df: pd.DataFrame) -> Section | None:
+    """E_hull at each x per accelerant and scheme, and the limit."""
+    rows = _with_series(df)
     if rows.empty:
-        return []
-    out = [
-        "",
+        return None
+    return Section(
+        "solubility",
         f"Solubility: largest x whose doped cell stays below "
         f"{rows['hull_threshold_meV'].iloc[0]:g} meV/atom above the hull of the "
-        "undoped phases (negative: below it). E_hull by x, meV/atom:",
-    ]
-    for _, r in rows.iterrows():
-        series = ", ".join(f"x={x}: {e:+.1f}" for x, e in r["e_hull_meV_by_x"].items())
-        out.append(f"  {r['accelerant']} {r['scheme']}: {series}")
-    return out
+        "undoped phases; E_hull (meV/atom, negative: below it) by x",
+        [_table(rows)],
+    )
+
+
+def _table(rows: pd.DataFrame) -> Table:
+    xs = sorted({k for d in rows["e_hull_meV_by_x"] for k in d}, key=x_of)
+    return Table(
+        ["accelerant", *(f"x = {x}" for x in xs), "threshold", "x_sol"],
+        [
+            [
+                f"{r['accelerant']} {r['scheme']}",
+                *(fmt(r["e_hull_meV_by_x"].get(x), "+.1f") for x in xs),
+                fmt(r["hull_threshold_meV"], "g"),
+                str(r["solubility"]),
+            ]
+            for _, r in rows.iterrows()
+        ],
+    )
 
 
 def _with_series(df: pd.DataFrame) -> pd.DataFrame:
@@ -42,20 +55,10 @@ def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
         why = "doping.solubility_x is empty or the solubility jobs have not finished"
         block = Placeholder("Energy above hull vs x", why)
         return Section("solubility", title, [block])
-    xs = sorted({k for d in rows["e_hull_meV_by_x"] for k in d}, key=x_of)
-    table = Table(
-        ["accelerant", *(f"x = {x}" for x in xs), "threshold", "x_sol"],
-        [
-            [
-                f"{r['accelerant']} {r['scheme']}",
-                *(fmt(r["e_hull_meV_by_x"].get(x), "+.1f") for x in xs),
-                fmt(r["hull_threshold_meV"], "g"),
-                str(r["solubility"]),
-            ]
-            for _, r in rows.iterrows()
-        ],
-        caption="Energy above the hull of the undoped phases (meV/atom; negative: "
-        "stable against them).",
+    table = _table(rows)
+    table.caption = (
+        "Energy above the hull of the undoped phases (meV/atom; negative: stable "
+        "against them)."
     )
     fig = Figure(
         "hull_vs_x",
