@@ -3,6 +3,7 @@ store written by lpsflow 0.1.0 is reused, not recomputed."""
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -15,7 +16,13 @@ from jobflow import job
 from pymatgen.core import Lattice, Structure
 
 from lpsflow.errors import LpsflowError
-from lpsflow.jobs.identity import content_key, kind, kind_of, stamp
+from lpsflow.jobs.identity import (
+    content_key,
+    declared_defaults,
+    kind,
+    kind_of,
+    stamp,
+)
 
 #: A store lpsflow 0.1.0 wrote: campaign 'tiny' (tiny.yaml beside it), 23 jobs
 #: (bulk relaxations, one doped core, reaction energies, solubility, mu_Li).
@@ -74,6 +81,68 @@ def test_maker_ids_ignore_the_display_name_and_structure_modules():
     c = stamp(MLIPRelaxMaker(name="relax a", steps=11).make(s))
     assert a.uuid == b.uuid != c.uuid
     assert "@module" not in content_key(a)  # classes by name only
+
+
+#: Ids of the fixture campaign's jobs today: any change to how ids are made (or to
+#: a kind's inputs) shows here first. Changing them orphans every stored result
+#: (stores of 0.1.0 excepted): only with a reason, and say so in the release notes.
+GOLDEN = {
+    "relax:Li2S": "14ad6b6a-ecef-562a-8134-976721677ff6",
+    "screen:core:Al2S3:Li-site": "73e3ed53-fdaf-52d0-9238-cf4b4ebc79ba",
+    "reaction:core:Al2S3:Li-site": "7ffea54d-f6c1-53f1-86c5-7e297b60a3b3",
+    "mu_li:Li7P3S11": "52cef3d6-65f5-5e83-9c4d-ced5eb4d52d1",
+}
+DEFAULTS = Path(__file__).parent / "data" / "kind-defaults.json"
+
+
+def test_kind_defaults_are_pinned():
+    """A changed default changes what a job computes but not its id (defaults are
+    left out): bump the kind's version with it, then update kind-defaults.json."""
+    assert declared_defaults() == json.loads(DEFAULTS.read_text())
+
+
+@pytest.fixture
+def store_0_1_0(tmp_path):
+    with tarfile.open(STORE_0_1_0) as tar:
+        tar.extractall(tmp_path, filter="data")
+    return tmp_path
+
+
+def test_ids_are_stable(store_0_1_0):
+    from lpsflow.campaign import load_campaign
+    from lpsflow.flows.campaign import build_campaign
+
+    roles = build_campaign(load_campaign(store_0_1_0 / "tiny.yaml")).roles
+    assert {r: roles[r] for r in GOLDEN} == GOLDEN
+
+
+def test_a_parent_computed_afresh_is_not_paired_with_adopted_children(store_0_1_0):
+    """Li7P3S11's relaxation stored under today's id as a fresh result (not
+    adopted): what reads it is computed again, the rest adopted."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.dispatch.adopt import legacy_to_adopt
+    from lpsflow.flows.campaign import build_campaign
+    from lpsflow.store import open_stores
+
+    campaign = load_campaign(store_0_1_0 / "tiny.yaml")
+    cflow = build_campaign(campaign)
+    li7 = cflow.roles["relax:Li7P3S11"]
+    with open_stores(campaign.store, campaign.base_dir, create=False) as stores:
+        doc = stores.jobs.docs_store.query_one({"uuid": cflow.legacy[li7]})
+        fresh = {k: v for k, v in doc.items() if k != "_id"} | {"uuid": li7}
+        stores.jobs.docs_store.update([fresh], key=["uuid", "index"])
+        want = legacy_to_adopt(stores, cflow)
+    readers = {  # read Li7P3S11's relaxation, or what was computed from it
+        "reaction:Li7P3S11",
+        "solubility:Al2S3:Li-site",
+        "screen:vacancy:Li7P3S11",
+        "static:vacancy:Li7P3S11:host",
+        "relax:vacancy:Li7P3S11:0",
+        "mu_li:Li7P3S11",
+    }
+    adopted = {r for r, u in cflow.roles.items() if u in want}
+    assert adopted == set(cflow.roles) - readers - {"relax:Li7P3S11"}
+    assert "reaction:core:Al2S3:Li-site" in adopted  # reads no Li7P3S11
 
 
 def _values(df: pd.DataFrame) -> pd.DataFrame:

@@ -155,6 +155,14 @@ class DopingSettings(_Strict):
         description="Charge-compensation schemes; by default every scheme the "
         "dopant's oxidation state allows.",
     )
+
+    @field_validator("schemes")
+    @classmethod
+    def _schemes(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError(f"schemes listed twice: {value}")
+        return value
+
     screen_top: int = Field(
         12,
         gt=0,

@@ -24,33 +24,48 @@ ADOPTED_FROM = "lpsflow_adopted_from"
 
 
 def legacy_to_adopt(stores: Stores, cflow: CampaignFlow) -> dict[str, str]:
-    """Uuid -> 0.1.0 uuid of the jobs stored only under their 0.1.0 id."""
+    """Uuid -> 0.1.0 uuid of the jobs to adopt.
+
+    A job is adopted when its result is stored under its 0.1.0 id only and every
+    job it reads is adopted too (now or earlier): a parent computed afresh under
+    today's id has its children computed afresh, never paired with results
+    computed from another parent result.
+    """
     pairs = {new: old for new, old in cflow.legacy.items() if new != old}
     if not pairs:
         return {}
-    missing = set(pairs) - finished_uuids(stores, list(pairs))
-    stored_old = finished_uuids(stores, [pairs[u] for u in missing])
-    return {u: pairs[u] for u in missing if pairs[u] in stored_old}
+    docs = stores.jobs.query({"uuid": {"$in": list(pairs)}}, ["uuid", "metadata"])
+    stored = {d["uuid"]: (d.get("metadata") or {}).get(ADOPTED_FROM) for d in docs}
+    old_ones = finished_uuids(stores, [pairs[u] for u in pairs if u not in stored])
+    adopted = {u for u, source in stored.items() if source == pairs[u]}
+    want: dict[str, str] = {}
+    for job in cflow.jobs:  # in build order: parents first
+        uuid = job.uuid
+        if uuid in stored or uuid not in pairs or pairs[uuid] not in old_ones:
+            continue
+        if all(ref.uuid in adopted for ref in job.input_references):
+            want[uuid] = pairs[uuid]
+            adopted.add(uuid)
+    return want
 
 
 def adopt_legacy(stores: Stores, cflow: CampaignFlow) -> int:
     """Copy results stored under 0.1.0 ids to today's ids; the number adopted."""
-    want = legacy_to_adopt(stores, cflow)
-    if not want:
-        return 0
-    news: dict[str, list[str]] = {}
-    for new, old in want.items():
-        news.setdefault(old, []).append(new)
-    docs = stores.jobs.docs_store.query({"uuid": {"$in": list(news)}})
-    copies = []
-    for doc in docs:
-        for new in news[doc["uuid"]]:
-            copy = {k: v for k, v in doc.items() if k != "_id"}
-            copy["uuid"] = new
-            copy["metadata"] = {
-                **(doc.get("metadata") or {}),
-                ADOPTED_FROM: doc["uuid"],
-            }
-            copies.append(copy)
-    stores.jobs.docs_store.update(copies, key=["uuid", "index"])
+    with stores.claims.exclusive(f"adopt:{cflow.name}"):  # one runner at a time
+        want = legacy_to_adopt(stores, cflow)
+        if not want:
+            return 0
+        news: dict[str, list[str]] = {}
+        for new, old in want.items():
+            news.setdefault(old, []).append(new)
+        docs = stores.jobs.docs_store.query({"uuid": {"$in": list(news)}})
+        copies = []
+        for doc in docs:
+            for new in news[doc["uuid"]]:
+                copy = {k: v for k, v in doc.items() if k != "_id"}
+                copy["uuid"] = new
+                meta = {**(doc.get("metadata") or {}), ADOPTED_FROM: doc["uuid"]}
+                copy["metadata"] = meta
+                copies.append(copy)
+        stores.jobs.docs_store.update(copies, key=["uuid", "index"])
     return len({c["uuid"] for c in copies})

@@ -109,6 +109,29 @@ def existing_fireworks(lp: LaunchPad, uuids: list[str]) -> dict[str, dict]:
     return out
 
 
+#: States of a firework that will not run again by itself.
+SETTLED_STATES = ("COMPLETED", "DEFUSED", "ARCHIVED")
+
+
+def _check_no_legacy_fireworks(lp: LaunchPad, cflow: CampaignFlow) -> None:
+    """Refuse to submit beside live fireworks of a 0.1.0 submission of these jobs.
+
+    They carry 0.1.0's job ids: both would compute the same calculations.
+    """
+    old = [o for n, o in cflow.legacy.items() if n != o]
+    live = {
+        u: e for u, e in existing_fireworks(lp, old).items()
+        if e["state"] not in SETTLED_STATES
+    }  # fmt: skip
+    if live:
+        ids = " ".join(str(i) for i in sorted(e["fw_id"] for e in live.values()))
+        raise LpsflowError(
+            f"{len(live)} fireworks of an lpsflow 0.1.0 submission of these jobs are "
+            "not finished (they carry the job ids of 0.1.0): let them complete, or "
+            f"defuse them (lpad defuse_fws -i {ids}), then submit again"
+        )
+
+
 def submit_campaign(
     campaign: Campaign, cflow: CampaignFlow, lp: LaunchPad, stores: Stores
 ) -> SubmitReport:
@@ -126,6 +149,7 @@ def submit_campaign(
             "the LaunchPad database is not initialised: run 'lpad -l "
             "my_launchpad.yaml reset' once (see deploy/README.md)"
         )
+    _check_no_legacy_fireworks(lp, cflow)
     uuids = [j.uuid for j in cflow.jobs]
     report = SubmitReport(adopted=adopt_legacy(stores, cflow))
     existing = existing_fireworks(lp, uuids)

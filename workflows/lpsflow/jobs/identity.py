@@ -7,10 +7,11 @@ A job's uuid is derived from what it computes, never from where its code lives:
   :data:`FOREIGN_KINDS` for atomate2's). Bump the version when the meaning of the
   kind's inputs or outputs changes; moving or renaming the function does not;
 * its **inputs** by parameter name, with the values equal to the parameter's
-  default left out (a new parameter with a default keeps every stored id), and the
-  maker's settings likewise (fields at their default and the display ``name`` left
-  out); structures and other objects by content, without their Python module;
-  upstream jobs by their uuids;
+  default left out (a new parameter with a default keeps every stored id; changing
+  an existing default needs a version bump, which ``tests/test_identity.py`` asks
+  for), and the maker's settings (all of them but the display ``name``);
+  structures and other objects by content, without their Python module; upstream
+  jobs by their uuids;
 * a **salt** for what the inputs do not show (the MLIP package version).
 
 The same calculation therefore has the same uuid in every run, campaign and
@@ -84,7 +85,8 @@ def kind_of(job: Job) -> Kind:
     function = job.function
     maker = getattr(function, "__self__", None)
     owner = type(maker) if maker is not None else function
-    found = getattr(owner, "lpsflow_kind", None) or FOREIGN_KINDS.get(_path(owner))
+    # declared on the class or function itself: a subclass is another kind
+    found = vars(owner).get("lpsflow_kind") or FOREIGN_KINDS.get(_path(owner))
     if found is None:
         raise LpsflowError(
             f"job '{job.name}' ({_path(owner)}) declares no identity kind: mark it "
@@ -126,6 +128,33 @@ def _inputs(function: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
     return out
 
 
+def declared_defaults() -> dict[str, dict[str, Any]]:
+    """``name@version`` of every lpsflow job kind -> its parameters' defaults.
+
+    A default that changes changes what a job computes without changing its id
+    (defaults are left out of it): the kind's version must change with it.
+    """
+    import importlib
+    import pkgutil
+
+    import lpsflow.jobs
+
+    out: dict[str, dict[str, Any]] = {}
+    for info in pkgutil.iter_modules(lpsflow.jobs.__path__):
+        module = importlib.import_module(f"lpsflow.jobs.{info.name}")
+        for obj in vars(module).values():
+            function = getattr(obj, "original", obj)  # under jobflow's @job
+            found = vars(function).get("lpsflow_kind") if callable(function) else None
+            if isinstance(found, Kind) and function.__module__ == module.__name__:
+                params = inspect.signature(function).parameters.values()
+                out[f"{found.name}@{found.version}"] = {
+                    p.name: _plain(p.default)
+                    for p in params
+                    if p.default is not inspect.Parameter.empty
+                }
+    return dict(sorted(out.items()))
+
+
 def arguments(job: Job) -> dict[str, Any]:
     """A job's arguments by parameter name, defaults filled in (read by name)."""
     bound = _bound(job.function, job.function_args, job.function_kwargs)
@@ -138,17 +167,12 @@ def arguments(job: Job) -> dict[str, Any]:
 
 
 def _maker_settings(maker: Any) -> dict[str, Any]:
-    """A maker's settings that differ from its class's defaults (name left out)."""
+    """A maker's settings without its display name.
+
+    All of them, defaults included: a changed atomate2 default changes the id.
+    """
     settings = maker.as_dict()
-    try:
-        defaults = type(maker)().as_dict()
-    except TypeError:  # a maker with required fields: keep them all
-        defaults = {}
-    return {
-        k: v
-        for k, v in settings.items()
-        if not k.startswith("@") and k != "name" and defaults.get(k, ...) != v
-    }
+    return {k: v for k, v in settings.items() if not k.startswith("@") and k != "name"}
 
 
 def content_key(job: Job, salt: Any = None) -> str:
