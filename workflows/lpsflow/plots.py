@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -42,3 +43,36 @@ def label(row: pd.Series, multi_calc: bool) -> str:
     if multi_calc:
         text += f"\n{row['calculator']}"
     return text + ("" if row.get("converged", True) else " *")
+
+
+def curves(
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    kind: str,
+    solid: str,
+    name: Callable[[str, str], str],
+    labels: tuple[str, str, str],
+) -> bytes:
+    """One line per (accelerant, ``kind``) of a long table, sorted along ``x``.
+
+    ``solid``: the value of ``kind`` drawn solid with circles (others dashed with
+    squares); ``name(accelerant, kind)``: the legend entry; ``labels``: x label,
+    y label, title.
+    """
+    fig = figure(6.5, 4.0)
+    ax = fig.add_subplot()
+    for i, ((acc, k), g) in enumerate(data.groupby(["accelerant", kind])):
+        g = g.sort_values(x)
+        ax.plot(
+            g[x],
+            g[y],
+            "o-" if k == solid else "s--",
+            color=COLORS[i % len(COLORS)],
+            label=name(acc, k),
+        )
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(labels[2])
+    ax.legend(fontsize=8)
+    return png(fig)

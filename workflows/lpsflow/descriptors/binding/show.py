@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lpsflow.descriptors.base import figure_section, fmt, has_value, per_accelerant
-from lpsflow.plots import COLORS, figure, png
+from lpsflow.plots import curves
 from lpsflow.report_render import Section, Table, Text
 
 if TYPE_CHECKING:
@@ -134,19 +134,16 @@ def binding_vs_layers(data: pd.DataFrame) -> bytes:
 
     Columns: accelerant, kind ('hetero' or 'homo'), n_layers, E_bind (eV/A^2).
     """
-    fig = figure(6.5, 4.0)
-    ax = fig.add_subplot()
-    for i, ((acc, kind), g) in enumerate(data.groupby(["accelerant", "kind"])):
-        g = g.sort_values("n_layers")
-        ax.plot(
-            g["n_layers"],
-            g["E_bind"],
-            "o-" if kind == "hetero" else "s--",
-            color=COLORS[i % len(COLORS)],
-            label=f"{acc} {kind}",
-        )
-    ax.set_xlabel("Li7P3S11(010) layers n")
-    ax.set_ylabel("E_bind (eV/A^2)")
-    ax.set_title("Binding of Li7P3S11: on the core (hetero) vs on itself (homo)")
-    ax.legend(fontsize=8)
-    return png(fig)
+    return curves(
+        data,
+        "n_layers",
+        "E_bind",
+        "kind",
+        "hetero",
+        lambda acc, kind: f"{acc} {kind}",
+        (
+            "Li7P3S11(010) layers n",
+            "E_bind (eV/A^2)",
+            "Binding of Li7P3S11: on the core (hetero) vs on itself (homo)",
+        ),
+    )

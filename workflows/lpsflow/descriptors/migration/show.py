@@ -11,7 +11,7 @@ from lpsflow.descriptors.base import (
     has_value,
     per_accelerant,
 )
-from lpsflow.plots import COLORS, figure, png
+from lpsflow.plots import curves
 from lpsflow.report_render import Section, Table
 
 if TYPE_CHECKING:
@@ -66,19 +66,16 @@ def neb_profiles(data: pd.DataFrame) -> bytes:
     Columns: accelerant, path ('gb' or 'bulk'), coordinate (0..1 along the path),
     energy (eV, relative to the initial image).
     """
-    fig = figure(6.5, 4.0)
-    ax = fig.add_subplot()
-    for i, ((acc, path), g) in enumerate(data.groupby(["accelerant", "path"])):
-        g = g.sort_values("coordinate")
-        ax.plot(
-            g["coordinate"],
-            g["energy"],
-            "o-" if path == "gb" else "s--",
-            color=COLORS[i % len(COLORS)],
-            label=f"{acc}: {'along GB' if path == 'gb' else 'across grain'}",
-        )
-    ax.set_xlabel("reaction coordinate")
-    ax.set_ylabel("energy (eV)")
-    ax.set_title("Li vacancy migration (climbing-image NEB)")
-    ax.legend(fontsize=8)
-    return png(fig)
+    return curves(
+        data,
+        "coordinate",
+        "energy",
+        "path",
+        "gb",
+        lambda acc, path: f"{acc}: {'along GB' if path == 'gb' else 'across grain'}",
+        (
+            "reaction coordinate",
+            "energy (eV)",
+            "Li vacancy migration (climbing-image NEB)",
+        ),
+    )
