@@ -20,7 +20,7 @@ from lpsflow.jobs.interfaces import (
     registry_order,
     screen_interface,
 )
-from lpsflow.structures.interfaces import binding_energy
+from lpsflow.structures.interface_energies import binding_energy
 from lpsflow.structures.library import load_structure
 from lpsflow.structures.slabs import fixed_indices
 

@@ -27,7 +27,15 @@ from lpsflow.structures import interfaces as itf
 from lpsflow.structures import slabs
 from lpsflow.structures.accelerant import parse_accelerant
 from lpsflow.structures.doping import enumerate_arrangements
+from lpsflow.structures.interface_energies import (
+    binding_energy,
+    consistent_binding_energy,
+    relaxed_references,
+    strained_references,
+)
+from lpsflow.structures.lattice_match import LatticeMatch, match_interface
 from lpsflow.structures.library import load_structure
+from lpsflow.structures.stacking import shifts, stack
 
 CORE, FILM = (1, 0, 0), (0, 1, 0)
 QUICK_HETERO = itf.QUICK["hetero"]
@@ -189,7 +197,7 @@ def test_lowest_energy_slab(core, core_slabs):
 
 # ---------------------------------------------------------------------- matching
 def test_hetero_match_within_limits(core, li7):
-    m = itf.match_interface(li7, FILM, core, CORE, **HETERO_TOLS)
+    m = match_interface(li7, FILM, core, CORE, **HETERO_TOLS)
     assert m.area <= HETERO_TOLS["max_area"]
     assert m.von_mises_strain <= HETERO_TOLS["max_strain"]
     assert m.area == pytest.approx(303.2, abs=0.1)
@@ -213,20 +221,18 @@ def test_hetero_match_within_limits(core, li7):
 
 def test_too_strict_strain_limit_raises(core, li7):
     with pytest.raises(StructureError, match="no lattice match") as err:
-        itf.match_interface(
-            li7, FILM, core, CORE, **{**HETERO_TOLS, "max_strain": 0.02}
-        )
+        match_interface(li7, FILM, core, CORE, **{**HETERO_TOLS, "max_strain": 0.02})
     assert "6.33%" in str(err.value)  # says what the least strained candidate had
     with pytest.raises(StructureError, match=r"no lattice match.*found none"):
-        itf.match_interface(li7, FILM, core, CORE, max_area=400, max_strain=0.03)
+        match_interface(li7, FILM, core, CORE, max_area=400, max_strain=0.03)
     # too small an area: the error names what a wider search finds
     with pytest.raises(StructureError, match=r"found none.*within 1.5x") as err:
-        itf.match_interface(li7, FILM, core, CORE, **{**HETERO_TOLS, "max_area": 250})
+        match_interface(li7, FILM, core, CORE, **{**HETERO_TOLS, "max_area": 250})
     assert "303.2 A^2, von Mises strain 6.33%" in str(err.value)
 
 
 def test_homo_match_is_identity(li7):
-    m = itf.match_interface(li7, FILM, li7, FILM)
+    m = match_interface(li7, FILM, li7, FILM)
     assert m.area == pytest.approx(148.95, abs=0.01)
     assert m.von_mises_strain == pytest.approx(0, abs=1e-9)
     assert m.film_vectors == m.substrate_vectors and not m.film_flipped
@@ -254,7 +260,7 @@ def test_interfaces_conserve_composition_and_units(kind, quick, core, li7):
     ).slab
     for cell in iset.interfaces:
         p = cell.interface_properties
-        film, sub = itf.strained_references(cell)
+        film, sub = strained_references(cell)
         assert film.composition + sub.composition == cell.composition
         n_f = p["n_film_layers"]
         assert (
@@ -291,11 +297,11 @@ def test_relaxed_references_pair_atoms_in_any_order(quick):
     moved = cell.copy()
     for i in range(len(moved)):
         moved.translate_sites([i], rng.normal(0, 0.3, 3), frac_coords=False)
-    expected = itf.strained_references(moved)  # labels kept in order
+    expected = strained_references(moved)  # labels kept in order
     plain = Structure(moved.lattice, moved.species, moved.frac_coords)
     shuffled = Structure.from_sites([plain[i] for i in rng.permutation(len(plain))])
     for relaxed in (moved, plain, plain.get_sorted_structure(), shuffled):
-        got_refs = itf.relaxed_references(cell, relaxed)
+        got_refs = relaxed_references(cell, relaxed)
         for got, want in zip(got_refs, expected, strict=True):
             assert got.composition == want.composition
             assert np.allclose(got.frac_coords, want.frac_coords)
@@ -307,28 +313,28 @@ def test_relaxed_references_pair_atoms_in_any_order(quick):
     top = far.frac_coords[:, 2].max()
     far.replace(0, far[0].species, [*far[0].frac_coords[:2], (top + 1) / 2])
     for relaxed in (far, far.get_sorted_structure()):
-        film, sub = itf.relaxed_references(cell, relaxed)
+        film, sub = relaxed_references(cell, relaxed)
         assert np.allclose([*sub.frac_coords, *film.frac_coords][0], far[0].frac_coords)
     with pytest.raises(StructureError, match="cannot be paired"):
-        itf.relaxed_references(cell, Structure.from_sites(list(far)[::-1]))
+        relaxed_references(cell, Structure.from_sites(list(far)[::-1]))
     with pytest.raises(StructureError, match="is not the screened cell"):
-        itf.relaxed_references(cell, Structure.from_sites(plain[1:]))
+        relaxed_references(cell, Structure.from_sites(plain[1:]))
 
 
 def test_strained_references_and_binding_energy(quick, li7):
     cell = quick["hetero"].for_layers(2)[0]
-    film, sub = itf.strained_references(cell)
+    film, sub = strained_references(cell)
     for ref in (film, sub):
         assert np.allclose(ref.lattice.matrix, cell.lattice.matrix)
     assert len(slabs.fixed_indices(sub)) == len(slabs.fixed_indices(cell))
     assert slabs.fixed_indices(film) == []
-    e_bind = itf.consistent_binding_energy(cell, -10.0, film, -4.0, sub, -5.0)
+    e_bind = consistent_binding_energy(cell, -10.0, film, -4.0, sub, -5.0)
     assert e_bind == pytest.approx(-1.0 / slabs.in_plane_area(cell))
-    assert itf.binding_energy(-10.0, -4.0, -5.0, 2.0) == -0.5
+    assert binding_energy(-10.0, -4.0, -5.0, 2.0) == -0.5
     # an unstrained film (its own bulk cell) is refused
     free = slabs.layered_slab(li7, quick["hetero"].film_termination, 2).slab
     with pytest.raises(StructureError, match="in-plane cell"):
-        itf.consistent_binding_energy(cell, -10.0, free, -4.0, sub, -5.0)
+        consistent_binding_energy(cell, -10.0, free, -4.0, sub, -5.0)
 
 
 def test_homo_registry_continues_the_bulk(quick, li7):
@@ -343,9 +349,9 @@ def test_homo_registry_continues_the_bulk(quick, li7):
 
 
 def test_shifts_are_substrate_cell_fractions(quick):
-    assert itf.shifts(2, 3)[:2] == [(0.0, 0.0), (0.0, 1 / 3)]
+    assert shifts(2, 3)[:2] == [(0.0, 0.0), (0.0, 1 / 3)]
     with pytest.raises(StructureError):
-        itf.shifts(0, 1)
+        shifts(0, 1)
     gaps = {
         round(c.interface_properties["gap"], 3) for c in quick["hetero"].for_layers(1)
     }
@@ -363,7 +369,7 @@ def test_interface_set_round_trip(quick):
 
 
 def test_strict_match_prefers_an_unturned_film(core, li7):
-    m = itf.match_interface(li7, FILM, core, CORE, max_area=900, max_strain=0.03)
+    m = match_interface(li7, FILM, core, CORE, max_area=900, max_strain=0.03)
     assert m.area == pytest.approx(859.0, abs=0.1)
     assert m.von_mises_strain == pytest.approx(0.0147, abs=5e-4)
     assert not m.film_flipped  # a turned-over film with the same strain exists too
@@ -372,16 +378,16 @@ def test_strict_match_prefers_an_unturned_film(core, li7):
 def test_turned_over_film(core, core_slabs):
     """A mirror correspondence is built by a proper 180-degree turn of the film."""
     one = slabs.layered_slab(core, core_slabs[0], 1, vacuum=10.0)
-    mirror = itf.LatticeMatch(
+    mirror = LatticeMatch(
         film_vectors=[[0, 1, 0], [0, 0, -1]],
         substrate_vectors=[[0, 1, 0], [0, 0, 1]],
         area=one.area, film_area=one.area, von_mises_strain=0.0,
         principal_strains=[0.0, 0.0], length_mismatch=[0.0, 0.0], angle_mismatch=0.0,
         film_flipped=True, n_candidates=1, n_within_strain=1,
     )  # fmt: skip
-    cell = itf.stack(one, one, mirror, (0.25, 0.5), fixed_layers=1, vacuum=10.0)
+    cell = stack(one, one, mirror, (0.25, 0.5), fixed_layers=1, vacuum=10.0)
     assert cell.interface_properties["film_flipped"]
-    film, sub = itf.strained_references(cell)
+    film, sub = strained_references(cell)
     assert film.composition == sub.composition == one.slab.composition
     assert slabs.min_distance(cell) >= slabs.MIN_DISTANCE
     assert set(_p_coordination(cell)) == {4}
@@ -411,7 +417,7 @@ def test_builder_on_doped_supercell(core, li7):
     )  # fmt: skip
     assert iset.match.area == pytest.approx(404.2, abs=0.1)
     cell = iset.interfaces[0]
-    film, sub = itf.strained_references(cell)
+    film, sub = strained_references(cell)
     assert sub.composition == 2 * doped.composition  # two doped cells, one thick
     assert film.composition + sub.composition == cell.composition
     assert len(cell) == 378 and cell.composition["Al"] == 2

@@ -101,7 +101,8 @@ def _representative_interface(
     role: Role, roles: dict[str, str], jobs: dict, campaign: Campaign
 ) -> Structure:
     """The unshifted interface cell (or its film/substrate) from starting structures."""
-    from lpsflow.structures.interfaces import build_interfaces, strained_references
+    from lpsflow.structures.interface_energies import strained_references
+    from lpsflow.structures.interfaces import build_interfaces
     from lpsflow.structures.library import load_structure
 
     kind = role.kind

@@ -42,7 +42,7 @@ from lpsflow.jobs.interfaces import (
 )
 from lpsflow.jobs.reactions import job_ref
 from lpsflow.roles import Role
-from lpsflow.structures.interfaces import LatticeMatch, match_interface
+from lpsflow.structures.lattice_match import LatticeMatch, match_interface
 
 if TYPE_CHECKING:
     from jobflow import Job

@@ -36,14 +36,12 @@ from lpsflow.schemas import (
     ShiftEnergy,
     Termination,
 )
-from lpsflow.structures.interfaces import (
-    InterfaceSet,
-    build_interfaces,
+from lpsflow.structures.interface_energies import (
     consistent_binding_energy,
     relaxed_references,
-    shifts,
     strained_references,
 )
+from lpsflow.structures.interfaces import InterfaceSet, build_interfaces
 from lpsflow.structures.slabs import (
     EV_PER_A2_TO_J_PER_M2,
     SlabCandidate,
@@ -54,6 +52,7 @@ from lpsflow.structures.slabs import (
     polyhedral_slabs,
     structure_key,
 )
+from lpsflow.structures.stacking import shifts
 
 #: :func:`_termination` results of this process (the n = 1 and n = 2 screens, and
 #: every accelerant's hetero screens, terminate the same relaxed bulks).

@@ -97,16 +97,11 @@ from scipy.linalg import polar
 from scipy.spatial.transform import Rotation
 
 from lpsflow.errors import StructureError
-from lpsflow.structures.interfaces import (
-    CONTACT_SCALE,
+from lpsflow.structures.lattice_match import (
     LatticeMatch,
-    contact_distances,
-    film_base,
     in_plane_vectors,
     int_matrix,
     lattice_strain,
-    shifts,
-    stacks,
 )
 from lpsflow.structures.slabs import (
     MIN_DISTANCE,
@@ -116,6 +111,13 @@ from lpsflow.structures.slabs import (
     min_distance,
     polyhedral_slabs,
     unit_counts,
+)
+from lpsflow.structures.stacking import (
+    CONTACT_SCALE,
+    contact_distances,
+    film_base,
+    shifts,
+    stacks,
 )
 
 #: Largest difference (degrees) between a misorientation and a bulk symmetry
