@@ -4,14 +4,16 @@ The study compares n layers of Li7P3S11(010) bound to the doped core's (100)
 surface (hetero) with the same film on Li7P3S11(010) (homo):
 ``E_bind(n) = (E_interface - E_film - E_substrate) / A``.
 
-* :func:`~lpsflow.structures.lattice_match.match_interface` finds the coincidence cell with pymatgen's
+* :func:`~lpsflow.structures.lattice_match.match_interface` finds the coincidence
+  cell with pymatgen's
   :class:`~pymatgen.analysis.interfaces.zsl.ZSLGenerator` (the matcher inside
   ``CoherentInterfaceBuilder``, with the same defaults) on the in-plane lattices of
   the two polyhedral slabs, keeps the matches whose von Mises strain (Green-Lagrange
   strain of ``ZSLMatch.match_transformation``, as ``CoherentInterfaceBuilder``
   reports it) is within ``max_strain`` and returns the one with the smallest area.
   No match raises ``StructureError("no lattice match ...")``.
-* :func:`build_interfaces` stacks the film (:mod:`lpsflow.structures.stacking`) (strained onto the substrate's in-plane
+* :func:`build_interfaces` stacks the film (:mod:`lpsflow.structures.stacking`;
+  strained onto the substrate's in-plane
   cell; heights unchanged) on the substrate for n = 1..N film layers and a grid of
   in-plane rigid shifts. It does not use ``CoherentInterfaceBuilder.get_interfaces``:
   those terminations come from SlabGenerator without the P-S check, the film is
