@@ -12,21 +12,21 @@ from pymatgen.analysis.ewald import EwaldSummation
 from pymatgen.core import Structure
 
 from lpsflow.errors import CompositionError, StructureError
-from lpsflow.structures import doping
+from lpsflow.structures import doping_sites
 from lpsflow.structures.accelerant import parse_accelerant
-from lpsflow.structures.doping import (
-    Arrangement,
-    canonicalize,
-    choose_supercell,
+from lpsflow.structures.arrangement_ranking import (
     enumerate_arrangements,
-    interstitial_sites,
     rank_by_ewald,
     ranked_arrangements,
-    raw_arrangement_count,
+)
+from lpsflow.structures.doping import Arrangement, canonicalize, raw_arrangement_count
+from lpsflow.structures.doping_sites import (
+    interstitial_sites,
     site_permutations,
     symmetry_operations,
 )
 from lpsflow.structures.library import data_path
+from lpsflow.structures.supercells import choose_supercell
 
 AL = parse_accelerant("Al2S3")  # q = 3
 SI = parse_accelerant("SiS2")  # q = 4: Li-site and P-site
@@ -141,9 +141,9 @@ def test_interstitial_sites(host, sc122):
     assert np.allclose(np.abs(cand[:, 1] - 0.5), 0.25)
     dist = host.lattice.get_all_distances(cand, host.frac_coords)
     symbols = np.array([s.specie.symbol for s in host])
-    assert dist[:, symbols == "Li"].min() >= doping.INTERSTITIAL_MIN_LI
-    assert dist[:, symbols == "P"].min() >= doping.INTERSTITIAL_MIN_CATION
-    lo, hi = doping.INTERSTITIAL_S_RANGE
+    assert dist[:, symbols == "Li"].min() >= doping_sites.INTERSTITIAL_MIN_LI
+    assert dist[:, symbols == "P"].min() >= doping_sites.INTERSTITIAL_MIN_CATION
+    lo, hi = doping_sites.INTERSTITIAL_S_RANGE
     assert np.all(dist[:, symbols == "S"].min(axis=1) >= lo)
     assert np.all(dist[:, symbols == "S"].min(axis=1) <= hi)
     assert len(interstitial_sites(sc122)) == 48

@@ -26,7 +26,7 @@ from lpsflow.errors import StructureError
 from lpsflow.structures import interfaces as itf
 from lpsflow.structures import slabs
 from lpsflow.structures.accelerant import parse_accelerant
-from lpsflow.structures.doping import enumerate_arrangements
+from lpsflow.structures.arrangement_ranking import enumerate_arrangements
 from lpsflow.structures.interface_energies import (
     binding_energy,
     consistent_binding_energy,

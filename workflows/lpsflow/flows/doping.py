@@ -15,7 +15,8 @@ from jobflow import Flow, Maker
 from lpsflow.flows.book import current_book
 from lpsflow.jobs.screening import screen_arrangements
 from lpsflow.roles import Role
-from lpsflow.structures.doping import choose_supercell, ranked_arrangements
+from lpsflow.structures.arrangement_ranking import ranked_arrangements
+from lpsflow.structures.supercells import choose_supercell
 
 if TYPE_CHECKING:
     from jobflow import Job

@@ -335,8 +335,8 @@ def doped_stand_in(campaign: Campaign, x: float):
     Only its lattice and the translations the dopant breaks matter (pre-flight
     lattice/coincidence checks before the real doped cells exist).
     """
-    from lpsflow.structures.doping import choose_supercell
     from lpsflow.structures.library import load_structure
+    from lpsflow.structures.supercells import choose_supercell
 
     host = load_structure("Li3PS4", campaign.structure_overrides)
     cell, _ = choose_supercell(host, x)

@@ -1,0 +1,231 @@
+"""Sites of a host supercell under its symmetry.
+
+The space-group operations as site permutations (lattice translations included),
+and the interstitial Li positions (Delaunay centres at Li-S bond distance,
+completed to full orbits).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+from pymatgen.core import Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import Delaunay
+
+from lpsflow.errors import StructureError
+
+#: Nearest-S distance window (A) of an interstitial Li site (a Li-S bond length).
+INTERSTITIAL_S_RANGE: tuple[float, float] = (2.3, 2.8)
+
+
+#: Smallest distance (A) from an interstitial site to any Li, and between extra Li.
+INTERSTITIAL_MIN_LI = 2.2
+
+
+#: Smallest distance (A) from an interstitial site to a high-valent cation (P, M).
+INTERSTITIAL_MIN_CATION = 2.8
+
+
+#: Tolerance (A) for mapping sites onto each other under a symmetry operation.
+MATCH_TOL = 0.1
+
+
+# ---------------------------------------------------------------------------- symmetry
+def symmetry_operations(
+    structure: Structure, symprec: float = 0.01
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the space-group operations of ``structure``, translations included.
+
+    Returns rotations (n, 3, 3) and translations (n, 3) in the structure's own
+    fractional basis. Pure lattice translations of a supercell are added if spglib
+    omits them; the group order is checked to equal point-group order times the
+    number of primitive cells.
+    """
+    sga = SpacegroupAnalyzer(structure, symprec=symprec)
+    ops = sga.get_symmetry_operations(cartesian=False)
+    rot = np.array([np.rint(op.rotation_matrix) for op in ops], dtype=int)
+    trans = np.array([op.translation_vector for op in ops], dtype=float) % 1.0
+    pure = _pure_translations(structure)
+    rot = np.repeat(rot, len(pure), axis=0)
+    trans = (np.repeat(trans, len(pure), axis=0) + np.tile(pure, (len(ops), 1))) % 1.0
+    key = np.round(trans, 4) % 1.0
+    _, first = np.unique(
+        np.hstack([rot.reshape(len(rot), 9), key]), axis=0, return_index=True
+    )
+    first.sort()
+    rot, trans = rot[first], trans[first]
+    n_point = len(sga.get_point_group_operations())
+    if len(rot) != n_point * len(pure):
+        raise StructureError(
+            f"symmetry group of order {len(rot)} is not point group ({n_point}) x "
+            f"{len(pure)} lattice translations; try another symprec"
+        )
+    return rot, trans
+
+
+def _pure_translations(structure: Structure) -> np.ndarray:
+    """Return fractional translations that map the structure onto itself (incl. 0)."""
+    symbols = np.array([s.specie.symbol for s in structure])
+    frac = structure.frac_coords
+    labels, counts = np.unique(symbols, return_counts=True)
+    rare = labels[np.argmin(counts)]
+    i0 = int(np.flatnonzero(symbols == rare)[0])
+    found = []
+    for j in np.flatnonzero(symbols == rare):
+        t = (frac[j] - frac[i0]) % 1.0
+        if (
+            match_sites(frac + t, frac, symbols, symbols, structure.lattice.matrix)
+            is not None
+        ):
+            found.append(t)
+    return np.array(found)
+
+
+def match_sites(
+    moved: np.ndarray,
+    target: np.ndarray,
+    moved_labels: np.ndarray,
+    target_labels: np.ndarray,
+    matrix: np.ndarray,
+    tol: float = MATCH_TOL,
+) -> np.ndarray | None:
+    """Map each moved point to its ``target`` index; None if that is no bijection."""
+    diff = moved[:, None, :] - target[None, :, :]
+    diff -= np.rint(diff)
+    dist = np.linalg.norm(diff @ matrix, axis=2)
+    dist[moved_labels[:, None] != target_labels[None, :]] = np.inf
+    idx = dist.argmin(axis=1)
+    if dist[np.arange(len(moved)), idx].max() > tol:
+        return None
+    if len(np.unique(idx)) != len(idx):
+        return None
+    return idx
+
+
+def site_permutations(
+    frac: np.ndarray,
+    labels: Sequence[str],
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    matrix: np.ndarray,
+) -> np.ndarray:
+    """Return ``perms[g, i]``: index of the site that operation g moves site i onto."""
+    labels_arr = np.asarray(labels)
+    perms = np.empty((len(rotations), len(frac)), dtype=np.int64)
+    for g, (rot, t) in enumerate(zip(rotations, translations, strict=True)):
+        idx = match_sites(frac @ rot.T + t, frac, labels_arr, labels_arr, matrix)
+        if idx is None:
+            raise StructureError(
+                f"symmetry operation {g} does not map sites onto sites"
+            )
+        perms[g] = idx
+    return perms
+
+
+# ------------------------------------------------------------------------ interstitials
+def interstitial_sites(host_supercell: Structure, symprec: float = 0.01) -> np.ndarray:
+    """Return fractional coordinates of candidate interstitial Li sites (full orbits).
+
+    Candidates are the centres of the empty spheres of the S sublattice (circumcentres
+    of its Delaunay tetrahedra, merged within 0.5 A) whose radius, the nearest Li-S
+    distance, lies in :data:`INTERSTITIAL_S_RANGE`, at least
+    :data:`INTERSTITIAL_MIN_LI` from every Li and :data:`INTERSTITIAL_MIN_CATION`
+    from every other cation. They are symmetrised and completed to orbits of the
+    supercell's space group. In beta-Li3PS4 these are three 4c orbits on the mirror
+    planes (one of them the partially occupied Li3 site of the disordered structure).
+    """
+    rot, trans = symmetry_operations(host_supercell, symprec)
+    return candidate_interstitials(host_supercell, rot, trans)
+
+
+def candidate_interstitials(
+    host: Structure, rot: np.ndarray, trans: np.ndarray
+) -> np.ndarray:
+    """Interstitial Li candidates of a host, completed to full symmetry orbits."""
+    lattice = host.lattice
+    symbols = np.array([s.specie.symbol for s in host])
+    s_frac = host.frac_coords[symbols == "S"]
+    # periodic images within ~6 A of the cell
+    widths = lattice.volume / np.linalg.norm(
+        np.cross(lattice.matrix[[1, 2, 0]], lattice.matrix[[2, 0, 1]]), axis=1
+    )
+    pad = np.minimum(6.0 / widths, 1.0)
+    shifts = np.array(list(itertools.product((-1, 0, 1), repeat=3)))
+    images = (s_frac[None] + shifts[:, None]).reshape(-1, 3)
+    images = images[np.all((images > -pad) & (images < 1 + pad), axis=1)]
+    pts = lattice.get_cartesian_coords(images)
+    tets = pts[Delaunay(pts).simplices]
+    edges = tets[:, 1:] - tets[:, :1]
+    ok = np.abs(np.linalg.det(edges)) > 1e-6
+    edges, origin = edges[ok], tets[ok, 0]
+    rhs = 0.5 * np.sum(edges**2, axis=2)
+    centres = np.linalg.solve(edges, rhs[..., None])[..., 0] + origin
+    frac = lattice.get_fractional_coords(centres)
+    inside = np.all((frac >= -1e-9) & (frac < 1 - 1e-9), axis=1)
+    frac = _merge(frac[inside] % 1.0, lattice.matrix, 0.5)
+    if len(frac) == 0:
+        return np.zeros((0, 3))
+    dist = lattice.get_all_distances(frac, host.frac_coords)
+    d_s = dist[:, symbols == "S"].min(axis=1)
+    d_li = dist[:, symbols == "Li"].min(axis=1, initial=np.inf)
+    d_cat = dist[:, (symbols != "S") & (symbols != "Li")].min(axis=1, initial=np.inf)
+    lo, hi = INTERSTITIAL_S_RANGE
+    good = (
+        (d_s >= lo)
+        & (d_s <= hi)
+        & (d_li >= INTERSTITIAL_MIN_LI)
+        & (d_cat >= INTERSTITIAL_MIN_CATION)
+    )
+    return _complete_orbits(frac[good], rot, trans, lattice.matrix)
+
+
+def _merge(frac: np.ndarray, matrix: np.ndarray, tol: float) -> np.ndarray:
+    """Replace clusters of points closer than ``tol`` (A) by their periodic mean."""
+    if len(frac) == 0:
+        return frac
+    diff = frac[:, None] - frac[None]
+    diff -= np.rint(diff)
+    close = np.linalg.norm(diff @ matrix, axis=2) < tol
+    n_comp, label = connected_components(coo_matrix(close), directed=False)
+    out = np.empty((n_comp, 3))
+    for c in range(n_comp):
+        members = np.flatnonzero(label == c)
+        ref = frac[members[0]]
+        d = frac[members] - ref
+        d -= np.rint(d)
+        out[c] = (ref + d.mean(axis=0)) % 1.0
+    return out
+
+
+def _complete_orbits(
+    frac: np.ndarray, rot: np.ndarray, trans: np.ndarray, matrix: np.ndarray
+) -> np.ndarray:
+    """Symmetrise points and return the union of their orbits (sorted, no repeats)."""
+    out: list[np.ndarray] = []
+    for p in frac:
+        if out and nearest_distance(p, np.vstack(out), matrix) < 0.5:
+            continue
+        images = p @ rot.transpose(0, 2, 1) + trans
+        d = images - p
+        d -= np.rint(d)
+        stab = np.linalg.norm(d @ matrix, axis=1) < 0.5
+        p_sym = (p + d[stab].mean(axis=0)) % 1.0
+        orbit = _merge((p_sym @ rot.transpose(0, 2, 1) + trans) % 1.0, matrix, 1e-3)
+        out.append(orbit)
+    if not out:
+        return np.zeros((0, 3))
+    pts = np.vstack(out)
+    pts[pts > 1 - 1e-8] = 0.0
+    return pts[np.lexsort(pts.T[::-1])]
+
+
+def nearest_distance(p: np.ndarray, pts: np.ndarray, matrix: np.ndarray) -> float:
+    """Shortest minimum-image distance (A) from ``p`` to the points ``pts``."""
+    d = pts - p
+    d -= np.rint(d)
+    return float(np.linalg.norm(d @ matrix, axis=1).min())
