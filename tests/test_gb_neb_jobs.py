@@ -27,7 +27,8 @@ from lpsflow.structures import hops as hops_mod
 from lpsflow.structures import vacancies as vac
 from lpsflow.structures.grain_boundaries import QUICK
 from lpsflow.structures.library import load_structure
-from lpsflow.structures.slabs import EV_PER_A2_TO_J_PER_M2, in_plane_area
+from lpsflow.structures.slab_geometry import in_plane_area
+from lpsflow.structures.slabs import EV_PER_A2_TO_J_PER_M2
 
 # a loose relaxation: the flow must run, not reach a production tolerance
 RELAX = CalculatorSettings(fmax=0.2, max_steps=10)

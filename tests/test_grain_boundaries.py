@@ -14,7 +14,7 @@ from pymatgen.core import Composition, Structure
 from lpsflow.errors import StructureError
 from lpsflow.structures import grain_boundaries as gb
 from lpsflow.structures.library import load_structure
-from lpsflow.structures.slabs import (
+from lpsflow.structures.slab_geometry import (
     BOND_CUTOFF,
     broken_units,
     in_plane_area,

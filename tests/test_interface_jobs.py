@@ -22,7 +22,7 @@ from lpsflow.jobs.interfaces import (
 )
 from lpsflow.structures.interface_energies import binding_energy
 from lpsflow.structures.library import load_structure
-from lpsflow.structures.slabs import fixed_indices
+from lpsflow.structures.slab_geometry import fixed_indices
 
 
 def _relaxed(structure):

@@ -24,7 +24,7 @@ from pymatgen.io.vasp import Poscar
 
 from lpsflow.errors import StructureError
 from lpsflow.structures import interfaces as itf
-from lpsflow.structures import slabs
+from lpsflow.structures import slab_geometry, slabs
 from lpsflow.structures.accelerant import parse_accelerant
 from lpsflow.structures.arrangement_ranking import enumerate_arrangements
 from lpsflow.structures.interface_energies import (
@@ -74,7 +74,10 @@ def quick(core, li7) -> dict[str, itf.InterfaceSet]:
 
 def _p_coordination(s: Structure) -> list[int]:
     return [
-        sum(n.specie.symbol == "S" for n in s.get_neighbors(site, slabs.BOND_CUTOFF))
+        sum(
+            n.specie.symbol == "S"
+            for n in s.get_neighbors(site, slab_geometry.BOND_CUTOFF)
+        )
         for site in s
         if site.specie.symbol == "P"
     ]
@@ -103,8 +106,8 @@ def test_polyhedral_slabs(name, hkl, shift, n_sym, core_slabs, li7_slabs):
         s = c.slab
         assert s.composition.reduced_composition == bulk.composition.reduced_composition
         assert set(_p_coordination(s)) == {4}
-        assert slabs.broken_units(s, bulk) is None
-        assert slabs.min_distance(s) > slabs.MIN_DISTANCE
+        assert slab_geometry.broken_units(s, bulk) is None
+        assert slab_geometry.min_distance(s) > slabs.MIN_DISTANCE
         # Miller indices of the given cell: a and b are bulk vectors in the plane
         assert np.allclose(np.asarray(s.scale_factor)[:2] @ hkl, 0)
     # by default only the symmetric termination comes back
@@ -133,27 +136,27 @@ def test_polyhedral_slabs_are_cut_once_per_process(core, monkeypatch):
 
 
 def test_unit_check_rejects_cut_tetrahedra(core, li7):
-    assert slabs.unit_counts(li7) == {"P1S4": 2, "P2S7": 2}
+    assert slab_geometry.unit_counts(li7) == {"P1S4": 2, "P2S7": 2}
     cut = SlabGenerator(core, CORE, 10, 15).get_slab(shift=0.03)  # through PS4 units
     assert cut.composition.reduced_composition == core.composition.reduced_composition
-    assert "P1S3" in slabs.broken_units(cut, core)
+    assert "P1S3" in slab_geometry.broken_units(cut, core)
     with pytest.raises(StructureError, match=r"tried \d+ shifts"):
         slabs.polyhedral_slabs(li7, (0, 0, 1))  # P2S7 chains cross every plane
 
 
 def test_layers_and_layered_slabs(core, li7, core_slabs, li7_slabs):
     s = core_slabs[0].slab  # one a repeat = two PS4 sheets
-    groups = slabs.layers(s)
+    groups = slab_geometry.layers(s)
     assert [_layer_comp(s, g).formula for g in groups] == ["Li6 P2 S8"] * 2
-    units = slabs.polyhedral_units(s)
+    units = slab_geometry.polyhedral_units(s)
     assert all(any(set(u) <= set(g) for g in groups) for u in units)
     for bulk, cand, per_layer in ((core, core_slabs[0], 16), (li7, li7_slabs[0], 42)):
         for n in (1, 2, 3):
             sl = slabs.layered_slab(bulk, cand, n, vacuum=12.0)
             assert sl.n_layers == n and len(sl.slab) == n * per_layer
             assert sl.symmetric
-            h = slabs.heights(sl.slab)
-            c_normal = sl.slab.lattice.matrix[2] @ slabs.surface_normal(sl.slab)
+            h = slab_geometry.heights(sl.slab)
+            c_normal = sl.slab.lattice.matrix[2] @ slab_geometry.surface_normal(sl.slab)
             assert c_normal - (h.max() - h.min()) == pytest.approx(12.0)
             assert set(_p_coordination(sl.slab)) == {4}
     with pytest.raises(StructureError):
@@ -162,10 +165,10 @@ def test_layers_and_layered_slabs(core, li7, core_slabs, li7_slabs):
 
 def test_fix_bottom_layers_maps_to_ase(li7, li7_slabs):
     slab = slabs.layered_slab(li7, li7_slabs[0], 3, vacuum=10.0).slab
-    fixed = slabs.fix_bottom_layers(slab, 2)
-    idx = slabs.fixed_indices(fixed)
-    assert sorted(idx) == sorted(i for g in slabs.layers(slab)[:2] for i in g)
-    h = slabs.heights(fixed)
+    fixed = slab_geometry.fix_bottom_layers(slab, 2)
+    idx = slab_geometry.fixed_indices(fixed)
+    assert sorted(idx) == sorted(i for g in slab_geometry.layers(slab)[:2] for i in g)
+    h = slab_geometry.heights(fixed)
     assert h[idx].max() < np.delete(h, idx).min()
     atoms = AseAtomsAdaptor.get_atoms(fixed)
     (con,) = atoms.constraints
@@ -178,7 +181,7 @@ def test_fix_bottom_layers_maps_to_ase(li7, li7_slabs):
     moved = np.linalg.norm(atoms.get_positions() - start, axis=1)
     assert moved[idx].max() == 0.0 and moved.max() > 1e-4
     with pytest.raises(StructureError, match="only 3"):
-        slabs.fix_bottom_layers(slab, 4)
+        slab_geometry.fix_bottom_layers(slab, 4)
 
 
 def test_lowest_energy_slab(core, core_slabs):
@@ -188,7 +191,9 @@ def test_lowest_energy_slab(core, core_slabs):
 
     def energy(s: Structure) -> float:
         cand = next(c for c in core_slabs if c.slab is s)
-        return len(s) * e_bulk + 2 * slabs.in_plane_area(s) * planted[cand.shift]
+        return (
+            len(s) * e_bulk + 2 * slab_geometry.in_plane_area(s) * planted[cand.shift]
+        )
 
     best = slabs.lowest_energy_slab(core_slabs, energy, e_bulk)
     assert best.shift == core_slabs[-1].shift
@@ -254,7 +259,9 @@ def test_interfaces_conserve_composition_and_units(kind, quick, core, li7):
     iset = quick[kind]
     sub_bulk = core if kind == "hetero" else li7
     st = itf.QUICK[kind]
-    ratio = iset.match.area / slabs.in_plane_area(iset.substrate_termination.slab)
+    ratio = iset.match.area / slab_geometry.in_plane_area(
+        iset.substrate_termination.slab
+    )
     sub_slab = slabs.layered_slab(
         sub_bulk, iset.substrate_termination, st.substrate_layers
     ).slab
@@ -273,20 +280,22 @@ def test_interfaces_conserve_composition_and_units(kind, quick, core, li7):
         )
         assert len(sub) == round(ratio) * len(sub_slab)
         # no overlap, no cut and no new P-S bond at the boundary
-        assert slabs.min_distance(cell) >= slabs.MIN_DISTANCE
+        assert slab_geometry.min_distance(cell) >= slabs.MIN_DISTANCE
         assert set(_p_coordination(cell)) == {4}
-        assert slabs.unit_counts(cell) == slabs.unit_counts(film) + slabs.unit_counts(
-            sub
-        )
+        assert slab_geometry.unit_counts(cell) == slab_geometry.unit_counts(
+            film
+        ) + slab_geometry.unit_counts(sub)
         # fixed atoms: the bottom substrate layers, nothing of the film
-        fixed = set(slabs.fixed_indices(cell))
+        fixed = set(slab_geometry.fixed_indices(cell))
         layer = np.array(cell.site_properties["layer"])
         labels = np.array(cell.site_properties["interface_label"])
         assert fixed == set(np.flatnonzero(layer < st.fixed_layers).tolist())
         assert set(labels[list(fixed)]) == {"substrate"}
         assert p["n_fixed_layers"] == st.fixed_layers
         # in-plane cell = substrate superlattice, with the match's area
-        assert slabs.in_plane_area(cell) == pytest.approx(iset.match.area, abs=1e-3)
+        assert slab_geometry.in_plane_area(cell) == pytest.approx(
+            iset.match.area, abs=1e-3
+        )
 
 
 def test_relaxed_references_pair_atoms_in_any_order(quick):
@@ -306,7 +315,9 @@ def test_relaxed_references_pair_atoms_in_any_order(quick):
             assert got.composition == want.composition
             assert np.allclose(got.frac_coords, want.frac_coords)
             assert got.site_properties == want.site_properties
-    assert len(slabs.fixed_indices(expected[1])) == len(slabs.fixed_indices(cell))
+    assert len(slab_geometry.fixed_indices(expected[1])) == len(
+        slab_geometry.fixed_indices(cell)
+    )
     # one atom into the middle of the vacuum: recognised in the same or the sorted
     # order, refused in any other (the closest-pairing would be a guess)
     far = plain.copy()
@@ -326,10 +337,12 @@ def test_strained_references_and_binding_energy(quick, li7):
     film, sub = strained_references(cell)
     for ref in (film, sub):
         assert np.allclose(ref.lattice.matrix, cell.lattice.matrix)
-    assert len(slabs.fixed_indices(sub)) == len(slabs.fixed_indices(cell))
-    assert slabs.fixed_indices(film) == []
+    assert len(slab_geometry.fixed_indices(sub)) == len(
+        slab_geometry.fixed_indices(cell)
+    )
+    assert slab_geometry.fixed_indices(film) == []
     e_bind = consistent_binding_energy(cell, -10.0, film, -4.0, sub, -5.0)
-    assert e_bind == pytest.approx(-1.0 / slabs.in_plane_area(cell))
+    assert e_bind == pytest.approx(-1.0 / slab_geometry.in_plane_area(cell))
     assert binding_energy(-10.0, -4.0, -5.0, 2.0) == -0.5
     # an unstrained film (its own bulk cell) is refused
     free = slabs.layered_slab(li7, quick["hetero"].film_termination, 2).slab
@@ -365,7 +378,9 @@ def test_interface_set_round_trip(quick):
     assert back.match == iset.match
     first = back.interfaces[0]
     assert first.composition == iset.interfaces[0].composition
-    assert slabs.fixed_indices(first) == slabs.fixed_indices(iset.interfaces[0])
+    assert slab_geometry.fixed_indices(first) == slab_geometry.fixed_indices(
+        iset.interfaces[0]
+    )
 
 
 def test_strict_match_prefers_an_unturned_film(core, li7):
@@ -389,12 +404,12 @@ def test_turned_over_film(core, core_slabs):
     assert cell.interface_properties["film_flipped"]
     film, sub = strained_references(cell)
     assert film.composition == sub.composition == one.slab.composition
-    assert slabs.min_distance(cell) >= slabs.MIN_DISTANCE
+    assert slab_geometry.min_distance(cell) >= slabs.MIN_DISTANCE
     assert set(_p_coordination(cell)) == {4}
     # the turned film is the same symmetric slab (congruent, not mirrored)
-    h = slabs.heights(film)
+    h = slab_geometry.heights(film)
     assert np.allclose(
-        np.sort(h - h.min()), np.sort(slabs.heights(one.slab)), atol=1e-6
+        np.sort(h - h.min()), np.sort(slab_geometry.heights(one.slab)), atol=1e-6
     )
 
 
@@ -421,7 +436,7 @@ def test_builder_on_doped_supercell(core, li7):
     assert sub.composition == 2 * doped.composition  # two doped cells, one thick
     assert film.composition + sub.composition == cell.composition
     assert len(cell) == 378 and cell.composition["Al"] == 2
-    assert slabs.min_distance(cell) >= slabs.MIN_DISTANCE
+    assert slab_geometry.min_distance(cell) >= slabs.MIN_DISTANCE
     assert set(_p_coordination(cell)) == {4}
 
 
@@ -473,7 +488,7 @@ def test_substrates_of_two_arrangements_are_equally_thick_in_host_layers():
                 substrate_host=host if by_host else None, **kw,
             )  # fmt: skip
             c = iset.interfaces[0]
-            built[name, by_host] = (len(c), len(slabs.fixed_indices(c)))
+            built[name, by_host] = (len(c), len(slab_geometry.fixed_indices(c)))
             if by_host:
                 assert iset.settings["layer_heights"]["host"] == pytest.approx(h_host)
     assert built["near", True] == built["apart", True]

@@ -230,7 +230,7 @@ def test_interface_parts_of_a_vasp_relaxation(
     cut from its relaxation still get the screened cell's labels and fixed atoms."""
     from lpsflow.jobs.interfaces import interface_parts
     from lpsflow.structures.interfaces import build_interfaces
-    from lpsflow.structures.slabs import fixed_indices
+    from lpsflow.structures.slab_geometry import fixed_indices
 
     li7 = load_structure("Li7P3S11")
     iset = build_interfaces(

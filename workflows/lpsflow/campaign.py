@@ -242,9 +242,9 @@ class InterfaceSeriesSettings(MatchingSettings):
     substrate_layers: int = Field(
         ...,
         ge=1,
-        description="Substrate thickness in layers (see slabs.layers); for a doped "
-        "core (hetero) in layers of the undoped core (beta-Li3PS4 (100): half the a "
-        "axis), rounded up to whole neutral blocks of the doped cell "
+        description="Substrate thickness in layers (see slab_geometry.layers); for a "
+        "doped core (hetero) in layers of the undoped core (beta-Li3PS4 (100): half "
+        "the a axis), rounded up to whole neutral blocks of the doped cell "
         "(slabs.blocks_for).",
     )
     fixed_layers: int = Field(

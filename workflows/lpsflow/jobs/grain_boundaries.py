@@ -36,7 +36,8 @@ from lpsflow.jobs.identity import kind
 from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.jobs.screening import single_points
 from lpsflow.structures.grain_boundaries import build_with_settings, cell_gb_energy
-from lpsflow.structures.slabs import EV_PER_A2_TO_J_PER_M2, in_plane_area
+from lpsflow.structures.slab_geometry import in_plane_area
+from lpsflow.structures.slabs import EV_PER_A2_TO_J_PER_M2
 
 #: GB kinds and whether grain B is a different bulk.
 GB_KINDS = {"homo": False, "core": False, "hetero": True}

@@ -42,12 +42,11 @@ from lpsflow.structures.interface_energies import (
     strained_references,
 )
 from lpsflow.structures.interfaces import InterfaceSet, build_interfaces
+from lpsflow.structures.slab_geometry import fixed_indices, in_plane_area
 from lpsflow.structures.slabs import (
     EV_PER_A2_TO_J_PER_M2,
     SlabCandidate,
     copy_candidate,
-    fixed_indices,
-    in_plane_area,
     lowest_energy_slab,
     polyhedral_slabs,
     structure_key,

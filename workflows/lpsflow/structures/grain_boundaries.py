@@ -4,7 +4,7 @@ A GB cell here is a *periodic bicrystal*: a slab of grain A and a slab of grain 
 stacked along the boundary normal **without vacuum**, so the cell holds two
 boundaries (A below B, and B below the periodic image of A). Both slabs are the
 checked polyhedral slabs of :mod:`lpsflow.structures.slabs` (stoichiometric, every
-PS4 / P2S7 unit whole), cut to whole :func:`~lpsflow.structures.slabs.layers`.
+PS4 / P2S7 unit whole), cut to whole :func:`~lpsflow.structures.slab_geometry.layers`.
 
 Misorientation and coincidence
 ------------------------------
@@ -103,14 +103,12 @@ from lpsflow.structures.lattice_match import (
     int_matrix,
     lattice_strain,
 )
+from lpsflow.structures.slab_geometry import in_plane_area, min_distance, unit_counts
 from lpsflow.structures.slabs import (
     MIN_DISTANCE,
     SlabCandidate,
-    in_plane_area,
     layered_slab,
-    min_distance,
     polyhedral_slabs,
-    unit_counts,
 )
 from lpsflow.structures.stacking import (
     CONTACT_SCALE,

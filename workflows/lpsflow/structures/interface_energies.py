@@ -11,10 +11,7 @@ from pymatgen.core import Structure
 
 from lpsflow.errors import StructureError
 from lpsflow.structures.lattice_match import in_plane_vectors
-from lpsflow.structures.slabs import (
-    fixed_indices,
-    in_plane_area,
-)
+from lpsflow.structures.slab_geometry import fixed_indices, in_plane_area
 
 #: Tolerance (A) for "same in-plane lattice" between an interface and a reference.
 LATTICE_TOL = 1e-3

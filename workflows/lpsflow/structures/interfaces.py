@@ -42,7 +42,7 @@ the constraint.
 Matches and atom counts with the bundled cells. Li7P3S11 (010) is its a x c plane
 (oblique, 149 A^2), beta-Li3PS4 (100) its b x c plane (rectangular, 50.5 A^2). A film
 layer is one b repeat of Li7P3S11 (42 atoms per 149 A^2), a core layer half an a
-repeat (16 atoms per 50.5 A^2); see :func:`~lpsflow.structures.slabs.layers`.
+repeat (16 atoms per 50.5 A^2); see :func:`~lpsflow.structures.slab_geometry.layers`.
 
 * quick hetero: 2 film on 6 core cells, 303 A^2, von Mises strain 6.3% (the smallest
   coincidence cell at all); 1 substrate layer (96 atoms, fixed);
@@ -77,13 +77,12 @@ from lpsflow.structures.lattice_match import (
     int_matrix,
     match_interface,
 )
+from lpsflow.structures.slab_geometry import heights, layers
 from lpsflow.structures.slabs import (
     SlabCandidate,
     blocks_for,
-    heights,
     layer_height,
     layered_slab,
-    layers,
     polyhedral_slabs,
 )
 from lpsflow.structures.stacking import CONTACT_SCALE, contact_distances, shifts, stacks

@@ -17,10 +17,7 @@ from pymatgen.analysis.interfaces.zsl import ZSLGenerator, ZSLMatch
 from pymatgen.core import Structure
 
 from lpsflow.errors import StructureError
-from lpsflow.structures.slabs import (
-    SlabCandidate,
-    polyhedral_slabs,
-)
+from lpsflow.structures.slabs import SlabCandidate, polyhedral_slabs
 
 
 # --------------------------------------------------------------------- matching

@@ -20,16 +20,15 @@ from scipy.linalg import polar
 
 from lpsflow.errors import StructureError
 from lpsflow.structures.lattice_match import LatticeMatch, in_plane_vectors, int_matrix
-from lpsflow.structures.slabs import (
+from lpsflow.structures.slab_geometry import (
     BOND_CUTOFF,
-    MIN_DISTANCE,
-    SlabCandidate,
     heights,
     layers,
     min_distance,
     polyhedral_units,
     unit_counts,
 )
+from lpsflow.structures.slabs import MIN_DISTANCE, SlabCandidate
 
 #: Film-substrate contact distance as a fraction of the shortest bulk distance.
 CONTACT_SCALE = 0.95
