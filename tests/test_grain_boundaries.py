@@ -13,6 +13,7 @@ from pymatgen.core import Composition, Structure
 
 from lpsflow.errors import StructureError
 from lpsflow.structures import grain_boundaries as gb
+from lpsflow.structures.gb_match import gb_match
 from lpsflow.structures.library import load_structure
 from lpsflow.structures.slab_geometry import (
     BOND_CUTOFF,
@@ -190,20 +191,20 @@ def test_cell_gb_energy_counts_grains(gbs):
 
 def test_no_coincidence_is_a_clear_error(li7, core):
     with pytest.raises(StructureError, match="no CSL/coincidence within"):
-        gb.gb_match(li7, (0, 1, 0), twist=37.0, angle_tol=0.5, max_area=200.0)
+        gb_match(li7, (0, 1, 0), twist=37.0, angle_tol=0.5, max_area=200.0)
     # the rectangular core (100) net: all small matches are symmetry operations
     with pytest.raises(StructureError, match="no CSL/coincidence within area <= 300"):
-        gb.gb_match(core, (1, 0, 0), max_area=300.0)
+        gb_match(core, (1, 0, 0), max_area=300.0)
 
 
 def test_no_coincidence_names_the_area_that_would_do(core):
     with pytest.raises(StructureError) as err:
-        gb.gb_match(core, (1, 0, 0), max_area=300.0)
+        gb_match(core, (1, 0, 0), max_area=300.0)
     assert "smallest match within" not in str(err.value)  # none up to 450 A^2
     with pytest.raises(StructureError) as err:
-        gb.gb_match(core, (1, 0, 0), max_area=600.0)
+        gb_match(core, (1, 0, 0), max_area=600.0)
     area = float(re.search(r"within 1.5x that area: (\d+) A\^2", str(err.value))[1])
     assert 600 < area <= 900
-    assert gb.gb_match(core, (1, 0, 0), max_area=area + 1).match.area == (
+    assert gb_match(core, (1, 0, 0), max_area=area + 1).match.area == (
         pytest.approx(area, abs=0.5)
     )  # the advice works

@@ -28,7 +28,8 @@ from lpsflow.flows.book import JobBook, current_book
 from lpsflow.jobs.grain_boundaries import gb_energy_job, screen_grain_boundary
 from lpsflow.jobs.neb_hops import neb_hop_job
 from lpsflow.jobs.reactions import job_ref
-from lpsflow.structures.grain_boundaries import QUICK, GBMatch, GBSettings, gb_match
+from lpsflow.structures.gb_match import GBMatch, gb_match
+from lpsflow.structures.grain_boundaries import QUICK, GBSettings
 
 if TYPE_CHECKING:
     from jobflow import Job
