@@ -10,7 +10,8 @@ import pytest
 from jobflow import Flow, run_locally
 
 from lpsflow.calculators.mlip import MLIPBackend
-from lpsflow.campaign import CalculatorSettings, InterfaceSeriesSettings
+from lpsflow.campaign import CalculatorSettings
+from lpsflow.campaign_branches import InterfaceSeriesSettings
 from lpsflow.errors import StructureError
 from lpsflow.jobs.interfaces import (
     SAME_REGISTRY_EV,

@@ -8,57 +8,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from lpsflow.campaign_branches import (
+    DopingSettings,
+    GrainBoundarySettings,
+    InterfaceSettings,
+    NebSettings,
+    VacancySettings,
+)
+from lpsflow.campaign_fields import Strict
 from lpsflow.errors import ConfigError
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _parse_fraction(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return float(Fraction(value.strip()))
-        except (ValueError, ZeroDivisionError) as exc:
-            raise ValueError(
-                f"x must be a number or a fraction, got '{value}'"
-            ) from exc
-    return value
-
-
-def _check_x(value: float) -> float:
-    if not 0 < value < 1:
-        raise ValueError(f"x must lie strictly between 0 and 1, got {value}")
-    return value
-
-
-def _optional_x(value: float | None) -> float | None:
-    return None if value is None else _check_x(value)
-
-
-#: An optional dopant content given as a number or a fraction string ('1/4').
-OptionalX = Annotated[
-    float | None, BeforeValidator(_parse_fraction), AfterValidator(_optional_x)
-]
-
-
-class VaspSettings(_Strict):
+class VaspSettings(Strict):
     """Settings of the VASP backend (the study's values by default)."""
 
     incar_updates: dict[str, Any] = Field(
@@ -86,7 +58,7 @@ class VaspSettings(_Strict):
     )
 
 
-class CalculatorSettings(_Strict):
+class CalculatorSettings(Strict):
     """Which calculator computes energies and forces, and how tightly."""
 
     backend: Literal["mlip", "vasp"] = Field(
@@ -137,398 +109,7 @@ class CalculatorSettings(_Strict):
             check_device(self.device)
 
 
-class DopingSettings(_Strict):
-    """How the doped core cells Li(3-3x)M(x)PS4 are built and screened."""
-
-    x: float = Field(
-        0.0625,
-        description="Dopant content per PS4 formula unit, 0 < x < 1 (fractions such "
-        "as '1/16' are accepted).",
-    )
-    supercell: tuple[int, int, int] | None = Field(
-        None,
-        description="Supercell of the 4-formula-unit beta-Li3PS4 cell; chosen "
-        "automatically (smallest, most compact cell commensurate with x) if omitted.",
-    )
-    schemes: list[Literal["Li-site", "P-site"]] | None = Field(
-        None,
-        description="Charge-compensation schemes; by default every scheme the "
-        "dopant's oxidation state allows.",
-    )
-
-    @field_validator("schemes")
-    @classmethod
-    def _schemes(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and len(set(value)) != len(value):
-            raise ValueError(f"schemes listed twice: {value}")
-        return value
-
-    screen_top: int = Field(
-        12,
-        gt=0,
-        description="Arrangements (best by Ewald energy) given MLIP single points.",
-    )
-    relax_top: int = Field(
-        2, gt=0, description="Arrangements (lowest single points) fully relaxed."
-    )
-    max_enumerate: int = Field(
-        200_000,
-        gt=0,
-        description="Above this many raw arrangements, sample by Ewald energy instead "
-        "of enumerating all.",
-    )
-    solubility_x: list[float] = Field(
-        default_factory=lambda: [1 / 32, 1 / 16, 1 / 8, 1 / 4],
-        description="Dopant contents of the solubility series (energy above the "
-        "hull versus x); x itself is always included. Empty: no series.",
-    )
-    hull_threshold: float = Field(
-        25.0,
-        gt=0,
-        description="Energy above hull (meV/atom) below which a doped cell counts as "
-        "(near-)stable; the solubility limit is the largest x of the series that "
-        "stays below it.",
-    )
-
-    @field_validator("x", mode="before")
-    @classmethod
-    def _fraction(cls, value: Any) -> Any:
-        return _parse_fraction(value)
-
-    @field_validator("solubility_x", mode="before")
-    @classmethod
-    def _fractions(cls, value: Any) -> Any:
-        return [_parse_fraction(v) for v in value] if isinstance(value, list) else value
-
-    @field_validator("x")
-    @classmethod
-    def _x_range(cls, value: float) -> float:
-        return _check_x(value)
-
-    @field_validator("solubility_x")
-    @classmethod
-    def _xs_range(cls, value: list[float]) -> list[float]:
-        return sorted({_check_x(v) for v in value})
-
-
-class MatchingSettings(_Strict):
-    """Rigid-shift grid and coincidence-cell (ZSL) limits of a two-grain cell."""
-
-    shift_grid: tuple[int, int] = Field(
-        (2, 2), description="In-plane rigid shifts sampled: n_a x n_b grid."
-    )
-    max_area: float = Field(400.0, gt=0, description="Largest coincidence area (A^2).")
-    max_strain: float = Field(
-        0.03,
-        gt=0,
-        description="Largest von Mises strain of the strained part (film, grain B).",
-    )
-    max_length_tol: float = Field(0.03, gt=0, description="ZSL length tolerance.")
-    max_angle_tol: float = Field(0.01, gt=0, description="ZSL angle tolerance.")
-    max_area_ratio_tol: float = Field(
-        0.09, gt=0, description="ZSL area-ratio tolerance."
-    )
-
-    @model_validator(mode="after")
-    def _grid(self) -> MatchingSettings:
-        if min(self.shift_grid) < 1:
-            raise ValueError("shift_grid needs at least 1 x 1 shifts")
-        return self
-
-
-class InterfaceSeriesSettings(MatchingSettings):
-    """Cell sizes and lattice-matching tolerances of one interface series."""
-
-    substrate_layers: int = Field(
-        ...,
-        ge=1,
-        description="Substrate thickness in layers (see slab_geometry.layers); for a "
-        "doped core (hetero) in layers of the undoped core (beta-Li3PS4 (100): half "
-        "the a axis), rounded up to whole neutral blocks of the doped cell "
-        "(slabs.blocks_for).",
-    )
-    fixed_layers: int = Field(
-        ...,
-        ge=0,
-        description="Bottom substrate layers held fixed in relaxations (counted as "
-        "substrate_layers).",
-    )
-
-    @model_validator(mode="after")
-    def _fixed(self) -> InterfaceSeriesSettings:
-        if self.fixed_layers > self.substrate_layers:
-            raise ValueError(
-                f"fixed_layers ({self.fixed_layers}) exceeds substrate_layers "
-                f"({self.substrate_layers})"
-            )
-        return self
-
-
-#: The study's hetero cell: <= 3% strain. The x = 1/16 doped core (1x2x2 cell) has a
-#: 2b x 2c in-plane cell; its smallest <= 3% match with Li7P3S11(010) is 1011 A^2
-#: (1.43%); the undoped b x c cell would allow 707 A^2 (1.96%).
-STUDY_HETERO: dict[str, Any] = {
-    "substrate_layers": 4,
-    "fixed_layers": 2,
-    "shift_grid": (3, 3),
-    "max_area": 1100.0,
-    "max_strain": 0.03,
-    "max_length_tol": 0.04,
-    "max_angle_tol": 0.04,
-}
-
-
-class InterfaceSettings(_Strict):
-    """Slabs, heterointerfaces and binding energies (SCIENCE.md item 5).
-
-    Defaults are the study's sizes: <= 3% strain (hetero 1011 A^2 on the x = 1/16
-    core, 4 substrate layers, 2 fixed; homo 3 layers, 1 fixed), n = 1..3 film layers.
-    """
-
-    enabled: bool = Field(True, description="Compute the binding energies.")
-    core_miller: tuple[int, int, int] = Field(
-        (1, 0, 0), description="Surface of the doped core (substrate of hetero)."
-    )
-    film_miller: tuple[int, int, int] = Field(
-        (0, 1, 0), description="Surface of Li7P3S11 (film; substrate of homo)."
-    )
-    film_layers: int = Field(
-        3, ge=1, le=6, description="N: E_bind(n) for n = 1..N Li7P3S11 layers."
-    )
-    core_x: OptionalX = Field(
-        None,
-        description="Dopant content of the core substrate (default: doping.x); its "
-        "lowest relaxed arrangement is used.",
-    )
-    scheme: Literal["Li-site", "P-site"] | None = Field(
-        None, description="Charge-compensation scheme of the core (default: first)."
-    )
-    vacuum: float = Field(15.0, gt=0, description="Vacuum above the film (A).")
-    fmax: float | None = Field(
-        None,
-        gt=0,
-        description="Force tolerance of the interface relaxations (default: "
-        "calculator.fmax).",
-    )
-    references: Literal["lowest", "relaxed_interface", "screened_cell"] = Field(
-        "lowest",
-        description="Start of the film and substrate reference relaxations of "
-        "E_bind: 'lowest' relaxes each from both starts below and uses the lower "
-        "energy (the best estimate of the free parts' minima; each start alone "
-        "misses it by up to 2 eV in the quick and the study-size runs); "
-        "'relaxed_interface' cuts them from each relaxed interface (one substrate "
-        "per n, after the interface; they may keep a state only the other side "
-        "stabilised); 'screened_cell' cuts them from the unrelaxed cell and "
-        "relaxes them alongside the interface (one substrate per series; a free "
-        "film may stay above the state it reaches on the substrate).",
-    )
-    relax_top: int = Field(
-        1,
-        ge=1,
-        le=6,
-        description="Interfaces relaxed per n: the cells of this many distinct "
-        "registries (rigid shifts whose single points differ by more than 1 meV), "
-        "lowest single point first, each with its references relaxed from its "
-        "parts; E_bind(n) takes the lowest relaxed interface. One start misses "
-        "lower minima by up to 1-2 meV/A^2 (README, Caveats).",
-    )
-    hetero: InterfaceSeriesSettings = Field(
-        default_factory=lambda: InterfaceSeriesSettings(**STUDY_HETERO)
-    )
-    homo: InterfaceSeriesSettings = Field(
-        default_factory=lambda: InterfaceSeriesSettings(
-            substrate_layers=3, fixed_layers=1, shift_grid=(3, 3)
-        )
-    )
-
-    @field_validator("core_miller", "film_miller")
-    @classmethod
-    def _miller(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
-        if not any(value):
-            raise ValueError("Miller index (0, 0, 0) is not a plane")
-        return value
-
-    @model_validator(mode="after")
-    def _starts(self) -> InterfaceSettings:
-        for name in ("hetero", "homo"):
-            grid = getattr(self, name).shift_grid
-            if self.relax_top > grid[0] * grid[1]:
-                raise ValueError(
-                    f"relax_top ({self.relax_top}) exceeds the {grid[0] * grid[1]} "
-                    f"rigid shifts of {name}.shift_grid {list(grid)}"
-                )
-        return self
-
-
-class VacancySettings(_Strict):
-    """Li vacancies and mu_Li of the doped core and Li7P3S11 (SCIENCE.md item 7)."""
-
-    enabled: bool = Field(True, description="Compute mu_Li = -min E_v per phase.")
-    min_length: float = Field(
-        10.0,
-        gt=0,
-        description="Vacancy supercells have every lattice vector >= this (A).",
-    )
-    relax_top: int = Field(
-        2,
-        ge=1,
-        le=6,
-        description="Distinct Li sites (lowest unrelaxed E_v) relaxed per phase.",
-    )
-    core_x: OptionalX = Field(
-        None,
-        description="Dopant content of the core host (default: interfaces.core_x, "
-        "else doping.x).",
-    )
-    fmax: float | None = Field(
-        None,
-        gt=0,
-        description="Force tolerance (default: calculator.fmax; GB sites: "
-        "grain_boundaries.fmax first).",
-    )
-    gb: bool = Field(
-        True,
-        description="Also E_v of the Li sites near the boundary of each "
-        "accelerant's hetero GB (needs grain_boundaries with kind hetero).",
-    )
-    gb_window: float = Field(
-        3.0, gt=0, description="GB sites: Li within this distance of a plane (A)."
-    )
-
-
-def _gb_defaults(kind: str) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    from lpsflow.structures.grain_boundaries import QUICK
-
-    return asdict(QUICK[kind])
-
-
-class GBKindSettings(MatchingSettings):
-    """Planes, grain thicknesses, misorientation and matching of one GB kind.
-
-    Defaults per kind: :data:`lpsflow.structures.grain_boundaries.QUICK` (cell
-    sizes in that module's docstring).
-    """
-
-    miller_a: tuple[int, int, int] | None = Field(
-        None,
-        description="Boundary plane of grain A (default: Li7P3S11 (010) for homo, "
-        "core (100) for core and hetero).",
-    )
-    miller_b: tuple[int, int, int] | None = Field(
-        None,
-        description="Boundary plane of grain B (hetero only; default Li7P3S11 (010)).",
-    )
-    layers_a: int = Field(..., ge=1, le=6, description="Grain A thickness (layers).")
-    layers_b: int = Field(..., ge=1, le=6, description="Grain B thickness (layers).")
-    twist: float | None = Field(
-        None,
-        description="Twist angle (deg) asked for (closest candidate); None: the "
-        "smallest coincidence cell.",
-    )
-    flip: bool | None = Field(
-        False, description="Grain B turned over: true, false, or null for either."
-    )
-
-    @field_validator("miller_a", "miller_b")
-    @classmethod
-    def _miller(cls, value: tuple[int, int, int] | None) -> Any:
-        if value is not None and not any(value):
-            raise ValueError("Miller index (0, 0, 0) is not a plane")
-        return value
-
-    def builder_settings(self) -> dict[str, Any]:
-        """The fields the GB builder takes (no planes)."""
-        return self.model_dump(exclude={"miller_a", "miller_b"})
-
-
-GBKind = Literal["homo", "core", "hetero"]
-
-
-class GrainBoundarySettings(_Strict):
-    """Periodic bicrystal grain boundaries and gamma_GB (SCIENCE.md item 6).
-
-    ``homo`` (Li7P3S11 (010) twist GB) once per campaign; ``core`` (core/core) and
-    ``hetero`` (core/Li7P3S11) per accelerant, on its lowest relaxed core at
-    ``core_x``. The per-kind defaults are sized for the x = 1/4 core.
-    """
-
-    enabled: bool = Field(True, description="Compute the grain boundaries.")
-    kinds: list[GBKind] = Field(
-        ["homo", "core", "hetero"], description="GB kinds computed."
-    )
-    core_x: OptionalX = Field(
-        0.25,
-        description="Dopant content of the core grains: the x = 1/4 core (one "
-        "dopant in the 32-atom cell) keeps the default GB cells at 170-420 atoms; "
-        "the x = 1/16 core's in-plane cell is 4x larger. null: interfaces.core_x, "
-        "else doping.x.",
-    )
-    fmax: float | None = Field(
-        None, gt=0, description="Force tolerance of the GB relaxations (default: "
-        "calculator.fmax).",
-    )  # fmt: skip
-    homo: GBKindSettings = Field(
-        default_factory=lambda: GBKindSettings(**_gb_defaults("homo"))
-    )
-    core: GBKindSettings = Field(
-        default_factory=lambda: GBKindSettings(**_gb_defaults("core"))
-    )
-    hetero: GBKindSettings = Field(
-        default_factory=lambda: GBKindSettings(**_gb_defaults("hetero"))
-    )
-
-    @field_validator("kinds")
-    @classmethod
-    def _kinds(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError(f"GB kinds listed twice: {value}")
-        return value
-
-
-class NebSettings(_Strict):
-    """Climbing-image NEB of Li vacancy hops (SCIENCE.md item 8).
-
-    Path ``gb``: a hop along the boundary of each accelerant's hetero GB (core GB
-    if no hetero) and of the homo GB; ``bulk``: a hop in the bulk core and in bulk
-    Li7P3S11. Hops are picked automatically: the ``n_hops`` shortest Li-Li pairs
-    within ``max_distance`` (``gb``: both Li within ``window`` of a boundary
-    plane, in one grain); the lowest converged barrier is reported.
-    """
-
-    enabled: bool = Field(True, description="Compute the migration barriers.")
-    paths: list[Literal["gb", "bulk"]] = Field(
-        ["gb", "bulk"], description="Hop kinds: along the GB, across a grain."
-    )
-    n_hops: int = Field(1, ge=1, le=6, description="Hops computed per path.")
-    n_images: int = Field(5, ge=1, le=15, description="Intermediate images.")
-    fmax: float = Field(0.05, gt=0, description="NEB force tolerance (eV/A).")
-    max_steps: int = Field(300, ge=1, description="NEB optimizer step limit.")
-    optimizer: Literal["ODE", "FIRE", "BFGS"] = Field(
-        "ODE",
-        description="MLIP band optimiser: ODE (ASE's adaptive ODE12r NEBOptimizer; "
-        "2-8x fewer force calls than FIRE for the same band), FIRE or BFGS. VASP "
-        "runs its own (IBRION in the settings).",
-    )
-    endpoint_fmax: float | None = Field(
-        None, gt=0, description="Endpoint relaxation tolerance (default: fmax)."
-    )
-    endpoint_steps: int = Field(
-        300, ge=1, description="Endpoint relaxation step limit."
-    )
-    window: float = Field(
-        3.0, gt=0, description="gb path: largest distance of both Li from a plane (A)."
-    )
-    max_distance: float = Field(
-        4.5, gt=0, description="Longest Li-Li hop considered (A)."
-    )
-    min_length: float = Field(
-        10.0, gt=0, description="bulk path: supercell lattice vectors >= this (A)."
-    )
-
-
-class StoreSettings(_Strict):
+class StoreSettings(Strict):
     """Where results live."""
 
     type: Literal["embedded", "mongodb"] = Field(
@@ -553,7 +134,7 @@ class StoreSettings(_Strict):
     timeout_s: float = Field(5.0, gt=0, description="Server selection timeout (s).")
 
 
-class Campaign(_Strict):
+class Campaign(Strict):
     """A screening campaign."""
 
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="Campaign name.")

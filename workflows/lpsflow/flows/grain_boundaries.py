@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from pymatgen.core import Structure
 
     from lpsflow.calculators.base import Backend
-    from lpsflow.campaign import CalculatorSettings, Campaign, NebSettings
+    from lpsflow.campaign import CalculatorSettings, Campaign
+    from lpsflow.campaign_branches import NebSettings
 
 #: Default boundary planes per kind: (grain A, grain B).
 GB_MILLERS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {

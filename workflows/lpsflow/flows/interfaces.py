@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     from jobflow import Job
 
     from lpsflow.calculators.base import Backend
-    from lpsflow.campaign import Campaign, InterfaceSeriesSettings
+    from lpsflow.campaign import Campaign
+    from lpsflow.campaign_branches import InterfaceSeriesSettings
 
 #: Phase label of interface relaxations (VASP: length-based k-mesh, 1 along c).
 INTERFACE_PHASE = "interface"

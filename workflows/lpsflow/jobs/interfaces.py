@@ -218,7 +218,7 @@ def screen_interface(
     n_layers
         Film thickness in layers.
     series
-        :class:`~lpsflow.campaign.InterfaceSeriesSettings` as a dict.
+        :class:`~lpsflow.campaign_branches.InterfaceSeriesSettings` as a dict.
     vacuum
         Vacuum above the film (A).
     substrate_host
