@@ -12,6 +12,7 @@ import typer
 from pymatgen.core import Composition, Element
 from typer.testing import CliRunner
 
+from lpsflow.analysis import lps_series as lps
 from lpsflow.analysis import phase_model as pm
 from lpsflow.cli.phase import phase
 from lpsflow.errors import CompositionError, LpsflowError
@@ -29,9 +30,9 @@ MASS = {el: float(Element(el).atomic_mass) for el in ("Li", "Al", "P", "S")}
 
 
 @pytest.mark.parametrize("acc", ["Al2S3", "Ga2S3", "SiS2"])
-@pytest.mark.parametrize("s", pm.SERIES, ids=lambda s: s.name)
+@pytest.mark.parametrize("s", lps.SERIES, ids=lambda s: s.name)
 def test_accelerant_amount_gives_ps_one_quarter(acc, s):
-    y = pm.accelerant_moles(s.li2s, s.p2s5, acc)
+    y = lps.accelerant_moles(s.li2s, s.p2s5, acc)
     total = (
         s.li2s * Composition("Li2S")
         + s.p2s5 * Composition("P2S5")
@@ -41,13 +42,13 @@ def test_accelerant_amount_gives_ps_one_quarter(acc, s):
 
 
 def test_accelerant_amount_closed_forms():
-    for s in pm.SERIES:
+    for s in lps.SERIES:
         a, b = s.li2s, s.p2s5
-        assert pm.accelerant_moles(a, b, "Al2S3") == pytest.approx(b - a / 3)
-        assert pm.accelerant_moles(a, b, "SiS2") == pytest.approx((3 * b - a) / 2)
-    assert pm.accelerant_moles(72, 28, "Al2S3") == pytest.approx(4.0)
-    assert pm.accelerant_moles(72, 28, "SiS2") == pytest.approx(6.0)
-    assert pm.accelerant_moles(75, 25, "Al2S3") == 0.0
+        assert lps.accelerant_moles(a, b, "Al2S3") == pytest.approx(b - a / 3)
+        assert lps.accelerant_moles(a, b, "SiS2") == pytest.approx((3 * b - a) / 2)
+    assert lps.accelerant_moles(72, 28, "Al2S3") == pytest.approx(4.0)
+    assert lps.accelerant_moles(72, 28, "SiS2") == pytest.approx(6.0)
+    assert lps.accelerant_moles(75, 25, "Al2S3") == 0.0
 
 
 @pytest.mark.parametrize(
@@ -56,18 +57,18 @@ def test_accelerant_amount_closed_forms():
      ("LPS72.5-27.5", (72.5, 27.5)), (" LPS6535 ", (65, 35))],
 )  # fmt: skip
 def test_parse_sample(name, ratio):
-    assert pm.parse_sample(name) == ratio
+    assert lps.parse_sample(name) == ratio
 
 
 def test_series_constant():
-    assert [s.name for s in pm.SERIES] == [
+    assert [s.name for s in lps.SERIES] == [
         "LPS7525", "LPS7426", "LPS7327", "LPS7228",
         "LPS7129", "LPS7030", "LPS6931", "LPS6535",
     ]  # fmt: skip
-    assert [s.conductivity for s in pm.SERIES] == [
+    assert [s.conductivity for s in lps.SERIES] == [
         0.20, 0.64, 3.3, 13.2, 1.43, 0.33, 0.03, 0.014
     ]  # fmt: skip
-    assert all(s.li2s + s.p2s5 == 100 for s in pm.SERIES)
+    assert all(s.li2s + s.p2s5 == 100 for s in lps.SERIES)
 
 
 # --- forward model ---------------------------------------------------------------
@@ -87,8 +88,8 @@ def test_lps7525_is_pure_li3ps4(acc, scheme):
 @pytest.mark.parametrize(("acc", "scheme"), CASES)
 def test_series_conserves_elements_and_weights(acc, scheme, x):
     rows = pm.series(acc, x, scheme)
-    assert [r.sample for r in rows] == [s.name for s in pm.SERIES]
-    for r, s in zip(rows, pm.SERIES, strict=True):
+    assert [r.sample for r in rows] == [s.name for s in lps.SERIES]
+    for r, s in zip(rows, lps.SERIES, strict=True):
         # nominal composition recounted here, independent of the model
         y = (3 * s.p2s5 - s.li2s) / Composition(acc)["S"]
         want = s.li2s * Composition("Li2S") + s.p2s5 * Composition("P2S5")
@@ -257,13 +258,13 @@ def test_inverse_zero_core_and_whole_sample_basis():
 @pytest.mark.parametrize(
     ("call", "needle"),
     [
-        (lambda: pm.parse_sample("LPX7228"), "not an LPS sample name"),
-        (lambda: pm.parse_sample("LPS72"), "not an LPS sample name"),
-        (lambda: pm.parse_sample("banana"), "not an LPS sample name"),
-        (lambda: pm.parse_sample(""), "not an LPS sample name"),
-        (lambda: pm.parse_sample("LPS7230"), "must be 100"),
-        (lambda: pm.parse_sample("LPS8020"), "outside the series range"),
-        (lambda: pm.parse_sample("LPS6040"), "outside the series range"),
+        (lambda: lps.parse_sample("LPX7228"), "not an LPS sample name"),
+        (lambda: lps.parse_sample("LPS72"), "not an LPS sample name"),
+        (lambda: lps.parse_sample("banana"), "not an LPS sample name"),
+        (lambda: lps.parse_sample(""), "not an LPS sample name"),
+        (lambda: lps.parse_sample("LPS7230"), "must be 100"),
+        (lambda: lps.parse_sample("LPS8020"), "outside the series range"),
+        (lambda: lps.parse_sample("LPS6040"), "outside the series range"),
         (lambda: pm.evolve("LPS7228", "Al2S3", 0), "between 0 and 1"),
         (lambda: pm.evolve("LPS7228", "Al2S3", -0.1), "between 0 and 1"),
         (lambda: pm.evolve("LPS7228", "Al2S3", 1.0), "between 0 and 1"),
@@ -311,7 +312,7 @@ def test_cli_single(cli):
 def test_cli_series(cli):
     res = cli("--series", "-a", "Al2S3", "--solubility", "0.06")
     assert res.exit_code == 0, res.output
-    for s in pm.SERIES:
+    for s in lps.SERIES:
         line = next(ln for ln in res.output.splitlines() if ln.startswith(s.name))
         assert f"{s.conductivity:g}" in line
     res = cli("--series", "-a", "Al2S3", "--solubility", "0.06", "-f", "csv")

@@ -4,7 +4,7 @@
 definition run with another calculator, failures); :func:`build` turns it into
 sections; :func:`write` renders them. Every number shown comes from the store, except
 the measured conductivities of the study's LPS series, which are quoted (and
-labelled) from :data:`lpsflow.analysis.phase_model.SERIES`.
+labelled) from :data:`lpsflow.analysis.lps_series.SERIES`.
 
 Each registered descriptor (:data:`lpsflow.descriptors.DESCRIPTORS`) gives its
 columns of the overview table and its own section; one whose figure needs more

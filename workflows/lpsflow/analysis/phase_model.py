@@ -19,61 +19,36 @@ comes on top. Three kinds of reasoning meet here, kept apart:
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, Field, computed_field, model_validator
 from pymatgen.core import Composition
 
+from lpsflow.analysis.lps_series import (
+    SERIES,
+    SeriesSample,
+    accelerant_moles,
+    accelerant_of,
+    parse_sample,
+    sample_name,
+)
+from lpsflow.analysis.residual_split import (
+    BALANCE_TOL,
+    PHASE_ORDER,
+    ZERO,
+    Decomposer,
+    decompose,
+)
 from lpsflow.errors import CompositionError
-from lpsflow.structures.accelerant import Accelerant, parse_accelerant
+from lpsflow.structures.accelerant import Accelerant
 
 if TYPE_CHECKING:
     from pymatgen.analysis.phase_diagram import PhaseDiagram
 
-#: Largest allowed element imbalance (mol per 100 mol Li2S + P2S5).
-BALANCE_TOL = 1e-9
-#: Amounts below this (mol) are rounding noise and dropped from the phase list.
-_ZERO = 1e-12
-
-#: Li2S : P2S5 molar ratios of the reference compositions on the tie line.
-LI3PS4_RATIO = 3.0  # P/S 0.25
-LI7P3S11_RATIO = 7 / 3  # P/S 6/22 = 0.2727
-LI4P2S6_RATIO = 2.0  # 2 Li2S + P2S5 -> Li4P2S6 + S (mixture P/S 2/7)
-
-#: Li2S mol% range of the study's series; outside it the model is not meant to apply.
-LI2S_RANGE = (65.0, 75.0)
 
 Basis = Literal["crystalline", "sample"]
-#: A residual decomposer: residual composition (element moles) -> formula -> moles.
-Decomposer = Callable[[Composition], Mapping[str, float]]
 
-
-class SeriesSample(NamedTuple):
-    """One sample of the study's series."""
-
-    name: str
-    li2s: int
-    p2s5: int
-    conductivity: float
-    """Measured room-temperature conductivity (mS/cm, cold-pressed, Al2S3)."""
-
-
-#: The study's LPS series (Al2S3 accelerant) with measured conductivities.
-SERIES: tuple[SeriesSample, ...] = (
-    SeriesSample("LPS7525", 75, 25, 0.20),
-    SeriesSample("LPS7426", 74, 26, 0.64),
-    SeriesSample("LPS7327", 73, 27, 3.3),
-    SeriesSample("LPS7228", 72, 28, 13.2),
-    SeriesSample("LPS7129", 71, 29, 1.43),
-    SeriesSample("LPS7030", 70, 30, 0.33),
-    SeriesSample("LPS6931", 69, 31, 0.03),
-    SeriesSample("LPS6535", 65, 35, 0.014),
-)
-
-#: Synchrotron XRD of LPS7228 + Al2S3 (wt% of the crystalline phases).
-MEASURED_LPS7228 = {"core": 0.271, "Li7P3S11": 0.729}
 
 # What stopped the core (PhaseEvolution.core_stop).
 STOP_LI7P3S11 = "residual reached Li7P3S11 (P/S 0.273)"
@@ -82,69 +57,6 @@ STOP_ACCELERANT = "accelerant used up"
 STOP_PRICH = "no core: residual already at or beyond Li7P3S11 (P/S >= 0.273)"
 STOP_NONE = "no core: no accelerant (y = 0)"
 STOP_MEASURED = "set by the measured core weight fraction"
-
-_COMPACT = re.compile(r"^LPS(\d{2})(\d{2})$", re.IGNORECASE)
-_SEPARATED = re.compile(
-    r"^(?:LPS)?[\s_-]*(\d+(?:\.\d+)?)\s*[-:/_]\s*(\d+(?:\.\d+)?)$", re.IGNORECASE
-)
-
-
-def parse_sample(name: str) -> tuple[float, float]:
-    """Li2S : P2S5 = a : b (mol, a + b = 100) from 'LPS7228', 'LPS72-28' or '72:28'.
-
-    Errors if the name does not parse, ``a + b != 100`` or ``a`` lies outside
-    :data:`LI2S_RANGE` (above 75 the P/S = 0.25 rule needs negative accelerant).
-    """
-    text = str(name).strip()
-    match = _COMPACT.match(text) or _SEPARATED.match(text)
-    if not match:
-        raise CompositionError(
-            f"'{text}' is not an LPS sample name (expected e.g. LPS7228 or LPS72-28: "
-            "Li2S:P2S5 = a:b mol with a + b = 100)"
-        )
-    a, b = float(match.group(1)), float(match.group(2))
-    if abs(a + b - 100) > 1e-9:
-        raise CompositionError(
-            f"{text}: Li2S + P2S5 = {a:g} + {b:g} = {a + b:g}, must be 100 (mol%)"
-        )
-    lo, hi = LI2S_RANGE
-    if not lo - 1e-9 <= a <= hi + 1e-9:
-        raise CompositionError(
-            f"{text}: Li2S:P2S5 = {a:g}:{b:g} is outside the series range "
-            f"(Li2S {lo:g}-{hi:g} mol%; above {hi:g} the P/S = 0.25 rule would need "
-            "a negative amount of accelerant)"
-        )
-    return a, b
-
-
-def sample_name(li2s: float, p2s5: float) -> str:
-    """Canonical name: 'LPS7228', or 'LPS72.5-27.5' for non-integer ratios."""
-    if float(li2s).is_integer() and float(p2s5).is_integer():
-        return f"LPS{int(li2s):02d}{int(p2s5):02d}"
-    return f"LPS{li2s:g}-{p2s5:g}"
-
-
-def accelerant_moles(li2s: float, p2s5: float, accelerant: str | Accelerant) -> float:
-    """Moles y of accelerant MmSs that make the overall P/S ratio 0.25.
-
-    P comes only from P2S5 and S from all three precursors, so
-    ``2b / (a + 5b + s*y) = 1/4`` gives ``s*y = 3b - a``, i.e.
-
-        y = (3b - a) / s,   moles of M = m*y = 2(3b - a) / q   (q = 2s/m).
-
-    Al2S3/Ga2S3 (s = 3): y = b - a/3 (the study's rule); SiS2 (s = 2):
-    y = (3b - a)/2. The accelerant always carries 3b - a mol S, the sulfur a glass
-    with a < 3b lacks relative to Li3PS4. LPS7525 (a = 3b) is the end member, y = 0.
-    """
-    acc = _accelerant(accelerant)
-    s = Composition(acc.formula)["S"]
-    y = (3 * p2s5 - li2s) / s
-    if y < -1e-12:
-        raise CompositionError(
-            f"Li2S:P2S5 = {li2s:g}:{p2s5:g} would need {y:.4g} mol {acc.formula} "
-            "(negative) for P/S = 0.25; the Li2S fraction must not exceed 75 mol%"
-        )
-    return max(y, 0.0)
 
 
 class PhaseAmount(BaseModel):
@@ -276,7 +188,7 @@ class PhaseEvolution(BaseModel):
             "sequence": " -> ".join(self.sequence),
             "core_wt_crystalline": self.wt("core", "crystalline"),
         }
-        wts = {f"wt_{k}": 0.0 for k in ("core", *_ORDER[1:], "accelerant")}
+        wts = {f"wt_{k}": 0.0 for k in ("core", *PHASE_ORDER[1:], "accelerant")}
         for p in self.phases:
             key = {"core": "core", "unreacted accelerant": "accelerant"}.get(
                 p.role, p.name
@@ -433,8 +345,8 @@ def invert(
         k = setup.core.accelerant
         n = w * (total - setup.y * acc_mass) / (core_mass - w * k * acc_mass)
     n_max, limit = _max_core(setup)
-    if n > n_max * (1 + 1e-12) + _ZERO:
-        if setup.y <= _ZERO:
+    if n > n_max * (1 + 1e-12) + ZERO:
+        if setup.y <= ZERO:
             raise CompositionError(
                 f"{setup.sample} contains no accelerant (y = 0), so no doped core "
                 f"can form; only a core weight fraction of 0 is possible, got {w:g}"
@@ -484,12 +396,6 @@ def series(
 # --- internals -------------------------------------------------------------------
 
 
-def _accelerant(accelerant: str | Accelerant) -> Accelerant:
-    if isinstance(accelerant, Accelerant):
-        return accelerant
-    return parse_accelerant(accelerant)
-
-
 def _mass(composition: Mapping[str, float]) -> float:
     return float(Composition(dict(composition)).weight)
 
@@ -508,7 +414,7 @@ def _setup(
         a, b = parse_sample(sample)
     else:
         a, b = parse_sample(f"{sample[0]:g}-{sample[1]:g}")
-    acc = _accelerant(accelerant)
+    acc = accelerant_of(accelerant)
     sch = acc.scheme(scheme)  # errors if the scheme is impossible for this q
     x = float(solubility)
     if not (math.isfinite(x) and 0 < x < 1):
@@ -560,7 +466,7 @@ def _max_core(setup: _Setup) -> tuple[float, str]:
 def _core_amount(setup: _Setup) -> tuple[float, str]:
     """The sequential rule: core grows until the residual leaves [Li3PS4, Li7P3S11]."""
     a, b, c = setup.a, setup.b, setup.core
-    if setup.y <= _ZERO:
+    if setup.y <= ZERO:
         return 0.0, STOP_NONE
     if 3 * a <= 7 * b * (1 + 1e-12):  # a/b <= 7/3
         return 0.0, STOP_PRICH
@@ -577,7 +483,7 @@ def _core_amount(setup: _Setup) -> tuple[float, str]:
     if n > n_max:
         return n_max, limit
     # Li-site: the accelerant runs out exactly when the residual reaches Li3PS4
-    stop = "; ".join(s for m, s in candidates if m <= n * (1 + 1e-9) + _ZERO)
+    stop = "; ".join(s for m, s in candidates if m <= n * (1 + 1e-9) + ZERO)
     return max(n, 0.0), stop
 
 
@@ -591,19 +497,19 @@ def _build(
     li2s = setup.a - n * c.li2s
     p2s5 = setup.b - n * c.p2s5
     acc_left = setup.y - n * c.accelerant
-    acc_left = 0.0 if abs(acc_left) < _ZERO else acc_left
+    acc_left = 0.0 if abs(acc_left) < ZERO else acc_left
     if min(li2s, p2s5, acc_left) < -1e-9:
         raise CompositionError(f"{setup.sample}: {n:.4g} mol core is more than fits")
     li2s, p2s5, acc_left = (max(v, 0.0) for v in (li2s, p2s5, acc_left))
-    residual, how = _decompose(li2s, p2s5, energies)
+    residual, how = decompose(li2s, p2s5, energies)
 
     items: list[tuple[str, str, int | None, dict[str, float], float]] = []
-    if n > _ZERO:
+    if n > ZERO:
         items.append((c.label, "core", 1, c.composition, n))
     for formula, moles in residual.items():
         comp = {el.symbol: amt for el, amt in Composition(formula).items()}
         items.append((formula, "residual", 2, comp, moles))
-    if acc_left > _ZERO:
+    if acc_left > ZERO:
         comp = {el.symbol: amt for el, amt in setup.acc_comp.items()}
         items.append((setup.acc.formula, "unreacted accelerant", None, comp, acc_left))
 
@@ -643,73 +549,10 @@ def _build(
         core_stop=stop,
         residual_li2s=li2s,
         residual_p2s5=p2s5,
-        residual_ps=2 * p2s5 / (li2s + 5 * p2s5) if li2s + p2s5 > _ZERO else None,
+        residual_ps=2 * p2s5 / (li2s + 5 * p2s5) if li2s + p2s5 > ZERO else None,
         unreacted_accelerant_moles=acc_left,
         decomposition=how,
         phases=phases,
         nominal=setup.nominal,
         measured_conductivity=known.get(setup.sample),
     )
-
-
-_ORDER = ("Li2S", "Li3PS4", "Li7P3S11", "Li4P2S6", "P2S5", "S")
-_CONVENTIONAL = {Composition(f).reduced_formula: f for f in _ORDER}
-
-
-def _decompose(
-    li2s: float, p2s5: float, energies: PhaseDiagram | Decomposer | None
-) -> tuple[dict[str, float], str]:
-    """Split the residual Li2S + P2S5 into phases (formula -> mol)."""
-    if energies is None:
-        out, how = _tie_line(li2s, p2s5), "tie-line rule"
-    else:
-        target = Composition({"Li": 2 * li2s, "P": 2 * p2s5, "S": li2s + 5 * p2s5})
-        if target.num_atoms <= _ZERO:
-            return {}, "none"
-        if hasattr(energies, "get_decomposition"):
-            how = "phase diagram"
-            raw: dict[str, float] = {}  # formula -> atoms
-            for entry, frac in energies.get_decomposition(target).items():
-                formula = entry.composition.reduced_formula
-                raw[formula] = raw.get(formula, 0.0) + frac * target.num_atoms
-        else:
-            how = "callable"
-            raw = {
-                str(f): float(v) * Composition(str(f)).num_atoms
-                for f, v in energies(target).items()
-            }
-        out = {}
-        for formula, atoms in raw.items():  # conventional names: Li2PS3 -> Li4P2S6
-            comp = Composition(formula)
-            name = _CONVENTIONAL.get(comp.reduced_formula, comp.reduced_formula)
-            out[name] = out.get(name, 0.0) + atoms / Composition(name).num_atoms
-        got: dict[str, float] = {}
-        for formula, moles in out.items():
-            for el, amt in Composition(formula).items():
-                got[el.symbol] = got.get(el.symbol, 0.0) + moles * amt
-        els = set(got) | {el.symbol for el in target.elements}
-        worst = max(abs(got.get(el, 0.0) - target[el]) for el in els)
-        if worst > BALANCE_TOL or any(v < -BALANCE_TOL for v in out.values()):
-            raise CompositionError(
-                f"the {how} decomposition of the residual {target.formula} does not "
-                f"conserve elements (imbalance {worst:.3g} mol) or has negative amounts"
-            )
-    out = {f: v for f, v in out.items() if v > _ZERO}
-    rank = {f: i for i, f in enumerate(_ORDER)}
-    return dict(sorted(out.items(), key=lambda kv: (rank.get(kv[0], 99), kv[0]))), how
-
-
-def _tie_line(li2s: float, p2s5: float) -> dict[str, float]:
-    """Lever rule on the Li2S-P2S5 line (formula -> mol); exact mass balance."""
-    li, p = li2s, p2s5
-    if p <= _ZERO:
-        return {"Li2S": li} if li > _ZERO else {}
-    r = li / p
-    if r >= LI3PS4_RATIO:  # only beyond Li3PS4 by rounding in this model
-        return {"Li3PS4": 2 * p, "Li2S": li - 3 * p}
-    if r >= LI7P3S11_RATIO:  # 1.5u + 3.5v = Li2S, 0.5u + 1.5v = P2S5
-        return {"Li3PS4": 3 * li - 7 * p, "Li7P3S11": 3 * p - li}
-    if r >= LI4P2S6_RATIO:  # 3.5v + 2w = Li2S, 1.5v + w = P2S5; w S released
-        w = 7 * p - 3 * li
-        return {"Li7P3S11": 2 * (li - 2 * p), "Li4P2S6": w, "S": w}
-    return {"Li4P2S6": li / 2, "S": li / 2, "P2S5": p - li / 2}

@@ -316,7 +316,7 @@ _MAIN = ("Li3PS4", "Li7P3S11", "Li4P2S6")
 
 
 def _render_series(rows, fmt: PhaseFormat) -> str:
-    from lpsflow.analysis import phase_model as pm
+    from lpsflow.analysis import lps_series as lps
 
     if fmt is PhaseFormat.json:
         return json.dumps([r.model_dump() for r in rows], indent=2)
@@ -369,7 +369,7 @@ def _render_series(rows, fmt: PhaseFormat) -> str:
             "",
             "core/cryst. = core wt% of the sample less unreacted accelerant (the "
             "XRD basis; LPS7228 + Al2S3 measured "
-            f"{100 * pm.MEASURED_LPS7228['core']:.1f})",
+            f"{100 * lps.MEASURED_LPS7228['core']:.1f})",
             "sigma = measured conductivity of the LPS sample with Al2S3 (the study)",
             "resid. P/S = P/S of the Li2S + P2S5 left after the core forms",
             f"max element imbalance over the series: "

@@ -30,7 +30,8 @@ def phase_source(df: pd.DataFrame) -> tuple[str, str, float | None, str]:
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
     """Model weight fractions along the series, with the study's conductivities."""
-    from lpsflow.analysis.phase_model import SERIES, series
+    from lpsflow.analysis.lps_series import SERIES
+    from lpsflow.analysis.phase_model import series
 
     acc, scheme, x, label = phase_source(df)
     title = "Phase model of the LPS series"
