@@ -11,19 +11,21 @@ from dataclasses import replace
 import pytest
 
 from lpsflow.dispatch import claims as cl
-from lpsflow.dispatch.claims import (
+from lpsflow.dispatch.claim_backends import (
+    MONGO_COLLECTION,
+    SQLITE_FILE,
     MemoryClaims,
     MongoClaims,
     SqliteClaims,
-    Taken,
     claims_for,
 )
+from lpsflow.dispatch.claims import Taken
 
 
 def _mongo(tmp_path):
     import mongomock
 
-    return MongoClaims(mongomock.MongoClient().db[cl.MONGO_COLLECTION], "mock")
+    return MongoClaims(mongomock.MongoClient().db[MONGO_COLLECTION], "mock")
 
 
 BACKENDS = {
@@ -175,7 +177,7 @@ def test_claims_live_with_the_store(tmp_path):
 
     stores = embedded_stores(tmp_path / "s").connect()
     assert isinstance(stores.claims, SqliteClaims)
-    assert stores.claims.path == tmp_path / "s" / cl.SQLITE_FILE
+    assert stores.claims.path == tmp_path / "s" / SQLITE_FILE
     mongo = MongoStore("db", "jobs")
     mongo._coll = mongomock.MongoClient().db.jobs
     assert isinstance(claims_for(mongo), MongoClaims)

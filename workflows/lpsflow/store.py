@@ -58,7 +58,7 @@ class Stores:
     def claims(self) -> Claims:
         """The claims of runners computing this store's jobs."""
         if self._claims is None:
-            from lpsflow.dispatch.claims import claims_for
+            from lpsflow.dispatch.claim_backends import claims_for
 
             self._claims = claims_for(self.jobs.docs_store)
         return self._claims

@@ -24,7 +24,8 @@ from typing import Any
 from fireworks.utilities.fw_utilities import explicit_serialize
 from jobflow.managers.fireworks import JobFiretask
 
-from lpsflow.dispatch.claims import POLL_S, Taken, claims_for
+from lpsflow.dispatch.claim_backends import claims_for
+from lpsflow.dispatch.claims import POLL_S, Taken
 from lpsflow.dispatch.usage import JobMeter, record_stats
 from lpsflow.dispatch.workers import exception_line
 from lpsflow.errors import StoreError
