@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +26,7 @@ import pandas as pd
 from lpsflow import __version__, descriptors
 from lpsflow.analysis import ranking as rk
 from lpsflow.descriptors import criteria
+from lpsflow.descriptors.base import fmt as number_text
 from lpsflow.errors import LpsflowError
 from lpsflow.report_render import (
     Section,
@@ -127,14 +127,8 @@ def collect(
 # --- sections --------------------------------------------------------------------
 
 
-def _f(value: Any, fmt: str = "+.4f") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return format(value, fmt)
-
-
 def _s(value: Any) -> str:
-    return _f(value, "") if isinstance(value, float) else str(value or "-")
+    return number_text(value, "") if isinstance(value, float) else str(value or "-")
 
 
 def _descriptor_section(df: pd.DataFrame) -> Section:
@@ -156,7 +150,10 @@ def _descriptor_section(df: pd.DataFrame) -> Section:
             r["accelerant"],
             r["scheme"],
             _s(r["core"]),
-            *(_f(r[h.column]) if h.number else _s(r[h.column]) for h in shown),
+            *(
+                number_text(r[h.column], "+.4f") if h.number else _s(r[h.column])
+                for h in shown
+            ),
             "yes" if r["converged"] else "NO",
             r["state"],
             r["calculator"],

@@ -95,12 +95,12 @@ def kind_of(job: Job) -> Kind:
     return found
 
 
-def _without_code(obj: Any) -> Any:
-    """Drop the keys that name Python modules and versions, recursively."""
+def _without(obj: Any, keys: tuple[str, ...] = _CODE_KEYS) -> Any:
+    """Drop ``keys`` (default: those naming modules and versions), recursively."""
     if isinstance(obj, dict):
-        return {k: _without_code(v) for k, v in obj.items() if k not in _CODE_KEYS}
+        return {k: _without(v, keys) for k, v in obj.items() if k not in keys}
     if isinstance(obj, list):
-        return [_without_code(v) for v in obj]
+        return [_without(v, keys) for v in obj]
     return obj
 
 
@@ -188,7 +188,7 @@ def content_key(job: Job, salt: Any = None) -> str:
         "inputs": _inputs(function, job.function_args, job.function_kwargs),
         "salt": salt,
     }
-    clean = _without_code(_plain(payload))
+    clean = _without(_plain(payload))
     return json.dumps(clean, sort_keys=True, separators=(",", ":"))
 
 
@@ -257,14 +257,6 @@ def _as_legacy(obj: Any, legacy: dict[str, str]) -> Any:
     return obj
 
 
-def _strip_versions(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _strip_versions(v) for k, v in obj.items() if k != "@version"}
-    if isinstance(obj, list):
-        return [_strip_versions(v) for v in obj]
-    return obj
-
-
 def legacy_key(job: Job, salt: Any, legacy: dict[str, str]) -> str:
     """The content key lpsflow 0.1.0 gave ``job``.
 
@@ -282,7 +274,7 @@ def legacy_key(job: Job, salt: Any, legacy: dict[str, str]) -> str:
         "kwargs": job.function_kwargs,
         "salt": salt,
     }
-    clean = _strip_versions(_as_legacy(_plain(payload), legacy))
+    clean = _without(_as_legacy(_plain(payload), legacy), ("@version",))
     return json.dumps(clean, sort_keys=True, separators=(",", ":"))
 
 
