@@ -46,11 +46,3 @@ def jobs_of(column: str) -> tuple[str, ...]:
 def descriptor_of(column: str) -> Descriptor | None:
     """The descriptor a results column belongs to (None: identity or unknown)."""
     return next((d for d in DESCRIPTORS if column in d.jobs), None)
-
-
-def get(name: str) -> Descriptor:
-    """The descriptor registered as ``name``."""
-    for d in DESCRIPTORS:
-        if d.name == name:
-            return d
-    raise KeyError(name)
