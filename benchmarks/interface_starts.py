@@ -35,9 +35,9 @@ from pymatgen.core import Structure
 from lpsflow.calculators import get_backend
 from lpsflow.calculators.outputs import summarize
 from lpsflow.campaign import load_campaign
+from lpsflow.descriptors.binding.flow import INTERFACE_PHASE
+from lpsflow.descriptors.binding.jobs import registry_order, screen_shifts
 from lpsflow.flows.campaign import build_campaign
-from lpsflow.flows.interfaces import INTERFACE_PHASE
-from lpsflow.jobs.interfaces import registry_order, screen_shifts
 from lpsflow.store import open_stores
 
 

@@ -151,7 +151,7 @@ def test_neb_images_with_their_own_calculators(hop_ends, optimizer, monkeypatch)
     """The same band as with one shared calculator; FIRE no longer pays 3 calls per
     image and step (a shared calculator keeps only the last image's results)."""
     from lpsflow.calculators.mlip import STATS, new_calculator
-    from lpsflow.jobs.neb import run_neb
+    from lpsflow.descriptors.migration.neb import run_neb
     from lpsflow.speedups import DISABLE_ENV
 
     calc = new_calculator("CHGNet")
@@ -179,7 +179,7 @@ def test_neb_on_a_batching_device_relaxes_its_endpoints_together(hop_ends, monke
     the images in one call per step give the band of one shared calculator."""
     from lpsflow.calculators import batch
     from lpsflow.calculators.mlip import new_calculator
-    from lpsflow.jobs.neb import run_neb
+    from lpsflow.descriptors.migration.neb import run_neb
     from lpsflow.speedups import DISABLE_ENV
 
     calc = new_calculator("CHGNet")

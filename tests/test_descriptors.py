@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from jobflow import job
 
 from lpsflow import descriptors, roles
 from lpsflow.analysis import ranking as rk
@@ -17,6 +18,7 @@ from lpsflow.descriptors.base import (
     RowContext,
     number,
 )
+from lpsflow.jobs.identity import kind
 from lpsflow.query import IDENTITY, select
 from lpsflow.report import ReportData, build
 from lpsflow.report_render import Section, Table, Text, to_html
@@ -46,9 +48,17 @@ def test_every_column_has_an_owner_and_its_jobs():
     names = [d.name for d in descriptors.DESCRIPTORS]
     assert len(set(names)) == len(names)
     keys = [c.key for c in descriptors.criteria()]
-    assert keys == ["formation", "solubility", "binding", "mu_li", "migration"]
+    assert keys == [
+        "formation",
+        "solution",
+        "solubility",
+        "binding",
+        "mu_li",
+        "migration",
+    ]
     assert rk.RankingConfig().weights == {
         "formation": 2.0,
+        "solution": 2.0,
         "solubility": 2.0,
         "binding": 1.0,
         "mu_li": 1.0,
@@ -167,7 +177,7 @@ def test_a_new_descriptor_plugs_in_everywhere(store_with_strain, monkeypatch):
     ranked = {r.accelerant: r for r in rk.rank(df)}
     assert ranked["Al2S3"].status("strain") == PASS
     assert ranked["Ga2S3"].status("strain") == "not computed"
-    assert ranked["Al2S3"].total == 8.5  # 7 + 1.5
+    assert ranked["Al2S3"].total == 10.5  # 9 + 1.5
     # report: a column of the overview table and a section of its own
     data = ReportData("c", "here", {}, df, rk.rank(df), {})
     _, sections = build(data)
@@ -186,3 +196,58 @@ def test_without_the_new_descriptor_nothing_of_it_shows(store_with_strain):
         c.key for c in rk.evaluate(df.iloc[0])
     ]
     assert isinstance(df, pd.DataFrame) and len(df) == 2
+
+
+# --- the compute side: a descriptor adds its own jobs to a campaign ------------
+
+
+@job
+@kind("test_strain")
+def _strain_job(formula: str, relaxes: list) -> dict:
+    return {"e": 0.0}
+
+
+def _build_strain(b) -> None:
+    """The new descriptor's build step: one job per accelerant on its core cells."""
+    for acc in b.accelerants:
+        scheme = b.schemes(acc)[0]
+        formula, relaxes = b.doped_cells(acc, scheme, b.campaign.doping.x)
+        b.book.add(_strain_job(formula, relaxes), _strain_role(acc.formula))
+
+
+def test_a_new_descriptor_adds_its_jobs_to_the_campaign(monkeypatch):
+    """Its folder's build step is all a descriptor needs to get jobs: the campaign
+    builder wires it from the registry, on the shared doped cells."""
+    from dataclasses import replace
+
+    from lpsflow.campaign import load_campaign
+    from lpsflow.flows.campaign import build_campaign
+
+    campaign = load_campaign("configs/quick.yaml")
+    before = build_campaign(campaign, check=False)
+    strain = replace(STRAIN, build=_build_strain, needs=("reactions",))
+    monkeypatch.setattr(descriptors, "DESCRIPTORS", (*descriptors.DESCRIPTORS, strain))
+    after = build_campaign(campaign, check=False)
+    added = set(after.roles) - set(before.roles)
+    assert added == {str(_strain_role(a)) for a in ("Al2S3", "Ga2S3", "SiS2")}
+    # the same calculations as without it, and its jobs on the core relaxations
+    assert {r: after.roles[r] for r in before.roles} == before.roles
+    core = before.roles[str(roles.core_reaction("Al2S3", "Li-site"))]
+    job = next(
+        j for j in after.jobs if j.uuid == after.roles[str(_strain_role("Al2S3"))]
+    )
+    core_job = next(j for j in after.jobs if j.uuid == core)
+    relaxes = {r.uuid for r in job.input_references}
+    assert relaxes and relaxes <= {r.uuid for r in core_job.input_references}
+
+
+def test_build_order_puts_what_a_descriptor_needs_first(monkeypatch):
+    order = [d.name for d in descriptors.build_order()]
+    assert order.index("grain_boundaries") < order.index("mu_li")
+    assert order.index("grain_boundaries") < order.index("migration")
+    assert sorted(order) == sorted(d.name for d in descriptors.DESCRIPTORS)
+    a = Descriptor(name="a", title="", doc="", needs=("b",))
+    b = Descriptor(name="b", title="", doc="", needs=("a",))
+    monkeypatch.setattr(descriptors, "DESCRIPTORS", (a, b))
+    with pytest.raises(ValueError, match="need each other"):
+        descriptors.build_order()

@@ -17,11 +17,16 @@ from cheap_calculators import MoverInCage
 from lpsflow.calculators.base import GRAIN_BOUNDARY
 from lpsflow.calculators.mlip import MLIPBackend
 from lpsflow.campaign import CalculatorSettings
+from lpsflow.descriptors.grain_boundaries.flow import GrainBoundaryMaker
+from lpsflow.descriptors.grain_boundaries.jobs import (
+    GBEnergyDoc,
+    GBScreenDoc,
+    gb_energy_job,
+)
+from lpsflow.descriptors.migration.flow import NebMaker
+from lpsflow.descriptors.migration.jobs import NebHopsDoc, neb_hop_job
 from lpsflow.errors import StructureError
-from lpsflow.flows.grain_boundaries import GrainBoundaryMaker, NebMaker
-from lpsflow.jobs.grain_boundaries import GBEnergyDoc, GBScreenDoc, gb_energy_job
 from lpsflow.jobs.identity import kind, stamp
-from lpsflow.jobs.neb_hops import NebHopsDoc, neb_hop_job
 from lpsflow.jobs.screening import single_point
 from lpsflow.structures import hops as hops_mod
 from lpsflow.structures import vacancies as vac
@@ -228,7 +233,7 @@ class PerHop(Calculator):
 def test_converged_neb_reports_the_lowest_barrier(monkeypatch):
     """Two bulk hops on the analytic landscape: both converge, the lowest is kept."""
     import lpsflow.calculators.mlip as mlip
-    import lpsflow.jobs.neb_hops as neb_hops
+    import lpsflow.descriptors.migration.jobs as neb_hops
 
     proxy = PerHop()
     real_run_neb = neb_hops.run_neb
@@ -270,7 +275,7 @@ def test_converged_neb_reports_the_lowest_barrier(monkeypatch):
 
 
 def test_no_coincidence_on_the_relaxed_cells_names_the_setting():
-    from lpsflow.jobs.grain_boundaries import screen_grain_boundary
+    from lpsflow.descriptors.grain_boundaries.jobs import screen_grain_boundary
 
     core = load_structure("Li3PS4")
     doc = stand_in_relax.original(core, -4.0 * len(core))

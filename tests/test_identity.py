@@ -194,3 +194,42 @@ def test_a_store_of_lpsflow_0_1_0_is_reused_not_recomputed(tmp_path):
         for col in a.index:
             assert _same(a[col], b[col]), col
     assert after["mu_Li_core"].notna().all() and after["dE_core"].notna().all()
+
+
+def test_moved_modules_still_decode_stored_documents_and_jobs():
+    """Outputs and queued fireworks name the module a class or job function was in
+    when they were written; after a move the same names still decode."""
+    import importlib
+
+    from monty.json import MontyDecoder
+
+    from lpsflow.descriptors.migration.jobs import neb_hop_job
+    from lpsflow.descriptors.reactions.schema import ReactionInput
+    from lpsflow.moved import MOVED
+
+    for old, new in MOVED.items():
+        module = importlib.import_module(old)
+        for target in new:  # everything public of the new modules is there
+            held = importlib.import_module(target)
+            assert all(
+                getattr(module, k) is v
+                for k, v in vars(held).items()
+                if not k.startswith("_")
+            ), (old, target)
+    doc = MontyDecoder().process_decoded(
+        {
+            "@module": "lpsflow.schemas",
+            "@class": "ReactionInput",
+            "formula": "Li2S",
+            "phase": "Li2S",
+            "coefficient": -1.0,
+            "energy_per_atom": -2.0,
+            "converged": True,
+            "job_uuid": "u",
+        }
+    )
+    assert isinstance(doc, ReactionInput)
+    function = MontyDecoder().process_decoded(
+        {"@module": "lpsflow.jobs.neb_hops", "@callable": "neb_hop_job"}
+    )
+    assert function is neb_hop_job

@@ -12,8 +12,7 @@ from jobflow import Flow, run_locally
 from lpsflow.calculators.mlip import MLIPBackend
 from lpsflow.campaign import CalculatorSettings
 from lpsflow.campaign_branches import InterfaceSeriesSettings
-from lpsflow.errors import StructureError
-from lpsflow.jobs.interfaces import (
+from lpsflow.descriptors.binding.jobs import (
     SAME_REGISTRY_EV,
     binding_energy_job,
     interface_parts,
@@ -21,6 +20,7 @@ from lpsflow.jobs.interfaces import (
     registry_order,
     screen_interface,
 )
+from lpsflow.errors import StructureError
 from lpsflow.structures.interface_energies import binding_energy
 from lpsflow.structures.library import load_structure
 from lpsflow.structures.slab_geometry import fixed_indices
@@ -354,7 +354,7 @@ def test_too_strict_strain_limit_is_one_clear_error(tmp_path):
 
 
 def test_terminations_are_ranked_once_per_process(monkeypatch):
-    import lpsflow.jobs.interfaces as jobs
+    import lpsflow.descriptors.binding.jobs as jobs
 
     calls = []
 

@@ -12,7 +12,7 @@ from lpsflow.calculators import get_backend
 from lpsflow.calculators.mlip import STATS
 from lpsflow.calculators.outputs import summarize
 from lpsflow.campaign import CalculatorSettings
-from lpsflow.jobs.reactions import reaction_energy_job
+from lpsflow.descriptors.reactions.jobs import reaction_energy_job
 from lpsflow.structures.library import load_structure
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pymatgen.core import Lattice, Structure
 
-from lpsflow.jobs.solubility import solubility_job, solubility_limit
+from lpsflow.descriptors.solubility.jobs import solubility_job, solubility_limit
+from phase_inputs import phase_input_of as _phase
 
 #: energies per atom (eV) of the undoped phases; Li7P3S11 placed above the hull
 E = {
@@ -17,32 +17,6 @@ E = {
     "Li7P3S11": -4.40,
     "Li4P2S6": -4.69,
 }
-
-
-def _cell(formula: str) -> Structure:
-    """Any structure of the right composition (only composition and energy count)."""
-    from pymatgen.core import Composition
-
-    comp = Composition(formula)
-    species = [el for el, n in comp.items() for _ in range(int(n))]
-    coords = [[i / len(species), 0, 0] for i in range(len(species))]
-    return Structure(Lattice.cubic(3 * len(species)), species, coords)
-
-
-def _phase(phase: str, formula: str, e_per_atom: float, converged=True, **extra):
-    s = _cell(formula)
-    doc = {
-        "forcefield_name": "MLFF.CHGNet",
-        "is_force_converged": converged,
-        "output": {"energy": e_per_atom * len(s), "n_steps": 3},
-        "structure": s.as_dict(),
-    }
-    return {
-        "phase": phase,
-        "formula": formula,
-        "candidates": [{"doc": doc, "uuid": f"uuid-{formula}"}],
-        **extra,
-    }
 
 
 def test_solubility_limit_rule():

@@ -16,8 +16,8 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from cheap_calculators import MoverInCage
+from lpsflow.descriptors.migration.neb import NebDoc, neb_job, run_neb
 from lpsflow.errors import StructureError
-from lpsflow.jobs.neb import NebDoc, neb_job, run_neb
 from lpsflow.structures import grain_boundaries as gb
 from lpsflow.structures import hops
 from lpsflow.structures import vacancies as vac

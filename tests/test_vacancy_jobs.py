@@ -8,8 +8,8 @@ from jobflow import Flow, run_locally
 from lpsflow import roles
 from lpsflow.calculators.mlip import MLIPBackend
 from lpsflow.campaign import CalculatorSettings
-from lpsflow.flows.vacancies import ChemicalPotentialMaker
-from lpsflow.jobs.vacancies import chemical_potential_job, supercell_for
+from lpsflow.descriptors.mu_li.flow import ChemicalPotentialMaker
+from lpsflow.descriptors.mu_li.jobs import chemical_potential_job, supercell_for
 from lpsflow.structures.library import load_structure
 
 

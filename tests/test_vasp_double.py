@@ -166,9 +166,9 @@ def _stand_in_relax(structure: Structure) -> dict:
 
 def test_vasp_neb_of_a_selected_hop(backend: VaspBackend, tmp_path: Path) -> None:
     """Hop selection -> VASP endpoint relaxes -> IDPP -> atomate2 VASP NEB."""
-    from lpsflow.flows.grain_boundaries import NebMaker
-    from lpsflow.jobs.neb_hops import NebHopsDoc
-    from lpsflow.jobs.neb_vasp import vasp_band
+    from lpsflow.descriptors.migration.flow import NebMaker
+    from lpsflow.descriptors.migration.jobs import NebHopsDoc
+    from lpsflow.descriptors.migration.vasp import vasp_band
 
     max_steps = 40
     endpoint, band = map(fast, backend.neb_makers("Li2S", 0.1, max_steps, 0.05))
@@ -228,7 +228,7 @@ def test_interface_parts_of_a_vasp_relaxation(
 ) -> None:
     """VASP returns no labels (and an input set may sort the atoms); the references
     cut from its relaxation still get the screened cell's labels and fixed atoms."""
-    from lpsflow.jobs.interfaces import interface_parts
+    from lpsflow.descriptors.binding.jobs import interface_parts
     from lpsflow.structures.interfaces import build_interfaces
     from lpsflow.structures.slab_geometry import fixed_indices
 

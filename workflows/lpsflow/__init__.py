@@ -6,3 +6,7 @@ The package reads as the pipeline a campaign flows through::
 """
 
 __version__ = "0.1.0"
+
+from lpsflow.moved import install as _install_moved
+
+_install_moved()  # stored documents and queued fireworks name modules that moved

@@ -3,23 +3,13 @@
 The input is the descriptor table of :func:`lpsflow.results.load` (one row per
 accelerant and charge-compensation scheme). Each criterion belongs to its
 descriptor (:func:`lpsflow.descriptors.criteria`, in registry order), reads one or
-two columns and gives a value, a status (``pass``, ``fail`` or ``not computed``)
-and a reason:
-
-=========  ==================================================  =====================
-key        passes when                                          columns
-=========  ==================================================  =====================
-formation  dE_core - dE_Li7P3S11 < ``formation_margin``         dE_core_minus_Li7P3S11
-           (the doped core forms before Li7P3S11; eV/atom)
-solubility 0 < x_sol and the limit is resolved inside the       x_solubility,
-           series (a '>= x_max' label is not limited; '< x_min' solubility
-           is not a resolved non-zero solubility)
-binding    E_bind_hetero < E_bind_homo (Li7P3S11(010) binds     E_bind_hetero,
-           more strongly on core(100) than on itself)           E_bind_homo
-mu_li      abs(mu_Li_core - mu_Li_Li7P3S11) >= ``mu_li_min``     mu_Li_core,
-           (a difference that drives Li across the hetero-GB)   mu_Li_Li7P3S11
-migration  Ea_gb < Ea_bulk (faster along the GB than across)    Ea_gb, Ea_bulk
-=========  ==================================================  =====================
+two columns and gives a value, a status (``pass``, ``fail`` or ``not computed``) and
+a reason. The criteria, their tests and default weights are the descriptors' own
+(the report's criteria table lists them; each descriptor's page under ``docs/``
+defines its test): the doped core forms before Li7P3S11 (``formation``), the dopant
+dissolves in Li3PS4 (``solution``), a limited solubility, stronger binding on the
+core, a mu_Li difference and a faster path along the GB, and any descriptor added to
+the registry.
 
 A criterion whose column is absent from the table, or empty for a row, is
 ``not computed``: never passed, never failed, never guessed (a branch switched off,
@@ -52,9 +42,9 @@ class RankingConfig(BaseModel):
     weights: dict[str, float] = Field(
         default_factory=lambda: {c.key: c.weight for c in criteria()},
         description="Weight of each criterion in the score (default: each "
-        "criterion's own: formation and solubility 2, the others 1). The first two "
-        "carry the study's main argument (the core forms first and takes up only "
-        "part of the accelerant), so they weigh double by default.",
+        "criterion's own, see the report's criteria table: formation, solution and "
+        "solubility weigh 2, as they carry the study's main argument, that the "
+        "core forms first and takes up only part of the accelerant; the others 1).",
     )
     formation_margin: float = Field(
         0.0,

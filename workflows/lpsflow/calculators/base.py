@@ -68,7 +68,7 @@ class Backend(ABC):
         """Endpoint-relaxation and NEB makers, a calculator job each.
 
         ``None`` (this default): the whole NEB runs in one job on the backend's
-        in-process calculator (:func:`lpsflow.jobs.neb_hops.neb_hop_job`).
+        in-process calculator (:func:`lpsflow.descriptors.migration.jobs.neb_hop_job`).
         """
         return None
 

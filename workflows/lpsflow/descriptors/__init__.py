@@ -1,9 +1,11 @@
 """The registry of descriptors: one package folder each, in table and report order.
 
 Each folder's ``DESCRIPTOR`` (:class:`~lpsflow.descriptors.base.Descriptor`) owns
-its columns of the results table with the job ids behind them, its ranking
-criteria, its text in ``lpsflow results`` and its report section. Adding one:
-write its folder and list it here.
+its jobs (``jobs.py``, the flow Makers of ``flow.py``, the result documents of
+``schema.py`` and the campaign wiring of ``build.py``), its columns of the results
+table with the job ids behind them (``read.py``), its ranking criteria, its text in
+``lpsflow results`` and its report section (``show.py``). Adding one: write its
+folder, list it here, and give its settings a section of the campaign file.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from lpsflow.descriptors import (
     phase_model,
     reactions,
     solubility,
+    solution_energy,
 )
 from lpsflow.descriptors.base import Criterion, Descriptor
 
 DESCRIPTORS: tuple[Descriptor, ...] = (
     reactions.DESCRIPTOR,
+    solution_energy.DESCRIPTOR,
     solubility.DESCRIPTOR,
     phase_model.DESCRIPTOR,
     binding.DESCRIPTOR,
@@ -28,6 +32,29 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     grain_boundaries.DESCRIPTOR,
     migration.DESCRIPTOR,
 )
+
+
+def build_order() -> list[Descriptor]:
+    """The descriptors in the order their jobs are built.
+
+    Registry order, each after those it
+    :attr:`~lpsflow.descriptors.base.Descriptor.needs`.
+    """
+    by_name = {d.name: d for d in DESCRIPTORS}
+    order: list[Descriptor] = []
+
+    def visit(d: Descriptor, path: tuple[str, ...]) -> None:
+        if d in order:
+            return
+        if d.name in path:
+            raise ValueError(f"descriptors need each other: {' -> '.join(path)}")
+        for name in d.needs:
+            visit(by_name[name], (*path, d.name))
+        order.append(d)
+
+    for d in DESCRIPTORS:
+        visit(d, ())
+    return order
 
 
 def criteria() -> tuple[Criterion, ...]:

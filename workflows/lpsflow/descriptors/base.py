@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from lpsflow.analysis.ranking import RankingConfig
+    from lpsflow.flows.campaign import CampaignBuild
     from lpsflow.report_render import Section
     from lpsflow.roles import Role
     from lpsflow.store import Stores
@@ -88,7 +89,7 @@ class Headline:
 
 @dataclass(frozen=True)
 class Descriptor:
-    """One descriptor: its columns, criteria, summary text and report section."""
+    """One descriptor: its jobs, columns, criteria, summary text and report section."""
 
     name: str
     """Registry key (also the key of its figure data in the report)."""
@@ -113,6 +114,27 @@ class Descriptor:
     """(stores, manifest) -> the long table its figure draws (None: nothing yet)."""
     section: Callable[[pd.DataFrame, pd.DataFrame | None], Section] | None = None
     """(results, points) -> its section of the report."""
+    build: Callable[[CampaignBuild], None] | None = None
+    """Adds its jobs to a campaign being built (None: it computes nothing of its
+    own, e.g. an analysis of other descriptors' results); see :func:`lazy`."""
+    needs: tuple[str, ...] = ()
+    """Descriptors whose jobs :attr:`build` finds by role (built before it)."""
+
+
+def lazy(module: str, name: str = "build") -> Callable[..., Any]:
+    """``module.name``, imported on first call.
+
+    A descriptor's build step imports the calculators and jobflow; reading results
+    needs neither, so the registry names it without importing it.
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = f"{module}.{name}"
+    return call
 
 
 # --- helpers shared by descriptors ----------------------------------------------

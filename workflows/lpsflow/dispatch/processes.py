@@ -40,13 +40,13 @@ WORKER_MODULES = (
     "lpsflow.calculators.mlip",
     "lpsflow.calculators.chgnet_fast",
     "lpsflow.jobs.screening",
-    "lpsflow.jobs.reactions",
-    "lpsflow.jobs.solubility",
-    "lpsflow.jobs.interfaces",
-    "lpsflow.jobs.grain_boundaries",
-    "lpsflow.jobs.vacancies",
-    "lpsflow.jobs.neb",
-    "lpsflow.jobs.neb_hops",
+    "lpsflow.descriptors.reactions.jobs",
+    "lpsflow.descriptors.solubility.jobs",
+    "lpsflow.descriptors.binding.jobs",
+    "lpsflow.descriptors.grain_boundaries.jobs",
+    "lpsflow.descriptors.mu_li.jobs",
+    "lpsflow.descriptors.migration.neb",
+    "lpsflow.descriptors.migration.jobs",
 )
 
 

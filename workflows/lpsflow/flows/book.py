@@ -60,6 +60,11 @@ class JobBook:
         self._by_uuid[job.uuid] = job
         return job
 
+    def job(self, role: Role) -> Job | None:
+        """The job recorded under ``role`` (None: no such job)."""
+        uuid = self.roles.get(str(role))
+        return self._by_uuid.get(uuid) if uuid else None
+
     def flow_since(self, start: int, output: Any, name: str) -> Flow:
         """The jobs added since ``len(self.jobs)`` was ``start``, as one Flow."""
         return Flow(self.jobs[start:], output=output, name=name)

@@ -14,8 +14,8 @@ from pymatgen.core import Structure
 
 from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
 from lpsflow.calculators.vasp import VaspBackend, write_vasp_inputs
+from lpsflow.descriptors.binding.flow import INTERFACE_PHASE
 from lpsflow.flows.campaign import build_campaign
-from lpsflow.flows.interfaces import INTERFACE_PHASE
 from lpsflow.jobs.identity import arguments
 from lpsflow.roles import Role
 from lpsflow.structures.vacancies import boundary_li_sites, vacancy_cell
@@ -144,7 +144,7 @@ def _representative_vacancy(
     screen: Job, jobs: dict, campaign: Campaign
 ) -> tuple[Structure, str]:
     """A vacancy at the first distinct Li site of the starting host's supercell."""
-    from lpsflow.jobs.vacancies import site_at, supercell_for
+    from lpsflow.descriptors.mu_li.jobs import site_at, supercell_for
     from lpsflow.structures.vacancies import distinct_li_sites, vacancy_cell
 
     args = arguments(screen)

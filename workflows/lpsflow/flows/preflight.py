@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lpsflow.flows.grain_boundaries import check_grain_boundaries, check_hops
-from lpsflow.flows.interfaces import check_lattice_matches
+from lpsflow.descriptors.binding.flow import check_lattice_matches
+from lpsflow.descriptors.grain_boundaries.flow import check_grain_boundaries
+from lpsflow.descriptors.migration.flow import check_hops
 
 if TYPE_CHECKING:
     from lpsflow.campaign import Campaign

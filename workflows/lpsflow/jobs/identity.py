@@ -137,11 +137,17 @@ def declared_defaults() -> dict[str, dict[str, Any]]:
     import importlib
     import pkgutil
 
+    import lpsflow.descriptors
     import lpsflow.jobs
 
+    names = [
+        info.name
+        for package in (lpsflow.jobs, lpsflow.descriptors)
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
+    ]
     out: dict[str, dict[str, Any]] = {}
-    for info in pkgutil.iter_modules(lpsflow.jobs.__path__):
-        module = importlib.import_module(f"lpsflow.jobs.{info.name}")
+    for name in names:
+        module = importlib.import_module(name)
         for obj in vars(module).values():
             function = getattr(obj, "original", obj)  # under jobflow's @job
             found = vars(function).get("lpsflow_kind") if callable(function) else None

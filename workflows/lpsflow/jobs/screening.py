@@ -5,14 +5,49 @@ from __future__ import annotations
 import logging
 
 from jobflow import job
+from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
 from lpsflow.calculators.mlip import single_point_energies
 from lpsflow.jobs.identity import kind
-from lpsflow.schemas import DopingScreenDoc, ScreenedArrangement
 from lpsflow.structures.doping import Arrangement
 
 logger = logging.getLogger(__name__)
+
+
+class ScreenedArrangement(BaseModel):
+    """One dopant/vacancy arrangement given a cheap single point."""
+
+    rank: int = Field(..., description="Rank by single-point energy (0 = lowest).")
+    arrangement: Arrangement = Field(
+        ..., description="Sites of dopant, vacancies and extra Li in the supercell."
+    )
+    multiplicity: int = Field(..., description="Symmetry-equivalent arrangements.")
+    ewald_energy: float | None = Field(
+        None, description="Electrostatic energy with formal charges (eV), pre-screen."
+    )
+    energy: float = Field(..., description="Single-point energy (eV).")
+    relative_energy: float = Field(
+        ..., description="Energy above the lowest screened arrangement (meV/cell)."
+    )
+
+
+class DopingScreenDoc(BaseModel):
+    """Dopant arrangements ranked by MLIP single points; the lowest go on to relax."""
+
+    accelerant: str = Field(..., description="Accelerant formula, e.g. Al2S3.")
+    scheme: str = Field(..., description="Charge compensation: 'Li-site' or 'P-site'.")
+    x: float = Field(..., description="Dopant per PS4 formula unit.")
+    supercell: tuple[int, int, int] = Field(..., description="Supercell of the host.")
+    formula: str = Field(..., description="Formula of the doped cell.")
+    n_distinct: int = Field(..., description="Symmetry-distinct arrangements found.")
+    screening_model: str = Field(..., description="MLIP used for the single points.")
+    candidates: list[ScreenedArrangement] = Field(
+        ..., description="Screened arrangements, lowest energy first."
+    )
+    selected: list[Structure] = Field(
+        ..., description="Unrelaxed structures of the lowest arrangements, to relax."
+    )
 
 
 def single_point(structure: Structure, model: str, device: str) -> float:

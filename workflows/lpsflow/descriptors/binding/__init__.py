@@ -1,6 +1,6 @@
 """Binding of Li7P3S11(010) films on the doped core vs on itself (SCIENCE.md 4)."""
 
-from lpsflow.descriptors.base import Criterion, Descriptor, Headline
+from lpsflow.descriptors.base import Criterion, Descriptor, Headline, lazy
 from lpsflow.descriptors.binding import read, show
 
 DESCRIPTOR = Descriptor(
@@ -26,4 +26,5 @@ DESCRIPTOR = Descriptor(
     summary=show.summary,
     points=read.points,
     section=show.section,
+    build=lazy("lpsflow.descriptors.binding.build"),
 )

@@ -1,6 +1,6 @@
 """Grain-boundary energies of the homo, core and hetero boundaries (SCIENCE.md 6)."""
 
-from lpsflow.descriptors.base import Descriptor
+from lpsflow.descriptors.base import Descriptor, lazy
 from lpsflow.descriptors.grain_boundaries import read, show
 
 DESCRIPTOR = Descriptor(
@@ -11,4 +11,5 @@ DESCRIPTOR = Descriptor(
     jobs=read.JOBS,
     summary=show.summary,
     section=show.section,
+    build=lazy("lpsflow.descriptors.grain_boundaries.build"),
 )

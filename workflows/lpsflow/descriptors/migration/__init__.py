@@ -1,6 +1,6 @@
 """Li migration barriers along the GB and across the grain (SCIENCE.md 8)."""
 
-from lpsflow.descriptors.base import Criterion, Descriptor, Headline
+from lpsflow.descriptors.base import Criterion, Descriptor, Headline, lazy
 from lpsflow.descriptors.migration import read, show
 
 DESCRIPTOR = Descriptor(
@@ -24,4 +24,6 @@ DESCRIPTOR = Descriptor(
     summary=show.summary,
     points=read.points,
     section=show.section,
+    build=lazy("lpsflow.descriptors.migration.build"),
+    needs=("grain_boundaries",),
 )

@@ -1,6 +1,6 @@
 """Li chemical potential of the core, Li7P3S11 and the hetero GB (SCIENCE.md 5)."""
 
-from lpsflow.descriptors.base import Criterion, Descriptor, Headline
+from lpsflow.descriptors.base import Criterion, Descriptor, Headline, lazy
 from lpsflow.descriptors.mu_li import read, show
 
 DESCRIPTOR = Descriptor(
@@ -26,4 +26,6 @@ DESCRIPTOR = Descriptor(
     summary=show.summary,
     points=read.points,
     section=show.section,
+    build=lazy("lpsflow.descriptors.mu_li.build"),
+    needs=("grain_boundaries",),
 )

@@ -1,6 +1,6 @@
 """Reaction energies dE_r of the doped cores and of the LPS products (SCIENCE.md 2)."""
 
-from lpsflow.descriptors.base import Criterion, Descriptor, Headline
+from lpsflow.descriptors.base import Criterion, Descriptor, Headline, lazy
 from lpsflow.descriptors.reactions import read, show
 
 DESCRIPTOR = Descriptor(
@@ -29,4 +29,5 @@ DESCRIPTOR = Descriptor(
     ),
     summary=show.summary,
     section=show.section,
+    build=lazy("lpsflow.descriptors.reactions.build"),
 )

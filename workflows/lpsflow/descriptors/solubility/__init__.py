@@ -1,6 +1,6 @@
 """Solubility of the dopant in Li3PS4: E_hull(x) and the limit x_sol (SCIENCE.md 3)."""
 
-from lpsflow.descriptors.base import Criterion, Descriptor, Headline
+from lpsflow.descriptors.base import Criterion, Descriptor, Headline, lazy
 from lpsflow.descriptors.solubility import read, show
 
 DESCRIPTOR = Descriptor(
@@ -22,4 +22,5 @@ DESCRIPTOR = Descriptor(
     ),
     summary=show.summary,
     section=show.section,
+    build=lazy("lpsflow.descriptors.solubility.build"),
 )

@@ -32,15 +32,15 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Maker, OutputReference
 
 from lpsflow import roles
-from lpsflow.errors import StructureError
-from lpsflow.flows.book import current_book
-from lpsflow.jobs.interfaces import (
+from lpsflow.descriptors.binding.jobs import (
     binding_energy_job,
     interface_parts,
     interface_starts,
     screen_interface,
 )
-from lpsflow.jobs.reactions import job_ref
+from lpsflow.descriptors.reactions.jobs import job_ref
+from lpsflow.errors import StructureError
+from lpsflow.flows.book import current_book
 from lpsflow.roles import Role
 from lpsflow.structures.lattice_match import LatticeMatch, match_interface
 

@@ -21,10 +21,10 @@ from jobflow import job
 from pymatgen.analysis.phase_diagram import CompoundPhaseDiagram, PDEntry
 from pymatgen.core import Composition
 
+from lpsflow.descriptors.reactions.jobs import pick_lowest
+from lpsflow.descriptors.solubility.schema import SolubilityDoc, SolubilityPoint
 from lpsflow.jobs.identity import kind
-from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.roles import x_label
-from lpsflow.schemas import SolubilityDoc, SolubilityPoint
 
 
 def solubility_limit(
@@ -53,7 +53,8 @@ def solubility_job(
     Parameters
     ----------
     references
-        :func:`~lpsflow.jobs.reactions.phase_input` of Li2S, P2S5, S, the accelerant
+        :func:`~lpsflow.descriptors.reactions.jobs.phase_input` of Li2S, P2S5, S, the
+        accelerant
         and the undoped products.
     series
         One ``phase_input`` per x (its candidates: the relaxed arrangements), with an

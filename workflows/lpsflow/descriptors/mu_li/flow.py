@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from jobflow import Flow, Maker
 
+from lpsflow.descriptors.mu_li.jobs import chemical_potential_job, screen_vacancies
+from lpsflow.descriptors.reactions.jobs import job_ref
 from lpsflow.flows.book import current_book
-from lpsflow.jobs.reactions import job_ref
-from lpsflow.jobs.vacancies import chemical_potential_job, screen_vacancies
 
 if TYPE_CHECKING:
     from jobflow import Job

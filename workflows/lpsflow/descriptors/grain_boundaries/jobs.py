@@ -31,9 +31,9 @@ from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
+from lpsflow.descriptors.reactions.jobs import pick_lowest
 from lpsflow.errors import StructureError
 from lpsflow.jobs.identity import kind
-from lpsflow.jobs.reactions import pick_lowest
 from lpsflow.jobs.screening import single_points
 from lpsflow.structures.grain_boundaries import build_with_settings, cell_gb_energy
 from lpsflow.structures.slab_geometry import in_plane_area

@@ -1,17 +1,19 @@
 """VASP climbing-image NEB of the automatically selected Li vacancy hops.
 
-The VASP path of :class:`lpsflow.flows.grain_boundaries.NebMaker`, per hop:
+The VASP path of :class:`lpsflow.descriptors.grain_boundaries.flow.NebMaker`, per hop:
 
 1. :func:`neb_endpoints_job` selects the hops in the relaxed host (the selection
-   of the MLIP path, :func:`~lpsflow.jobs.neb_hops.host_hops`) and builds the two
+   of the MLIP path, :func:`~lpsflow.descriptors.migration.jobs.host_hops`) and
+   builds the two
    vacancy endpoints of each;
 2. the backend's relaxation (cell fixed) relaxes each endpoint;
-3. :func:`~lpsflow.jobs.neb.interpolate_job` interpolates the images with IDPP (the
+3. :func:`~lpsflow.descriptors.migration.neb.interpolate_job` interpolates the
+   images with IDPP (the
    same ASE interpolation as the MLIP path);
 4. atomate2's ``NebFromImagesMaker`` runs VASP's climbing-image NEB (VTST),
    ``collect_neb_output`` joins endpoints and images into an ``NebTaskDoc``;
 5. :func:`collect_vasp_neb` turns every hop's documents into the
-   :class:`~lpsflow.jobs.neb_hops.NebHopsDoc` the MLIP path gives.
+   :class:`~lpsflow.descriptors.migration.jobs.NebHopsDoc` the MLIP path gives.
 
 These are the steps of atomate2's ``NebFromEndpointsMaker``, added one by one so
 that each job gets its content-derived id before the next one refers to it, and with
@@ -32,16 +34,16 @@ from pydantic import Field
 from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
-from lpsflow.errors import StructureError
-from lpsflow.jobs.identity import kind
-from lpsflow.jobs.neb import NebDoc
-from lpsflow.jobs.neb_hops import (
+from lpsflow.descriptors.migration.jobs import (
     NEB_PATHS,
     NebHopsDoc,
     SelectedHops,
     host_hops,
     selected_hops,
 )
+from lpsflow.descriptors.migration.neb import NebDoc
+from lpsflow.errors import StructureError
+from lpsflow.jobs.identity import kind
 from lpsflow.structures.hops import hop_endpoints
 
 METHOD = "VASP climbing-image NEB (VTST LCLIMB, IOPT=1), IDPP interpolation"
@@ -70,7 +72,8 @@ def neb_endpoints_job(
 ) -> NebEndpointsDoc:
     """Select exactly ``n_hops`` hops of ``path`` and build their endpoints.
 
-    Arguments as :func:`~lpsflow.jobs.neb_hops.neb_hop_job`. The flow has one
+    Arguments as :func:`~lpsflow.descriptors.migration.jobs.neb_hop_job`. The flow
+    has one
     NEB branch per requested hop, so fewer distinct hops is an error.
     """
     host, cell, host_ok, supercell, hops = host_hops(

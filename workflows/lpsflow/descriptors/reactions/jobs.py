@@ -8,8 +8,8 @@ from jobflow import OutputReference, job
 
 from lpsflow.analysis.reactions import balance, reaction_energy, sensitivity
 from lpsflow.calculators.outputs import CalcSummary, summarize
+from lpsflow.descriptors.reactions.schema import ReactionEnergyDoc, ReactionInput
 from lpsflow.jobs.identity import kind
-from lpsflow.schemas import ReactionEnergyDoc, ReactionInput
 
 
 def job_ref(job: Any) -> dict[str, Any]:

@@ -17,15 +17,15 @@ from jobflow import job
 from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
-from lpsflow.jobs.identity import kind
-from lpsflow.jobs.reactions import pick_lowest
-from lpsflow.jobs.screening import single_points
-from lpsflow.schemas import (
+from lpsflow.descriptors.mu_li.schema import (
     ChemicalPotentialDoc,
     VacancyEnergy,
     VacancyScreenDoc,
     VacancySite,
 )
+from lpsflow.descriptors.reactions.jobs import pick_lowest
+from lpsflow.jobs.identity import kind
+from lpsflow.jobs.screening import single_points
 from lpsflow.structures.vacancies import (
     boundary_li_sites,
     distinct_li_sites,

@@ -23,11 +23,7 @@ from jobflow import job
 from pymatgen.core import Structure
 
 from lpsflow.calculators.outputs import as_plain, summarize
-from lpsflow.errors import StructureError
-from lpsflow.jobs.identity import kind
-from lpsflow.jobs.reactions import pick_lowest
-from lpsflow.jobs.screening import single_point, single_points
-from lpsflow.schemas import (
+from lpsflow.descriptors.binding.schema import (
     BindingEnergyDoc,
     BindingPoint,
     InterfacePartsDoc,
@@ -36,6 +32,10 @@ from lpsflow.schemas import (
     ShiftEnergy,
     Termination,
 )
+from lpsflow.descriptors.reactions.jobs import pick_lowest
+from lpsflow.errors import StructureError
+from lpsflow.jobs.identity import kind
+from lpsflow.jobs.screening import single_point, single_points
 from lpsflow.structures.interface_energies import (
     consistent_binding_energy,
     relaxed_references,

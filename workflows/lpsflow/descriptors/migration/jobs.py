@@ -1,11 +1,13 @@
 """NEB of automatically selected Li vacancy hops in a relaxed host (SCIENCE.md item 8).
 
 ``neb_hop_job`` runs after the host is relaxed: it takes the relaxed cell (a bulk
-relaxation, or the :class:`~lpsflow.jobs.grain_boundaries.GBEnergyDoc` of a relaxed
-GB cell, whose ``relaxed_cell`` keeps the grain labels and boundary planes), picks
+relaxation, or the
+:class:`~lpsflow.descriptors.grain_boundaries.jobs.GBEnergyDoc` of a relaxed GB
+cell, whose ``relaxed_cell`` keeps the grain labels and boundary planes), picks
 the hop(s) with :func:`~lpsflow.structures.hops.select_hops`, builds the endpoints
 with :func:`~lpsflow.structures.hops.hop_endpoints` and runs
-:func:`~lpsflow.jobs.neb.run_neb` with the shared MLIP calculator. Paths:
+:func:`~lpsflow.descriptors.migration.neb.run_neb` with the shared MLIP calculator.
+Paths:
 
 * ``gb``: hops with both Li within ``window`` of a boundary plane and in the same
   grain (a jump *along* the GB), in the relaxed GB cell;
@@ -24,11 +26,11 @@ from jobflow import job
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
+from lpsflow.descriptors.migration.neb import NebDoc, run_neb
+from lpsflow.descriptors.mu_li.jobs import host_structure, supercell_for
+from lpsflow.descriptors.reactions.jobs import pick_lowest
 from lpsflow.errors import StructureError
 from lpsflow.jobs.identity import kind
-from lpsflow.jobs.neb import NebDoc, run_neb
-from lpsflow.jobs.reactions import pick_lowest
-from lpsflow.jobs.vacancies import host_structure, supercell_for
 from lpsflow.structures.hops import Hop, hop_endpoints, select_hops
 
 #: Hop selection per path: select_hops region and the grain filter.
@@ -186,12 +188,14 @@ def neb_hop_job(
         ``gb`` (along the boundary, in a GB cell) or ``bulk``.
     host
         ``{"doc": output, "uuid": job id}`` of the relaxed host: a relax output, or
-        a :class:`~lpsflow.jobs.grain_boundaries.GBEnergyDoc` for ``gb``; or a
+        a :class:`~lpsflow.descriptors.grain_boundaries.jobs.GBEnergyDoc` for
+        ``gb``; or a
         list of relax candidates, of which the lowest converged is used.
     n_hops, window, max_distance
         Passed to :func:`~lpsflow.structures.hops.select_hops`.
     n_images, fmax, max_steps, neb_kwargs
-        Passed to :func:`~lpsflow.jobs.neb.run_neb` (e.g. ``endpoint_fmax``,
+        Passed to :func:`~lpsflow.descriptors.migration.neb.run_neb` (e.g.
+        ``endpoint_fmax``,
         ``endpoint_steps``, ``spring``, ``optimizer``).
     supercell, min_length
         Optional supercell of the host before the vacancy is made (bulk path):
