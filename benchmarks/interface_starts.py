@@ -38,6 +38,7 @@ from lpsflow.campaign import load_campaign
 from lpsflow.descriptors.binding.flow import INTERFACE_PHASE
 from lpsflow.descriptors.binding.jobs import registry_order, screen_shifts
 from lpsflow.flows.campaign import build_campaign
+from lpsflow.jobs.identity import arguments
 from lpsflow.store import open_stores
 
 
@@ -78,9 +79,9 @@ def starts(config: str, roles: list[str] | None, ranks: list[int], distinct: boo
         used = summarize(stored["output"])
         screen = jobs[built.roles[screen_role]]
         screen.resolve_args(store=stores.jobs)
-        args = list(screen.function_args)
-        del args[1]  # the label: screen_shifts does not need it
-        shifted = screen_shifts(*args, **screen.function_kwargs)
+        args = arguments(screen)
+        del args["label"]  # screen_shifts does not need it
+        shifted = screen_shifts(**args)
         area = shifted.iset.match.area
         order = registry_order(shifted.energies, distinct, rest=False)
         for rank in ranks:

@@ -7,6 +7,7 @@ import pytest
 from lpsflow.campaign import campaign_from_dict
 from lpsflow.errors import ConfigError
 from lpsflow.flows.campaign import SHARED_PHASES, build_campaign
+from lpsflow.jobs.identity import arguments
 from lpsflow.structures.library import load_structure
 
 BASE = {"name": "f", "accelerants": ["Al2S3"], "doping": {"x": "1/4", "relax_top": 2}}
@@ -69,7 +70,7 @@ def test_structure_override_is_used(tmp_path):
     )
     cflow = build_campaign(c)
     job = next(j for j in cflow.flow.jobs if j.uuid == cflow.roles["relax:Li2S"])
-    assert job.function_args[0].volume == pytest.approx(li2s.volume, rel=1e-4)
+    assert arguments(job)["structure"].volume == pytest.approx(li2s.volume, rel=1e-4)
 
 
 def test_interface_branches_homo_once_hetero_per_accelerant():
@@ -96,11 +97,13 @@ def test_interface_branches_homo_once_hetero_per_accelerant():
     assert sum(k.endswith(":substrate") for k in r) == 2 * 3  # hetero + homo, per n
     assert not any(":cut:" in k for k in r)
     for ref in ("film", "substrate"):
-        start = by_uuid[r[f"relax:interface:hetero:Al2S3:n2:{ref}"]].function_args[0]
+        start = arguments(by_uuid[r[f"relax:interface:hetero:Al2S3:n2:{ref}"]])[
+            "structure"
+        ]
         assert start.uuid == r["parts:interface:hetero:Al2S3:n2"]
         assert start.attributes == (("a", ref),)
     parts = by_uuid[r["parts:interface:hetero:Al2S3:n2"]]
-    assert parts.function_args[1]["uuid"] == r["relax:interface:hetero:Al2S3:n2"]
+    assert arguments(parts)["interface"]["uuid"] == r["relax:interface:hetero:Al2S3:n2"]
     # the hetero substrate's thickness counts layers of the relaxed undoped core;
     # the homo series (undoped) has no host argument
     hetero = by_uuid[r["screen:interface:hetero:Al2S3:n1"]].function_kwargs
@@ -156,9 +159,10 @@ def test_interface_relax_top_adds_starts_and_keeps_every_other_id():
     }
     starts = by_uuid[two[f"screen:{tag}:starts"]]
     screen = by_uuid[two[f"screen:{tag}"]]
-    assert starts.function_args[0].uuid == screen.uuid and starts.function_args[1] == 2
+    assert arguments(starts)["screen"].uuid == screen.uuid
+    assert arguments(starts)["relax_top"] == 2
     assert starts.function_kwargs == screen.function_kwargs  # the same cells
-    relax = by_uuid[two[f"relax:{tag}:start2"]].function_args[0]
+    relax = arguments(by_uuid[two[f"relax:{tag}:start2"]])["structure"]
     assert relax.uuid == starts.uuid
     assert relax.attributes == (("a", "cells"), ("i", 0))
     parts = by_uuid[two[f"parts:{tag}:start2"]]
@@ -227,9 +231,9 @@ def test_gb_and_neb_branches_shared_once_and_per_accelerant():
     cflow = build_campaign(campaign_from_dict(BASE))
     jobs = {j.uuid: j for j in cflow.flow.jobs}
     neb_gb = jobs[one["neb:gb:Al2S3"]]
-    assert neb_gb.function_args[2]["uuid"] == one["gb:hetero:Al2S3"]
+    assert arguments(neb_gb)["host"]["uuid"] == one["gb:hetero:Al2S3"]
     neb_bulk = jobs[one["neb:bulk:Al2S3"]]
-    assert [h["uuid"] for h in neb_bulk.function_args[2]] == [
+    assert [h["uuid"] for h in arguments(neb_bulk)["host"]] == [
         one["relax:core:Al2S3:Li-site:0"], one["relax:core:Al2S3:Li-site:1"]
     ]  # fmt: skip
 
@@ -243,7 +247,7 @@ def test_gb_kinds_neb_paths_and_switches():
         campaign_from_dict({**BASE, "grain_boundaries": {"kinds": ["core"]}})
     )
     neb = next(j for j in cflow.flow.jobs if j.uuid == cflow.roles["neb:gb:Al2S3"])
-    assert neb.function_args[2]["uuid"] == cflow.roles["gb:core:Al2S3"]
+    assert arguments(neb)["host"]["uuid"] == cflow.roles["gb:core:Al2S3"]
     bulk_only = roles({**BASE, "neb": {"paths": ["bulk"]}})
     assert "neb:bulk:Al2S3" in bulk_only and "neb:gb:Al2S3" not in bulk_only
     off = roles(

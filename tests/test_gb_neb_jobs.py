@@ -24,7 +24,7 @@ from lpsflow.descriptors.grain_boundaries.jobs import (
     gb_energy_job,
 )
 from lpsflow.descriptors.migration.flow import NebMaker
-from lpsflow.descriptors.migration.jobs import NebHopsDoc, neb_hop_job
+from lpsflow.descriptors.migration.jobs import HopRequest, NebHopsDoc, neb_hop_job
 from lpsflow.errors import StructureError
 from lpsflow.jobs.identity import kind, stamp
 from lpsflow.jobs.screening import single_point
@@ -255,8 +255,8 @@ def test_converged_neb_reports_the_lowest_barrier(monkeypatch):
         "uuid": "bulk",
     }
     doc = neb_hop_job.original(
-        "Li3PS4", "bulk", host, n_hops=2, n_images=3, fmax=0.05, max_steps=300,
-        endpoint_fmax=0.01,
+        "Li3PS4", "bulk", host, HopRequest(n_hops=2), n_images=3, fmax=0.05,
+        max_steps=300, endpoint_fmax=0.01,
     )  # fmt: skip
     assert len(doc.runs) == len(doc.hops) == 2
     assert doc.converged and all(r.converged for r in doc.runs)
@@ -275,7 +275,10 @@ def test_converged_neb_reports_the_lowest_barrier(monkeypatch):
 
 
 def test_no_coincidence_on_the_relaxed_cells_names_the_setting():
-    from lpsflow.descriptors.grain_boundaries.jobs import screen_grain_boundary
+    from lpsflow.descriptors.grain_boundaries.jobs import (
+        GBGeometry,
+        screen_grain_boundary,
+    )
 
     core = load_structure("Li3PS4")
     doc = stand_in_relax.original(core, -4.0 * len(core))
@@ -283,8 +286,9 @@ def test_no_coincidence_on_the_relaxed_cells_names_the_setting():
     settings |= {"max_length_tol": 0.03, "max_angle_tol": 0.01, "flip": False}
     with pytest.raises(StructureError) as err:
         screen_grain_boundary.original(
-            "core", "Li3PS4", [{"doc": doc, "uuid": "a"}], None, (1, 0, 0), None,
-            settings, parent=core,
+            "core", "Li3PS4", [{"doc": doc, "uuid": "a"}], None,
+            GBGeometry(miller_a=(1, 0, 0), miller_b=None, settings=settings),
+            parent=core,
         )  # fmt: skip
     msg = str(err.value)
     assert msg.startswith("grain_boundaries.core on the relaxed cells: no CSL")

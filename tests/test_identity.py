@@ -17,10 +17,13 @@ from pymatgen.core import Lattice, Structure
 
 from lpsflow.errors import LpsflowError
 from lpsflow.jobs.identity import (
+    Spec,
+    arguments,
     content_key,
     declared_defaults,
     kind,
     kind_of,
+    legacy_key,
     stamp,
 )
 
@@ -139,6 +142,7 @@ def test_a_parent_computed_afresh_is_not_paired_with_adopted_children(store_0_1_
         "static:vacancy:Li7P3S11:host",
         "relax:vacancy:Li7P3S11:0",
         "mu_li:Li7P3S11",
+        "solution:core:Al2S3:Li-site",  # also new since 0.1.0: never adopted
     }
     adopted = {r for r, u in cflow.roles.items() if u in want}
     assert adopted == set(cflow.roles) - readers - {"relax:Li7P3S11"}
@@ -158,10 +162,12 @@ def _same(a, b) -> bool:
 
 
 def test_a_store_of_lpsflow_0_1_0_is_reused_not_recomputed(tmp_path):
-    """Every job of the 0.1.0 store is found under today's id (adopted), nothing is
-    computed, and the descriptors are the stored ones (1e-8)."""
+    """Every job of the 0.1.0 store is found under today's id (adopted), only what
+    0.1.0 did not have is computed (the solution energy, from stored relaxations),
+    and the descriptors are the stored ones (1e-8)."""
     from lpsflow.campaign import load_campaign
     from lpsflow.dispatch.local import run_campaign
+    from lpsflow.flows.campaign import build_campaign
     from lpsflow.results import load
     from lpsflow.store import open_stores
 
@@ -181,13 +187,17 @@ def test_a_store_of_lpsflow_0_1_0_is_reused_not_recomputed(tmp_path):
         old_ids = set(before["job_core"])
         lines: list[str] = []
         report = run_campaign(campaign, stores, tmp_path / "work", echo=lines.append)
-        assert (report.completed, report.reused, report.failed) == ([], 23, {}), lines
+        new = build_campaign(campaign, check=False).roles["solution:core:Al2S3:Li-site"]
+        assert (report.completed, report.reused, report.failed) == ([new], 23, {})
         assert any("23 results stored by lpsflow 0.1.0 reused" in x for x in lines)
         after = load("tiny", stores)
         again = run_campaign(campaign, stores, tmp_path / "work", echo=lambda _: None)
-    assert again.completed == [] and again.reused == 23
+    assert again.completed == [] and again.reused == 24
     assert set(after["job_core"]).isdisjoint(old_ids)  # today's ids
     assert list(after.columns) == list(before.columns)
+    assert before["E_sol"].isna().all() and after["E_sol"].notna().all()
+    new_columns = ["E_sol", "E_sol_Li2S_rich", "E_sol_by_x"]
+    before, after = before.drop(columns=new_columns), after.drop(columns=new_columns)
     for (_, a), (_, b) in zip(
         _values(before).iterrows(), _values(after).iterrows(), strict=True
     ):
@@ -233,3 +243,37 @@ def test_moved_modules_still_decode_stored_documents_and_jobs():
         {"@module": "lpsflow.jobs.neb_hops", "@callable": "neb_hop_job"}
     )
     assert function is neb_hop_job
+
+
+class _Pair(Spec):
+    """A test spec: one required field, one with a default."""
+
+    a: int
+    b: float = 2.0
+
+
+@job
+@kind("test_pair")
+def _separate(label: str, a: int, b: float = 2.0) -> None:
+    """The pair as two arguments."""
+
+
+@job
+@kind("test_pair")
+def _grouped(label: str, pair: _Pair) -> None:
+    """The pair as one spec."""
+
+
+def test_a_spec_is_read_as_its_fields():
+    """Grouping arguments into a spec keeps the job's id (a field left at its
+    default is left out, as a parameter's), and 0.1.0's id reads the spec as the
+    separate arguments 0.1.0 passed (positional spec: its fields in order)."""
+    for b in (2.0, 3.5):
+        one, two = _separate("x", 1, b), _grouped("x", _Pair(a=1, b=b))
+        assert content_key(one) == content_key(two)
+        assert json.loads(content_key(two))["inputs"] == (
+            {"label": "x", "a": 1} | ({"b": b} if b != 2.0 else {})
+        )
+    old = legacy_key(_grouped("x", _Pair(a=1, b=3.5)), None, {})
+    assert json.loads(old)["args"] == ["x", 1, 3.5]
+    assert arguments(_grouped("x", _Pair(a=1)))["pair"] == _Pair(a=1, b=2.0)

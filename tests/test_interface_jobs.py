@@ -20,6 +20,7 @@ from lpsflow.descriptors.binding.jobs import (
     registry_order,
     screen_interface,
 )
+from lpsflow.descriptors.binding.schema import InterfaceGeometry
 from lpsflow.errors import StructureError
 from lpsflow.structures.interface_energies import binding_energy
 from lpsflow.structures.library import load_structure
@@ -49,10 +50,10 @@ def homo(tmp_path_factory):
     maker = MLIPBackend(CalculatorSettings(fmax=0.15, max_steps=150)).relax_maker(
         "interface", relax_cell=False
     )
-    args = (
-        "homo", "Li7P3S11", _relaxed(li7), [_relaxed(li7)], 1, (0, 1, 0), (0, 1, 0),
-        series, 10.0,
-    )  # fmt: skip
+    geometry = InterfaceGeometry(
+        film_miller=(0, 1, 0), substrate_miller=(0, 1, 0), series=series, vacuum=10.0
+    )
+    args = ("homo", "Li7P3S11", _relaxed(li7), [_relaxed(li7)], 1, geometry)
     scr = screen_interface(*args)
     ri = maker.make(scr.output.interface)
     rf = maker.make(scr.output.film_reference)
@@ -237,8 +238,8 @@ def test_other_starts_are_the_next_registries_of_the_screen(homo):
     """interface_starts rebuilds the screen's cells and picks the next distinct
     registry by single point; cells that are not the screen's are refused."""
     scr, args = homo["s"], homo["args"]
-    _, _, film, subs, _, f_miller, s_miller, series, vacuum = args
-    rest = (film, subs, f_miller, s_miller, series, vacuum)
+    _, _, film, subs, _, geometry = args
+    rest = (film, subs, geometry)
     doc = interface_starts.original(scr, 2, *rest)
     energies = [s.energy for s in scr.shifts]
     (i,) = doc.selected

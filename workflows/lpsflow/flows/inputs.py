@@ -108,12 +108,9 @@ def _representative_interface(
     kind = role.kind
     screen = jobs[roles[str(role.but(step="screen", n=role.n or 1, part=""))]]
     args = arguments(screen)
-    substrates, n, vacuum = args["substrates"], args["n_layers"], args["vacuum"]
-    film_miller, sub_miller, series = (
-        args["film_miller"],
-        args["substrate_miller"],
-        args["series"],
-    )
+    substrates, n, geometry = args["substrates"], args["n_layers"], args["geometry"]
+    film_miller, sub_miller = geometry.film_miller, geometry.substrate_miller
+    series, vacuum = geometry.series, geometry.vacuum
     film = load_structure("Li7P3S11", campaign.structure_overrides)
     if kind == "homo":
         substrate = film
@@ -169,8 +166,8 @@ def _representative_gb(screen_uuid: str, jobs: dict, campaign: Campaign) -> Stru
 
     screen = jobs[screen_uuid]
     args = arguments(screen)
-    kind, bulk_a, st = args["kind"], args["bulk_a"], args["settings"]
-    miller_a, miller_b = args["miller_a"], args["miller_b"]
+    kind, bulk_a, geometry = args["kind"], args["bulk_a"], args["geometry"]
+    miller_a, miller_b, st = geometry.miller_a, geometry.miller_b, geometry.settings
     li7 = load_structure("Li7P3S11", campaign.structure_overrides)
     if kind == "homo":
         grain_a = li7

@@ -14,6 +14,12 @@ A job's uuid is derived from what it computes, never from where its code lives:
   jobs by their uuids;
 * a **salt** for what the inputs do not show (the MLIP package version).
 
+A job family whose inputs belong together takes them as one typed :class:`Spec`
+(an interface's geometry, a GB's geometry, a hop request), read by name in the job.
+A spec enters the id as its fields, each as if it were a parameter of its own
+(left out when equal to the field's default), so grouping inputs into a spec, or
+adding a field with a default, keeps every id.
+
 The same calculation therefore has the same uuid in every run, campaign and
 release, so a finished one is found in the store and never repeated.
 
@@ -33,6 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monty.json import jsanitize
+from pydantic import BaseModel, ConfigDict
 
 from lpsflow.errors import LpsflowError
 
@@ -76,6 +83,54 @@ FOREIGN_KINDS: dict[str, Kind] = {
 }
 
 
+class Spec(BaseModel):
+    """Typed inputs of a job family, passed as one argument and read by name.
+
+    Subclasses declare documented fields; a job's identity reads a spec as its
+    fields (see the module doc), and lpsflow 0.1.0's ids as the separate arguments
+    0.1.0 passed: the fields in order where the spec is positional, by name where
+    it is a keyword.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def fields(self) -> dict[str, Any]:
+        """The field values by name, in declaration order."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+def _spec_fields(spec: Spec) -> dict[str, Any]:
+    """A spec's fields without those equal to the field's default."""
+    out = {}
+    for name, info in type(spec).model_fields.items():
+        value = getattr(spec, name)
+        if info.is_required() or _plain(value) != _plain(info.default):
+            out[name] = value
+    return out
+
+
+def spec_types(function: Callable) -> dict[str, type[Spec]]:
+    """Parameters of ``function`` typed as a :class:`Spec` (or an optional one).
+
+    Annotations that do not resolve at run time (names imported for type checking
+    only) are not specs.
+    """
+    import typing
+
+    out = {}
+    for name, param in inspect.signature(function).parameters.items():
+        hint = param.annotation
+        if isinstance(hint, str):
+            try:
+                hint = eval(hint, function.__globals__)
+            except NameError:
+                continue
+        for candidate in (hint, *typing.get_args(hint)):
+            if isinstance(candidate, type) and issubclass(candidate, Spec):
+                out[name] = candidate
+    return out
+
+
 def _path(obj: Any) -> str:
     return f"{obj.__module__}.{obj.__qualname__}"
 
@@ -113,13 +168,22 @@ def _bound(function: Callable, args: tuple, kwargs: dict) -> inspect.BoundArgume
 
 
 def _inputs(function: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
-    """Arguments by parameter name, those equal to their default left out."""
+    """Arguments by parameter name, those equal to their default left out.
+
+    A :class:`Spec` enters as its fields (an omitted optional spec: its defaults).
+    """
     bound = _bound(function, args, kwargs)
     params = bound.signature.parameters
+    specs = spec_types(function)
     out: dict[str, Any] = {}
     for name, value in bound.arguments.items():
         param = params[name]
-        if param.kind is inspect.Parameter.VAR_KEYWORD:
+        if name in specs:
+            fields = _spec_fields(value if value is not None else specs[name]())
+            if set(fields) & set(params):
+                raise LpsflowError(f"{name}: spec fields clash with parameters")
+            out.update(fields)
+        elif param.kind is inspect.Parameter.VAR_KEYWORD:
             out.update(value)
         elif param.default is inspect.Parameter.empty or _plain(value) != _plain(
             param.default
@@ -153,11 +217,16 @@ def declared_defaults() -> dict[str, dict[str, Any]]:
             found = vars(function).get("lpsflow_kind") if callable(function) else None
             if isinstance(found, Kind) and function.__module__ == module.__name__:
                 params = inspect.signature(function).parameters.values()
-                out[f"{found.name}@{found.version}"] = {
-                    p.name: _plain(p.default)
-                    for p in params
-                    if p.default is not inspect.Parameter.empty
-                }
+                specs = spec_types(function)
+                defaults: dict[str, Any] = {}
+                for p in params:
+                    if p.name in specs:  # a spec's fields count as parameters
+                        for name, info in specs[p.name].model_fields.items():
+                            if not info.is_required():
+                                defaults[name] = _plain(info.default)
+                    elif p.default is not inspect.Parameter.empty:
+                        defaults[p.name] = _plain(p.default)
+                out[f"{found.name}@{found.version}"] = dict(sorted(defaults.items()))
     return dict(sorted(out.items()))
 
 
@@ -272,12 +341,20 @@ def legacy_key(job: Job, salt: Any, legacy: dict[str, str]) -> str:
     found = kind_of(job)
     function = job.function
     maker = getattr(function, "__self__", None)
+    args = [
+        v
+        for a in job.function_args
+        for v in (a.fields().values() if isinstance(a, Spec) else [a])
+    ]
+    kwargs: dict[str, Any] = {}
+    for name, value in job.function_kwargs.items():
+        kwargs.update(value.fields() if isinstance(value, Spec) else {name: value})
     payload = {
         "v": 1,
         "function": LEGACY_PATHS.get(found.name, _path(function)),
         "maker": maker.as_dict() if maker is not None else None,
-        "args": job.function_args,
-        "kwargs": job.function_kwargs,
+        "args": args,
+        "kwargs": kwargs,
         "salt": salt,
     }
     clean = _without(_as_legacy(_plain(payload), legacy), ("@version",))

@@ -38,6 +38,7 @@ from lpsflow.descriptors.binding.jobs import (
     interface_starts,
     screen_interface,
 )
+from lpsflow.descriptors.binding.schema import InterfaceGeometry
 from lpsflow.descriptors.reactions.jobs import job_ref
 from lpsflow.errors import StructureError
 from lpsflow.flows.book import current_book
@@ -132,11 +133,11 @@ class BindingSeriesMaker(Maker):
         films: dict[str, list] = {"parts": [], "cut": []}
         subs: dict[str, list] = {"parts": [], "cut": []}
         film_in, subs_in = job_ref(film), [job_ref(j) for j in substrates]
-        geometry = (
-            tuple(self.film_miller),
-            tuple(self.substrate_miller),
-            self.series.model_dump(mode="json"),
-            self.vacuum,
+        geometry = InterfaceGeometry(
+            film_miller=tuple(self.film_miller),
+            substrate_miller=tuple(self.substrate_miller),
+            series=self.series.model_dump(mode="json"),
+            vacuum=self.vacuum,
         )
         mlip = {
             "model": self.screening_model,
@@ -146,7 +147,7 @@ class BindingSeriesMaker(Maker):
         }
         for n in range(1, self.film_layers + 1):
             scr = b.add(
-                screen_interface(kind, label, film_in, subs_in, n, *geometry, **mlip),
+                screen_interface(kind, label, film_in, subs_in, n, geometry, **mlip),
                 result.but(step="screen", n=n),
                 name=f"screen interface {words} n={n}",
             )
@@ -180,9 +181,7 @@ class BindingSeriesMaker(Maker):
                 )
             if k > 1:  # the screen's own arguments but its label and n, and its output
                 others = b.add(
-                    interface_starts(
-                        scr.output, k, film_in, subs_in, *geometry, **mlip
-                    ),
+                    interface_starts(scr.output, k, film_in, subs_in, geometry, **mlip),
                     result.but(step="screen", n=n, part="starts"),
                     name=f"starts interface {words} n={n}",
                 )

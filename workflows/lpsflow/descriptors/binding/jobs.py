@@ -26,6 +26,7 @@ from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.descriptors.binding.schema import (
     BindingEnergyDoc,
     BindingPoint,
+    InterfaceGeometry,
     InterfacePartsDoc,
     InterfaceScreenDoc,
     InterfaceStartsDoc,
@@ -133,10 +134,7 @@ def screen_shifts(
     film: dict[str, Any],
     substrates: list[dict[str, Any]],
     n_layers: int,
-    film_miller: tuple[int, int, int],
-    substrate_miller: tuple[int, int, int],
-    series: dict[str, Any],
-    vacuum: float,
+    geometry: InterfaceGeometry,
     model: str = "CHGNet",
     device: str = "cpu",
     substrate_host: dict[str, Any] | None = None,
@@ -147,6 +145,8 @@ def screen_shifts(
     Arguments as :func:`screen_interface`'s; ``energies``: the cells' single points
     if known (a screen's), else computed.
     """
+    film_miller, substrate_miller = geometry.film_miller, geometry.substrate_miller
+    series, vacuum = geometry.series, geometry.vacuum
     film_bulk = summarize(film["doc"]).structure
     best, sums = pick_lowest(substrates)
     sub_bulk = sums[best].structure
@@ -196,10 +196,7 @@ def screen_interface(
     film: dict[str, Any],
     substrates: list[dict[str, Any]],
     n_layers: int,
-    film_miller: tuple[int, int, int],
-    substrate_miller: tuple[int, int, int],
-    series: dict[str, Any],
-    vacuum: float,
+    geometry: InterfaceGeometry,
     model: str = "CHGNet",
     device: str = "cpu",
     substrate_host: dict[str, Any] | None = None,
@@ -217,10 +214,8 @@ def screen_interface(
         substrate candidates (the lowest converged one is used).
     n_layers
         Film thickness in layers.
-    series
-        :class:`~lpsflow.campaign_branches.InterfaceSeriesSettings` as a dict.
-    vacuum
-        Vacuum above the film (A).
+    geometry
+        Planes, series settings and vacuum (:class:`InterfaceGeometry`).
     substrate_host
         ``{"doc": relax output}`` of the undoped phase of a doped substrate: the
         series' ``substrate_layers`` and ``fixed_layers`` then count its layers
@@ -233,10 +228,7 @@ def screen_interface(
         film,
         substrates,
         n_layers,
-        film_miller,
-        substrate_miller,
-        series,
-        vacuum,
+        geometry,
         model,
         device,
         substrate_host,
@@ -284,10 +276,7 @@ def interface_starts(
     relax_top: int,
     film: dict[str, Any],
     substrates: list[dict[str, Any]],
-    film_miller: tuple[int, int, int],
-    substrate_miller: tuple[int, int, int],
-    series: dict[str, Any],
-    vacuum: float,
+    geometry: InterfaceGeometry,
     model: str = "CHGNet",
     device: str = "cpu",
     substrate_host: dict[str, Any] | None = None,
@@ -308,10 +297,7 @@ def interface_starts(
         film,
         substrates,
         scr["n_layers"],
-        film_miller,
-        substrate_miller,
-        series,
-        vacuum,
+        geometry,
         model,
         device,
         substrate_host,

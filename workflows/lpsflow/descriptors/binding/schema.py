@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
+
+from lpsflow.jobs.identity import Spec
+
+
+class InterfaceGeometry(Spec):
+    """What an interface series builds: the planes, the series settings, vacuum."""
+
+    film_miller: tuple[int, int, int] = Field(..., description="Film plane.")
+    substrate_miller: tuple[int, int, int] = Field(..., description="Substrate plane.")
+    series: dict[str, Any] = Field(
+        ...,
+        description="The series' settings "
+        "(:class:`~lpsflow.campaign_branches.InterfaceSeriesSettings` as a dict): "
+        "substrate and fixed layers, shift grid, lattice-match tolerances.",
+    )
+    vacuum: float = Field(..., description="Vacuum above the film (A).")
 
 
 class ShiftEnergy(BaseModel):

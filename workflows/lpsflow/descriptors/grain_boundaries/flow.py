@@ -23,6 +23,7 @@ from jobflow import Flow, Maker, OutputReference
 
 from lpsflow import roles
 from lpsflow.descriptors.grain_boundaries.jobs import (
+    GBGeometry,
     gb_energy_job,
     screen_grain_boundary,
 )
@@ -120,9 +121,11 @@ class GrainBoundaryMaker(Maker):
                 label,
                 a_refs,
                 b_refs,
-                miller_a,
-                miller_b if hetero else None,
-                _settings(kind, self.settings),
+                GBGeometry(
+                    miller_a=miller_a,
+                    miller_b=miller_b if hetero else None,
+                    settings=_settings(kind, self.settings),
+                ),
                 model=self.screening_model,
                 device=self.device,
                 parent=parent,

@@ -33,7 +33,7 @@ from pymatgen.core import Structure
 from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.descriptors.reactions.jobs import pick_lowest
 from lpsflow.errors import StructureError
-from lpsflow.jobs.identity import kind
+from lpsflow.jobs.identity import Spec, kind
 from lpsflow.jobs.screening import single_points
 from lpsflow.structures.grain_boundaries import build_with_settings, cell_gb_energy
 from lpsflow.structures.slab_geometry import in_plane_area
@@ -52,6 +52,20 @@ class GBShiftEnergy(BaseModel):
     energy: float = Field(..., description="Screening single-point energy (eV).")
     relative_energy: float = Field(
         ..., description="Energy above the lowest shift (meV per cell)."
+    )
+
+
+class GBGeometry(Spec):
+    """What a GB screen builds: the boundary planes and the construction settings."""
+
+    miller_a: tuple[int, int, int] = Field(..., description="Grain A's plane (hkl).")
+    miller_b: tuple[int, int, int] | None = Field(
+        ..., description="Grain B's plane (hkl); None: grain A's (homo, core)."
+    )
+    settings: dict[str, Any] = Field(
+        ...,
+        description=":class:`~lpsflow.structures.grain_boundaries.GBSettings` as a "
+        "dict (``dataclasses.asdict``); ``shift_grid`` is ``(n_a, n_b)``.",
     )
 
 
@@ -156,9 +170,7 @@ def screen_grain_boundary(
     label: str,
     bulk_a: list[dict[str, Any]],
     bulk_b: list[dict[str, Any]] | None,
-    miller_a: tuple[int, int, int],
-    miller_b: tuple[int, int, int] | None,
-    settings: dict[str, Any],
+    geometry: GBGeometry,
     model: str = "CHGNet",
     device: str = "cpu",
     parent: Structure | None = None,
@@ -175,11 +187,8 @@ def screen_grain_boundary(
     bulk_a, bulk_b
         ``{"doc": relax output, "uuid": job id}`` candidates of each relaxed bulk
         (the lowest converged one per list is used).
-    miller_a, miller_b
-        Boundary planes of grain A and B.
-    settings
-        :class:`~lpsflow.structures.grain_boundaries.GBSettings` as a dict
-        (``dataclasses.asdict``); ``shift_grid`` is ``(n_a, n_b)``.
+    geometry
+        Boundary planes and construction settings (:class:`GBGeometry`).
     parent
         Undoped host in grain A's orientation whose symmetry decides which
         misorientations are no boundary (``core`` GBs of doped cells).
@@ -187,6 +196,11 @@ def screen_grain_boundary(
     """
     if kind not in GB_KINDS:
         raise StructureError(f"GB kind must be one of {sorted(GB_KINDS)}, not {kind!r}")
+    miller_a, miller_b, settings = (
+        geometry.miller_a,
+        geometry.miller_b,
+        geometry.settings,
+    )
     ia, sums_a = pick_lowest(bulk_a)
     a = sums_a[ia]
     if GB_KINDS[kind]:

@@ -15,7 +15,7 @@ from jobflow import Flow, Maker, OutputReference
 from lpsflow import roles
 from lpsflow.calculators.base import GRAIN_BOUNDARY
 from lpsflow.descriptors.grain_boundaries.flow import GB_MILLERS
-from lpsflow.descriptors.migration.jobs import neb_hop_job
+from lpsflow.descriptors.migration.jobs import HopRequest, neb_hop_job
 from lpsflow.descriptors.reactions.jobs import job_ref
 from lpsflow.errors import StructureError
 from lpsflow.flows.book import JobBook, current_book
@@ -99,7 +99,7 @@ class NebMaker(Maker):
                     max_steps=self.max_steps,
                     model=self.screening_model,
                     device=self.device,
-                    **self._hops(),
+                    hops=self._hops(),
                     **self.options,
                 ),
                 roles.neb(self.path, label),
@@ -107,15 +107,15 @@ class NebMaker(Maker):
             )
         return b.flow_since(start, out.output, f"{self.name} {self.path} {label}")
 
-    def _hops(self) -> dict[str, Any]:
-        """What selects the hops (keywords of both NEB paths' first job)."""
-        return {
-            "n_hops": self.n_hops,
-            "window": self.window,
-            "max_distance": self.max_distance,
-            "supercell": self.supercell,
-            "min_length": self.min_length,
-        }
+    def _hops(self) -> HopRequest:
+        """What selects the hops (of both NEB paths' first job)."""
+        return HopRequest(
+            n_hops=self.n_hops,
+            window=self.window,
+            max_distance=self.max_distance,
+            supercell=self.supercell,
+            min_length=self.min_length,
+        )
 
     def _vasp(self, b: JobBook, label: str, ref: Any) -> Job:
         """Hop selection, per hop endpoint relaxes + IDPP + VASP NEB, then collect."""
@@ -129,7 +129,7 @@ class NebMaker(Maker):
 
         result, words = roles.neb(self.path, label), f"{self.path} {label}"
         sel = b.add(
-            neb_endpoints_job(label, self.path, ref, **self._hops()),
+            neb_endpoints_job(label, self.path, ref, hops=self._hops()),
             result.but(step="hops"),
             name=f"neb hops {words}",
             salt=False,

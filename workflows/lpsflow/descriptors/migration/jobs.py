@@ -30,7 +30,7 @@ from lpsflow.descriptors.migration.neb import NebDoc, run_neb
 from lpsflow.descriptors.mu_li.jobs import host_structure, supercell_for
 from lpsflow.descriptors.reactions.jobs import pick_lowest
 from lpsflow.errors import StructureError
-from lpsflow.jobs.identity import kind
+from lpsflow.jobs.identity import Spec, kind
 from lpsflow.structures.hops import Hop, hop_endpoints, select_hops
 
 #: Hop selection per path: select_hops region and the grain filter.
@@ -130,16 +130,34 @@ class NebHopsDoc(SelectedHops):
         )
 
 
+class HopRequest(Spec):
+    """Which Li hops a NEB branch computes (see ``select_hops``)."""
+
+    n_hops: int = Field(1, description="Hops per path (the shortest distinct ones).")
+    window: float = Field(
+        3.0, description="Both Li within this distance of a boundary plane (A; gb)."
+    )
+    max_distance: float = Field(4.5, description="Longest hop considered (A).")
+    supercell: tuple[int, int, int] | None = Field(
+        None, description="Supercell of the host before the vacancy is made (bulk)."
+    )
+    min_length: float | None = Field(
+        None,
+        description="Else the smallest diagonal supercell with every lattice vector "
+        ">= this (A; bulk).",
+    )
+
+    def settings(self, supercell: tuple | None) -> dict[str, Any]:
+        """As a result document's settings, with the supercell used."""
+        return {**self.fields(), "supercell": list(supercell) if supercell else None}
+
+
 def host_hops(
-    path: str,
-    host: dict[str, Any] | list[dict[str, Any]],
-    n_hops: int,
-    window: float,
-    max_distance: float,
-    supercell: tuple[int, int, int] | None = None,
-    min_length: float | None = None,
+    path: str, host: dict[str, Any] | list[dict[str, Any]], hops: HopRequest
 ) -> tuple[dict[str, Any], Structure, bool, tuple | None, list[Hop]]:
     """The host used, its (super)cell, convergence, supercell and selected hops."""
+    n_hops, window, max_distance = hops.n_hops, hops.window, hops.max_distance
+    supercell, min_length = hops.supercell, hops.min_length
     if path not in NEB_PATHS:
         raise StructureError(
             f"NEB path must be one of {sorted(NEB_PATHS)}, not {path!r}"
@@ -166,14 +184,10 @@ def neb_hop_job(
     label: str,
     path: str,
     host: dict[str, Any] | list[dict[str, Any]],
-    n_hops: int = 1,
+    hops: HopRequest | None = None,
     n_images: int = 3,
     fmax: float = 0.1,
     max_steps: int = 100,
-    window: float = 3.0,
-    max_distance: float = 4.5,
-    supercell: tuple[int, int, int] | None = None,
-    min_length: float | None = None,
     model: str = "CHGNet",
     device: str = "cpu",
     **neb_kwargs: Any,
@@ -191,23 +205,17 @@ def neb_hop_job(
         a :class:`~lpsflow.descriptors.grain_boundaries.jobs.GBEnergyDoc` for
         ``gb``; or a
         list of relax candidates, of which the lowest converged is used.
-    n_hops, window, max_distance
-        Passed to :func:`~lpsflow.structures.hops.select_hops`.
+    hops
+        Which hops (:class:`HopRequest`; None: its defaults).
     n_images, fmax, max_steps, neb_kwargs
         Passed to :func:`~lpsflow.descriptors.migration.neb.run_neb` (e.g.
-        ``endpoint_fmax``,
-        ``endpoint_steps``, ``spring``, ``optimizer``).
-    supercell, min_length
-        Optional supercell of the host before the vacancy is made (bulk path):
-        given, or the smallest diagonal one with every lattice vector >=
-        ``min_length`` (A).
+        ``endpoint_fmax``, ``endpoint_steps``, ``spring``, ``optimizer``).
 
     """
     from lpsflow.calculators.mlip import mlip_calculator
 
-    host, cell, host_ok, supercell, hops = host_hops(
-        path, host, n_hops, window, max_distance, supercell, min_length
-    )
+    request = hops or HopRequest()
+    host, cell, host_ok, supercell, hops = host_hops(path, host, request)
     sel = NEB_PATHS[path]
     calc = mlip_calculator(model, device)
     runs = []
@@ -231,10 +239,8 @@ def neb_hop_job(
         runs,
         calculator=model,
         settings={
-            "n_hops": n_hops, "n_images": n_images, "fmax": fmax,
-            "max_steps": max_steps, "window": window, "max_distance": max_distance,
-            "supercell": list(supercell) if supercell else None,
-            "min_length": min_length, **sel,
+            **request.settings(supercell), "n_images": n_images, "fmax": fmax,
+            "max_steps": max_steps, **sel,
             **{k: v for k, v in neb_kwargs.items() if k != "label"},
         },
     )  # fmt: skip

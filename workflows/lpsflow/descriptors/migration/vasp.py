@@ -36,6 +36,7 @@ from pymatgen.core import Structure
 from lpsflow.calculators.outputs import as_plain, summarize
 from lpsflow.descriptors.migration.jobs import (
     NEB_PATHS,
+    HopRequest,
     NebHopsDoc,
     SelectedHops,
     host_hops,
@@ -64,11 +65,7 @@ def neb_endpoints_job(
     label: str,
     path: str,
     host: dict[str, Any] | list[dict[str, Any]],
-    n_hops: int = 1,
-    window: float = 3.0,
-    max_distance: float = 4.5,
-    supercell: tuple[int, int, int] | None = None,
-    min_length: float | None = None,
+    hops: HopRequest | None = None,
 ) -> NebEndpointsDoc:
     """Select exactly ``n_hops`` hops of ``path`` and build their endpoints.
 
@@ -76,26 +73,19 @@ def neb_endpoints_job(
     has one
     NEB branch per requested hop, so fewer distinct hops is an error.
     """
-    host, cell, host_ok, supercell, hops = host_hops(
-        path, host, n_hops, window, max_distance, supercell, min_length
-    )
-    if len(hops) < n_hops:
+    request = hops or HopRequest()
+    host, cell, host_ok, supercell, hops = host_hops(path, host, request)
+    if len(hops) < request.n_hops:
         raise StructureError(
-            f"only {len(hops)} distinct {path} hop(s) within {max_distance:g} A in "
+            f"only {len(hops)} distinct {path} hop(s) within "
+            f"{request.max_distance:g} A in "
             f"{cell.composition.reduced_formula}; lower neb.n_hops or raise "
             "neb.max_distance"
         )
     return NebEndpointsDoc(
         **selected_hops(label, path, host, cell, host_ok, hops),
         endpoints=[list(hop_endpoints(cell, h)) for h in hops],
-        settings={
-            "n_hops": n_hops,
-            "window": window,
-            "max_distance": max_distance,
-            "supercell": list(supercell) if supercell else None,
-            "min_length": min_length,
-            **NEB_PATHS[path],
-        },
+        settings={**request.settings(supercell), **NEB_PATHS[path]},
     )
 
 

@@ -11,7 +11,7 @@ from lpsflow.plots import COLORS, figure, png
 from lpsflow.report_render import Figure, Placeholder, Section, Table, Text
 
 if TYPE_CHECKING:
-    from lpsflow.analysis.phase_model import PhaseEvolution
+    from lpsflow.analysis.phase_results import PhaseEvolution
 
 
 def phase_source(df: pd.DataFrame) -> tuple[str, str, float | None, str]:
