@@ -180,7 +180,7 @@ def _ranking_section(data: ReportData) -> Section:
     cfg, ranked = data.config, data.ranked
     keys = [c.key for c in criteria()]
     rows, classes, reasons, reason_cls = [], [], [], []
-    css = {"pass": "pass", "fail": "fail", "not computed": "nc"}
+    css = {"pass": "pass", "fail": "fail", "undecided": "nc", "not computed": "nc"}
     for r in ranked:
         rows.append(
             [
@@ -216,8 +216,9 @@ def _ranking_section(data: ReportData) -> Section:
                 "Score = sum of the weights of the passed criteria; computed = sum "
                 "of the weights of the criteria that could be evaluated. Order: "
                 "score (high first), then failed weight (low first), then "
-                "dE_core - dE_Li7P3S11 (more negative first). A criterion that was "
-                "not computed is never counted as passed or failed. "
+                f"{', then '.join(cfg.order_by)} (lower value first). A criterion "
+                "that was not computed, or undecided, is never counted as passed or "
+                "failed. "
                 f"Thresholds: formation margin {cfg.formation_margin:g} eV/atom, "
                 f"|mu_Li difference| >= {cfg.mu_li_min:g} eV."
             ),

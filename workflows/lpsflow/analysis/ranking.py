@@ -13,14 +13,16 @@ the registry.
 
 A criterion whose column is absent from the table, or empty for a row, is
 ``not computed``: never passed, never failed, never guessed (a branch switched off,
-or a band or relaxation that did not converge).
+or a band or relaxation that did not converge). One whose numbers allow either
+verdict is ``undecided``: evaluated, neither passed nor failed.
 
 **Score rule** (:func:`rank`): ``score`` = sum of the weights of the passed
 criteria; ``computed`` = sum of the weights of the criteria that could be evaluated.
-Rows are ordered by score (high first), then by failed weight (``computed - score``,
-low first), then by the formation margin (more negative first), then by name. A
-criterion missing in a row therefore neither helps nor hurts beyond the passes it
-did not earn; ``computed`` and ``total`` show how complete the evidence is.
+Rows are ordered by score (high first), then by failed weight (low first), then by
+the values of ``RankingConfig.order_by`` (lower first: the solution energy per
+dopant, then the formation margin), then by name. A criterion missing in a row
+therefore neither helps nor hurts beyond the passes it did not earn; ``computed``
+and ``total`` show how complete the evidence is.
 """
 
 from __future__ import annotations
@@ -42,9 +44,15 @@ class RankingConfig(BaseModel):
     weights: dict[str, float] = Field(
         default_factory=lambda: {c.key: c.weight for c in criteria()},
         description="Weight of each criterion in the score (default: each "
-        "criterion's own, see the report's criteria table: formation, solution and "
+        "criterion's own, see the report's criteria table: formation and "
         "solubility weigh 2, as they carry the study's main argument, that the "
         "core forms first and takes up only part of the accelerant; the others 1).",
+    )
+    order_by: list[str] = Field(
+        default_factory=lambda: ["solution", "formation"],
+        description="Criteria whose values (lower first) order rows of equal score "
+        "and failed weight: the solution energy per dopant (what the dopant does), "
+        "then the formation margin.",
     )
     formation_margin: float = Field(
         0.0,
@@ -126,9 +134,12 @@ def rank(df: pd.DataFrame, config: RankingConfig | None = None) -> list[RankedRo
         results = evaluate(row, cfg)
         score = sum(c.weight for c in results if c.status == PASS)
         computed = sum(c.weight for c in results if c.status != NOT_COMPUTED)
-        first = next((c.value for c in results if c.key == "formation"), None)
-        margin = first if first is not None else math.inf
-        key = (-score, computed - score, margin, str(row["accelerant"]))
+        failed = sum(c.weight for c in results if c.status == FAIL)
+        values = {c.key: c.value for c in results}
+        order = tuple(
+            values[k] if values.get(k) is not None else math.inf for k in cfg.order_by
+        )
+        key = (-score, failed, *order, str(row["accelerant"]))
         conv = row.get("converged")
         conv = None if conv is None or conv != conv else bool(conv)  # NaN: unknown
         scored.append(

@@ -23,9 +23,12 @@ if TYPE_CHECKING:
     from lpsflow.roles import Role
     from lpsflow.store import Stores
 
-Status = Literal["pass", "fail", "not computed"]
+Status = Literal["pass", "fail", "undecided", "not computed"]
 PASS: Status = "pass"
 FAIL: Status = "fail"
+UNDECIDED: Status = "undecided"
+"""Computed, but the numbers allow either verdict (e.g. it depends on a condition
+the campaign cannot fix, or the difference is inside the spread)."""
 NOT_COMPUTED: Status = "not computed"
 
 #: What a criterion's test returns: value, display text, status, reason.

@@ -13,10 +13,11 @@ DESCRIPTOR = Descriptor(
     criteria=(
         Criterion(
             key="solution",
-            title="the dopant dissolves in Li3PS4 (E_sol < 0 per dopant)",
-            columns=("E_sol",),
+            title="the dopant enters Li3PS4 from its sulfide (E_sol < 0 per dopant "
+            "beside Li7P3S11 and beside Li2S; lower E_sol ranks first)",
+            columns=("E_sol", "E_sol_Li2S_rich"),
             unit="eV/dopant",
-            weight=2.0,
+            weight=1.0,
             test=read.dissolves,
         ),
     ),

@@ -2,8 +2,8 @@
 
 The per-atom reaction energy of a doped core from the precursors mostly tracks its
 Li2S fraction (an undoped Li3PS4 already lies below Li7P3S11), so it cannot say what
-the dopant itself does. The solution energy does. A doped cell of n PS4 units (every
-scheme keeps the S sublattice: n = S/4) holding m dopants forms as
+the dopant itself does. The solution energy does. A doped cell of n PS4 units
+holding m dopants forms as
 
     n Li3PS4 + (m/a) MaSb + nu_Li2S Li2S + nu_P2S5 P2S5 -> doped cell
 
@@ -14,11 +14,18 @@ up (5-q)/2 Li2S and releases 1/2 P2S5), and
              - nu_Li2S mu_Li2S - nu_P2S5 mu_P2S5] / m     (eV per dopant).
 
 The Li2S and P2S5 it exchanges go to or come from the rest of the sample, at the
-chemical potentials of the phases that coexist with Li3PS4 there (standard defect
-chemistry): :data:`CONDITIONS`. The study's 70Li2S-30P2S5 glass-ceramic lies
-between Li3PS4 and Li7P3S11, so ``Li7P3S11`` is the headline; ``Li2S`` (a
-Li2S-richer sample) is the other bound. Negative: M leaves its sulfide for the
-Li3PS4 host. The campaign's own relaxations give every energy.
+chemical potentials of the phase that coexists with Li3PS4 there (standard defect
+chemistry; :data:`~lpsflow.descriptors.solution_energy.schema.CONDITIONS`): with
+Li7P3S11 (samples between 75:25 and 70:30, such as the study's doped core +
+Li7P3S11; the headline) or with Li2S (a Li2S-rich sample; the other bound). Every
+condition keeps Li3PS4 in equilibrium (1.5 mu_Li2S + 0.5 mu_P2S5 = E(Li3PS4)), so
+E_sol does not depend on how many Li3PS4 units the balance counts (n = S/4 is a
+convention). The two conditions differ by (Li2S released per M) x 0.7 eV or so, a
+valence term the same for every dopant of one valence: compare dopants under one
+condition. M comes from MaSb: a more stable M-bearing phase (a ternary such as
+LiAlS2 or Li4SiS4) would make E_sol higher, so E_sol against MaSb is a lower bound.
+Negative: M leaves its sulfide for the Li3PS4 host. The campaign's own relaxations
+give every energy.
 """
 
 from __future__ import annotations
@@ -38,9 +45,21 @@ from lpsflow.descriptors.solution_energy.schema import (
 from lpsflow.errors import CompositionError
 from lpsflow.jobs.identity import kind
 
-#: The phases behind the chemical potentials: the host, then those it may coexist
-#: with (the accelerant is added per job).
-RESERVOIRS = ("Li3PS4", "Li7P3S11", "Li2S")
+#: The phases behind the chemical potentials: the host, those it may coexist with,
+#: and P2S5 (for Li7P3S11's distance from the computed hull; the accelerant is
+#: added per job).
+RESERVOIRS = ("Li3PS4", "Li7P3S11", "Li2S", "P2S5")
+
+
+def li7p3s11_above_tie(per_fu: dict[str, float]) -> float:
+    """Energy of Li7P3S11 above the Li3PS4-P2S5 tie line (meV/atom).
+
+    Li7P3S11 = 7/3 Li3PS4 + 1/3 P2S5. Positive: metastable in the campaign's own
+    energies, so its coexistence with Li3PS4 (the headline condition) is a
+    metastable equilibrium and lowers each Li-site E_sol by (q/2) x 21 x this.
+    """
+    tie = 7 / 3 * per_fu["Li3PS4"] + 1 / 3 * per_fu["P2S5"]
+    return 1000 * (per_fu["Li7P3S11"] - tie) / 21
 
 
 def chemical_potentials(per_fu: dict[str, float], condition: str) -> dict[str, float]:
@@ -61,10 +80,10 @@ def solution_coefficients(
 ) -> dict[str, float]:
     """Amounts of Li3PS4, the accelerant, Li2S and P2S5 that make ``doped``.
 
-    Positive: consumed; negative: released. Every scheme keeps the host's S
-    sublattice, so the cell holds n = S/4 Li3PS4 units; the accelerant, Li2S and
-    P2S5 balance the rest (Li3PS4 itself lies on the Li2S-P2S5 line, so n must be
-    fixed this way). A :class:`CompositionError` if no such balance exists.
+    Positive: consumed; negative: released. Li3PS4 itself lies on the Li2S-P2S5
+    line, so its amount is a convention: n = S/4 (every scheme keeps the host's S
+    sublattice); the accelerant, Li2S and P2S5 balance the rest. A
+    :class:`CompositionError` if no such balance exists.
     """
     cation = next(str(e) for e in accelerant.elements if str(e) != "S")
     elements = ["Li", "P", "S", cation]
@@ -116,7 +135,7 @@ def solution_energy_job(
         The campaign's core content (its value is the headline).
     references
         :func:`~lpsflow.descriptors.reactions.jobs.phase_input` of Li3PS4,
-        Li7P3S11, Li2S and the accelerant.
+        Li7P3S11, Li2S, P2S5 and the accelerant.
     series
         One ``phase_input`` per x (candidates: the relaxed arrangements; the lowest
         converged is used), with an extra key ``x``.
@@ -165,6 +184,7 @@ def solution_energy_job(
         x=x,
         reservoir_energies=per_atom,
         chemical_potentials=mus,
+        li7p3s11_above_tie=li7p3s11_above_tie(per_fu),
         energy_per_dopant=at_x.energy_per_dopant if at_x else {},
         points=points,
         converged=converged,

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from lpsflow.descriptors.base import FAIL, NOT_COMPUTED, PASS, Verdict, missing, number
+from lpsflow.descriptors.base import (
+    FAIL,
+    NOT_COMPUTED,
+    PASS,
+    UNDECIDED,
+    Verdict,
+    missing,
+    number,
+)
 from lpsflow.descriptors.solution_energy.schema import CONDITIONS
 from lpsflow.roles import Role, x_label
 
@@ -47,22 +55,25 @@ JOBS = {c: ("job_solution",) for c in ("E_sol", "E_sol_Li2S_rich", "E_sol_by_x")
 
 
 def dissolves(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
-    """E_sol < 0: M lowers the energy by leaving its sulfide for Li3PS4."""
-    e = number(row, "E_sol")
-    if e is None:
-        return None, "-", NOT_COMPUTED, missing(row, ["E_sol"])
-    if e < 0:
-        return (
-            e,
-            f"{e:+.3f}",
-            PASS,
-            f"E_sol = {e:+.3f} eV per dopant (Li3PS4 + Li7P3S11 fix mu_Li2S, "
-            "mu_P2S5): the dopant enters Li3PS4 from its sulfide with an energy gain",
-        )
+    """E_sol < 0 with either phase beside Li3PS4 (pass), > 0 with both (fail).
+
+    Where the sign depends on the sample (Li7P3S11 or Li2S beside the core), the
+    verdict is undecided: the campaign cannot say which sample it is. The value is
+    the headline E_sol, which also orders rows of equal score.
+    """
+    e, rich = number(row, "E_sol"), number(row, "E_sol_Li2S_rich")
+    if e is None or rich is None:
+        return None, "-", NOT_COMPUTED, missing(row, ["E_sol", "E_sol_Li2S_rich"])
+    both = f"E_sol = {e:+.3f} eV per dopant beside Li7P3S11, {rich:+.3f} eV beside Li2S"
+    if e < 0 and rich < 0:
+        return e, f"{e:+.3f}", PASS, f"{both}: the dopant enters Li3PS4 either way"
+    if e > 0 and rich > 0:
+        return e, f"{e:+.3f}", FAIL, f"{both}: it stays in its sulfide either way"
+    where = "Li2S-poor" if e < 0 else "Li2S-rich"
     return (
         e,
         f"{e:+.3f}",
-        FAIL,
-        f"E_sol = {e:+.3f} eV per dopant (Li3PS4 + Li7P3S11 fix mu_Li2S, "
-        "mu_P2S5): dissolving it in Li3PS4 costs energy",
+        UNDECIDED,
+        f"{both}: it dissolves only in a {where} sample, which the campaign does "
+        "not fix (the sign follows the Li2S the scheme exchanges, not the dopant)",
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 #: Chemical-potential conditions: the phase coexisting with Li3PS4, whose
-#: equilibrium with it fixes mu_Li2S and mu_P2S5. The first is the headline.
+#: equilibrium with it fixes mu_Li2S and mu_P2S5. The first is the headline (a
+#: doped core beside Li7P3S11, as in the study's glass-ceramics), the second the
+#: Li2S-rich bound.
 CONDITIONS = ("Li7P3S11", "Li2S")
 
 
@@ -40,8 +42,16 @@ class SolutionEnergyDoc(BaseModel):
     x: float = Field(..., description="Dopant content of the campaign's core.")
     reservoir_energies: dict[str, float] = Field(
         ...,
-        description="Energy per atom (eV/atom) of Li3PS4, the accelerant and the "
-        "phases coexisting with Li3PS4 (Li7P3S11, Li2S).",
+        description="Energy per atom (eV/atom) of Li3PS4, the accelerant (the M "
+        "reservoir: E_sol is a lower bound if a ternary holds M more stably), the "
+        "phases coexisting with Li3PS4 (Li7P3S11, Li2S) and P2S5.",
+    )
+    li7p3s11_above_tie: float = Field(
+        ...,
+        description="Li7P3S11 above the Li3PS4-P2S5 tie line in the campaign's "
+        "energies (meV/atom); positive: the headline condition is a metastable "
+        "equilibrium (as Li7P3S11 in the glass-ceramic is), which lowers a Li-site "
+        "E_sol by (q/2) x 21 x this / 1000 eV.",
     )
     chemical_potentials: dict[str, dict[str, float]] = Field(
         ...,
