@@ -179,11 +179,11 @@ def test_solubility_series_and_phase_model_from_campaign(campaign_dir):
         ).stdout
     )
     row = rows[0]
-    assert set(row["e_hull_meV_by_x"]) == {"1/8", "1/4"}
-    limit = row["x_solubility"]
-    e_hull = {"1/8": 0.125, "1/4": 0.25}
-    below = [e_hull[k] for k, e in row["e_hull_meV_by_x"].items() if e <= 25]
-    assert limit == (max(below) if below else None)
+    assert set(row["e_hull_meV_by_x"]) == set(row["dF_meV_by_x"]) == {"1/8", "1/4"}
+    # the limit minimises dF: at 1/4 only if dF still falls there
+    limit, label, d_f = row["x_solubility"], row["solubility"], row["dF_meV_by_x"]
+    assert 0 < limit <= 0.25
+    assert (label == ">= 1/4") == (d_f["1/4"] < d_f["1/8"] and limit == 0.25)
     proc = subprocess.run(
         [
             sys.executable,

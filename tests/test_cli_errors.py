@@ -66,6 +66,16 @@ def test_incommensurate_x(tmp_path):
     assert_one_error(proc, "nearest commensurate x")
 
 
+def test_a_replaced_setting_says_what_replaced_it(tmp_path):
+    proc = run_cli(
+        "run", str(write(tmp_path, "doping: {hull_threshold: 25}")), cwd=tmp_path
+    )
+    assert_one_error(
+        proc, "hull_threshold is no longer a setting", "synthesis_temperature"
+    )
+    assert not (tmp_path / "store").exists()
+
+
 def test_unknown_key(tmp_path):
     proc = run_cli(
         "run", str(write(tmp_path, "calculator: {fmaxx: 0.1}")), cwd=tmp_path

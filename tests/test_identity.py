@@ -163,8 +163,9 @@ def _same(a, b) -> bool:
 
 def test_a_store_of_lpsflow_0_1_0_is_reused_not_recomputed(tmp_path):
     """Every job of the 0.1.0 store is found under today's id (adopted), only what
-    0.1.0 did not have is computed (the solution energy, from stored relaxations),
-    and the descriptors are the stored ones (1e-8)."""
+    0.1.0 did not have or has since changed is computed (the solution energy, the
+    solubility from the free energy of mixing: analysis jobs on the stored
+    relaxations), and the other descriptors are the stored ones (1e-8)."""
     from lpsflow.campaign import load_campaign
     from lpsflow.dispatch.local import run_campaign
     from lpsflow.flows.campaign import build_campaign
@@ -180,23 +181,27 @@ def test_a_store_of_lpsflow_0_1_0_is_reused_not_recomputed(tmp_path):
         text=True,
         timeout=300,
     )
-    assert "23 already in its store" in check.stderr + check.stdout, check.stderr
+    assert "22 already in its store" in check.stderr + check.stdout, check.stderr
     campaign = load_campaign(tmp_path / "tiny.yaml")
     with open_stores(campaign.store, campaign.base_dir, create=False) as stores:
         before = load("tiny", stores)  # read through 0.1.0's manifest
         old_ids = set(before["job_core"])
         lines: list[str] = []
         report = run_campaign(campaign, stores, tmp_path / "work", echo=lines.append)
-        new = build_campaign(campaign, check=False).roles["solution:core:Al2S3:Li-site"]
-        assert (report.completed, report.reused, report.failed) == ([new], 23, {})
-        assert any("23 results stored by lpsflow 0.1.0 reused" in x for x in lines)
+        roles = build_campaign(campaign, check=False).roles
+        new = {
+            roles[f"{r}:Li-site"] for r in ("solution:core:Al2S3", "solubility:Al2S3")
+        }
+        assert (set(report.completed), report.reused, report.failed) == (new, 22, {})
+        assert any("22 results stored by lpsflow 0.1.0 reused" in x for x in lines)
         after = load("tiny", stores)
         again = run_campaign(campaign, stores, tmp_path / "work", echo=lambda _: None)
     assert again.completed == [] and again.reused == 24
     assert set(after["job_core"]).isdisjoint(old_ids)  # today's ids
     assert list(after.columns) == list(before.columns)
     assert before["E_sol"].isna().all() and after["E_sol"].notna().all()
-    new_columns = ["E_sol", "E_sol_Li2S_rich", "E_sol_by_x"]
+    new_columns = ["E_sol", "E_sol_Li2S_rich", "E_sol_by_x", "x_solubility"]
+    new_columns += ["solubility", "solubility_Li2S_rich", "synthesis_T", "dF_meV_by_x"]
     before, after = before.drop(columns=new_columns), after.drop(columns=new_columns)
     for (_, a), (_, b) in zip(
         _values(before).iterrows(), _values(after).iterrows(), strict=True

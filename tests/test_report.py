@@ -46,8 +46,10 @@ def _row(acc, d_core, sol, x, scheme="Li-site", calc="mlip:CHGNet", **extra):
         "job_Li3PS4": "job-li3",
         "x_solubility": x,
         "solubility": sol,
-        "hull_threshold_meV": 25.0,
+        "solubility_Li2S_rich": "0.01" if sol else None,
+        "synthesis_T": 573.0,
         "e_hull_meV_by_x": {"1/8": 10.0, "1/4": 40.0} if sol else None,
+        "dF_meV_by_x": {"1/8": -5.0, "1/4": 3.0} if sol else None,
         "job_solubility": f"job-sol-{acc}",
         "preferred": True,
         **extra,
@@ -73,9 +75,10 @@ def test_criteria_pass_fail_and_not_computed():
     assert fail["formation"].status == "fail"
     assert fail["solubility"].status == "fail"  # unbounded within the series
     assert "not shown to be limited" in fail["solubility"].reason
-    low = {c.key: c for c in rk.evaluate(_row("Y2S3", -0.01, "< 1/8", None))}
-    assert low["solubility"].status == "fail"
-    assert "not resolved" in low["solubility"].reason
+    low = {c.key: c for c in rk.evaluate(_row("Y2S3", -0.01, "0.0042", 0.0042))}
+    assert low["solubility"].status == "pass"  # finite, below the series
+    assert "0.0042" in low["solubility"].reason
+    assert "beside Li2S: 0.01" in low["solubility"].reason
     pending = {c.key: c for c in rk.evaluate(_row("Z2S3", None, None, None))}
     assert pending["formation"].status == "not computed"
     assert pending["solubility"].status == "not computed"
@@ -138,7 +141,7 @@ def test_rank_order_score_and_weights():
     assert [r.accelerant for r in ranked] == ["Al2S3", "Ga2S3", "In2S3", "SnS2"]
     assert [r.score for r in ranked] == [4.0, 2.0, 2.0, 0.0]
     assert [r.computed for r in ranked] == [4.0, 4.0, 4.0, 0.0]
-    assert ranked[0].total == 7.0
+    assert ranked[0].total == 8.0  # 2 + 1 + 2 + 1 + 1 + 1
     # weights are configurable: make solubility count 5x -> In2S3 (sol. pass) first
     cfg = rk.RankingConfig(weights={"formation": 1.0, "solubility": 5.0})
     order = [r.accelerant for r in rk.rank(df, cfg)]
@@ -514,3 +517,18 @@ def test_twin_campaign_with_other_calculator_is_compared(camp):
     finally:
         stores.campaigns.remove_docs({"campaign": "e2e-twin"})
         stores.close()
+
+
+def test_rows_of_equal_score_are_ordered_by_the_solution_energy():
+    """Equal score and failed weight: the lower E_sol first, then the formation
+    margin; a row without E_sol after those with one."""
+    rows = [
+        _row("Ga2S3", -0.01, "1/8", 0.125, E_sol=-0.2, E_sol_Li2S_rich=0.5),
+        _row("Al2S3", -0.02, "1/8", 0.125, E_sol=-0.1, E_sol_Li2S_rich=0.6),
+        _row("In2S3", -0.03, "1/8", 0.125),
+    ]
+    ranked = rk.rank(_table(*rows))
+    assert [r.accelerant for r in ranked] == ["Ga2S3", "Al2S3", "In2S3"]
+    assert {r.status("solution") for r in ranked[:2]} == {"undecided"}
+    by_margin = rk.rank(_table(*rows), rk.RankingConfig(order_by=["formation"]))
+    assert [r.accelerant for r in by_margin] == ["In2S3", "Al2S3", "Ga2S3"]

@@ -1,10 +1,18 @@
-"""Solubility from the hull: energies above the hull of the undoped phases."""
+"""Solubility: the free energy of mixing sets the limit (known cases by hand), and
+the energies above the hull of the undoped phases beside it."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from lpsflow.descriptors.solubility.jobs import solubility_job, solubility_limit
+from lpsflow.descriptors.solubility.build import sublattices
+from lpsflow.descriptors.solubility.jobs import solubility_job
+from lpsflow.descriptors.solubility.mixing import K_B, entropy, solubility_limit
+from lpsflow.descriptors.solubility.schema import Sublattices
+from lpsflow.structures.accelerant import parse_accelerant
+from lpsflow.structures.library import load_structure
 from phase_inputs import phase_input_of as _phase
 
 #: energies per atom (eV) of the undoped phases; Li7P3S11 placed above the hull
@@ -17,15 +25,55 @@ E = {
     "Li7P3S11": -4.40,
     "Li4P2S6": -4.69,
 }
+T = 573.0
+LI_SITE_AL = Sublattices(host_sites=3, vacancies=2)
 
 
-def test_solubility_limit_rule():
-    assert solubility_limit([(0.25, 30.0), (0.0625, 1.0), (0.125, 10.0)], 25) == 0.125
-    assert solubility_limit([(0.0625, 30.0), (0.125, 1.0)], 25) is None
-    assert solubility_limit([(0.0625, -5.0), (0.25, 3.0)], 25) == 0.25
+def test_a_monovalent_dopant_follows_the_fermi_like_law():
+    """q = 1 on 3 sites per PS4, constant E_sol: dF/dx = 0 at
+    x = 3 / (1 + exp(E_sol / kT)), a finite limit far below any x computed."""
+    sites = Sublattices(host_sites=3, vacancies=0)
+    for e_sol in (0.3, 0.5):
+        x, at_max = solubility_limit([(0.0625, e_sol), (0.25, e_sol)], sites, T)
+        assert not at_max
+        assert x == pytest.approx(3 / (1 + math.exp(e_sol / (K_B * T))), rel=1e-4)
 
 
-def test_energy_above_hull_by_hand():
+def test_vacancies_add_their_entropy_and_the_minimum_is_where_dF_is_flat():
+    """Al3+ with two vacancies per dopant: at the limit, E_sol balances
+    -kT d(S/k_B)/dx (checked by a finite difference)."""
+    x, at_max = solubility_limit([(0.0625, 0.6), (0.25, 0.6)], LI_SITE_AL, T)
+    assert not at_max and 0 < x < 0.0625
+    h = x * 1e-4
+    ds = (entropy(x + h, LI_SITE_AL) - entropy(x - h, LI_SITE_AL)) / (2 * h)
+    assert pytest.approx(K_B * T * ds, rel=1e-3) == 0.6
+    # fewer vacancies, less entropy: a lower limit at the same E_sol
+    fewer = solubility_limit([(0.0625, 0.6)], Sublattices(host_sites=3, vacancies=0), T)
+    assert fewer[0] < x
+
+
+def test_a_limit_inside_the_series_rests_on_the_points_around_it():
+    """E_sol rises with x (dopants repel): dF has its minimum between 1/8 and 1/4."""
+    points = [(0.0625, -0.3), (0.125, -0.1), (0.25, 0.4)]
+    x, at_max = solubility_limit(points, LI_SITE_AL, T)
+    assert not at_max and 0.125 < x < 0.25
+    # negative E_sol throughout: dF still falls at x_max
+    assert solubility_limit([(0.0625, -0.3), (0.25, -0.3)], LI_SITE_AL, T) == (
+        0.25,
+        True,
+    )
+
+
+def test_sublattices_of_each_scheme():
+    host = load_structure("Li3PS4")
+    al, si = parse_accelerant("Al2S3"), parse_accelerant("SiS2")
+    assert sublattices(al.scheme("Li-site"), host) == LI_SITE_AL
+    p_site = sublattices(si.scheme("P-site"), host)
+    assert (p_site.host_sites, p_site.vacancies, p_site.interstitials) == (1, 0, 1)
+    assert p_site.interstitial_sites == 3  # candidate sites per PS4 of beta-Li3PS4
+
+
+def test_energy_above_hull_and_limit_by_hand():
     refs = [_phase(p, p, e) for p, e in E.items()]
     # Li9AlP4S16 -> 3 Li3PS4 + 1/2 Al2S3 + 1/2 P2S5 (30 atoms), above it by 20 meV
     hull = (3 * 8 * E["Li3PS4"] + 0.5 * 5 * E["Al2S3"] + 0.5 * 7 * E["P2S5"]) / 30
@@ -35,20 +83,28 @@ def test_energy_above_hull_by_hand():
         _phase("core x=1/8", "Li21AlP8S32", hull8 - 0.040, x=0.125),
         _phase("core x=1/4", "Li9AlP4S16", hull + 0.020, x=0.25),
     ]
-    doc = solubility_job.original("Al2S3", "Li-site", 10.0, refs, series)
+    doc = solubility_job.original("Al2S3", "Li-site", T, LI_SITE_AL, refs, series)
     by_x = {p.x: p for p in doc.points}
     assert by_x[0.25].e_above_hull == pytest.approx(20.0, abs=1e-6)
     assert by_x[0.125].e_above_hull == pytest.approx(-40.0, abs=1e-6)
     assert set(by_x[0.25].decomposition) == {"Li3PS4", "Al2S3", "P2S5"}
     assert by_x[0.25].decomposition["Li3PS4"] == pytest.approx(0.8)  # 24/30 atoms
-    assert doc.solubility_limit == 0.125  # 1/4 is 20 meV above, threshold 10
-    assert doc.limit_label == "1/8"
     assert doc.converged
     assert doc.hull_phases["Li7P3S11"] > 0  # placed above the hull on purpose
+    # the free energy at each x is x E_sol - T S, and each condition has its limit
+    for p in doc.points:
+        for c, e in p.e_sol.items():
+            f = 1000 * (p.x * e - K_B * T * entropy(p.x, LI_SITE_AL))
+            assert p.free_energy[c] == pytest.approx(f)
+    for c, limit in doc.limits.items():
+        pairs = [(p.x, p.e_sol[c]) for p in doc.points]
+        assert (limit.x, limit.at_max) == solubility_limit(pairs, LI_SITE_AL, T)
+    assert doc.solubility_limit == doc.limits["Li7P3S11"].x
+    assert doc.limit_label == doc.limits["Li7P3S11"].label
 
 
 def test_unconverged_point_is_flagged():
     refs = [_phase(p, p, e) for p, e in E.items()]
     series = [_phase("core", "Li9AlP4S16", -4.6, converged=False, x=0.25)]
-    doc = solubility_job.original("Al2S3", "Li-site", 25.0, refs, series)
+    doc = solubility_job.original("Al2S3", "Li-site", T, LI_SITE_AL, refs, series)
     assert not doc.converged and not doc.points[0].converged

@@ -9,6 +9,7 @@ from pymatgen.core import Composition
 from lpsflow.analysis.ranking import RankingConfig
 from lpsflow.descriptors.base import FAIL, PASS, UNDECIDED
 from lpsflow.descriptors.solubility.jobs import solubility_job
+from lpsflow.descriptors.solubility.schema import Sublattices
 from lpsflow.descriptors.solution_energy.jobs import (
     chemical_potentials,
     li7p3s11_above_tie,
@@ -133,7 +134,8 @@ def test_beside_a_stable_li7p3s11_e_sol_is_the_hull_energy_per_dopant():
         refs = [_phase(p, p, E[p]) for p in ("Li2S", "P2S5", "Al2S3", "Li3PS4")]
         refs += [_phase("Li7P3S11", "Li7P3S11", E["Li7P3S11"])]
         refs += [_phase("S", "S", -3.0), _phase("Li4P2S6", "Li4P2S6", -3.0)]
-        hull = solubility_job.original("Al2S3", "Li-site", 25.0, refs, [cell])
+        sites = Sublattices(host_sites=3, vacancies=2)
+        hull = solubility_job.original("Al2S3", "Li-site", 573.0, sites, refs, [cell])
     finally:
         E.clear()
         E.update(saved)

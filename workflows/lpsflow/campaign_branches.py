@@ -62,13 +62,23 @@ class DopingSettings(Strict):
         description="Dopant contents of the solubility series (energy above the "
         "hull versus x); x itself is always included. Empty: no series.",
     )
-    hull_threshold: float = Field(
-        25.0,
+    synthesis_temperature: float = Field(
+        573.0,
         gt=0,
-        description="Energy above hull (meV/atom) below which a doped cell counts as "
-        "(near-)stable; the solubility limit is the largest x of the series that "
-        "stays below it.",
+        description="Temperature (K) of the free energy of mixing that sets the "
+        "solubility limit: the crystallisation temperature of these glass-ceramics.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "hull_threshold" in data:
+            raise ValueError(
+                "hull_threshold is no longer a setting: the solubility limit now "
+                "comes from the free energy of mixing at synthesis_temperature "
+                "(docs/solubility.md); remove hull_threshold"
+            )
+        return data
 
     @field_validator("x", mode="before")
     @classmethod

@@ -75,7 +75,7 @@ def _campaign_solubility(path: Path, accelerant: str, scheme: str):
             f"campaign '{camp.name}' has no solubility result for {formula} {scheme} "
             "yet (run it to completion, or give --solubility)"
         )
-    if x is None or x != x:  # None/NaN: below the smallest x computed
+    if x is None or x != x:  # a hull-threshold limit of an older store: below x_min
         raise LpsflowError(
             f"campaign '{camp.name}': the {formula} solubility is {label}, below the "
             "smallest x it computed; give --solubility"

@@ -1,4 +1,4 @@
-"""Solubility of the dopant in Li3PS4: E_hull(x) and the limit x_sol (SCIENCE.md 3)."""
+"""Solubility of the dopant in Li3PS4: x_sol from F(x), E_hull(x) (SCIENCE.md 3)."""
 
 from lpsflow.descriptors.base import Criterion, Descriptor, Headline, lazy
 from lpsflow.descriptors.solubility import read, show
@@ -13,7 +13,7 @@ DESCRIPTOR = Descriptor(
     criteria=(
         Criterion(
             key="solubility",
-            title="limited but non-zero solubility (0 < x_sol < x_max of the series)",
+            title="limited solubility (free energy of mixing lowest below x_max)",
             columns=("x_solubility", "solubility"),
             unit="x",
             weight=2.0,

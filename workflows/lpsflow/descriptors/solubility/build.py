@@ -7,17 +7,48 @@ from typing import TYPE_CHECKING
 from lpsflow import roles
 from lpsflow.descriptors.reactions.jobs import phase_input
 from lpsflow.descriptors.solubility.jobs import solubility_job
+from lpsflow.descriptors.solubility.schema import Sublattices
 from lpsflow.roles import x_label
+from lpsflow.structures.doping_sites import candidate_interstitials, symmetry_operations
 
 if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
     from lpsflow.flows.campaign import CampaignBuild
+    from lpsflow.structures.accelerant import Scheme
 
 #: The competing phases of the hull the doped cells are measured against.
 REFERENCES = ("Li2S", "P2S5", "S", "Li3PS4", "Li7P3S11", "Li4P2S6")
 
 
+def sublattices(scheme: Scheme, host: Structure) -> Sublattices:
+    """Where a scheme puts the dopant, vacancies and extra Li, with site counts.
+
+    M enters the Li sublattice (Li-site: Li per PS4 of the host) or the P one;
+    extra Li go to the candidate interstitial sites of the host (the same finder
+    the doped cells are built with).
+    """
+    per_ps4 = 1 / host.composition["P"]
+    if scheme.name == "P-site":
+        rot, trans = symmetry_operations(host, 0.01)
+        n_int = (
+            len(candidate_interstitials(host, rot, trans))
+            if scheme.n_interstitials
+            else 0
+        )
+        return Sublattices(
+            host_sites=1.0,
+            vacancies=scheme.n_vacancies,
+            interstitials=scheme.n_interstitials,
+            interstitial_sites=n_int * per_ps4,
+        )
+    return Sublattices(
+        host_sites=host.composition["Li"] * per_ps4, vacancies=scheme.n_vacancies
+    )
+
+
 def build(b: CampaignBuild) -> None:
-    """E_hull of the doped cells at each ``doping.solubility_x`` (and ``doping.x``)."""
+    """F(x) and E_hull of the doped cells at ``doping.solubility_x`` and ``x``."""
     doping = b.campaign.doping
     if not doping.solubility_x:
         return
@@ -30,9 +61,9 @@ def build(b: CampaignBuild) -> None:
                 formula, relaxes = b.doped_cells(acc, scheme, x)
                 point = phase_input(f"{label} x={x_label(x)}", formula, relaxes)
                 series.append({**point, "x": x})
-            job = solubility_job(
-                acc.formula, scheme, doping.hull_threshold, refs, series
-            )
+            sites = sublattices(acc.scheme(scheme), b.structure("Li3PS4"))
+            t = doping.synthesis_temperature
+            job = solubility_job(acc.formula, scheme, t, sites, refs, series)
             b.book.add(
                 job,
                 roles.solubility(acc.formula, scheme),

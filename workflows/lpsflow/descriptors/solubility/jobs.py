@@ -1,16 +1,20 @@
-"""Solubility of the dopant from the convex hull of the campaign's own entries.
+"""Solubility of the dopant: free energy of mixing, and the hull of the undoped phases.
 
-The doped cores, Li2S, P2S5, S8, the accelerant MxSy and the undoped products live in
-the Li2S-P2S5-MxSy(-S) composition space. Elemental P and M are not computed, so the
+The limit (:mod:`~lpsflow.descriptors.solubility.mixing`): the x that minimises
+dF(x) = x E_sol(x) - T S_conf(x) per PS4 at the synthesis temperature, with E_sol
+the solution energy per dopant of the campaign's lowest cells
+(:mod:`lpsflow.descriptors.solution_energy.jobs`), under each chemical-potential
+condition. A per-atom hull threshold cannot do this: 25 meV/atom is about 3 eV per
+dopant at x = 1/16, so every dilute cell passed and the x grid set the limit.
+
+Beside it, each cell's energy above the hull of the undoped phases: the doped
+cores, Li2S, P2S5, S8, the accelerant MxSy and the undoped products live in the
+Li2S-P2S5-MxSy(-S) composition space. Elemental P and M are not computed, so the
 hull is a pymatgen :class:`CompoundPhaseDiagram` with those four compounds as
 terminals; its energies per "terminal atom" are converted back to meV per real atom.
 Phases outside that space (Li4P2S6 is S-poorer than Li2S + P2S5: its P-P bond
 needs P4+) cannot take part in a doped core's decomposition there and are left out.
-
-Each doped cell is measured against the hull of the undoped phases only (pymatgen's
-phase-separation energy): negative means it is stable against decomposition into
-them. Putting the series' own cells on the hull would make its highest-x member a
-hull vertex by construction.
+Each doped cell is measured against the hull of the undoped phases only.
 """
 
 from __future__ import annotations
@@ -22,52 +26,58 @@ from pymatgen.analysis.phase_diagram import CompoundPhaseDiagram, PDEntry
 from pymatgen.core import Composition
 
 from lpsflow.descriptors.reactions.jobs import pick_lowest
-from lpsflow.descriptors.solubility.schema import SolubilityDoc, SolubilityPoint
+from lpsflow.descriptors.solubility.mixing import K_B, entropy, solubility_limit
+from lpsflow.descriptors.solubility.schema import (
+    SolubilityDoc,
+    SolubilityLimit,
+    SolubilityPoint,
+    Sublattices,
+)
+from lpsflow.descriptors.solution_energy.jobs import (
+    chemical_potentials,
+    solution_energies,
+)
+from lpsflow.descriptors.solution_energy.schema import CONDITIONS
 from lpsflow.jobs.identity import kind
 from lpsflow.roles import x_label
 
 
-def solubility_limit(
-    points: list[tuple[float, float]], threshold: float
-) -> float | None:
-    """Largest x up to which every (x, E_hull) stays at or below ``threshold``."""
-    limit = None
-    for x, e_hull in sorted(points):
-        if e_hull > threshold:
-            break
-        limit = x
-    return limit
-
-
 @job
-@kind("solubility")
+@kind("solubility", version=2)
 def solubility_job(
     accelerant: str,
     scheme: str,
-    threshold: float,
+    temperature: float,
+    sites: Sublattices,
     references: list[dict[str, Any]],
     series: list[dict[str, Any]],
 ) -> SolubilityDoc:
-    """Energy above hull of the doped cells versus x, and the solubility limit.
+    """The solubility limit from the free energy of mixing; E_hull versus x.
 
     Parameters
     ----------
+    temperature
+        Synthesis temperature (K) of the free energy.
+    sites
+        The scheme's sublattices (site counts per PS4) for the entropy.
     references
         :func:`~lpsflow.descriptors.reactions.jobs.phase_input` of Li2S, P2S5, S, the
-        accelerant
-        and the undoped products.
+        accelerant and the undoped products (Li3PS4, Li7P3S11, Li4P2S6).
     series
         One ``phase_input`` per x (its candidates: the relaxed arrangements), with an
         extra key ``x``.
 
     """
     entries: dict[str, PDEntry] = {}
+    per_fu: dict[str, float] = {}
     converged = True
     for ref in references:
         best, sums = pick_lowest(ref["candidates"])
         s = sums[best]
         converged &= s.converged
         entries[ref["phase"]] = PDEntry(s.structure.composition, s.energy)
+        per_fu[ref["phase"]] = s.energy_per_atom * Composition(ref["phase"]).num_atoms
+    mus = {c: chemical_potentials(per_fu, c) for c in CONDITIONS}
     doped = []
     for point in series:
         best, sums = pick_lowest(point["candidates"])
@@ -95,32 +105,38 @@ def solubility_job(
     for point, entry, s, uuid in doped:
         e, decomp = e_hull(entry, list(entries.values()))
         converged &= s.converged
+        composition = entry.composition
+        e_sol = solution_energies(s.energy, composition, accelerant, per_fu, mus)
+        x = point["x"]
         points.append(
             SolubilityPoint(
-                x=point["x"],
-                formula=entry.composition.formula.replace(" ", ""),
+                x=x,
+                formula=composition.formula.replace(" ", ""),
                 e_above_hull=e,
                 decomposition=decomp,
+                e_sol=e_sol,
+                entropy=entropy(x, sites),
+                free_energy={
+                    c: 1000 * (x * v - K_B * temperature * entropy(x, sites))
+                    for c, v in e_sol.items()
+                },
                 converged=s.converged,
                 job_uuid=uuid,
             )
         )
     points.sort(key=lambda p: p.x)
-    limit = solubility_limit([(p.x, p.e_above_hull) for p in points], threshold)
-    if limit is None:
-        label = f"< {x_label(points[0].x)}"
-    elif limit == points[-1].x:
-        label = f">= {x_label(limit)}"
-    else:
-        label = x_label(limit)
+    limits = {c: _limit(points, c, sites, temperature) for c in CONDITIONS}
+    head = limits[CONDITIONS[0]]
     return SolubilityDoc(
         accelerant=accelerant,
         scheme=scheme,
         terminals=terminals,
-        threshold=threshold,
+        temperature=temperature,
+        sites=sites,
         points=points,
-        solubility_limit=limit,
-        limit_label=label,
+        limits=limits,
+        solubility_limit=head.x,
+        limit_label=head.label,
         converged=converged,
         hull_phases={
             p: e_hull(entries[p], [e for q, e in entries.items() if q != p])[0]
@@ -128,3 +144,20 @@ def solubility_job(
             if p in entries
         },
     )
+
+
+def _limit(
+    points: list[SolubilityPoint], condition: str, sites: Sublattices, t: float
+) -> SolubilityLimit:
+    """The limit under one condition, with the computed x it rests on."""
+    pairs = [(p.x, p.e_sol[condition]) for p in points]
+    x, at_max = solubility_limit(pairs, sites, t)
+    xs = [p.x for p in points]
+    if at_max:
+        rests_on, label = [xs[-1]], f">= {x_label(xs[-1])}"
+    else:
+        below = [v for v in xs if v <= x]
+        above = [v for v in xs if v > x]
+        rests_on = [*below[-1:], *above[:1]] if below else [xs[0]]
+        label = f"{x:.2g}"
+    return SolubilityLimit(x=x, at_max=at_max, label=label, rests_on=rests_on)

@@ -1,4 +1,4 @@
-"""Solubility: the largest x whose doped cell stays below the hull threshold."""
+"""Solubility: the x that minimises the free energy of mixing; E_hull beside it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from lpsflow import roles
 from lpsflow.descriptors.base import FAIL, NOT_COMPUTED, PASS, Verdict, missing, number
+from lpsflow.descriptors.solution_energy.schema import CONDITIONS
 from lpsflow.roles import x_label
 
 if TYPE_CHECKING:
@@ -15,16 +16,19 @@ if TYPE_CHECKING:
 
 
 def columns(ctx: RowContext) -> dict[str, Any]:
-    """x_solubility, its label, the threshold and E_hull at each x."""
+    """x_sol and its label under both conditions, T, E_hull and dF at each x."""
     uuid, sol = ctx.job(roles.solubility(ctx.accelerant, ctx.scheme))
+    head, other = CONDITIONS
+    limits = sol["limits"] if sol and "limits" in sol else {}
+    by_x = (lambda f: {x_label(p["x"]): f(p) for p in sol["points"]}) if sol else None
     return {
         "x_solubility": sol["solubility_limit"] if sol else None,
         "solubility": sol["limit_label"] if sol else None,
-        "hull_threshold_meV": sol["threshold"] if sol else None,
-        "e_hull_meV_by_x": (
-            {x_label(p["x"]): round(p["e_above_hull"], 3) for p in sol["points"]}
-            if sol
-            else None
+        "solubility_Li2S_rich": limits[other]["label"] if other in limits else None,
+        "synthesis_T": sol.get("temperature") if sol else None,
+        "e_hull_meV_by_x": by_x(lambda p: round(p["e_above_hull"], 3)) if sol else None,
+        "dF_meV_by_x": (
+            by_x(lambda p: round(p["free_energy"][head], 3)) if limits else None
         ),
         "job_solubility": uuid,
     }
@@ -32,39 +36,41 @@ def columns(ctx: RowContext) -> dict[str, Any]:
 
 JOBS = {
     c: ("job_solubility",)
-    for c in ("x_solubility", "solubility", "hull_threshold_meV", "e_hull_meV_by_x")
+    for c in (
+        "x_solubility",
+        "solubility",
+        "solubility_Li2S_rich",
+        "synthesis_T",
+        "e_hull_meV_by_x",
+        "dF_meV_by_x",
+    )
 }
 
 
 def limited(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
-    """0 < x_sol, resolved inside the series (not '>= x_max', not '< x_min')."""
+    """A limit inside the series: mixing stops lowering F below x_max.
+
+    The headline condition (a core beside Li7P3S11) decides; the Li2S-rich limit is
+    given in the reason.
+    """
     label = row.get("solubility")
     if not isinstance(label, str) or not label:
         return None, "-", NOT_COMPUTED, missing(row, ["x_solubility", "solubility"])
     x = number(row, "x_solubility")
+    rich = row.get("solubility_Li2S_rich")
+    beside = f" (beside Li2S: {rich})" if isinstance(rich, str) else ""
     if label.startswith(">="):
         return (
             x,
             label,
             FAIL,
-            f"x_sol {label}: still below the hull threshold at the largest x "
-            "computed, so not shown to be limited",
+            f"x_sol {label}{beside}: mixing still lowers the free energy at the "
+            "largest x computed, so the accelerant is not shown to be limited",
         )
-    if x is None or label.startswith("<"):
-        return (
-            None,
-            label,
-            FAIL,
-            f"x_sol {label}: above the hull threshold already at the smallest x "
-            "computed; a non-zero solubility is not resolved (add smaller x to "
-            "doping.solubility_x)",
-        )
-    if x <= 0:
-        return x, label, FAIL, f"x_sol = {label}: no solubility"
     return (
         x,
         label,
         PASS,
-        f"x_sol = {label} ({x:.4g}): non-zero and limited within the series, so "
+        f"x_sol = {label}{beside}: the free energy of mixing is lowest there, so "
         "accelerant beyond it stays unreacted and raises the residual P/S",
     )

@@ -1,12 +1,29 @@
-"""Result documents of the solubility jobs (pydantic, every field described)."""
+"""Result documents and inputs of the solubility jobs (pydantic, fields described)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from lpsflow.jobs.identity import Spec
+
+
+class Sublattices(Spec):
+    """What a doping scheme puts where, per dopant, and the sites per PS4 of each."""
+
+    host_sites: float = Field(
+        ..., description="Sites per PS4 of the sublattice M enters (Li: 3; P: 1)."
+    )
+    vacancies: float = Field(
+        ..., description="Li vacancies per dopant, on that sublattice (Li-site)."
+    )
+    interstitials: float = Field(0.0, description="Extra Li per dopant (P-site).")
+    interstitial_sites: float = Field(
+        0.0, description="Candidate interstitial Li sites per PS4 of the host."
+    )
+
 
 class SolubilityPoint(BaseModel):
-    """Energy above the hull of the lowest doped cell at one dopant content."""
+    """The lowest doped cell at one dopant content: hull energy and free energy."""
 
     x: float = Field(..., description="Dopant per PS4 formula unit.")
     formula: str = Field(..., description="Formula of the doped cell.")
@@ -18,37 +35,65 @@ class SolubilityPoint(BaseModel):
     decomposition: dict[str, float] = Field(
         ..., description="Stable phases it decomposes to (formula -> fraction)."
     )
+    e_sol: dict[str, float] = Field(
+        default_factory=dict,
+        description="Solution energy per dopant (eV) under each condition.",
+    )
+    entropy: float = Field(
+        0.0, description="Configurational entropy per PS4 (k_B), ideal mixing."
+    )
+    free_energy: dict[str, float] = Field(
+        default_factory=dict,
+        description="dF = x E_sol - T S per PS4 (meV) under each condition.",
+    )
     converged: bool = Field(..., description="Its relaxation reached tolerance.")
     job_uuid: str = Field(..., description="Relaxation the energy comes from.")
 
 
+class SolubilityLimit(BaseModel):
+    """The x that minimises the free energy of mixing under one condition."""
+
+    x: float = Field(..., description="Dopant per PS4 taken up at equilibrium.")
+    at_max: bool = Field(
+        ...,
+        description="dF still falls at the largest x computed: the limit is at least "
+        "that (x is then x_max).",
+    )
+    label: str = Field(..., description="As text: '0.0071' or '>= 1/4'.")
+    rests_on: list[float] = Field(
+        ...,
+        description="The computed x whose E_sol set dF at the limit (the two around "
+        "it; the most dilute one below the series; x_max at it).",
+    )
+
+
 class SolubilityDoc(BaseModel):
-    """Dopant solubility from the convex hull of the campaign's own entries."""
+    """Dopant solubility from the free energy of mixing; hull energies beside it."""
 
     accelerant: str = Field(..., description="Accelerant formula.")
     scheme: str = Field(..., description="Charge-compensation scheme.")
     terminals: list[str] = Field(
         ..., description="Terminal compositions of the (compound) phase diagram."
     )
-    threshold: float = Field(
-        ..., description="Stability threshold on the energy above hull (meV/atom)."
+    temperature: float = Field(
+        ..., description="Synthesis temperature T of the free energy (K)."
     )
+    sites: Sublattices = Field(..., description="Sublattices of the entropy.")
     points: list[SolubilityPoint] = Field(..., description="The series, by x.")
-    solubility_limit: float | None = Field(
+    limits: dict[str, SolubilityLimit] = Field(
         ...,
-        description="Largest x of the series up to which every cell stays below the "
-        "threshold; None: already the smallest x is above it.",
+        description="Condition (phase beside Li3PS4 fixing mu_Li2S, mu_P2S5) -> "
+        "the limit; the first is the headline.",
     )
-    limit_label: str = Field(
-        ...,
-        description="The limit as text: 'x', '< x_min' (even the smallest x is above "
-        "the threshold) or '>= x_max' (the largest x computed is still below it).",
+    solubility_limit: float = Field(
+        ..., description="The headline condition's limit (x per PS4)."
     )
+    limit_label: str = Field(..., description="The headline limit as text.")
     converged: bool = Field(
         ..., description="Every energy used comes from a converged calculation."
     )
     hull_phases: dict[str, float] = Field(
         ...,
         description="Energy above hull (meV/atom) of the undoped reference phases "
-        "(Li3PS4, Li7P3S11, Li4P2S6): a check of the hull itself.",
+        "(Li3PS4, Li7P3S11): a check of the hull itself.",
     )

@@ -1,4 +1,4 @@
-"""Solubility in ``lpsflow results`` and in the report (E_hull versus x)."""
+"""Solubility in ``lpsflow results`` and the report: dF of mixing, E_hull by x."""
 
 from __future__ import annotations
 
@@ -13,30 +13,38 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def summary(df: pd.DataFrame) -> Section | None:
-    """E_hull at each x per accelerant and scheme, and the limit."""
-    rows = _with_series(df)
-    if rows.empty:
-        return None
-    return Section(
-        "solubility",
-        f"Solubility: largest x whose doped cell stays below "
-        f"{rows['hull_threshold_meV'].iloc[0]:g} meV/atom above the hull of the "
-        "undoped phases; E_hull (meV/atom, negative: below it) by x",
-        [_table(rows)],
+def _title(rows: pd.DataFrame) -> str:
+    t = rows["synthesis_T"].dropna()
+    at = f"{t.iloc[0]:g} K" if len(t) else "T"
+    return (
+        f"Solubility: x_sol minimises dF = x E_sol - T S_conf per PS4 at {at} (M from "
+        "its sulfide, Li2S/P2S5 beside Li7P3S11; last column: beside Li2S); dF "
+        "(meV per PS4) and E_hull (meV/atom above the undoped phases) by x"
     )
 
 
 def _table(rows: pd.DataFrame) -> Table:
     xs = sorted({k for d in rows["e_hull_meV_by_x"] for k in d}, key=x_of)
+
+    def cells(r, column: str, spec: str) -> list[str]:
+        values = r[column] if isinstance(r[column], dict) else {}
+        return [fmt(values.get(x), spec) for x in xs]
+
     return Table(
-        ["accelerant", *(f"x = {x}" for x in xs), "threshold", "x_sol"],
+        [
+            "accelerant",
+            *(f"dF x={x}" for x in xs),
+            *(f"E_hull x={x}" for x in xs),
+            "x_sol",
+            "Li2S-rich",
+        ],
         [
             [
                 f"{r['accelerant']} {r['scheme']}",
-                *(fmt(r["e_hull_meV_by_x"].get(x), "+.1f") for x in xs),
-                fmt(r["hull_threshold_meV"], "g"),
+                *cells(r, "dF_meV_by_x", "+.2f"),
+                *cells(r, "e_hull_meV_by_x", "+.1f"),
                 str(r["solubility"]),
+                str(r.get("solubility_Li2S_rich") or "-"),
             ]
             for _, r in rows.iterrows()
         ],
@@ -47,50 +55,48 @@ def _with_series(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["e_hull_meV_by_x"].map(lambda v: isinstance(v, dict) and bool(v))]
 
 
+def summary(df: pd.DataFrame) -> Section | None:
+    """DF and E_hull at each x per accelerant and scheme, and the limits."""
+    rows = _with_series(df)
+    if rows.empty:
+        return None
+    return Section("solubility", _title(rows), [_table(rows)])
+
+
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
-    """E_hull versus x: figure and table."""
-    title = "Energy above hull versus x"
+    """The free energy of mixing versus x: figure and table."""
+    title = "Free energy of mixing and solubility limit"
     rows = _with_series(df)
     if rows.empty:
         why = "doping.solubility_x is empty or the solubility jobs have not finished"
-        block = Placeholder("Energy above hull vs x", why)
+        block = Placeholder("Free energy of mixing vs x", why)
         return Section("solubility", title, [block])
     table = _table(rows)
-    table.caption = (
-        "Energy above the hull of the undoped phases (meV/atom; negative: stable "
-        "against them)."
-    )
+    table.caption = _title(rows) + "."
     fig = Figure(
-        "hull_vs_x",
-        hull_vs_x(rows),
-        "Energy above hull versus dopant content x; dashed: stability threshold; "
-        "dotted: solubility limit.",
+        "mixing_vs_x",
+        mixing_vs_x(rows),
+        "Free energy of mixing per PS4 at the computed x (beside Li7P3S11); dotted: "
+        "the solubility limit, where it is inside the series.",
     )
     return Section("solubility", title, [fig, table])
 
 
-def hull_vs_x(df: pd.DataFrame) -> bytes:
-    """Energy above the hull of the undoped phases versus x, threshold and limit."""
+def mixing_vs_x(df: pd.DataFrame) -> bytes:
+    """DF per PS4 versus x, one line per accelerant and scheme, and the limits."""
     fig = figure(7.0, 4.2)
     ax = fig.add_subplot()
-    rows = _with_series(df)
-    multi = rows["calculator"].nunique() > 1 if "calculator" in rows else False
+    rows = df[df["dF_meV_by_x"].map(lambda v: isinstance(v, dict) and bool(v))]
     for i, (_, row) in enumerate(rows.iterrows()):
         color = COLORS[i % len(COLORS)]
-        pts = sorted((x_of(k), v) for k, v in row["e_hull_meV_by_x"].items())
-        xs, es = zip(*pts, strict=True)
-        name = f"{row['accelerant']} {row['scheme']}" + (
-            f" ({row['calculator']})" if multi else ""
-        )
-        ax.plot(xs, es, "o-", color=color, label=f"{name}: x_sol {row['solubility']}")
-        if ok(row["x_solubility"]):
+        pts = sorted((x_of(k), v) for k, v in row["dF_meV_by_x"].items())
+        xs, fs = zip(*[(0.0, 0.0), *pts], strict=True)
+        name = f"{row['accelerant']} {row['scheme']}: x_sol {row['solubility']}"
+        ax.plot(xs, fs, "o-", color=color, label=name)
+        if ok(row["x_solubility"]) and not str(row["solubility"]).startswith(">="):
             ax.axvline(row["x_solubility"], color=color, ls=":", lw=1.2)
-    thresholds = sorted(set(rows["hull_threshold_meV"].dropna()))
-    for t in thresholds:
-        ax.axhline(t, color="grey", ls="--", lw=1, label=f"threshold {t:g} meV/atom")
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xlabel("x in the doped core (M per PS4)")
-    ax.set_ylabel("E above hull of undoped phases (meV/atom)")
-    ax.set_title("Solubility: dotted line = limit (largest x below the threshold)")
+    ax.set_ylabel("dF of mixing (meV per PS4)")
     ax.legend(fontsize=8)
     return png(fig)

@@ -110,6 +110,28 @@ def solution_coefficients(
     return {k: round(v, 9) + 0.0 for k, v in out.items()}
 
 
+def solution_energies(
+    energy: float,
+    doped: Composition,
+    accelerant: str,
+    per_fu: dict[str, float],
+    mus: dict[str, dict[str, float]],
+) -> dict[str, float]:
+    """E_sol per dopant (eV) of a doped cell of ``energy`` under each condition.
+
+    ``per_fu``: energies per formula unit of Li3PS4 and the accelerant; ``mus``:
+    :func:`chemical_potentials` of each condition.
+    """
+    source = Composition(accelerant)
+    cation = next(str(e) for e in source.elements if str(e) != "S")
+    nu = solution_coefficients(doped, source)
+    fixed = nu["Li3PS4"] * per_fu["Li3PS4"] + nu[accelerant] * per_fu[accelerant]
+    exchanged = {
+        c: sum(nu[p] * mu[p] for p in ("Li2S", "P2S5")) for c, mu in mus.items()
+    }
+    return {c: (energy - fixed - e) / doped[cation] for c, e in exchanged.items()}
+
+
 def _reaction_text(nu: dict[str, float], product: str) -> str:
     left = " + ".join(f"{v:.6g} {n}" for n, v in nu.items() if v > 1e-9)
     right = " + ".join(f"{-v:.6g} {n}" for n, v in nu.items() if v < -1e-9)
@@ -158,12 +180,8 @@ def solution_energy_job(
         composition = s.structure.composition
         formula = composition.formula.replace(" ", "")
         nu = solution_coefficients(composition, source)
-        fixed = nu["Li3PS4"] * per_fu["Li3PS4"] + nu[accelerant] * per_fu[accelerant]
         m = round(composition[cation])
-        energies = {
-            c: (s.energy - fixed - sum(nu[p] * mu[p] for p in ("Li2S", "P2S5"))) / m
-            for c, mu in mus.items()
-        }
+        energies = solution_energies(s.energy, composition, accelerant, per_fu, mus)
         converged &= s.converged
         points.append(
             SolutionPoint(

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 TITLE = (
     "Solution energy E_sol: eV per dopant to move M from its sulfide into Li3PS4, "
-    "Li2S and P2S5 exchanged with Li3PS4 + Li7P3S11 (the study's 70:30 sample; "
-    "last column: with Li3PS4 + Li2S); negative: it dissolves"
+    "Li2S and P2S5 exchanged beside Li7P3S11 (a core + Li7P3S11 sample, as the "
+    "study's; last column: beside Li2S); negative: it dissolves"
 )
 
 
