@@ -154,6 +154,20 @@ class CampaignBuild:
         possible = [s.name for s in acc.schemes]
         return [s for s in self.campaign.doping.schemes or possible if s in possible]
 
+    def series(self, acc: Accelerant, scheme: str) -> list[dict]:
+        """The doped cells at ``doping.x`` and every ``doping.solubility_x``.
+
+        One :func:`~lpsflow.descriptors.reactions.jobs.phase_input` per x (its
+        candidates: the relaxed arrangements), with an extra key ``x``.
+        """
+        doping = self.campaign.doping
+        out = []
+        for x in sorted({*doping.solubility_x, doping.x}):
+            formula, relaxes = self.doped_cells(acc, scheme, x)
+            label = f"core {acc.formula} {scheme} x={x_label(x)}"
+            out.append({**phase_input(label, formula, relaxes), "x": x})
+        return out
+
     def core_scheme(self, acc: Accelerant) -> str:
         """The scheme of the doped core that hosts interfaces, GBs and vacancies.
 

@@ -43,6 +43,15 @@ def pick_lowest(candidates: list[dict[str, Any]]) -> tuple[int, list[CalcSummary
     return best, sums
 
 
+def lowest_of(species: list[dict[str, Any]]) -> dict[str, CalcSummary]:
+    """Each :func:`phase_input`'s lowest converged candidate, by phase."""
+    out = {}
+    for spec in species:
+        best, sums = pick_lowest(spec["candidates"])
+        out[spec["phase"]] = sums[best]
+    return out
+
+
 @job
 @kind("reaction_energy")
 def reaction_energy_job(

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lpsflow import roles
-from lpsflow.descriptors.reactions.jobs import phase_input
 from lpsflow.descriptors.solubility.jobs import solubility_job
 from lpsflow.descriptors.solubility.schema import Sublattices
-from lpsflow.roles import x_label
 from lpsflow.structures.doping_sites import candidate_interstitials, symmetry_operations
 
 if TYPE_CHECKING:
@@ -55,12 +53,7 @@ def build(b: CampaignBuild) -> None:
     for acc in b.accelerants:
         refs = [b.species(p) for p in (*REFERENCES[:3], acc.formula, *REFERENCES[3:])]
         for scheme in b.schemes(acc):
-            label = f"core {acc.formula} {scheme}"
-            series = []
-            for x in sorted({*doping.solubility_x, doping.x}):
-                formula, relaxes = b.doped_cells(acc, scheme, x)
-                point = phase_input(f"{label} x={x_label(x)}", formula, relaxes)
-                series.append({**point, "x": x})
+            series = b.series(acc, scheme)
             sites = sublattices(acc.scheme(scheme), b.structure("Li3PS4"))
             t = doping.synthesis_temperature
             job = solubility_job(acc.formula, scheme, t, sites, refs, series)

@@ -25,7 +25,7 @@ from jobflow import job
 from pymatgen.analysis.phase_diagram import CompoundPhaseDiagram, PDEntry
 from pymatgen.core import Composition
 
-from lpsflow.descriptors.reactions.jobs import pick_lowest
+from lpsflow.descriptors.reactions.jobs import lowest_of, pick_lowest
 from lpsflow.descriptors.solubility.mixing import K_B, entropy, solubility_limit
 from lpsflow.descriptors.solubility.schema import (
     SolubilityDoc,
@@ -68,15 +68,10 @@ def solubility_job(
         extra key ``x``.
 
     """
-    entries: dict[str, PDEntry] = {}
-    per_fu: dict[str, float] = {}
-    converged = True
-    for ref in references:
-        best, sums = pick_lowest(ref["candidates"])
-        s = sums[best]
-        converged &= s.converged
-        entries[ref["phase"]] = PDEntry(s.structure.composition, s.energy)
-        per_fu[ref["phase"]] = s.energy_per_atom * Composition(ref["phase"]).num_atoms
+    refs = lowest_of(references)
+    converged = all(s.converged for s in refs.values())
+    entries = {p: PDEntry(s.structure.composition, s.energy) for p, s in refs.items()}
+    per_fu = {p: s.energy_per_atom * Composition(p).num_atoms for p, s in refs.items()}
     mus = {c: chemical_potentials(per_fu, c) for c in CONDITIONS}
     doped = []
     for point in series:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lpsflow.descriptors.reactions.jobs import phase_input
 from lpsflow.descriptors.solution_energy.jobs import RESERVOIRS, solution_energy_job
 from lpsflow.descriptors.solution_energy.read import role
-from lpsflow.roles import x_label
 
 if TYPE_CHECKING:
     from lpsflow.flows.campaign import CampaignBuild
@@ -23,12 +21,7 @@ def build(b: CampaignBuild) -> None:
     for acc in b.accelerants:
         refs = [b.species(p) for p in (*RESERVOIRS, acc.formula)]
         for scheme in b.schemes(acc):
-            label = f"core {acc.formula} {scheme}"
-            series = []
-            for x in sorted({*doping.solubility_x, doping.x}):
-                formula, relaxes = b.doped_cells(acc, scheme, x)
-                point = phase_input(f"{label} x={x_label(x)}", formula, relaxes)
-                series.append({**point, "x": x})
+            series = b.series(acc, scheme)
             job = solution_energy_job(acc.formula, scheme, doping.x, refs, series)
             b.book.add(
                 job,

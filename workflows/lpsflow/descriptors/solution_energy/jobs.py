@@ -36,7 +36,7 @@ import numpy as np
 from jobflow import job
 from pymatgen.core import Composition
 
-from lpsflow.descriptors.reactions.jobs import pick_lowest
+from lpsflow.descriptors.reactions.jobs import lowest_of, pick_lowest
 from lpsflow.descriptors.solution_energy.schema import (
     CONDITIONS,
     SolutionEnergyDoc,
@@ -163,12 +163,9 @@ def solution_energy_job(
         converged is used), with an extra key ``x``.
 
     """
-    per_atom: dict[str, float] = {}
-    converged = True
-    for ref in references:
-        best, sums = pick_lowest(ref["candidates"])
-        per_atom[ref["phase"]] = sums[best].energy_per_atom
-        converged &= sums[best].converged
+    refs = lowest_of(references)
+    converged = all(s.converged for s in refs.values())
+    per_atom = {p: s.energy_per_atom for p, s in refs.items()}
     per_fu = {p: e * Composition(p).num_atoms for p, e in per_atom.items()}
     mus = {c: chemical_potentials(per_fu, c) for c in CONDITIONS}
     source = Composition(accelerant)
