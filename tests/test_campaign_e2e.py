@@ -183,7 +183,10 @@ def test_solubility_series_and_phase_model_from_campaign(campaign_dir):
     # the limit minimises dF: at 1/4 only if dF still falls there
     limit, label, d_f = row["x_solubility"], row["solubility"], row["dF_meV_by_x"]
     assert 0 < limit <= 0.25
-    assert (label == ">= 1/4") == (d_f["1/4"] < d_f["1/8"] and limit == 0.25)
+    if label == ">= 1/4":  # dF still falls at the largest x: lowest of those computed
+        assert limit == 0.25 and d_f["1/4"] <= min(d_f.values())
+    else:
+        assert limit < 0.25
     proc = subprocess.run(
         [
             sys.executable,
@@ -203,12 +206,9 @@ def test_solubility_series_and_phase_model_from_campaign(campaign_dir):
         text=True,
         timeout=120,
     )
-    if limit is None:
-        assert proc.returncode == 2 and "give --solubility" in proc.stderr
-    else:
-        assert proc.returncode == 0, proc.stderr
-        assert f"solubility x = {limit:g}" in proc.stderr
-        assert "LPS7228" in proc.stdout
+    assert proc.returncode == 0, proc.stderr
+    assert f"solubility x = {limit:g}" in proc.stderr
+    assert "LPS7228" in proc.stdout
 
 
 def test_binding_energies_in_results_and_interfaces_exported(campaign_dir):

@@ -26,6 +26,16 @@ from lpsflow.report import ReportData, build
 from lpsflow.report_render import Figure, Placeholder, to_html
 
 
+def _bounds(sol, x) -> dict | None:
+    """The solubility bounds of a row whose limit is ``x`` under every model."""
+    if sol is None or x is None:
+        return None
+    at_max = sol.startswith(">=")
+    one = {"low": x, "low_label": sol, "low_at_max": at_max}
+    one |= {"high": x, "high_label": sol, "high_at_max": at_max}
+    return {"Li7P3S11": one, "Li2S": dict(one)}
+
+
 def _row(acc, d_core, sol, x, scheme="Li-site", calc="mlip:CHGNet", **extra):
     li7 = -0.10
     return {
@@ -46,7 +56,7 @@ def _row(acc, d_core, sol, x, scheme="Li-site", calc="mlip:CHGNet", **extra):
         "job_Li3PS4": "job-li3",
         "x_solubility": x,
         "solubility": sol,
-        "solubility_Li2S_rich": "0.01" if sol else None,
+        "solubility_bounds": _bounds(sol, x),
         "synthesis_T": 573.0,
         "e_hull_meV_by_x": {"1/8": 10.0, "1/4": 40.0} if sol else None,
         "dF_meV_by_x": {"1/8": -5.0, "1/4": 3.0} if sol else None,
@@ -71,15 +81,16 @@ def test_criteria_pass_fail_and_not_computed():
     for key in ("binding", "mu_li", "migration"):
         assert res[key].status == "not computed"
         assert "absent" in res[key].reason and "no such columns" in res[key].reason
-    fail = {c.key: c for c in rk.evaluate(_row("X2S3", +0.01, ">= 1/4", 0.25))}
+    fail = {c.key: c for c in rk.evaluate(_row("B2S3", +0.01, ">= 1/4", 0.25))}
     assert fail["formation"].status == "fail"
-    assert fail["solubility"].status == "fail"  # unbounded within the series
-    assert "not shown to be limited" in fail["solubility"].reason
+    assert fail["solubility"].status == "fail"  # above LPS7228's 0.143 B per P
+    assert "take up all of it" in fail["solubility"].reason
     low = {c.key: c for c in rk.evaluate(_row("Y2S3", -0.01, "0.0042", 0.0042))}
-    assert low["solubility"].status == "pass"  # finite, below the series
-    assert "0.0042" in low["solubility"].reason
-    assert "beside Li2S: 0.01" in low["solubility"].reason
-    pending = {c.key: c for c in rk.evaluate(_row("Z2S3", None, None, None))}
+    assert low["solubility"].status == "fail"  # below the 0.01 floor
+    assert (
+        "0.0042" in low["solubility"].reason and "undoped" in low["solubility"].reason
+    )
+    pending = {c.key: c for c in rk.evaluate(_row("Sc2S3", None, None, None))}
     assert pending["formation"].status == "not computed"
     assert pending["solubility"].status == "not computed"
     assert "pending or failed" in pending["formation"].reason

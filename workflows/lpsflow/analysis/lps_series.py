@@ -114,6 +114,18 @@ def accelerant_moles(li2s: float, p2s5: float, accelerant: str | Accelerant) -> 
     return max(y, 0.0)
 
 
+def available_x(sample: str, accelerant: str | Accelerant) -> float:
+    """Dopant per P the accelerant of ``sample`` brings (M/P of the whole batch).
+
+    The most a Li3PS4 core could take up if it took all of it: LPS7228 with Al2S3
+    0.143, with SiS2 0.107.
+    """
+    li2s, p2s5 = parse_sample(sample)
+    acc = accelerant_of(accelerant)
+    m = Composition(acc.formula)[acc.cation]
+    return m * accelerant_moles(li2s, p2s5, acc) / (2 * p2s5)
+
+
 def accelerant_of(accelerant: str | Accelerant) -> Accelerant:
     """The :class:`Accelerant` of a formula (or the accelerant itself)."""
     if isinstance(accelerant, Accelerant):

@@ -54,6 +54,18 @@ class RankingConfig(BaseModel):
         "and failed weight: the solution energy per dopant (what the dopant does), "
         "then the formation margin.",
     )
+    solubility_floor: float = Field(
+        0.01,
+        ge=0,
+        description="Smallest solubility limit (dopant per PS4) that counts as the "
+        "core taking up the dopant; below it the core is essentially undoped.",
+    )
+    solubility_sample: str = Field(
+        "LPS7228",
+        description="Sample whose accelerant content (M per P) the solubility limit "
+        "must stay below, so that part of the accelerant is left (the study's best "
+        "sample: 0.143 for Al2S3, 0.107 for SiS2).",
+    )
     formation_margin: float = Field(
         0.0,
         description="dE_core - dE_Li7P3S11 must be below this (eV/atom) to pass.",

@@ -13,8 +13,9 @@ DESCRIPTOR = Descriptor(
     criteria=(
         Criterion(
             key="solubility",
-            title="limited solubility (free energy of mixing lowest below x_max)",
-            columns=("x_solubility", "solubility"),
+            title="the core takes up part of the accelerant (floor <= x_sol < M/P of "
+            "the sample)",
+            columns=("solubility_bounds",),
             unit="x",
             weight=2.0,
             test=read.limited,

@@ -26,7 +26,14 @@ from pymatgen.analysis.phase_diagram import CompoundPhaseDiagram, PDEntry
 from pymatgen.core import Composition
 
 from lpsflow.descriptors.reactions.jobs import lowest_of, pick_lowest
-from lpsflow.descriptors.solubility.mixing import K_B, entropy, solubility_limit
+from lpsflow.descriptors.solubility.mixing import (
+    K_B,
+    X_MIN,
+    Minimum,
+    bound,
+    entropy,
+    solubility_limit,
+)
 from lpsflow.descriptors.solubility.schema import (
     SolubilityDoc,
     SolubilityLimit,
@@ -43,7 +50,7 @@ from lpsflow.roles import x_label
 
 
 @job
-@kind("solubility", version=2)
+@kind("solubility", version=3)
 def solubility_job(
     accelerant: str,
     scheme: str,
@@ -141,18 +148,37 @@ def solubility_job(
     )
 
 
+def _label(m: Minimum, xs: list[float]) -> str:
+    if m.at_max:
+        return f">= {x_label(xs[-1])}"
+    if m.below:
+        return f"< {X_MIN:g}"
+    return x_label(m.x) if m.x in xs else f"{m.x:.2g}"
+
+
 def _limit(
     points: list[SolubilityPoint], condition: str, sites: Sublattices, t: float
 ) -> SolubilityLimit:
-    """The limit under one condition, with the computed x it rests on."""
+    """The limit under one condition (free and bound defects), and what it rests on."""
     pairs = [(p.x, p.e_sol[condition]) for p in points]
-    x, at_max = solubility_limit(pairs, sites, t)
     xs = [p.x for p in points]
-    if at_max:
-        rests_on, label = [xs[-1]], f">= {x_label(xs[-1])}"
+    free, tied = (
+        solubility_limit(pairs, sites, t),
+        solubility_limit(pairs, bound(sites), t),
+    )
+    if free.at_max:
+        rests_on = [xs[-1]]
     else:
-        below = [v for v in xs if v <= x]
-        above = [v for v in xs if v > x]
+        below = [v for v in xs if v <= free.x]
+        above = [v for v in xs if v > free.x]
         rests_on = [*below[-1:], *above[:1]] if below else [xs[0]]
-        label = f"{x:.2g}"
-    return SolubilityLimit(x=x, at_max=at_max, label=label, rests_on=rests_on)
+    return SolubilityLimit(
+        x=free.x,
+        at_max=free.at_max,
+        label=_label(free, xs),
+        rests_on=rests_on,
+        x_bound=tied.x,
+        bound_at_max=tied.at_max,
+        label_bound=_label(tied, xs),
+        two_phase=[list(g) for g in free.two_phase],
+    )

@@ -19,8 +19,10 @@ nothing is assumed, so a minimum there reads "at least x_max".
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,24 +63,94 @@ def free_energy(
     return x * e_sol - K_B * t * entropy(x, sites)
 
 
+@dataclass(frozen=True)
+class Minimum:
+    """Where dF is lowest on (0, x_max]."""
+
+    x: float
+    """The x of the minimum (``x_max`` at it; :data:`X_MIN` below it)."""
+    at_max: bool
+    """dF still falls at x_max: the limit is at least x_max."""
+    below: bool
+    """The minimum lies below :data:`X_MIN`: the limit is smaller than that."""
+    two_phase: tuple[tuple[float, float], ...]
+    """Ranges of x where dF is not convex: a uniform solution there would split
+    into the two ends (the lower hull of dF skips them)."""
+
+
+#: Smallest x searched (dopants per PS4).
+X_MIN = 1e-12
+
+
+def bound(sites: Sublattices) -> Sublattices:
+    """The sublattices with vacancies and extra Li bound to the dopant.
+
+    The complex is one species on the dopant's sublattice (orientations not
+    counted): the least entropy, so the lowest limit, against the free defects of
+    ``sites`` (the most).
+    """
+    return sites.model_copy(update={"vacancies": 0.0, "interstitials": 0.0})
+
+
+def _grid(x_max: float) -> np.ndarray:
+    """Log-spaced x from :data:`X_MIN` to exactly ``x_max``."""
+    return np.append(
+        np.logspace(math.log10(X_MIN), math.log10(x_max), 2000)[:-1], x_max
+    )
+
+
+def _gaps(grid: np.ndarray, values: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """X ranges the lower convex hull of (0, 0) and (grid, values) skips."""
+    xs, fs = np.concatenate([[0.0], grid]), np.concatenate([[0.0], values])
+    hull: list[int] = []
+    for i in range(len(xs)):  # monotone chain, lower hull
+        while len(hull) >= 2:
+            j, k = hull[-2], hull[-1]
+            cross = (xs[k] - xs[j]) * (fs[i] - fs[j]) - (fs[k] - fs[j]) * (
+                xs[i] - xs[j]
+            )
+            if cross > 0:
+                break
+            hull.pop()
+        hull.append(i)
+    out = []
+    for j, k in itertools.pairwise(hull):
+        if k > j + 1:
+            line = fs[j] + (fs[k] - fs[j]) * (xs[j + 1 : k] - xs[j]) / (xs[k] - xs[j])
+            if np.max(fs[j + 1 : k] - line) > 1e-9 and xs[k] > 1.05 * xs[j]:
+                out.append((float(xs[j]), float(xs[k])))
+    return tuple(out)
+
+
 def solubility_limit(
     points: Sequence[tuple[float, float]], sites: Sublattices, t: float
-) -> tuple[float, bool]:
-    """(x that minimises dF on (0, x_max], whether it is x_max itself)."""
+) -> Minimum:
+    """Where dF(x) (``points``: (x, E_sol per dopant) of the series) is lowest."""
+    if not points or not all(math.isfinite(e) for _, e in points):
+        raise ValueError(f"no finite solution energies to mix: {list(points)}")
     x_max = max(x for x, _ in points)
-    grid = np.unique(
-        np.concatenate([np.logspace(-12, math.log10(x_max), 2000), [x_max]])
-    )
+    if math.isnan(entropy(x_max, sites)):
+        raise ValueError(
+            f"x = {x_max:g} puts more defects than sites on a sublattice "
+            f"({sites.host_sites:g} per PS4): outside the scheme's range"
+        )
+    grid = _grid(x_max)
     values = np.array([free_energy(x, points, sites, t) for x in grid])
-    values = np.where(np.isnan(values), np.inf, values)
+    gaps = _gaps(grid, values)
     i = int(np.argmin(values))
     if i == len(grid) - 1:
-        return x_max, True
-    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+        return Minimum(x_max, True, False, gaps)
+    if i == 0:
+        return Minimum(X_MIN, False, True, gaps)
+    lo, hi = grid[i - 1], grid[i + 1]
     best = minimize_scalar(
         lambda x: free_energy(x, points, sites, t),
         bounds=(lo, hi),
         method="bounded",
         options={"xatol": lo * 1e-6},
     )
-    return float(best.x), False
+    x = float(best.x)
+    node = min((p for p, _ in points), key=lambda p: abs(p - x))
+    if abs(node - x) < 1e-6 * node:  # at a kink of E_sol(x): a computed x itself
+        x = node
+    return Minimum(x, False, False, gaps)

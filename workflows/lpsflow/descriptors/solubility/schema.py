@@ -53,17 +53,33 @@ class SolubilityPoint(BaseModel):
 class SolubilityLimit(BaseModel):
     """The x that minimises the free energy of mixing under one condition."""
 
-    x: float = Field(..., description="Dopant per PS4 taken up at equilibrium.")
+    x: float = Field(
+        ...,
+        description="Dopant per PS4 taken up at equilibrium, vacancies and extra Li "
+        "mixing freely (the most entropy: an upper bound).",
+    )
     at_max: bool = Field(
         ...,
         description="dF still falls at the largest x computed: the limit is at least "
         "that (x is then x_max).",
     )
-    label: str = Field(..., description="As text: '0.0071' or '>= 1/4'.")
+    label: str = Field(..., description="As text: '0.0071', '>= 1/4' or '< 1e-12'.")
     rests_on: list[float] = Field(
         ...,
         description="The computed x whose E_sol set dF at the limit (the two around "
         "it; the most dilute one below the series; x_max at it).",
+    )
+    x_bound: float = Field(
+        ...,
+        description="The limit with vacancies and extra Li bound to the dopant (only "
+        "the dopant's entropy: a lower bound).",
+    )
+    bound_at_max: bool = Field(..., description="x_bound is at least x_max.")
+    label_bound: str = Field(..., description="x_bound as text.")
+    two_phase: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="x ranges where dF (free defects) is not convex: a uniform "
+        "solution there splits into the two ends.",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lpsflow.descriptors.base import fmt
+from lpsflow.descriptors.solution_energy.schema import CONDITIONS
 from lpsflow.plots import COLORS, figure, ok, png
 from lpsflow.report_render import Figure, Placeholder, Section, Table
 from lpsflow.roles import x_of
@@ -18,8 +19,9 @@ def _title(rows: pd.DataFrame) -> str:
     at = f"{t.iloc[0]:g} K" if len(t) else "T"
     return (
         f"Solubility: x_sol minimises dF = x E_sol - T S_conf per PS4 at {at} (M from "
-        "its sulfide, Li2S/P2S5 beside Li7P3S11; last column: beside Li2S); dF "
-        "(meV per PS4) and E_hull (meV/atom above the undoped phases) by x"
+        "its sulfide); its bounds beside Li7P3S11 and beside Li2S, from vacancies "
+        "bound to the dopant to free; dF beside Li7P3S11 (meV per PS4, free) and "
+        "E_hull (meV/atom above the undoped phases) by x"
     )
 
 
@@ -35,20 +37,25 @@ def _table(rows: pd.DataFrame) -> Table:
             "accelerant",
             *(f"dF x={x}" for x in xs),
             *(f"E_hull x={x}" for x in xs),
-            "x_sol",
-            "Li2S-rich",
+            *(f"beside {c}" for c in CONDITIONS),
         ],
         [
             [
                 f"{r['accelerant']} {r['scheme']}",
                 *cells(r, "dF_meV_by_x", "+.2f"),
                 *cells(r, "e_hull_meV_by_x", "+.1f"),
-                str(r["solubility"]),
-                str(r.get("solubility_Li2S_rich") or "-"),
+                *(_bounds(r, c) for c in CONDITIONS),
             ]
             for _, r in rows.iterrows()
         ],
     )
+
+
+def _bounds(r, condition: str) -> str:
+    b = r.get("solubility_bounds")
+    if not isinstance(b, dict) or condition not in b:
+        return "-"
+    return f"{b[condition]['low_label']} to {b[condition]['high_label']}"
 
 
 def _with_series(df: pd.DataFrame) -> pd.DataFrame:
