@@ -201,7 +201,7 @@ def test_a_store_of_lpsflow_0_1_0_is_reused_not_recomputed(tmp_path):
     assert list(after.columns) == list(before.columns)
     assert before["E_sol"].isna().all() and after["E_sol"].notna().all()
     new_columns = ["E_sol", "E_sol_Li2S_rich", "E_sol_by_x", "x_solubility"]
-    new_columns += ["solubility", "solubility_Li2S_rich", "synthesis_T", "dF_meV_by_x"]
+    new_columns += ["solubility", "solubility_bounds", "synthesis_T", "dF_meV_by_x"]
     before, after = before.drop(columns=new_columns), after.drop(columns=new_columns)
     for (_, a), (_, b) in zip(
         _values(before).iterrows(), _values(after).iterrows(), strict=True
