@@ -7,13 +7,13 @@ from lpsflow.structures.accelerant import parse_accelerant
 @pytest.mark.parametrize(
     ("formula", "cation", "q", "schemes"),
     [
-        ("Al2S3", "Al", 3, ["Li-site"]),
-        ("Ga2S3", "Ga", 3, ["Li-site"]),
-        ("S3Al2", "Al", 3, ["Li-site"]),
-        ("SiS2", "Si", 4, ["Li-site", "P-site"]),
-        ("GeS2", "Ge", 4, ["Li-site", "P-site"]),
-        ("Sb2S5", "Sb", 5, ["Li-site", "P-site"]),
-        ("ZnS", "Zn", 2, ["Li-site"]),
+        ("Al2S3", "Al", 3, ["Li-site", "empty-site"]),
+        ("Ga2S3", "Ga", 3, ["Li-site", "empty-site"]),
+        ("S3Al2", "Al", 3, ["Li-site", "empty-site"]),
+        ("SiS2", "Si", 4, ["Li-site", "empty-site", "P-site"]),
+        ("GeS2", "Ge", 4, ["Li-site", "empty-site", "P-site"]),
+        ("Sb2S5", "Sb", 5, ["Li-site", "empty-site", "P-site"]),
+        ("ZnS", "Zn", 2, ["Li-site", "empty-site"]),
     ],
 )
 def test_oxidation_state_and_schemes(formula, cation, q, schemes):
@@ -25,17 +25,21 @@ def test_oxidation_state_and_schemes(formula, cation, q, schemes):
 
 def test_compensation_counts():
     si = parse_accelerant("SiS2")
-    li_site, p_site = si.schemes
+    li_site, empty, p_site = si.schemes
     assert (li_site.n_vacancies, li_site.n_interstitials) == (3, 0)
+    assert (empty.n_vacancies, empty.n_interstitials) == (4, 0)
     assert (p_site.n_vacancies, p_site.n_interstitials) == (0, 1)
-    al = parse_accelerant("Al2S3").schemes[0]
+    al, al_empty = parse_accelerant("Al2S3").schemes
     assert (al.n_vacancies, al.n_interstitials) == (2, 0)
+    # the study's scheme: Al in an empty LiS6 site, three Li removed
+    assert (al_empty.n_vacancies, al_empty.n_interstitials) == (3, 0)
 
 
 @pytest.mark.parametrize(
     ("formula", "scheme", "label"),
     [
         ("Al2S3", "Li-site", "Li2.8125Al0.0625PS4"),
+        ("Al2S3", "empty-site", "Li2.8125Al0.0625PS4"),
         ("SiS2", "Li-site", "Li2.75Si0.0625PS4"),
         ("SiS2", "P-site", "Li3.0625Si0.0625P0.9375S4"),
     ],

@@ -231,7 +231,9 @@ def test_canonicalise_with_interstitials(sc122):
 
 
 # ------------------------------------------------------------------------ Ewald
-@pytest.mark.parametrize(("acc", "scheme"), [(AL, "Li-site"), (SI, "P-site")])
+@pytest.mark.parametrize(
+    ("acc", "scheme"), [(AL, "Li-site"), (AL, "empty-site"), (SI, "P-site")]
+)
 def test_ewald_quadratic_form_matches_direct(sc122, acc, scheme):
     arrs = enumerate_arrangements(sc122, acc, acc.scheme(scheme), 1)
     ranked = rank_by_ewald(sc122, acc, acc.scheme(scheme), arrs)
@@ -246,7 +248,9 @@ def test_ewald_quadratic_form_matches_direct(sc122, acc, scheme):
     assert [a.ewald_energy for a in keep] == pytest.approx(energies[:4])
 
 
-@pytest.mark.parametrize(("acc", "scheme"), [(AL, "Li-site"), (SI, "P-site")])
+@pytest.mark.parametrize(
+    ("acc", "scheme"), [(AL, "Li-site"), (AL, "empty-site"), (SI, "P-site")]
+)
 def test_ranked_arrangements_are_the_ranked_enumeration(sc122, acc, scheme):
     def fields(arrs):
         return [(a, a.multiplicity, a.ewald_energy) for a in arrs]

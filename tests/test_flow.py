@@ -233,9 +233,14 @@ def test_gb_and_neb_branches_shared_once_and_per_accelerant():
     neb_gb = jobs[one["neb:gb:Al2S3"]]
     assert arguments(neb_gb)["host"]["uuid"] == one["gb:hetero:Al2S3"]
     neb_bulk = jobs[one["neb:bulk:Al2S3"]]
+    # ... the lowest of the Li-site and empty-site cells (one composition)
     assert [h["uuid"] for h in arguments(neb_bulk)["host"]] == [
-        one["relax:core:Al2S3:Li-site:0"], one["relax:core:Al2S3:Li-site:1"]
-    ]  # fmt: skip
+        one[f"relax:core:Al2S3:{scheme}:{i}"]
+        for scheme in ("Li-site", "empty-site")
+        for i in (0, 1)
+    ]
+    only = roles({**BASE, "doping": {**BASE["doping"], "schemes": ["Li-site"]}})
+    assert not any("empty-site" in r for r in only)
 
 
 def test_gb_kinds_neb_paths_and_switches():

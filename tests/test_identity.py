@@ -104,11 +104,26 @@ def test_kind_defaults_are_pinned():
     assert declared_defaults() == json.loads(DEFAULTS.read_text())
 
 
+def _extract_0_1_0(path: Path, pin: bool = True) -> Path:
+    """The 0.1.0 store and its campaign file in ``path``.
+
+    ``pin``: the campaign computes only the Li-site scheme, as 0.1.0 did (the
+    empty-site scheme came later: its cells are new jobs, and they join the mu_Li
+    core's host candidates, so that job reads them).
+    """
+    with tarfile.open(STORE_0_1_0) as tar:
+        tar.extractall(path, filter="data")
+    if pin:
+        yaml = path / "tiny.yaml"
+        text = yaml.read_text().replace("doping: {", "doping: {schemes: [Li-site], ")
+        assert "schemes" in text
+        yaml.write_text(text)
+    return path
+
+
 @pytest.fixture
 def store_0_1_0(tmp_path):
-    with tarfile.open(STORE_0_1_0) as tar:
-        tar.extractall(tmp_path, filter="data")
-    return tmp_path
+    return _extract_0_1_0(tmp_path)
 
 
 def test_ids_are_stable(store_0_1_0):
@@ -117,6 +132,36 @@ def test_ids_are_stable(store_0_1_0):
 
     roles = build_campaign(load_campaign(store_0_1_0 / "tiny.yaml")).roles
     assert {r: roles[r] for r in GOLDEN} == GOLDEN
+
+
+def test_a_new_scheme_leaves_the_rest_of_a_0_1_0_store_adopted(tmp_path):
+    """Unpinned, the 0.1.0 campaign file gets the empty-site scheme: its jobs and
+    the mu_Li core that reads its cells are new, every other stored job adopted."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.dispatch.adopt import legacy_to_adopt
+    from lpsflow.flows.campaign import build_campaign
+    from lpsflow.store import open_stores
+
+    campaign = load_campaign(_extract_0_1_0(tmp_path, pin=False) / "tiny.yaml")
+    cflow = build_campaign(campaign)
+    with open_stores(campaign.store, campaign.base_dir, create=False) as stores:
+        want = legacy_to_adopt(stores, cflow)
+    adopted = {r for r, u in cflow.roles.items() if u in want}
+    fresh = set(cflow.roles) - adopted
+    assert len(adopted) == 22 - 4  # the mu_Li core's four jobs read the new cells
+    assert {r for r in fresh if "empty-site" in r} == {
+        "screen:core:Al2S3:empty-site",
+        "relax:core:Al2S3:empty-site:0",
+        "reaction:core:Al2S3:empty-site",
+        "solution:core:Al2S3:empty-site",
+        "solubility:Al2S3:empty-site",
+    }
+    assert {r for r in fresh if "vacancy:core" in r or "mu_li:core" in r} == {
+        "screen:vacancy:core:Al2S3",
+        "static:vacancy:core:Al2S3:host",
+        "relax:vacancy:core:Al2S3:0",
+        "mu_li:core:Al2S3",
+    }
 
 
 def test_a_parent_computed_afresh_is_not_paired_with_adopted_children(store_0_1_0):
@@ -172,8 +217,7 @@ def test_a_store_of_lpsflow_0_1_0_is_reused_not_recomputed(tmp_path):
     from lpsflow.results import load
     from lpsflow.store import open_stores
 
-    with tarfile.open(STORE_0_1_0) as tar:
-        tar.extractall(tmp_path, filter="data")
+    _extract_0_1_0(tmp_path)
     check = subprocess.run(
         [sys.executable, "-m", "lpsflow.cli", "validate", "tiny.yaml"],
         cwd=tmp_path,

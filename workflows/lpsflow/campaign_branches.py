@@ -30,10 +30,12 @@ class DopingSettings(Strict):
         description="Supercell of the 4-formula-unit beta-Li3PS4 cell; chosen "
         "automatically (smallest, most compact cell commensurate with x) if omitted.",
     )
-    schemes: list[Literal["Li-site", "P-site"]] | None = Field(
+    schemes: list[Literal["Li-site", "empty-site", "P-site"]] | None = Field(
         None,
-        description="Charge-compensation schemes; by default every scheme the "
-        "dopant's oxidation state allows.",
+        description="Charge-compensation schemes (Li-site: M on a Li site + q-1 Li "
+        "vacancies; empty-site: M in an empty LiS6 site + q Li vacancies; P-site: "
+        "M on P + 5-q extra Li); by default every scheme the dopant's oxidation "
+        "state allows.",
     )
 
     @field_validator("schemes")
@@ -190,8 +192,11 @@ class InterfaceSettings(Strict):
         description="Dopant content of the core substrate (default: doping.x); its "
         "lowest relaxed arrangement is used.",
     )
-    scheme: Literal["Li-site", "P-site"] | None = Field(
-        None, description="Charge-compensation scheme of the core (default: first)."
+    scheme: Literal["Li-site", "empty-site", "P-site"] | None = Field(
+        None,
+        description="Charge-compensation scheme of the core (default: first). "
+        "Li-site and empty-site cells have one composition: the lowest cell of "
+        "either is used when the campaign computes both.",
     )
     vacuum: float = Field(15.0, gt=0, description="Vacuum above the film (A).")
     fmax: float | None = Field(

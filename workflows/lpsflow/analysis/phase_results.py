@@ -51,7 +51,9 @@ class PhaseEvolution(BaseModel):
     p2s5: float = Field(..., description="P2S5, mol per 100 mol Li2S + P2S5.")
     accelerant: str = Field(..., description="Accelerant formula MmSs.")
     oxidation_state: int = Field(..., description="Formal oxidation state q of M.")
-    scheme: str = Field(..., description="Charge compensation: Li-site or P-site.")
+    scheme: str = Field(
+        ..., description="Charge compensation: Li-site, empty-site or P-site."
+    )
     solubility: float = Field(..., description="x: M per PS4 unit of the core.")
     accelerant_moles: float = Field(
         ..., description="Nominal accelerant y (mol), fixed by overall P/S = 0.25."

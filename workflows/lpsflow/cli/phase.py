@@ -116,7 +116,10 @@ def phase(
         ),
     ] = PhaseBasis.crystalline,
     scheme: Annotated[
-        str, typer.Option(help="Charge compensation of the core: Li-site or P-site.")
+        str,
+        typer.Option(
+            help="Charge compensation of the core: Li-site, empty-site or P-site."
+        ),
     ] = "Li-site",
     all_samples: Annotated[
         bool, typer.Option("--series", help="The whole LPS series in one table.")

@@ -27,7 +27,11 @@ from lpsflow.descriptors.reactions.jobs import phase_input
 from lpsflow.flows.book import JobBook
 from lpsflow.flows.doping import DopedCellsMaker
 from lpsflow.roles import Role, x_label
-from lpsflow.structures.accelerant import Accelerant, parse_accelerant
+from lpsflow.structures.accelerant import (
+    Accelerant,
+    parse_accelerant,
+    same_composition,
+)
 from lpsflow.structures.library import load_structure
 
 if TYPE_CHECKING:
@@ -182,11 +186,19 @@ class CampaignBuild:
         """(scheme, relaxed doped cells) of the core at ``x`` (no cells: impossible).
 
         The scheme is :meth:`core_scheme`; a P-site core of a 3+ cation has none.
+        The cells of the campaign's other schemes of the same composition (Li-site
+        and empty-site) come too, so the job that takes them uses the lowest of
+        either: the scheme that wins.
         """
         scheme = self.core_scheme(acc)
         if scheme not in [s.name for s in acc.schemes]:
             return scheme, []
-        return scheme, self.doped_cells(acc, scheme, x)[1]
+        computed = self.schemes(acc)
+        cells = []
+        for name in same_composition(scheme):
+            if name == scheme or name in computed:
+                cells += self.doped_cells(acc, name, x)[1]
+        return scheme, cells
 
     def doped_cells(
         self, acc: Accelerant, scheme: str, x: float

@@ -36,7 +36,9 @@ class DopingScreenDoc(BaseModel):
     """Dopant arrangements ranked by MLIP single points; the lowest go on to relax."""
 
     accelerant: str = Field(..., description="Accelerant formula, e.g. Al2S3.")
-    scheme: str = Field(..., description="Charge compensation: 'Li-site' or 'P-site'.")
+    scheme: str = Field(
+        ..., description="Charge compensation: 'Li-site', 'empty-site' or 'P-site'."
+    )
     x: float = Field(..., description="Dopant per PS4 formula unit.")
     supercell: tuple[int, int, int] = Field(..., description="Supercell of the host.")
     formula: str = Field(..., description="Formula of the doped cell.")

@@ -5,6 +5,9 @@ charge-compensation schemes for a dopant in beta-Li3PS4 are:
 
 * ``Li-site``: M on a Li site plus (q - 1) Li vacancies, giving Li(3-qx)M(x)PS4
   (for M3+ the study's Li(3-3x)M(x)PS4);
+* ``empty-site``: M in an empty LiS6 site of the host plus q Li vacancies, the same
+  composition (the study's NMR places Al there: Al on an empty LiS6 site, three Li
+  removed); the empty sites are :func:`~lpsflow.structures.doping_sites.empty_s6_sites`;
 * ``P-site`` (q = 4 or 5): M on the P site plus (5 - q) extra Li (interstitial),
   giving Li(3+(5-q)x)M(x)P(1-x)S4, as Ge in Li10GeP2S12.
 """
@@ -18,8 +21,22 @@ from pymatgen.core import Composition, Element
 
 from lpsflow.errors import CompositionError
 
+#: Schemes that keep every P and remove Li: the composition Li(3-qx)M(x)PS4. Their
+#: cells have equal compositions, so their energies compare directly.
+LI_SUBLATTICE_SCHEMES = ("Li-site", "empty-site")
+
+#: Every scheme, in the order :attr:`Accelerant.schemes` lists them.
+SCHEME_NAMES = ("Li-site", "empty-site", "P-site")
+
 #: Elements that make the glass itself and are therefore not accelerants.
 _GLASS_FORMERS = {"Li", "P"}
+
+
+def same_composition(name: str) -> list[str]:
+    """The schemes whose cells have the composition of ``name``'s (itself first)."""
+    if name not in LI_SUBLATTICE_SCHEMES:
+        return [name]
+    return [name, *(s for s in LI_SUBLATTICE_SCHEMES if s != name)]
 
 
 @dataclass(frozen=True)
@@ -27,7 +44,7 @@ class Scheme:
     """One charge-compensation scheme for a dopant in beta-Li3PS4."""
 
     name: str
-    """'Li-site' or 'P-site'."""
+    """'Li-site', 'empty-site' or 'P-site'."""
     n_vacancies: int
     """Li vacancies per dopant."""
     n_interstitials: int
@@ -35,7 +52,7 @@ class Scheme:
 
     def core_formula_per_fu(self, q: int, x: float) -> dict[str, float]:
         """Amounts per PS4 formula unit of the doped core."""
-        if self.name == "Li-site":
+        if self.name in LI_SUBLATTICE_SCHEMES:
             return {"Li": 3 - q * x, "M": x, "P": 1.0, "S": 4.0}
         return {"Li": 3 + (5 - q) * x, "M": x, "P": 1 - x, "S": 4.0}
 
@@ -55,7 +72,10 @@ class Accelerant:
     def schemes(self) -> list[Scheme]:
         """Charge-compensation schemes this dopant allows."""
         q = self.oxidation_state
-        out = [Scheme("Li-site", n_vacancies=q - 1, n_interstitials=0)]
+        out = [
+            Scheme("Li-site", n_vacancies=q - 1, n_interstitials=0),
+            Scheme("empty-site", n_vacancies=q, n_interstitials=0),
+        ]
         if q in (4, 5):
             out.append(Scheme("P-site", n_vacancies=0, n_interstitials=5 - q))
         return out

@@ -92,7 +92,9 @@ def _ewald_form(host: Structure, extra_frac: np.ndarray) -> _EwaldForm:
 
 def _deltas(q: int, scheme: Scheme, k_d: int, k_v: int, k_i: int) -> np.ndarray:
     """Return the charge change at the dopant, vacancy and extra-Li sites of a row."""
-    base = HOST_CHARGES["Li"] if scheme.name == "Li-site" else HOST_CHARGES["P"]
+    base = {"Li-site": HOST_CHARGES["Li"], "P-site": HOST_CHARGES["P"]}.get(
+        scheme.name, 0
+    )
     return np.array(
         [q - base] * k_d + [-HOST_CHARGES["Li"]] * k_v + [HOST_CHARGES["Li"]] * k_i,
         dtype=float,
@@ -107,7 +109,8 @@ def rank_by_ewald(
 ) -> list[Arrangement]:
     """Sort arrangements by Ewald energy (formal charges Li+, P5+, S2-, M^q+).
 
-    The Ewald matrix of the host sites plus every distinct extra-Li position is built
+    The Ewald matrix of the host sites plus every distinct added position (dopants in
+    empty sites, extra Li) is built
     once for unit charges (one :class:`EwaldSummation`), and each arrangement's energy
     (eV per supercell, equal to ``EwaldSummation(doped).total_energy``) is a quadratic
     form in the site charges. Returns copies with ``ewald_energy`` set, lowest first.
@@ -117,18 +120,12 @@ def rank_by_ewald(
     n_host = len(host_supercell)
     matrix = host_supercell.lattice.matrix
     symbols = [site.specie.symbol for site in host_supercell]
-    host_el = "Li" if scheme.name == "Li-site" else "P"
+    host_el = {"Li-site": "Li", "P-site": "P"}.get(scheme.name)
     extra: list[np.ndarray] = []
-    rows = []
-    for arr in arrangements:
-        if any(not 0 <= i < n_host for i in (*arr.dopant_sites, *arr.vacancy_sites)):
-            raise StructureError("arrangement indexes sites outside the host supercell")
-        if any(symbols[i] != host_el for i in arr.dopant_sites) or any(
-            symbols[i] != "Li" for i in arr.vacancy_sites
-        ):
-            raise StructureError(f"arrangement does not fit the {scheme.name} scheme")
+
+    def added(coords: Sequence[Sequence[float]]) -> list[int]:
         idx = []
-        for c in arr.interstitials:
+        for c in coords:
             p = np.asarray(c, dtype=float) % 1.0
             j = next(
                 (
@@ -142,10 +139,22 @@ def rank_by_ewald(
                 extra.append(p)
                 j = len(extra) - 1
             idx.append(n_host + j)
-        rows.append([*arr.dopant_sites, *arr.vacancy_sites, *idx])
+        return idx
+
+    rows = []
+    for arr in arrangements:
+        if any(not 0 <= i < n_host for i in (*arr.dopant_sites, *arr.vacancy_sites)):
+            raise StructureError("arrangement indexes sites outside the host supercell")
+        if (
+            any(symbols[i] != host_el for i in arr.dopant_sites)
+            or any(symbols[i] != "Li" for i in arr.vacancy_sites)
+            or bool(arr.dopant_positions) != (host_el is None)
+        ):
+            raise StructureError(f"arrangement does not fit the {scheme.name} scheme")
+        dopants = [*arr.dopant_sites, *added(arr.dopant_positions)]
+        rows.append([*dopants, *arr.vacancy_sites, *added(arr.interstitials)])
     shapes = {
-        (len(a.dopant_sites), len(a.vacancy_sites), len(a.interstitials))
-        for a in arrangements
+        (a.n_dopants, len(a.vacancy_sites), len(a.interstitials)) for a in arrangements
     }
     if len(shapes) != 1:
         raise CompositionError("arrangements with different defect counts cannot mix")
@@ -181,6 +190,8 @@ def _sample_low_ewald(
     close = close_pairs(pb).astype(int) if pb.n_int > 1 else None
     if pb.scheme.name == "Li-site":
         sublattices = [pb.li_sites]
+    elif pb.scheme.name == "empty-site":
+        sublattices = [pb.dopant_sites, pb.li_sites]
     else:
         sublattices = [pb.dopant_sites] + ([cand] if pb.n_int else [])
     rows: list[np.ndarray] = []
@@ -287,16 +298,19 @@ def _rank_rows(
     """Lowest-first order and Ewald energies of canonical rows.
 
     The numbers :func:`rank_by_ewald` gives for the same arrangements in the same
-    order: its extra-Li sites are the candidates in order of first appearance.
+    order: its added sites (dopants in empty sites, extra Li) are the candidates in
+    order of first appearance.
     """
-    n_host, k = len(pb.host), pb.n_dopants + pb.n_vac
-    inter = rows[:, k:] - n_host
-    uniq, first = np.unique(inter.ravel(), return_index=True)
+    n_host = len(pb.host)
+    flat = rows.ravel()
+    ext = flat >= n_host
+    uniq, first = np.unique(flat[ext] - n_host, return_index=True)
     seen = uniq[np.argsort(first, kind="stable")]
     position = np.zeros(len(pb.cand_frac), dtype=np.int64)
     position[seen] = np.arange(len(seen))
-    sites = rows.copy()
-    sites[:, k:] = n_host + position[inter]
+    sites = flat.copy()
+    sites[ext] = n_host + position[flat[ext] - n_host]
+    sites = sites.reshape(rows.shape)
     form = _ewald_form(pb.host, (pb.cand_frac[seen] % 1.0).reshape(-1, 3))
     delta = _deltas(pb.q, pb.scheme, pb.n_dopants, pb.n_vac, pb.n_int)
     energies = form.energies(sites, np.tile(delta, (len(sites), 1)))
@@ -359,9 +373,11 @@ def enumerate_arrangements(
 ) -> list[Arrangement]:
     """List the symmetry-distinct arrangements of ``n_dopants`` dopants.
 
-    Li-site: each dopant on a Li site plus (q - 1) Li vacancies; P-site: each dopant
-    on a P site plus (5 - q) extra Li on candidate interstitial sites
-    (:func:`interstitial_sites`, no two closer than :data:`INTERSTITIAL_MIN_LI`).
+    Li-site: each dopant on a Li site plus (q - 1) Li vacancies; empty-site: each
+    dopant in an empty LiS6 site (:func:`empty_s6_sites`) plus q Li vacancies;
+    P-site: each dopant on a P site plus (5 - q) extra Li on candidate interstitial
+    sites (:func:`interstitial_sites`, no two closer than
+    :data:`INTERSTITIAL_MIN_LI`).
 
     The enumeration is exhaustive when the configurations it must canonicalise, i.e.
     (orbit representatives of the dopant sets under the supercell's space group G) x

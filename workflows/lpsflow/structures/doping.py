@@ -2,7 +2,8 @@
 
 The dopant count follows from the doping level x (dopants per PS4 formula unit) and
 a diagonal supercell of the host (:func:`choose_supercell`). An :class:`Arrangement`
-records which supercell sites the dopants occupy, which Li sites are vacant and where
+records which supercell sites the dopants occupy (a Li or P site by index, or an
+empty LiS6 site by fractional coordinate), which Li sites are vacant and where
 extra (interstitial) Li go, by site index and fractional coordinate only, so the same
 arrangement can be applied to the host before and after relaxation
 (:meth:`Arrangement.apply`). Here: the enumeration problem and its canonical forms
@@ -28,10 +29,11 @@ from monty.json import MSONable
 from pymatgen.core import Structure
 
 from lpsflow.errors import CompositionError, StructureError
-from lpsflow.structures.accelerant import Accelerant, Scheme
+from lpsflow.structures.accelerant import SCHEME_NAMES, Accelerant, Scheme
 from lpsflow.structures.doping_sites import (
     INTERSTITIAL_MIN_LI,
     MATCH_TOL,
+    candidate_empty_sites,
     candidate_interstitials,
     site_permutations,
     symmetry_operations,
@@ -58,13 +60,16 @@ class Arrangement(MSONable):
     """Number of symmetry-equivalent arrangements this one stands for."""
     ewald_energy: float | None = dataclasses.field(default=None, compare=False)
     """Ewald energy (eV, whole supercell, formal charges), if ranked."""
+    dopant_positions: tuple[tuple[float, float, float], ...] = ()
+    """Fractional coordinates (supercell) of dopants in empty sites (empty-site)."""
 
     def apply(self, host_supercell: Structure, cation: str) -> Structure:
         """Build the doped structure from a host with the enumeration's site order.
 
         Only indices and fractional coordinates are used, so the host may be relaxed
         or strained. Dopants keep their host index (shifted down past removed
-        vacancies); extra Li are appended at the end. Site properties are dropped.
+        vacancies); dopants in empty sites, then extra Li, are appended at the end.
+        Site properties are dropped.
         """
         n = len(host_supercell)
         for i in (*self.dopant_sites, *self.vacancy_sites):
@@ -83,14 +88,25 @@ class Arrangement(MSONable):
         keep = [i for i in range(n) if i not in drop]
         frac = host_supercell.frac_coords[keep]
         species = [symbols[i] for i in keep]
-        if self.interstitials:
-            frac = np.vstack([frac, np.asarray(self.interstitials, dtype=float)])
+        added = [*self.dopant_positions, *self.interstitials]
+        if added:
+            frac = np.vstack([frac, np.asarray(added, dtype=float)])
+            species += [cation] * len(self.dopant_positions)
             species += ["Li"] * len(self.interstitials)
         return Structure(host_supercell.lattice, species, frac)
 
+    @property
+    def n_dopants(self) -> int:
+        """Dopants of the arrangement, on host sites and in empty sites."""
+        return len(self.dopant_sites) + len(self.dopant_positions)
+
     def as_dict(self) -> dict[str, Any]:
-        """Serialise to a JSON-compatible dict (MSONable)."""
-        return {
+        """Serialise to a JSON-compatible dict (MSONable).
+
+        ``dopant_positions`` only when there are any: the documents (and job ids) of
+        the other schemes stay as they were.
+        """
+        out = {
             "@module": type(self).__module__,
             "@class": type(self).__name__,
             "dopant_sites": list(self.dopant_sites),
@@ -99,6 +115,9 @@ class Arrangement(MSONable):
             "multiplicity": self.multiplicity,
             "ewald_energy": self.ewald_energy,
         }
+        if self.dopant_positions:
+            out["dopant_positions"] = [list(c) for c in self.dopant_positions]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Arrangement:
@@ -106,6 +125,10 @@ class Arrangement(MSONable):
         energy = d.get("ewald_energy")
         return cls(
             dopant_sites=tuple(int(i) for i in d["dopant_sites"]),
+            dopant_positions=tuple(
+                (float(a), float(b), float(c))
+                for a, b, c in d.get("dopant_positions", ())
+            ),
             vacancy_sites=tuple(int(i) for i in d.get("vacancy_sites", ())),
             interstitials=tuple(
                 (float(a), float(b), float(c)) for a, b, c in d.get("interstitials", ())
@@ -127,7 +150,9 @@ class EnumerationProblem:
     dopant_sites: np.ndarray
     li_sites: np.ndarray
     cand_frac: np.ndarray
-    """Candidate interstitial sites; extended index = len(host) + row."""
+    """Candidate sites beyond the host's: the interstitial Li sites (P-site) or the
+    empty LiS6 sites the dopants enter (empty-site); extended index = len(host) + row.
+    """
     perms: np.ndarray
     """Permutations of host sites + candidates, (n_ops, n_host + n_cand)."""
 
@@ -159,20 +184,26 @@ def enumeration_problem(
     unknown = set(symbols) - set(HOST_CHARGES)
     if unknown:
         raise StructureError(f"host contains {sorted(unknown)}; expected Li, P and S")
-    if scheme.name not in ("Li-site", "P-site"):
+    if scheme.name not in SCHEME_NAMES:
         raise CompositionError(f"unknown charge-compensation scheme '{scheme.name}'")
     li = np.flatnonzero(symbols == "Li")
-    p = np.flatnonzero(symbols == "P")
-    dopant_sites = li if scheme.name == "Li-site" else p
     n_vac = n_dopants * scheme.n_vacancies
+    n_int = n_dopants * scheme.n_interstitials
+    extra = "empty" if scheme.name == "empty-site" else "interstitial" if n_int else ""
+    cand, perms = _host_symmetry(host, symbols, symprec, extra)
+    if scheme.name == "Li-site":
+        dopant_sites = li
+    elif scheme.name == "P-site":
+        dopant_sites = np.flatnonzero(symbols == "P")
+    else:
+        dopant_sites = len(host) + np.arange(len(cand))
     if n_dopants < 1 or n_dopants > len(dopant_sites):
+        where = "empty LiS6 sites" if scheme.name == "empty-site" else scheme.name + "s"
         raise CompositionError(
-            f"{n_dopants} dopants do not fit on {len(dopant_sites)} {scheme.name}s"
+            f"{n_dopants} dopants do not fit on {len(dopant_sites)} {where}"
         )
     if n_vac > len(li) - (n_dopants if scheme.name == "Li-site" else 0):
         raise CompositionError(f"{n_vac} Li vacancies do not fit in the supercell")
-    n_int = n_dopants * scheme.n_interstitials
-    cand, perms = _host_symmetry(host, symbols, symprec, n_int > 0)
     if n_int > len(cand):
         raise CompositionError(
             f"{n_int} extra Li but only {len(cand)} interstitial sites found"
@@ -215,26 +246,27 @@ def host_key(host: Structure, symbols: np.ndarray) -> tuple:
 
 
 def _host_symmetry(
-    host: Structure, symbols: np.ndarray, symprec: float, interstitials: bool
+    host: Structure, symbols: np.ndarray, symprec: float, extra: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Interstitial candidates (if asked for) and site permutations of a host.
+    """Candidate sites beyond the host's and site permutations of host + candidates.
 
-    Computed once per host, ``symprec`` and ``interstitials`` and kept (read-only)
-    for the next doping problem on the same host.
+    ``extra``: "interstitial" (Li interstitial sites), "empty" (empty LiS6 sites)
+    or "" (none). Computed once per host, ``symprec`` and ``extra`` and kept
+    (read-only) for the next doping problem on the same host.
     """
 
     def build() -> tuple[np.ndarray, np.ndarray]:
         rot, trans = symmetry_operations(host, symprec)
-        cand = (
-            candidate_interstitials(host, rot, trans)
-            if interstitials
-            else np.zeros((0, 3))
-        )
+        finders = {
+            "interstitial": candidate_interstitials,
+            "empty": candidate_empty_sites,
+        }
+        cand = finders[extra](host, rot, trans) if extra else np.zeros((0, 3))
         frac = np.vstack([host.frac_coords % 1.0, cand])
         labels = [*symbols, *(["X"] * len(cand))]
         return cand, site_permutations(frac, labels, rot, trans, host.lattice.matrix)
 
-    key = (*host_key(host, symbols), symprec, interstitials)
+    key = (*host_key(host, symbols), symprec, extra)
     return cached(_SYMMETRY, key, build, lambda v: v)
 
 
@@ -270,15 +302,20 @@ def raw_arrangement_count(
 ) -> int:
     """Count the arrangements before symmetry reduction.
 
-    Li-site: C(n_Li, n_M) * C(n_Li - n_M, n_vac). P-site: C(n_P, n_M) times the number
-    of sets of extra-Li sites no two of which are closer than
-    :data:`INTERSTITIAL_MIN_LI` (counted by enumeration for more than one extra Li).
+    Li-site: C(n_Li, n_M) * C(n_Li - n_M, n_vac). empty-site: C(n_empty, n_M) *
+    C(n_Li, n_vac). P-site: C(n_P, n_M) times the number of sets of extra-Li sites no
+    two of which are closer than :data:`INTERSTITIAL_MIN_LI` (counted by enumeration
+    for more than one extra Li).
     """
     pb = enumeration_problem(host_supercell, accelerant, scheme, n_dopants, symprec)
     n = math.comb(len(pb.dopant_sites), pb.n_dopants)
-    if pb.scheme.name == "Li-site":
-        n *= math.comb(len(pb.li_sites) - pb.n_dopants, pb.n_vac)
-    return n * len(_interstitial_combos(pb))
+    return n * _vacancy_count(pb) * len(_interstitial_combos(pb))
+
+
+def _vacancy_count(pb: EnumerationProblem) -> int:
+    """Sets of Li vacancies per dopant set."""
+    on_li = pb.n_dopants if pb.scheme.name == "Li-site" else 0
+    return math.comb(len(pb.li_sites) - on_li, pb.n_vac)
 
 
 # ------------------------------------------------------------------ canonicalisation
@@ -337,8 +374,14 @@ def to_arrangement(
         (float(a), float(b), float(c))
         for a, b, c in pb.cand_frac[row[k_d + k_v :] - n_host]
     )
+    dop = row[:k_d]
+    positions = tuple(
+        (float(a), float(b), float(c))
+        for a, b, c in pb.cand_frac[dop[dop >= n_host] - n_host]
+    )
     return Arrangement(
-        dopant_sites=tuple(int(i) for i in row[:k_d]),
+        dopant_sites=tuple(int(i) for i in dop[dop < n_host]),
+        dopant_positions=positions,
         vacancy_sites=tuple(int(i) for i in row[k_d : k_d + k_v]),
         interstitials=inter,
         multiplicity=int(multiplicity),
@@ -349,13 +392,17 @@ def to_arrangement(
 def _to_row(pb: EnumerationProblem, arr: Arrangement) -> np.ndarray:
     """Sorted dopant, vacancy and extended extra-Li indices of an arrangement."""
     if (
-        len(arr.dopant_sites) != pb.n_dopants
+        arr.n_dopants != pb.n_dopants
         or len(arr.vacancy_sites) != pb.n_vac
         or len(arr.interstitials) != pb.n_int
     ):
         raise CompositionError("arrangement does not match the scheme's defect counts")
     extra = [len(pb.host) + _candidate_index(pb, c) for c in arr.interstitials]
-    row = [*sorted(arr.dopant_sites), *sorted(arr.vacancy_sites), *sorted(extra)]
+    dop = [len(pb.host) + _candidate_index(pb, c) for c in arr.dopant_positions]
+    if (pb.scheme.name == "empty-site") != bool(dop) or (dop and arr.dopant_sites):
+        raise CompositionError(f"arrangement does not fit the {pb.scheme.name} scheme")
+    dop = sorted([*arr.dopant_sites, *dop])
+    row = [*dop, *sorted(arr.vacancy_sites), *sorted(extra)]
     return np.array(row, dtype=np.int64)
 
 
@@ -364,7 +411,7 @@ def _candidate_index(pb: EnumerationProblem, coords: Sequence[float]) -> int:
     d -= np.rint(d)
     dist = np.linalg.norm(d @ pb.host.lattice.matrix, axis=1)
     if len(dist) == 0 or dist.min() > MATCH_TOL:
-        raise StructureError(f"{coords} is not a candidate interstitial site")
+        raise StructureError(f"{coords} is not a candidate site of the host")
     return int(dist.argmin())
 
 
@@ -381,7 +428,7 @@ def canonicalize(
     sites, sorted vacancies, sorted extra-Li candidate indices) over the supercell's
     space group; the returned copy carries the orbit size as its multiplicity.
     """
-    n_dop = len(arrangement.dopant_sites)
+    n_dop = arrangement.n_dopants
     pb = enumeration_problem(host_supercell, accelerant, scheme, n_dop, symprec)
     parts = (pb.n_dopants, pb.n_vac, pb.n_int)
     best = canonical_form(_to_row(pb, arrangement)[None], pb.perms, parts)
@@ -415,10 +462,7 @@ def _dopant_set_reps(pb: EnumerationProblem, limit: int) -> np.ndarray | None:
 
 def _rest_count(pb: EnumerationProblem) -> int:
     """Return an upper bound on the vacancy/extra-Li sets per dopant set."""
-    n = math.comb(len(pb.cand_frac), pb.n_int)
-    if pb.scheme.name == "Li-site":
-        n *= math.comb(len(pb.li_sites) - pb.n_dopants, pb.n_vac)
-    return n
+    return math.comb(len(pb.cand_frac), pb.n_int) * _vacancy_count(pb)
 
 
 def enumerate_exhaustive(
@@ -440,7 +484,7 @@ def exhaustive_rows(
     mult_out: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     for d_rep in dop_reps:
         stab = _set_stabiliser(pb.perms, d_rep)
-        if pb.scheme.name == "Li-site":
+        if pb.n_vac:
             free = np.setdiff1d(pb.li_sites, d_rep)
             vac = np.array(list(itertools.combinations(free, pb.n_vac)), dtype=np.int64)
             vac = vac.reshape(-1, pb.n_vac)

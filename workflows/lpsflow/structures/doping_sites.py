@@ -1,8 +1,8 @@
 """Sites of a host supercell under its symmetry.
 
 The space-group operations as site permutations (lattice translations included),
-and the interstitial Li positions (Delaunay centres at Li-S bond distance,
-completed to full orbits).
+the interstitial Li positions (Delaunay centres at Li-S bond distance, completed to
+full orbits) and the empty LiS6 sites (octahedral voids of the S sublattice).
 """
 
 from __future__ import annotations
@@ -29,6 +29,18 @@ INTERSTITIAL_MIN_LI = 2.2
 
 #: Smallest distance (A) from an interstitial site to a high-valent cation (P, M).
 INTERSTITIAL_MIN_CATION = 2.8
+
+
+#: Radius (A) of the S6 shell of an empty LiS6 site (Li-S in LiS6: 2.5-3.2 A).
+EMPTY_SITE_S_SHELL = 3.2
+
+
+#: Smallest S-site-S angle (deg) between each S of an empty S6 site and its trans S.
+EMPTY_SITE_TRANS_ANGLE = 150.0
+
+
+#: Smallest distance (A) from an empty site to an occupied Li (closer: the same site).
+EMPTY_SITE_MIN_LI = 1.5
 
 
 #: Tolerance (A) for mapping sites onto each other under a symmetry operation.
@@ -147,6 +159,82 @@ def candidate_interstitials(
     host: Structure, rot: np.ndarray, trans: np.ndarray
 ) -> np.ndarray:
     """Interstitial Li candidates of a host, completed to full symmetry orbits."""
+    frac, dist, symbols = _voids(host)
+    if len(frac) == 0:
+        return np.zeros((0, 3))
+    d_s = dist[:, symbols == "S"].min(axis=1)
+    d_li = dist[:, symbols == "Li"].min(axis=1, initial=np.inf)
+    d_cat = dist[:, (symbols != "S") & (symbols != "Li")].min(axis=1, initial=np.inf)
+    lo, hi = INTERSTITIAL_S_RANGE
+    good = (
+        (d_s >= lo)
+        & (d_s <= hi)
+        & (d_li >= INTERSTITIAL_MIN_LI)
+        & (d_cat >= INTERSTITIAL_MIN_CATION)
+    )
+    return _complete_orbits(frac[good], rot, trans, host.lattice.matrix)
+
+
+def empty_s6_sites(host_supercell: Structure, symprec: float = 0.01) -> np.ndarray:
+    """Return fractional coordinates of the empty LiS6 sites of a host (full orbits).
+
+    An empty S6 site is a void of the S sublattice (:func:`candidate_empty_sites`)
+    with exactly six S within :data:`EMPTY_SITE_S_SHELL`, each with a trans partner
+    across the site (S-site-S angle at least :data:`EMPTY_SITE_TRANS_ANGLE`: an
+    octahedron, not a trigonal prism or a tetrahedron with two far S), at least
+    :data:`INTERSTITIAL_MIN_CATION` from P and any other high-valent cation (no
+    face shared with a PS4 tetrahedron) and not an occupied Li site. In the bundled
+    beta-Li3PS4 that is one 4c orbit on the mirror planes, six S at 2.90-2.91 A,
+    one site per PS4, 2.14 A from the nearest (4b) Li.
+    """
+    rot, trans = symmetry_operations(host_supercell, symprec)
+    return candidate_empty_sites(host_supercell, rot, trans)
+
+
+def candidate_empty_sites(
+    host: Structure, rot: np.ndarray, trans: np.ndarray
+) -> np.ndarray:
+    """Empty S6-octahedral sites of a host (:func:`empty_s6_sites`), full orbits."""
+    frac, dist, symbols = _voids(host)
+    if len(frac) == 0:
+        return np.zeros((0, 3))
+    d_li = dist[:, symbols == "Li"].min(axis=1, initial=np.inf)
+    d_cat = dist[:, (symbols != "S") & (symbols != "Li")].min(axis=1, initial=np.inf)
+    keep = (d_li >= EMPTY_SITE_MIN_LI) & (d_cat >= INTERSTITIAL_MIN_CATION)
+    good = [i for i in np.flatnonzero(keep) if is_s6_octahedron(host, frac[i])]
+    return _complete_orbits(frac[good], rot, trans, host.lattice.matrix)
+
+
+def s6_shell(host: Structure, point: np.ndarray) -> np.ndarray:
+    """Cartesian vectors from ``point`` (fractional) to the S within the S6 shell."""
+    lattice = host.lattice
+    s_frac = host.frac_coords[[site.specie.symbol == "S" for site in host]]
+    centre = lattice.get_cartesian_coords(point)
+    found = lattice.get_points_in_sphere(s_frac, centre, EMPTY_SITE_S_SHELL)
+    if not found:
+        return np.zeros((0, 3))
+    return lattice.get_cartesian_coords(np.array([f[0] for f in found])) - centre
+
+
+def is_s6_octahedron(host: Structure, point: np.ndarray) -> bool:
+    """Whether ``point`` has six S in its shell, in three trans pairs."""
+    vec = s6_shell(host, point)
+    if len(vec) != 6:
+        return False
+    unit = vec / np.linalg.norm(vec, axis=1)[:, None]
+    cos = unit @ unit.T
+    np.fill_diagonal(cos, 1.0)
+    return bool(np.all(cos.min(axis=1) <= np.cos(np.radians(EMPTY_SITE_TRANS_ANGLE))))
+
+
+def _voids(host: Structure) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centres of the empty spheres of the S sublattice, their distances to the host.
+
+    The circumcentres of the Delaunay tetrahedra of the S sites (and their periodic
+    images within ~6 A), merged within 0.5 A: an octahedral void is split into
+    tetrahedra whose circumcentres coincide. Returns (fractional coordinates,
+    distance matrix void x host site, host symbols).
+    """
     lattice = host.lattice
     symbols = np.array([s.specie.symbol for s in host])
     s_frac = host.frac_coords[symbols == "S"]
@@ -169,19 +257,8 @@ def candidate_interstitials(
     inside = np.all((frac >= -1e-9) & (frac < 1 - 1e-9), axis=1)
     frac = _merge(frac[inside] % 1.0, lattice.matrix, 0.5)
     if len(frac) == 0:
-        return np.zeros((0, 3))
-    dist = lattice.get_all_distances(frac, host.frac_coords)
-    d_s = dist[:, symbols == "S"].min(axis=1)
-    d_li = dist[:, symbols == "Li"].min(axis=1, initial=np.inf)
-    d_cat = dist[:, (symbols != "S") & (symbols != "Li")].min(axis=1, initial=np.inf)
-    lo, hi = INTERSTITIAL_S_RANGE
-    good = (
-        (d_s >= lo)
-        & (d_s <= hi)
-        & (d_li >= INTERSTITIAL_MIN_LI)
-        & (d_cat >= INTERSTITIAL_MIN_CATION)
-    )
-    return _complete_orbits(frac[good], rot, trans, lattice.matrix)
+        return np.zeros((0, 3)), np.zeros((0, len(host))), symbols
+    return frac, lattice.get_all_distances(frac, host.frac_coords), symbols
 
 
 def _merge(frac: np.ndarray, matrix: np.ndarray, tol: float) -> np.ndarray:

@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING
 from lpsflow import roles
 from lpsflow.descriptors.solubility.jobs import solubility_job
 from lpsflow.descriptors.solubility.schema import Sublattices
-from lpsflow.structures.doping_sites import candidate_interstitials, symmetry_operations
+from lpsflow.structures.doping_sites import (
+    candidate_interstitials,
+    empty_s6_sites,
+    symmetry_operations,
+)
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -22,11 +26,18 @@ REFERENCES = ("Li2S", "P2S5", "S", "Li3PS4", "Li7P3S11", "Li4P2S6")
 def sublattices(scheme: Scheme, host: Structure) -> Sublattices:
     """Where a scheme puts the dopant, vacancies and extra Li, with site counts.
 
-    M enters the Li sublattice (Li-site: Li per PS4 of the host) or the P one;
-    extra Li go to the candidate interstitial sites of the host (the same finder
-    the doped cells are built with).
+    M enters the Li sublattice (Li-site: Li per PS4 of the host), the empty LiS6
+    sites (empty-site) or the P sublattice; extra Li go to the candidate
+    interstitial sites of the host (the same finders the doped cells are built
+    with).
     """
     per_ps4 = 1 / host.composition["P"]
+    if scheme.name == "empty-site":
+        return Sublattices(
+            host_sites=host.composition["Li"] * per_ps4,
+            vacancies=scheme.n_vacancies,
+            empty_sites=len(empty_s6_sites(host)) * per_ps4,
+        )
     if scheme.name == "P-site":
         rot, trans = symmetry_operations(host, 0.01)
         n_int = (

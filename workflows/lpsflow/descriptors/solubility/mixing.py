@@ -49,7 +49,12 @@ def _mixing(n_sites: float, amounts: Sequence[float]) -> float:
 
 def entropy(x: float, sites: Sublattices) -> float:
     """S_conf(x)/k_B per PS4 formula unit."""
-    host = _mixing(sites.host_sites, [x, sites.vacancies * x])
+    vacancies = sites.vacancies * x
+    if sites.empty_sites > 0:  # M on the empty sites, vacancies on the host's
+        host = _mixing(sites.host_sites, [vacancies])
+        host += _mixing(sites.empty_sites, [x])
+    else:
+        host = _mixing(sites.host_sites, [x, vacancies])
     extra = _mixing(sites.interstitial_sites, [sites.interstitials * x])
     return host + extra
 

@@ -11,14 +11,22 @@ class Sublattices(Spec):
     """What a doping scheme puts where, per dopant, and the sites per PS4 of each."""
 
     host_sites: float = Field(
-        ..., description="Sites per PS4 of the sublattice M enters (Li: 3; P: 1)."
+        ...,
+        description="Sites per PS4 of the host sublattice M enters or leaves "
+        "vacancies on (Li: 3; P: 1).",
     )
     vacancies: float = Field(
-        ..., description="Li vacancies per dopant, on that sublattice (Li-site)."
+        ...,
+        description="Li vacancies per dopant, on that sublattice (Li-, empty-site).",
     )
     interstitials: float = Field(0.0, description="Extra Li per dopant (P-site).")
     interstitial_sites: float = Field(
         0.0, description="Candidate interstitial Li sites per PS4 of the host."
+    )
+    empty_sites: float = Field(
+        0.0,
+        description="Empty LiS6 sites per PS4 of the host, which M enters "
+        "(empty-site scheme; 0: M enters the host sublattice).",
     )
 
 
