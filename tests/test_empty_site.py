@@ -12,7 +12,8 @@ from pymatgen.core import Lattice, Structure
 
 from lpsflow.descriptors.solubility.build import sublattices
 from lpsflow.descriptors.solubility.mixing import bound, entropy
-from lpsflow.errors import StructureError
+from lpsflow.errors import CompositionError, StructureError
+from lpsflow.structures import doping_sites
 from lpsflow.structures.accelerant import parse_accelerant, same_composition
 from lpsflow.structures.arrangement_ranking import (
     enumerate_arrangements,
@@ -20,10 +21,11 @@ from lpsflow.structures.arrangement_ranking import (
 )
 from lpsflow.structures.doping import Arrangement, canonicalize, raw_arrangement_count
 from lpsflow.structures.doping_sites import (
+    blocked_li,
+    dopant_coordination,
     empty_s6_sites,
-    interstitial_sites,
     is_s6_octahedron,
-    s6_shell,
+    s_shell,
     symmetry_operations,
 )
 from lpsflow.structures.library import data_path
@@ -40,21 +42,63 @@ def host() -> Structure:
 # ------------------------------------------------------------------------- the sites
 def test_empty_s6_sites_of_beta_li3ps4(host):
     sites = empty_s6_sites(host)
-    assert len(sites) == 4  # one orbit, one site per PS4
+    assert len(sites) == 8  # two 4c orbits: two sites per PS4
     symbols = np.array([s.specie.symbol for s in host])
     dist = host.lattice.get_all_distances(sites, host.frac_coords)
+    shells = []
     for k, point in enumerate(sites):
         assert is_s6_octahedron(host, point)
-        shell = np.linalg.norm(s6_shell(host, point), axis=1)
-        assert len(shell) == 6 and np.all((shell > 2.85) & (shell < 2.95))
+        d = np.linalg.norm(s_shell(host, point), axis=1)
+        shells.append(tuple(np.round(d[:6], 2)))
+        assert d[6] > 4.0  # six S, then a gap
         assert dist[k, symbols == "P"].min() > 2.8  # no face shared with a PS4
         assert dist[k, symbols == "Li"].min() > 2.0  # empty, not an occupied site
-    # not the extra-Li interstitials of the P-site scheme (tetrahedral voids)
-    extra = interstitial_sites(host)
-    assert host.lattice.get_all_distances(sites, extra).min() > 1.0
+    # a regular S6 octahedron and a 4 + 2 one (like the occupied 4b LiS6 site)
+    assert set(shells) == {(2.9, 2.9, 2.9, 2.9, 2.91, 2.91), (2.64,) * 4 + (3.3,) * 2}
+    # the regular one has two 8d Li at 2.14 A: they leave with the dopant
+    blocked = blocked_li(host, sites)
+    assert sorted(len(b) for b in blocked) == [0] * 4 + [2] * 4
+    for k, b in enumerate(blocked):
+        assert np.all(
+            host.lattice.get_all_distances(sites[k], host.frac_coords[b]) < 2.2
+        )
     # orbits complete in a supercell: four times the sites in a 1x2x2 cell
     sc = host.make_supercell((1, 2, 2), in_place=False)
-    assert len(empty_s6_sites(sc)) == 16
+    assert len(empty_s6_sites(sc)) == 32
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["EMPTY_SITE_SPREAD", "EMPTY_SITE_GAP", "EMPTY_SITE_TRANS_ANGLE",
+     "INTERSTITIAL_MIN_CATION", "EMPTY_SITE_BLOCK"],
+)  # fmt: skip
+@pytest.mark.parametrize("factor", [0.95, 1.05])
+def test_sites_do_not_hang_on_a_threshold(host, monkeypatch, name, factor):
+    """Each threshold moved by 5% finds the same sites and blocked Li."""
+    sites = empty_s6_sites(host)
+    blocked = [len(b) for b in blocked_li(host, sites)]
+    value = getattr(doping_sites, name)
+    monkeypatch.setattr(doping_sites, name, value * factor)
+    if name in ("EMPTY_SITE_SPREAD", "EMPTY_SITE_GAP", "EMPTY_SITE_TRANS_ANGLE"):
+        defaults = list(doping_sites.is_s6_octahedron.__defaults__)
+        defaults[("EMPTY_SITE_SPREAD", "EMPTY_SITE_GAP").index(name)
+                 if name != "EMPTY_SITE_TRANS_ANGLE" else 2] *= factor  # fmt: skip
+        monkeypatch.setattr(
+            doping_sites.is_s6_octahedron, "__defaults__", tuple(defaults)
+        )
+    moved = empty_s6_sites(host)
+    assert np.allclose(moved, sites)
+    assert [len(b) for b in blocked_li(host, moved)] == blocked
+
+
+def test_a_strained_host_keeps_its_sites(host):
+    """The criteria are scale-free: a strained (or relaxed) host keeps its sites."""
+    sites = empty_s6_sites(host)
+    strained = host.copy()
+    strained.apply_strain([0.03, -0.02, 0.01])
+    moved = empty_s6_sites(strained)
+    assert len(moved) == len(sites)
+    assert strained.lattice.get_all_distances(moved, sites).min(axis=1).max() < 0.3
 
 
 def test_s6_means_an_octahedron(host):
@@ -72,19 +116,35 @@ def test_s6_means_an_octahedron(host):
     sites = empty_s6_sites(li2s)
     assert len(sites) == 4 and len(rot) == 48 * 4 and len(trans) == len(rot)
     for point in sites:
-        shell = np.linalg.norm(s6_shell(li2s, point), axis=1)
+        shell = np.linalg.norm(s_shell(li2s, point)[:6], axis=1)
         assert shell == pytest.approx([a / 2] * 6, abs=1e-6)
         assert np.allclose(2 * point, np.rint(2 * point))  # (1/2, 0, 0) and images
+    # the coordination the results report: LiS4 in Li2S, an Al put on that void: 6
+    assert dopant_coordination(li2s) == []
+    al = li2s.copy()
+    al.append("Al", sites[0])
+    assert dopant_coordination(al) == [6]
 
 
 # ------------------------------------------------------------------ the arrangements
 def test_enumeration_counts_every_arrangement(host):
     arrs = enumerate_arrangements(host, AL, EMPTY, 1)
     raw = raw_arrangement_count(host, AL, EMPTY, 1)
-    assert raw == 4 * math.comb(12, 3)  # 4 empty sites x 3 of 12 Li
+    # 4 sites blocking 2 Li (1 more vacancy of 10 Li) + 4 blocking none (3 of 12)
+    assert raw == 4 * math.comb(10, 1) + 4 * math.comb(12, 3)
     assert sum(a.multiplicity for a in arrs) == raw
     assert all(len(a.dopant_positions) == 1 and not a.dopant_sites for a in arrs)
     assert all(len(a.vacancy_sites) == 3 for a in arrs)
+    sites = empty_s6_sites(host)
+    near = dict(zip(map(tuple, sites), blocked_li(host, sites), strict=True))
+    for a in arrs:  # the blocked Li are always among the vacancies
+        key = min(
+            near, key=lambda p: np.linalg.norm(np.subtract(p, a.dopant_positions[0]))
+        )
+        assert set(near[key].tolist()) <= set(a.vacancy_sites)
+    # two dopants (blocked Li shared or not): the counts still add up
+    two = enumerate_arrangements(host, AL, EMPTY, 2)
+    assert sum(a.multiplicity for a in two) == raw_arrangement_count(host, AL, EMPTY, 2)
 
 
 def test_applied_cell_has_the_li_site_composition(host):
@@ -95,10 +155,20 @@ def test_applied_cell_has_the_li_site_composition(host):
     al = next(s for s in cell if s.specie.symbol == "Al")
     assert np.allclose(al.frac_coords, arr.dopant_positions[0])
     assert is_s6_octahedron(host, al.frac_coords)
-    # the lowest point-charge energy removes the Li nearest the dopant
-    near = host.get_sites_in_sphere(al.coords, 2.3)
+    # no Li is left within 2.5 A of the dopant
+    near = host.get_sites_in_sphere(al.coords, 2.5)
     assert not [n for n in near if n.specie.symbol == "Li" and n.index not in
                 arr.vacancy_sites]  # fmt: skip
+    # an arrangement that keeps a blocked Li is refused
+    sites = empty_s6_sites(host)
+    k = next(i for i, b in enumerate(blocked_li(host, sites)) if len(b))
+    kept = Arrangement(
+        (),
+        tuple(sorted(set(range(12)) - set(blocked_li(host, sites)[k].tolist())))[:3],
+        dopant_positions=(tuple(sites[k]),),
+    )
+    with pytest.raises(CompositionError, match="keeps Li"):
+        canonicalize(kept, host, AL, EMPTY)
     assert same_composition("empty-site") == ["empty-site", "Li-site"]
     assert same_composition("P-site") == ["P-site"]
 
@@ -136,12 +206,19 @@ def test_arrangement_documents(host):
 # --------------------------------------------------------------------- the entropy
 def test_entropy_of_the_empty_site_scheme(host):
     sites = sublattices(EMPTY, host)
-    assert sites.host_sites == 3 and sites.empty_sites == 1 and sites.vacancies == 3
+    # the site that blocks no Li leaves all three vacancies free: the upper bound
+    assert sites.host_sites == 3 and sites.empty_sites == 2 and sites.vacancies == 3
 
     def mix(n, c):
         return -n * (c * math.log(c) + (1 - c) * math.log(1 - c))
 
     x = 0.06
-    # M on the empty sites (1 per PS4), 3x vacancies on the Li sites (3 per PS4)
-    assert entropy(x, sites) == pytest.approx(mix(1, x) + mix(3, x))
-    assert entropy(x, bound(sites)) == pytest.approx(mix(1, x))
+    # M on the empty sites (2 per PS4), 3x vacancies on the Li sites (3 per PS4)
+    assert entropy(x, sites) == pytest.approx(mix(2, x / 2) + mix(3, x))
+    assert entropy(x, bound(sites)) == pytest.approx(mix(2, x / 2))
+    # a 1+ dopant cannot enter the site with two blocked Li: only the other
+    ag = parse_accelerant("Ag2S")
+    one = ag.scheme("empty-site")
+    assert one.n_vacancies == 1
+    arrs = enumerate_arrangements(host, ag, one, 1)
+    assert sum(a.multiplicity for a in arrs) == 4 * 12

@@ -241,6 +241,14 @@ def test_gb_and_neb_branches_shared_once_and_per_accelerant():
     ]
     only = roles({**BASE, "doping": {**BASE["doping"], "schemes": ["Li-site"]}})
     assert not any("empty-site" in r for r in only)
+    # a scheme named for the core: its cells only
+    named = {**BASE, "interfaces": {"scheme": "Li-site"}}
+    cflow = build_campaign(campaign_from_dict(named))
+    jobs = {j.uuid: j for j in cflow.flow.jobs}
+    neb_bulk = jobs[cflow.roles["neb:bulk:Al2S3"]]
+    assert [h["uuid"] for h in arguments(neb_bulk)["host"]] == [
+        cflow.roles[f"relax:core:Al2S3:Li-site:{i}"] for i in (0, 1)
+    ]
 
 
 def test_gb_kinds_neb_paths_and_switches():

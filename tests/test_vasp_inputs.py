@@ -20,8 +20,14 @@ from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
 from lpsflow.calculators import get_backend
-from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
-from lpsflow.calculators.vasp import VaspBackend, length_mesh, write_vasp_inputs
+from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY, INTERFACE
+from lpsflow.calculators.vasp import (
+    STUDY_MESHES,
+    VaspBackend,
+    length_mesh,
+    odd_electrons,
+    write_vasp_inputs,
+)
 from lpsflow.campaign import CalculatorSettings
 from lpsflow.structures.library import load_structure
 
@@ -60,11 +66,13 @@ def gb_cell() -> Structure:
     return load_structure("Li3PS4").make_supercell([1, 1, 4], in_place=False)
 
 
+#: One k-point density (25 A) for every cell: the study's 2x3x4 on beta-Li3PS4; on
+#: the bundled Li7P3S11 (6.2 A axis b) its 4x2x2 with the short axis where it is.
 CASES = {
     DOPED_CORE: (doped_core, (2, 3, 4)),
     "Li3PS4": (lambda: load_structure("Li3PS4"), (2, 3, 4)),
-    "Li7P3S11": (lambda: load_structure("Li7P3S11"), (4, 2, 2)),
-    GRAIN_BOUNDARY: (gb_cell, (2, 2, 1)),
+    "Li7P3S11": (lambda: load_structure("Li7P3S11"), (2, 4, 2)),
+    GRAIN_BOUNDARY: (gb_cell, (2, 3, 1)),  # 13.2 x 8.1 x 24.9 A
     "Li2S": (lambda: load_structure("Li2S"), (6, 6, 6)),  # 25 A / 4.01 A
 }
 
@@ -176,8 +184,11 @@ def test_overrides() -> None:
     li2s = input_set(b.static_maker("Li2S"), load_structure("Li2S"))
     assert tuple(li2s["KPOINTS"].kpts[0]) == (3, 3, 3)
     gb = input_set(b.static_maker(GRAIN_BOUNDARY), gb_cell())
-    assert tuple(gb["KPOINTS"].kpts[0]) == (2, 2, 1)
+    assert tuple(gb["KPOINTS"].kpts[0]) == (2, 3, 1)  # no override: by length
     assert b.describe()["kpoints"]["Li7P3S11"] == [2, 4, 2]
+    fixed = backend(kpoints={GRAIN_BOUNDARY: (2, 2, 1)})
+    gb = input_set(fixed.static_maker(GRAIN_BOUNDARY), gb_cell())
+    assert tuple(gb["KPOINTS"].kpts[0]) == (2, 2, 1)
 
 
 def test_maker_kwargs_and_job() -> None:
@@ -232,18 +243,69 @@ def test_write_vasp_inputs(tmp_path: Path) -> None:
 
 
 def test_anisotropic_mesh_warns() -> None:
-    """The study's 4x2x2 Li7P3S11 mesh is transposed for the bundled cell setting."""
+    """The study's 4x2x2 Li7P3S11 mesh, copied, is transposed for the bundled cell."""
     li7 = load_structure("Li7P3S11")  # a, b, c = 12.9, 6.2, 12.7 A
     gen = backend().relax_maker("Li7P3S11").input_set_generator
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # by length: no warning
+        vis = gen.get_input_set(li7, potcar_spec=True)
+    assert tuple(vis["KPOINTS"].kpts[0]) == (2, 4, 2)
+    copied = backend(kpoints={"Li7P3S11": (4, 2, 2)}).relax_maker("Li7P3S11")
     with pytest.warns(UserWarning, match="anisotropic"):
-        gen.get_input_set(li7, potcar_spec=True)
+        copied.input_set_generator.get_input_set(li7, potcar_spec=True)
+
+
+def test_meshes_follow_cell_lengths() -> None:
+    """The default length gives the study's meshes on the study's cells, and the
+    same density on supercells (not a copied mesh)."""
+    from pymatgen.core import Lattice
+
+    for mesh, abc in STUDY_MESHES.values():
+        assert (
+            length_mesh(Structure(Lattice.orthorhombic(*abc), ["Li"], [[0] * 3]), 25)
+            == mesh
+        )
+    host = load_structure("Li3PS4")
+    sc = host.make_supercell((1, 2, 2), in_place=False)  # the x = 1/16 cell
+    assert length_mesh(sc, 25) == (2, 2, 2)
+    for cell in (host, sc):
+        mesh = length_mesh(cell, 25)
+        density = [n * a for n, a in zip(mesh, cell.lattice.abc, strict=True)]
+        assert all(20 < d < 33 for d in density)
+
+
+def test_spin_for_odd_electron_cells_dipole_for_slabs() -> None:
+    host = load_structure("Li3PS4")
+    vacancy = host.copy()
+    vacancy.remove_sites([0])  # a neutral Li vacancy: one electron short
+    assert not odd_electrons(host) and odd_electrons(vacancy)
+    assert not odd_electrons(doped_core())  # Al3+ on Li + 2 vacancies
+    b = backend()
+    for maker in (b.relax_maker("Li3PS4", relax_cell=False), b.static_maker("Li3PS4")):
+        assert input_set(maker, vacancy)["INCAR"]["ISPIN"] == 2
+        assert input_set(maker, host)["INCAR"]["ISPIN"] == 1
+        assert "IDIPOL" not in input_set(maker, host)["INCAR"]
+    _, neb = b.neb_makers("Li3PS4", 0.05, 100)
+    assert neb.input_set_generator.spin_if_odd
+    # a slab (vacuum along c): dipole correction along c about the centre of mass
+    slab = host.copy()
+    slab.make_supercell([1, 1, 2])
+    slab.remove_sites([i for i, s in enumerate(slab) if s.frac_coords[2] > 0.5])
+    incar = input_set(b.relax_maker(INTERFACE, relax_cell=False), slab)["INCAR"]
+    assert incar["IDIPOL"] == 3 and incar["LDIPOL"] is True
+    assert 0.15 < incar["DIPOL"][2] < 0.35  # the atoms fill the lower half
+    # the user's INCAR wins
+    own = backend(incar_updates={"ISPIN": 1, "IDIPOL": 2})
+    assert input_set(own.static_maker("Li3PS4"), vacancy)["INCAR"]["ISPIN"] == 1
+    incar = input_set(own.relax_maker(INTERFACE, relax_cell=False), slab)["INCAR"]
+    assert incar["IDIPOL"] == 2 and "LDIPOL" not in incar
 
 
 def test_describe() -> None:
     d = backend().describe()
     assert d["backend"] == "vasp" and d["model"] == "PBE"
     assert d["fmax"] == 0.01 and d["encut"] == 520
-    assert d["kpoints"][DOPED_CORE] == [2, 3, 4]
+    assert d["kpoints"] == {} and d["kpoint_length"] == 25
     assert backend().label() == "vasp:PBE"
 
 
@@ -267,13 +329,15 @@ def test_campaign_export_writes_study_inputs_for_every_relaxation(tmp_path):
         assert incar["EDIFFG"] == pytest.approx(-0.01)
         assert (path / "POTCAR.spec").exists()
     mesh = {n: tuple(Kpoints.from_file(p / "KPOINTS").kpts[0]) for n, p in dirs.items()}
-    assert mesh["relax_Li7P3S11"] == (4, 2, 2)
-    assert mesh["relax_core_Al2S3_Li-site_0"] == (2, 3, 4)
+    assert mesh["relax_Li7P3S11"] == (2, 4, 2)  # 6.2 A axis b: 4 k-points along it
+    assert mesh["relax_core_Al2S3_Li-site_0"] == (2, 2, 2)  # the 1x2x2 supercell
     assert mesh["relax_Li3PS4"] == (2, 3, 4)
+    assert Incar.from_file(dirs["relax_Li3PS4"] / "INCAR")["ISPIN"] == 1
     # interfaces: cell fixed (ISIF 2), one k-point along the normal, and the bottom
     # substrate layers fixed through selective dynamics in the POSCAR
     iface = dirs["relax_interface_hetero_Al2S3_n_1"]
     assert Incar.from_file(iface / "INCAR")["ISIF"] == 2
+    assert Incar.from_file(iface / "INCAR")["IDIPOL"] == 3
     assert mesh["relax_interface_hetero_Al2S3_n_1"][2] == 1
     poscar = Poscar.from_file(iface / "POSCAR")
     flags = poscar.structure.site_properties["selective_dynamics"]
@@ -285,6 +349,7 @@ def test_campaign_export_writes_study_inputs_for_every_relaxation(tmp_path):
     # Li vacancies: cell fixed, one Li fewer than the host cell
     vac = dirs["relax_vacancy_core_Al2S3_0"]
     assert Incar.from_file(vac / "INCAR")["ISIF"] == 2
+    assert Incar.from_file(vac / "INCAR")["ISPIN"] == 2  # one electron short
     assert Structure.from_file(vac / "POSCAR").composition["Li"] == 44
     li7_vac = Structure.from_file(dirs["relax_vacancy_Li7P3S11_0"] / "POSCAR")
     assert li7_vac.composition["Li"] % 7 == 6

@@ -48,7 +48,8 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
     descriptor (:data:`lpsflow.descriptors.DESCRIPTORS`) adds its columns, with the
     job ids behind them (``job_*``). Columns, in order: accelerant, scheme; the
     reaction energies (core, dE_core, dE_Li7P3S11, dE_Li4P2S6, dE_Li3PS4 in
-    eV/atom, dG_r ~ dE_r; dE_core_minus_Li7P3S11; converged, state, calculator);
+    eV/atom, dG_r ~ dE_r; dE_core_minus_Li7P3S11; converged, state, calculator;
+    dopant_CN, the dopant's S coordination in the lowest cell);
     the solubility series (x_solubility, e_hull_meV_by_x); binding energies
     (E_bind_hetero/homo at the thickest converged film, dE_bind = hetero - homo,
     per-n values, area and strain of each cell, where the references started);

@@ -10,10 +10,12 @@ if TYPE_CHECKING:
 
     from lpsflow.campaign import CalculatorSettings
 
-#: Phase classes with their own k-mesh in the study (VASP) and their own label in
-#: results. Any other phase name is treated as a generic bulk phase.
+#: Phase classes with their own label in results (and, for VASP, a k-mesh override
+#: key). Any other phase name is treated as a generic bulk phase.
 DOPED_CORE = "doped_core"
 GRAIN_BOUNDARY = "gb"
+#: Slabs and interfaces, with vacuum along c (VASP: dipole correction along c).
+INTERFACE = "interface"
 
 
 class Backend(ABC):

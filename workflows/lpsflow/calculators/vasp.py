@@ -2,8 +2,12 @@
 
 Every job is plain PBE (PAW, ``GGA = PE``), ``ENCUT = 520``, Gaussian smearing
 (``ISMEAR = 0``, ``SIGMA = 0.05``), ``EDIFF = 1e-5``, non-spin-polarised (the phases
-are closed-shell sulfides). Relaxations stop at ``EDIFFG = -fmax`` after at most
-``NSW = max_steps`` conjugate-gradient steps, with ``ISIF = 3`` (cell) or ``2``.
+are closed-shell sulfides) except cells with an odd electron count (a neutral Li
+vacancy, the images of its hop: ``ISPIN = 2``, VASP's default moments); slabs and
+interfaces (vacuum along c) get a dipole correction along c (``IDIPOL = 3``,
+``LDIPOL``, ``DIPOL`` at the centre of mass). Relaxations stop at
+``EDIFFG = -fmax`` after at most ``NSW = max_steps`` conjugate-gradient steps, with
+``ISIF = 3`` (cell) or ``2``.
 
 atomate2's base input set derives from the MP r2SCAN set, so the settings that
 contradict the study are overridden through ``user_incar_settings`` (which win over
@@ -15,11 +19,15 @@ smearing fixed instead of atomate2's ``auto_ismear`` (``ISMEAR = -5`` for static
 projection scheme is used throughout), and the ``LAECHG``/``LVTOT`` volumetric
 outputs are switched off. ``calculator.vasp.incar_updates`` is applied last.
 
-K-points are Gamma-centred meshes (also correct for the hexagonal phases): the study's
-2x3x4 for the doped beta-Li3PS4 cells and the undoped host, 4x2x2 for Li7P3S11 and
-2x2x1 for grain-boundary cells; ``calculator.vasp.kpoints`` overrides them per phase;
-any other phase gets ``n_i = max(1, round(kpoint_length / a_i))`` from the structure
-it is run on.
+K-points are Gamma-centred meshes (also correct for the hexagonal phases) of one
+density for every cell: ``n_i = max(1, round(kpoint_length / a_i))`` from the structure
+each job runs on, ``kpoint_length = 25`` A by default, which gives the study's meshes
+on the study's cells (:data:`STUDY_MESHES`: 2x3x4 on beta-Li3PS4, 4x2x2 on Li7P3S11
+with its 6.2 A axis first) and the same density on supercells, slabs (1 along the
+vacuum) and grain-boundary cells. A copied mesh would not: the study's 2x3x4 on the
+x = 1/16 supercell samples it twice as densely along b and c as the host it is
+compared with, and 4x2x2 on the bundled Li7P3S11 (6.2 A axis b) puts 2 k-points along
+the shortest axis. ``calculator.vasp.kpoints`` fixes a mesh per phase.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from atomate2.vasp.jobs.core import RelaxMaker, StaticMaker
 from atomate2.vasp.jobs.neb import NebFromImagesMaker
 from atomate2.vasp.run import JobType
@@ -41,7 +50,7 @@ from atomate2.vasp.sets.core import (
 )
 from pymatgen.io.vasp import Kpoints
 
-from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY, Backend
+from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY, INTERFACE, Backend
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -67,15 +76,17 @@ STUDY_INCAR: dict[str, Any] = {
     "LVTOT": False,
 }
 
-#: The study's k-meshes per phase or phase class.
-STUDY_KPOINTS: dict[str, Mesh] = {
-    DOPED_CORE: (2, 3, 4),
-    "Li3PS4": (2, 3, 4),
-    "Li7P3S11": (4, 2, 2),
-    GRAIN_BOUNDARY: (2, 2, 1),
+#: The study's k-meshes, each on the study's own cell of the phase (cell lengths, A):
+#: the default ``kpoint_length`` (25 A) reproduces the first two from the lengths.
+STUDY_MESHES: dict[str, tuple[Mesh, tuple[float, float, float]]] = {
+    "Li3PS4": ((2, 3, 4), (13.18, 8.13, 6.21)),  # Pnma, long axis first
+    "Li7P3S11": ((4, 2, 2), (6.2, 12.5, 12.5)),  # P-1 with its short axis first
 }
 
-#: Phases that take the doped-core mesh (and its override) unless set themselves.
+#: GB cells of the study: 2x2x1 (cell lengths not reported).
+STUDY_GB_MESH: Mesh = (2, 2, 1)
+
+#: Phases that take the doped-core mesh override (if any) unless set themselves.
 _CORE_FAMILY = ("Li3PS4",)
 
 #: Warn when a fixed mesh samples one axis this many times more densely than another.
@@ -106,11 +117,43 @@ def _check_mesh(structure: Structure, kpoints: Kpoints) -> None:
         )
 
 
+def odd_electrons(structure: Structure) -> bool:
+    """Whether the cell holds an odd number of electrons (sum of Z: cores are even)."""
+    return sum(site.specie.Z for site in structure) % 2 == 1
+
+
 @dataclass
 class _StudyKpointsMixin:
-    """Length-based Gamma mesh when no explicit mesh is given; warns on odd meshes."""
+    """Length-based Gamma mesh when no explicit mesh is given; warns on odd meshes.
+
+    Also the INCAR tags that depend on the cell: ``ISPIN = 2`` for an odd electron
+    count (``spin_if_odd``), and for slabs (``dipole``) the dipole correction along
+    c about the centre of mass.
+    """
 
     kpoint_length: float | None = None
+    spin_if_odd: bool = True
+    dipole: bool = False
+
+    @property
+    def incar(self) -> Any:
+        """The INCAR, with the cell-dependent spin and dipole tags."""
+        incar = super().incar  # type: ignore[misc]
+        structure = self.structure  # type: ignore[attr-defined]
+        if structure is None:
+            return incar
+        if self.spin_if_odd and odd_electrons(structure):
+            incar["ISPIN"] = 2
+        if self.dipole:
+            centre = structure.lattice.get_fractional_coords(
+                np.average(
+                    structure.cart_coords,
+                    axis=0,
+                    weights=[s.specie.atomic_mass for s in structure],
+                )
+            )
+            incar.update(IDIPOL=3, LDIPOL=True, DIPOL=[float(c) for c in centre])
+        return incar
 
     @property
     def kpoints_updates(self) -> dict | Kpoints:
@@ -154,10 +197,10 @@ class VaspBackend(Backend):
     def kpoint_mesh(self, phase: str) -> Mesh | None:
         """Return the fixed mesh of ``phase`` (None: length-based from the cell)."""
         keys = (phase, DOPED_CORE) if phase in _CORE_FAMILY else (phase,)
-        for meshes in (self.settings.vasp.kpoints, STUDY_KPOINTS):
-            for key in keys:
-                if key in meshes:
-                    return tuple(meshes[key])  # type: ignore[return-value]
+        meshes = self.settings.vasp.kpoints
+        for key in keys:
+            if key in meshes:
+                return tuple(meshes[key])  # type: ignore[return-value]
         return None
 
     def incar(
@@ -187,6 +230,8 @@ class VaspBackend(Backend):
             "user_incar_settings": self.incar(relax, relax_cell, fmax),
             "user_potcar_functional": v.potcar_functional,
             "auto_ismear": False,
+            "spin_if_odd": "ISPIN" not in v.incar_updates,
+            "dipole": phase == INTERFACE and "IDIPOL" not in v.incar_updates,
         }
         if mesh is None:
             kwargs["kpoint_length"] = v.kpoint_length
@@ -239,9 +284,11 @@ class VaspBackend(Backend):
         The NEB is atomate2's :class:`NebFromImagesMaker` (VTST: ``LCLIMB``,
         ``IOPT = 1``, ``IBRION = 3``, ``POTIM = 0``, ``SPRING = -5``) with the study's
         electronic settings, ``EDIFFG = -fmax`` and ``NSW = max_steps``; ``IMAGES``
-        is set from the images it is given. K-points: the GB mesh for GB cells,
-        else the length-based mesh of the (supercell) images. The endpoint
-        relaxation uses the phase's own relax settings and mesh.
+        is set from the images it is given. K-points: the length-based mesh of the
+        images (a ``gb`` mesh override applies to GB cells; bulk hops run in
+        supercells, so a bulk phase's override does not). ``ISPIN = 2``: a hopping
+        vacancy leaves an odd electron count. The endpoint relaxation uses the
+        phase's own relax settings and mesh.
         """
         incar = self.incar(True, relax_cell=False, fmax=fmax)
         incar.update(
@@ -251,7 +298,7 @@ class VaspBackend(Backend):
         incar.update(self.settings.vasp.incar_updates)
         kwargs = self._generator_kwargs(phase, True, False, fmax)
         kwargs["user_incar_settings"] = incar
-        if phase != GRAIN_BOUNDARY:  # bulk hops run in supercells: length-based mesh
+        if phase != GRAIN_BOUNDARY:  # bulk hops run in supercells: length-based
             kwargs.pop("user_kpoints_settings", None)
             kwargs["kpoint_length"] = self.settings.vasp.kpoint_length
         maker_kwargs = self._maker_kwargs()
@@ -286,8 +333,9 @@ class VaspBackend(Backend):
             "fmax": s.fmax,
             "max_steps": s.max_steps,
             "incar_updates": dict(v.incar_updates),
-            "kpoints": {k: list(m) for k, m in {**STUDY_KPOINTS, **v.kpoints}.items()},
+            "kpoints": {k: list(m) for k, m in v.kpoints.items()},
             "kpoint_length": v.kpoint_length,
+            "cell_dependent_incar": "ISPIN 2 if odd electrons; IDIPOL 3 on slabs",
             "atomate2_version": version("atomate2"),
         }
 

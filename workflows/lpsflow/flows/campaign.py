@@ -186,19 +186,20 @@ class CampaignBuild:
         """(scheme, relaxed doped cells) of the core at ``x`` (no cells: impossible).
 
         The scheme is :meth:`core_scheme`; a P-site core of a 3+ cation has none.
-        The cells of the campaign's other schemes of the same composition (Li-site
-        and empty-site) come too, so the job that takes them uses the lowest of
-        either: the scheme that wins.
+        Unless ``interfaces.scheme`` names one, the cells of the campaign's other
+        schemes of the same composition (Li-site and empty-site) come too, so the
+        job that takes them uses the lowest of either: the scheme that wins; the
+        scheme returned then names both (``Li-site/empty-site``).
         """
         scheme = self.core_scheme(acc)
         if scheme not in [s.name for s in acc.schemes]:
             return scheme, []
-        computed = self.schemes(acc)
-        cells = []
-        for name in same_composition(scheme):
-            if name == scheme or name in computed:
-                cells += self.doped_cells(acc, name, x)[1]
-        return scheme, cells
+        pooled = [scheme]
+        if self.campaign.interfaces.scheme is None:
+            computed = self.schemes(acc)
+            pooled += [s for s in same_composition(scheme)[1:] if s in computed]
+        cells = [cell for s in pooled for cell in self.doped_cells(acc, s, x)[1]]
+        return "/".join(pooled), cells
 
     def doped_cells(
         self, acc: Accelerant, scheme: str, x: float

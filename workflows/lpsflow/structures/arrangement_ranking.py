@@ -179,7 +179,9 @@ def _sample_low_ewald(
     """Collect low-Ewald arrangements from random starts relaxed by steepest descent.
 
     Each start is relaxed by the best site swap (two sites of one sublattice with
-    different occupants) until no swap lowers the energy; the minimum and its
+    different occupants) until no swap lowers the energy (empty-site: the dopants
+    stay where the start puts them, with their blocked Li vacant, and the other
+    vacancies move); the minimum and its
     ``n_neighbours`` lowest single-swap neighbours are kept. Returns the distinct
     (canonical) ones, lowest energy first.
     """
@@ -188,12 +190,10 @@ def _sample_low_ewald(
     amat, diag = form.matrix, np.diag(form.matrix)
     cand = np.arange(len(pb.host), len(pb.host) + len(pb.cand_frac))
     close = close_pairs(pb).astype(int) if pb.n_int > 1 else None
-    if pb.scheme.name == "Li-site":
-        sublattices = [pb.li_sites]
-    elif pb.scheme.name == "empty-site":
-        sublattices = [pb.dopant_sites, pb.li_sites]
-    else:
+    if pb.scheme.name == "P-site":
         sublattices = [pb.dopant_sites] + ([cand] if pb.n_int else [])
+    else:
+        sublattices = [pb.li_sites]
     rows: list[np.ndarray] = []
     energies: list[float] = []
     for _ in range(n_starts):
@@ -202,6 +202,9 @@ def _sample_low_ewald(
             continue
         q, lab = start
         h = amat @ q
+        if pb.blocked:  # the dopants stay; their blocked Li stay vacant
+            forced = pb.forced_vacancies(np.flatnonzero(lab == DOPANT))
+            sublattices = [np.setdiff1d(pb.li_sites, forced)]
         while True:
             moves = []
             for sub in sublattices:
@@ -270,7 +273,12 @@ def _random_start(
     dop = rng.choice(pb.dopant_sites, pb.n_dopants, replace=False)
     q[dop], lab[dop] = pb.q, DOPANT
     if pb.n_vac:
-        vac = rng.choice(np.setdiff1d(pb.li_sites, dop), pb.n_vac, replace=False)
+        forced = pb.forced_vacancies(dop)
+        if len(forced) > pb.n_vac:
+            return None
+        free = np.setdiff1d(pb.li_sites, np.concatenate([dop, forced]))
+        rest = rng.choice(free, pb.n_vac - len(forced), replace=False)
+        vac = np.concatenate([forced, rest]).astype(np.int64)
         q[vac], lab[vac] = 0, VACANCY
     chosen: list[int] = []
     for j in rng.permutation(len(pb.cand_frac)):
@@ -374,7 +382,8 @@ def enumerate_arrangements(
     """List the symmetry-distinct arrangements of ``n_dopants`` dopants.
 
     Li-site: each dopant on a Li site plus (q - 1) Li vacancies; empty-site: each
-    dopant in an empty LiS6 site (:func:`empty_s6_sites`) plus q Li vacancies;
+    dopant in an empty LiS6 site (:func:`empty_s6_sites`) plus q Li vacancies, the
+    Li within :data:`EMPTY_SITE_BLOCK` of it among them;
     P-site: each dopant on a P site plus (5 - q) extra Li on candidate interstitial
     sites (:func:`interstitial_sites`, no two closer than
     :data:`INTERSTITIAL_MIN_LI`).

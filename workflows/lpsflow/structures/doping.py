@@ -31,8 +31,10 @@ from pymatgen.core import Structure
 from lpsflow.errors import CompositionError, StructureError
 from lpsflow.structures.accelerant import SCHEME_NAMES, Accelerant, Scheme
 from lpsflow.structures.doping_sites import (
+    EMPTY_SITE_BLOCK,
     INTERSTITIAL_MIN_LI,
     MATCH_TOL,
+    blocked_li,
     candidate_empty_sites,
     candidate_interstitials,
     site_permutations,
@@ -155,6 +157,16 @@ class EnumerationProblem:
     """
     perms: np.ndarray
     """Permutations of host sites + candidates, (n_ops, n_host + n_cand)."""
+    blocked: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
+    """Empty-site: extended index of an empty site -> the Li that leave with the
+    dopant entering it (:func:`~lpsflow.structures.doping_sites.blocked_li`)."""
+
+    def forced_vacancies(self, dopants: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The Li that must be vacant with these dopants (sorted; empty-site only)."""
+        parts = [self.blocked[int(d)] for d in dopants if int(d) in self.blocked]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate(parts)).astype(np.int64)
 
     @property
     def n_vac(self) -> int:
@@ -191,12 +203,22 @@ def enumeration_problem(
     n_int = n_dopants * scheme.n_interstitials
     extra = "empty" if scheme.name == "empty-site" else "interstitial" if n_int else ""
     cand, perms = _host_symmetry(host, symbols, symprec, extra)
+    blocked: dict[int, np.ndarray] = {}
     if scheme.name == "Li-site":
         dopant_sites = li
     elif scheme.name == "P-site":
         dopant_sites = np.flatnonzero(symbols == "P")
-    else:
-        dopant_sites = len(host) + np.arange(len(cand))
+    else:  # the empty sites whose blocked Li the dopant's vacancies can cover
+        near = blocked_li(host, cand)
+        fits = [j for j, b in enumerate(near) if len(b) <= scheme.n_vacancies]
+        dopant_sites = len(host) + np.array(fits, dtype=np.int64)
+        blocked = {len(host) + j: near[j] for j in fits}
+        if len(cand) and not fits:
+            raise CompositionError(
+                f"no empty LiS6 site takes M{accelerant.oxidation_state}+: each has "
+                f"more Li within {EMPTY_SITE_BLOCK} A than its "
+                f"{scheme.n_vacancies} vacancies"
+            )
     if n_dopants < 1 or n_dopants > len(dopant_sites):
         where = "empty LiS6 sites" if scheme.name == "empty-site" else scheme.name + "s"
         raise CompositionError(
@@ -210,7 +232,7 @@ def enumeration_problem(
         )
     return EnumerationProblem(
         host, accelerant.oxidation_state, scheme, n_dopants, dopant_sites, li, cand,
-        perms,
+        perms, blocked,
     )  # fmt: skip
 
 
@@ -302,12 +324,18 @@ def raw_arrangement_count(
 ) -> int:
     """Count the arrangements before symmetry reduction.
 
-    Li-site: C(n_Li, n_M) * C(n_Li - n_M, n_vac). empty-site: C(n_empty, n_M) *
-    C(n_Li, n_vac). P-site: C(n_P, n_M) times the number of sets of extra-Li sites no
-    two of which are closer than :data:`INTERSTITIAL_MIN_LI` (counted by enumeration
-    for more than one extra Li).
+    Li-site: C(n_Li, n_M) * C(n_Li - n_M, n_vac). empty-site: the sum over dopant
+    sets of C(n_Li - f, n_vac - f), f the Li the set blocks. P-site: C(n_P, n_M)
+    times the number of sets of extra-Li sites no two of which are closer than
+    :data:`INTERSTITIAL_MIN_LI` (counted by enumeration for more than one extra Li).
     """
     pb = enumeration_problem(host_supercell, accelerant, scheme, n_dopants, symprec)
+    if pb.blocked:  # the vacancies include the Li each dopant set blocks
+        n_li, total = len(pb.li_sites), 0
+        for dop in itertools.combinations(pb.dopant_sites, pb.n_dopants):
+            f = len(pb.forced_vacancies(dop))
+            total += math.comb(n_li - f, pb.n_vac - f) if f <= pb.n_vac else 0
+        return total
     n = math.comb(len(pb.dopant_sites), pb.n_dopants)
     return n * _vacancy_count(pb) * len(_interstitial_combos(pb))
 
@@ -401,6 +429,10 @@ def _to_row(pb: EnumerationProblem, arr: Arrangement) -> np.ndarray:
     dop = [len(pb.host) + _candidate_index(pb, c) for c in arr.dopant_positions]
     if (pb.scheme.name == "empty-site") != bool(dop) or (dop and arr.dopant_sites):
         raise CompositionError(f"arrangement does not fit the {pb.scheme.name} scheme")
+    if not set(pb.forced_vacancies(dop).tolist()) <= set(arr.vacancy_sites):
+        raise CompositionError(
+            f"arrangement keeps Li within {EMPTY_SITE_BLOCK} A of a dopant"
+        )
     dop = sorted([*arr.dopant_sites, *dop])
     row = [*dop, *sorted(arr.vacancy_sites), *sorted(extra)]
     return np.array(row, dtype=np.int64)
@@ -485,9 +517,14 @@ def exhaustive_rows(
     for d_rep in dop_reps:
         stab = _set_stabiliser(pb.perms, d_rep)
         if pb.n_vac:
-            free = np.setdiff1d(pb.li_sites, d_rep)
-            vac = np.array(list(itertools.combinations(free, pb.n_vac)), dtype=np.int64)
-            vac = vac.reshape(-1, pb.n_vac)
+            forced = pb.forced_vacancies(d_rep)
+            if len(forced) > pb.n_vac:
+                continue  # the dopants block more Li than they remove
+            free = np.setdiff1d(pb.li_sites, np.concatenate([d_rep, forced]))
+            rest = list(itertools.combinations(free, pb.n_vac - len(forced)))
+            vac = np.array(
+                [sorted((*forced, *r)) for r in rest], dtype=np.int64
+            ).reshape(-1, pb.n_vac)
         else:
             vac = np.zeros((1, 0), dtype=np.int64)
         cfg = np.hstack(

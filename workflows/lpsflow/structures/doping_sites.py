@@ -31,16 +31,29 @@ INTERSTITIAL_MIN_LI = 2.2
 INTERSTITIAL_MIN_CATION = 2.8
 
 
-#: Radius (A) of the S6 shell of an empty LiS6 site (Li-S in LiS6: 2.5-3.2 A).
-EMPTY_SITE_S_SHELL = 3.2
+#: Largest ratio of the longest to the shortest of the six S of an S6 site (the 4b
+#: LiS6 site of beta-Li3PS4, 4 + 2 coordinated: 1.28).
+EMPTY_SITE_SPREAD = 1.35
 
 
-#: Smallest S-site-S angle (deg) between each S of an empty S6 site and its trans S.
-EMPTY_SITE_TRANS_ANGLE = 150.0
+#: Smallest ratio of the seventh-nearest S to the sixth: six S form a shell.
+EMPTY_SITE_GAP = 1.2
+
+
+#: Smallest S-site-S angle (deg) between each S of an S6 site and its trans S.
+EMPTY_SITE_TRANS_ANGLE = 140.0
 
 
 #: Smallest distance (A) from an empty site to an occupied Li (closer: the same site).
 EMPTY_SITE_MIN_LI = 1.5
+
+
+#: Li closer than this (A) to an empty site leave when a dopant enters it.
+EMPTY_SITE_BLOCK = 2.5
+
+
+#: Radius (A) searched for the S shell of a site.
+_S_SEARCH = 5.0
 
 
 #: Tolerance (A) for mapping sites onto each other under a symmetry operation.
@@ -179,13 +192,16 @@ def empty_s6_sites(host_supercell: Structure, symprec: float = 0.01) -> np.ndarr
     """Return fractional coordinates of the empty LiS6 sites of a host (full orbits).
 
     An empty S6 site is a void of the S sublattice (:func:`candidate_empty_sites`)
-    with exactly six S within :data:`EMPTY_SITE_S_SHELL`, each with a trans partner
-    across the site (S-site-S angle at least :data:`EMPTY_SITE_TRANS_ANGLE`: an
-    octahedron, not a trigonal prism or a tetrahedron with two far S), at least
-    :data:`INTERSTITIAL_MIN_CATION` from P and any other high-valent cation (no
-    face shared with a PS4 tetrahedron) and not an occupied Li site. In the bundled
-    beta-Li3PS4 that is one 4c orbit on the mirror planes, six S at 2.90-2.91 A,
-    one site per PS4, 2.14 A from the nearest (4b) Li.
+    whose six nearest S form an octahedral shell (:func:`is_s6_octahedron`: the
+    longest at most :data:`EMPTY_SITE_SPREAD` times the shortest, the seventh
+    :data:`EMPTY_SITE_GAP` times further out, each S with a trans partner at
+    :data:`EMPTY_SITE_TRANS_ANGLE` or more; scale-free, so a strained or relaxed
+    host keeps its sites), at least :data:`INTERSTITIAL_MIN_CATION` from P and any
+    other high-valent cation (no face shared with a PS4 tetrahedron) and not an
+    occupied Li site. In the bundled beta-Li3PS4: two 4c orbits on the mirror
+    planes, two sites per PS4, one with six S at 2.90-2.91 A (two 8d Li at 2.14 A,
+    which leave with the dopant, :func:`blocked_li`), one 4 + 2 coordinated like
+    the occupied 4b LiS6 site (four S at 2.64 A, two at 3.30 A).
     """
     rot, trans = symmetry_operations(host_supercell, symprec)
     return candidate_empty_sites(host_supercell, rot, trans)
@@ -205,26 +221,59 @@ def candidate_empty_sites(
     return _complete_orbits(frac[good], rot, trans, host.lattice.matrix)
 
 
-def s6_shell(host: Structure, point: np.ndarray) -> np.ndarray:
-    """Cartesian vectors from ``point`` (fractional) to the S within the S6 shell."""
+def s_shell(host: Structure, point: np.ndarray, n: int = 7) -> np.ndarray:
+    """Vectors (A) from ``point`` (fractional) to its ``n`` nearest S, nearest first.
+
+    Fewer if fewer lie within 5 A.
+    """
     lattice = host.lattice
     s_frac = host.frac_coords[[site.specie.symbol == "S" for site in host]]
     centre = lattice.get_cartesian_coords(point)
-    found = lattice.get_points_in_sphere(s_frac, centre, EMPTY_SITE_S_SHELL)
+    found = lattice.get_points_in_sphere(s_frac, centre, _S_SEARCH)
     if not found:
         return np.zeros((0, 3))
-    return lattice.get_cartesian_coords(np.array([f[0] for f in found])) - centre
+    vec = lattice.get_cartesian_coords(np.array([f[0] for f in found])) - centre
+    return vec[np.argsort(np.linalg.norm(vec, axis=1), kind="stable")][:n]
 
 
-def is_s6_octahedron(host: Structure, point: np.ndarray) -> bool:
-    """Whether ``point`` has six S in its shell, in three trans pairs."""
-    vec = s6_shell(host, point)
-    if len(vec) != 6:
+def is_s6_octahedron(
+    host: Structure,
+    point: np.ndarray,
+    spread: float = EMPTY_SITE_SPREAD,
+    gap: float = EMPTY_SITE_GAP,
+    angle: float = EMPTY_SITE_TRANS_ANGLE,
+) -> bool:
+    """Whether the six nearest S of ``point`` form an octahedral shell."""
+    vec = s_shell(host, point)
+    if len(vec) < 6:
         return False
-    unit = vec / np.linalg.norm(vec, axis=1)[:, None]
+    d = np.linalg.norm(vec, axis=1)
+    if d[5] > spread * d[0] or (len(d) > 6 and d[6] < gap * d[5]):
+        return False
+    unit = vec[:6] / d[:6, None]
     cos = unit @ unit.T
     np.fill_diagonal(cos, 1.0)
-    return bool(np.all(cos.min(axis=1) <= np.cos(np.radians(EMPTY_SITE_TRANS_ANGLE))))
+    return bool(np.all(cos.min(axis=1) <= np.cos(np.radians(angle))))
+
+
+def blocked_li(host: Structure, sites: np.ndarray) -> list[np.ndarray]:
+    """Host indices of the Li within :data:`EMPTY_SITE_BLOCK` of each site."""
+    li = np.flatnonzero([site.specie.symbol == "Li" for site in host])
+    if len(sites) == 0 or len(li) == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in sites]
+    d = host.lattice.get_all_distances(sites, host.frac_coords[li])
+    return [li[row < EMPTY_SITE_BLOCK] for row in d]
+
+
+def dopant_coordination(structure: Structure) -> list[int]:
+    """S neighbours of each cation other than Li and P (within 1.25x its nearest S)."""
+    out = []
+    for i, site in enumerate(structure):
+        if site.specie.symbol in ("Li", "P", "S"):
+            continue
+        d = np.linalg.norm(s_shell(structure, structure.frac_coords[i], 12), axis=1)
+        out.append(int(np.sum(d <= 1.25 * d[0])) if len(d) else 0)
+    return out
 
 
 def _voids(host: Structure) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

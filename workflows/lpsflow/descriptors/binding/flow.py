@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Maker, OutputReference
 
 from lpsflow import roles
+from lpsflow.calculators.base import INTERFACE
 from lpsflow.descriptors.binding.jobs import (
     binding_energy_job,
     interface_parts,
@@ -52,8 +53,9 @@ if TYPE_CHECKING:
     from lpsflow.campaign import Campaign
     from lpsflow.campaign_branches import InterfaceSeriesSettings
 
-#: Phase label of interface relaxations (VASP: length-based k-mesh, 1 along c).
-INTERFACE_PHASE = "interface"
+#: Phase label of interface relaxations (VASP: length-based k-mesh, 1 along c;
+#: dipole correction along c).
+INTERFACE_PHASE = INTERFACE
 
 
 @dataclass

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pymatgen.core import Composition
+
 from lpsflow import roles
+from lpsflow.calculators.outputs import summarize
 from lpsflow.descriptors.base import (
     FAIL,
     NOT_COMPUTED,
@@ -15,6 +18,8 @@ from lpsflow.descriptors.base import (
     missing,
     number,
 )
+from lpsflow.structures.accelerant import parse_accelerant
+from lpsflow.structures.doping_sites import dopant_coordination
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +53,28 @@ def columns(ctx: RowContext) -> dict[str, Any]:
     for product, (p_uuid, _) in shared.items():
         row[f"job_{product}"] = p_uuid
     row["p2s5_sensitivity_core"] = out["p2s5_sensitivity"] if out else None
+    row["dopant_CN"], row["job_core_cell"] = _dopant_site(ctx, out)
     return row
+
+
+def _dopant_site(ctx: RowContext, out: dict | None) -> tuple[str | None, str | None]:
+    """S coordination of each dopant in the core's lowest cell, and that cell's job.
+
+    What 27Al NMR tells apart (AlS4 / AlS6), after relaxation: a dopant put in an
+    empty LiS6 site may leave it.
+    """
+    if not out:
+        return None, None
+    acc = parse_accelerant(ctx.accelerant)
+    core = next(
+        (i for i in out["inputs"] if i["coefficient"] > 0 and acc.cation in
+         Composition(i["formula"])), None,
+    )  # fmt: skip
+    doc = ctx.outputs.get(core["job_uuid"]) if core else None
+    if doc is None:
+        return None, core["job_uuid"] if core else None
+    cn = dopant_coordination(summarize(doc).structure)
+    return ",".join(str(n) for n in sorted(set(cn))), core["job_uuid"]
 
 
 def preferred(df: pd.DataFrame) -> pd.DataFrame:
@@ -67,6 +93,7 @@ JOBS = {
     "dE_core_minus_Li7P3S11": ("job_core", "job_Li7P3S11"),
     "p2s5_sensitivity_core": ("job_core",),
     "preferred": ("job_core",),
+    "dopant_CN": ("job_core_cell",),
 }
 
 

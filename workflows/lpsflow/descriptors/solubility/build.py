@@ -8,6 +8,7 @@ from lpsflow import roles
 from lpsflow.descriptors.solubility.jobs import solubility_job
 from lpsflow.descriptors.solubility.schema import Sublattices
 from lpsflow.structures.doping_sites import (
+    blocked_li,
     candidate_interstitials,
     empty_s6_sites,
     symmetry_operations,
@@ -33,10 +34,14 @@ def sublattices(scheme: Scheme, host: Structure) -> Sublattices:
     """
     per_ps4 = 1 / host.composition["P"]
     if scheme.name == "empty-site":
+        # the Li a dopant blocks leave with it (bound); the rest mix freely: with
+        # the site that blocks fewest, the most entropy (the upper bound)
+        sites = empty_s6_sites(host)
+        fewest = min((len(b) for b in blocked_li(host, sites)), default=0)
         return Sublattices(
             host_sites=host.composition["Li"] * per_ps4,
-            vacancies=scheme.n_vacancies,
-            empty_sites=len(empty_s6_sites(host)) * per_ps4,
+            vacancies=scheme.n_vacancies - fewest,
+            empty_sites=len(sites) * per_ps4,
         )
     if scheme.name == "P-site":
         rot, trans = symmetry_operations(host, 0.01)
