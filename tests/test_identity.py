@@ -107,15 +107,18 @@ def test_kind_defaults_are_pinned():
 def _extract_0_1_0(path: Path, pin: bool = True) -> Path:
     """The 0.1.0 store and its campaign file in ``path``.
 
-    ``pin``: the campaign computes only the Li-site scheme, as 0.1.0 did (the
-    empty-site scheme came later: its cells are new jobs, and they join the mu_Li
-    core's host candidates, so that job reads them).
+    ``pin``: the campaign computes only the Li-site scheme and screens one batch
+    of arrangements, as 0.1.0 did (the empty-site scheme came later: its cells are
+    new jobs, and they join the mu_Li core's host candidates; screening until the
+    lowest holds screens other arrangements: new jobs).
     """
     with tarfile.open(STORE_0_1_0) as tar:
         tar.extractall(path, filter="data")
     if pin:
         yaml = path / "tiny.yaml"
-        text = yaml.read_text().replace("doping: {", "doping: {schemes: [Li-site], ")
+        text = yaml.read_text().replace(
+            "doping: {", "doping: {schemes: [Li-site], screen_patience: 0, "
+        )
         assert "schemes" in text
         yaml.write_text(text)
     return path
@@ -134,9 +137,11 @@ def test_ids_are_stable(store_0_1_0):
     assert {r: roles[r] for r in GOLDEN} == GOLDEN
 
 
-def test_a_new_scheme_leaves_the_rest_of_a_0_1_0_store_adopted(tmp_path):
-    """Unpinned, the 0.1.0 campaign file gets the empty-site scheme: its jobs and
-    the mu_Li core that reads its cells are new, every other stored job adopted."""
+def test_new_defaults_leave_the_rest_of_a_0_1_0_store_adopted(tmp_path):
+    """Unpinned, the 0.1.0 campaign file gets today's doping defaults (the
+    empty-site scheme, screening until the lowest holds): the doped cells and every
+    job that reads them, directly or not, are new; every other stored job is
+    adopted."""
     from lpsflow.campaign import load_campaign
     from lpsflow.dispatch.adopt import legacy_to_adopt
     from lpsflow.flows.campaign import build_campaign
@@ -147,21 +152,20 @@ def test_a_new_scheme_leaves_the_rest_of_a_0_1_0_store_adopted(tmp_path):
     with open_stores(campaign.store, campaign.base_dir, create=False) as stores:
         want = legacy_to_adopt(stores, cflow)
     adopted = {r for r, u in cflow.roles.items() if u in want}
-    fresh = set(cflow.roles) - adopted
-    assert len(adopted) == 22 - 4  # the mu_Li core's four jobs read the new cells
-    assert {r for r in fresh if "empty-site" in r} == {
-        "screen:core:Al2S3:empty-site",
-        "relax:core:Al2S3:empty-site:0",
-        "reaction:core:Al2S3:empty-site",
-        "solution:core:Al2S3:empty-site",
-        "solubility:Al2S3:empty-site",
-    }
-    assert {r for r in fresh if "vacancy:core" in r or "mu_li:core" in r} == {
-        "screen:vacancy:core:Al2S3",
-        "static:vacancy:core:Al2S3:host",
-        "relax:vacancy:core:Al2S3:0",
-        "mu_li:core:Al2S3",
-    }
+    role_of = {u: r for r, u in cflow.roles.items()}
+    reads = {j.uuid: {ref.uuid for ref in j.input_references} for j in cflow.jobs}
+    doped = {u for r, u in cflow.roles.items() if r.startswith("screen:core:")}
+    assert {role_of[u] for u in doped} == {
+        "screen:core:Al2S3:Li-site", "screen:core:Al2S3:empty-site"
+    }  # fmt: skip
+    while True:  # every job downstream of a doped-cell screen
+        more = {u for u, refs in reads.items() if refs & doped} - doped
+        if not more:
+            break
+        doped |= more
+    assert "mu_li:core:Al2S3" in {role_of[u] for u in doped}
+    assert adopted == {r for r, u in cflow.roles.items() if u not in doped}
+    assert {"relax:Li2S", "relax:Li7P3S11", "mu_li:Li7P3S11"} <= adopted
 
 
 def test_a_parent_computed_afresh_is_not_paired_with_adopted_children(store_0_1_0):

@@ -53,6 +53,19 @@ class DopingSettings(Strict):
     relax_top: int = Field(
         2, gt=0, description="Arrangements (lowest single points) fully relaxed."
     )
+    screen_patience: int = Field(
+        2,
+        ge=0,
+        description="Screen screen_top arrangements at a time (best Ewald first) "
+        "until the lowest single point has held through this many more batches; "
+        "0: one batch of screen_top.",
+    )
+    screen_max: int = Field(
+        240,
+        gt=0,
+        description="Most arrangements single-pointed per doped cell when "
+        "screen_patience > 0.",
+    )
     max_enumerate: int = Field(
         200_000,
         gt=0,

@@ -218,6 +218,8 @@ class CampaignBuild:
                 screen_top=doping.screen_top,
                 relax_top=doping.relax_top,
                 max_enumerate=doping.max_enumerate,
+                screen_patience=doping.screen_patience,
+                screen_max=doping.screen_max,
                 relax_maker=self.backend.relax_maker(DOPED_CORE),
                 **self.mlip,
             )

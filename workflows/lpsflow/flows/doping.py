@@ -39,11 +39,17 @@ class DopedCellsMaker(Maker):
     name
         Flow name.
     screen_top
-        Arrangements screened by single points (best Ewald energies first).
+        Arrangements screened by single points (best Ewald energies first); with
+        ``screen_patience``, the size of each batch.
     relax_top
         Screened arrangements relaxed (lowest single points first).
     max_enumerate
         Most arrangements enumerated before ranking.
+    screen_patience
+        Screen batch after batch (``screen_top`` each, in Ewald order) until the
+        lowest single point has held through this many batches; 0: one batch.
+    screen_max
+        Most arrangements screened with ``screen_patience`` (the Ewald pool).
     relax_maker
         Relaxation of the doped cells (cell relaxed).
     screening_model, device
@@ -55,6 +61,8 @@ class DopedCellsMaker(Maker):
     screen_top: int = 10
     relax_top: int = 2
     max_enumerate: int = 100000
+    screen_patience: int = 0
+    screen_max: int = 240
     relax_maker: Maker | None = None
     screening_model: str = "CHGNet"
     device: str = "cpu"
@@ -85,8 +93,13 @@ class DopedCellsMaker(Maker):
             accelerant,
             accelerant.scheme(scheme),
             n_dopants,
-            self.screen_top,
+            self.screen_max if self.screen_patience else self.screen_top,
             self.max_enumerate,
+        )
+        adaptive = (
+            {"batch": self.screen_top, "patience": self.screen_patience}
+            if self.screen_patience
+            else {}
         )
         role = Role(
             "screen", accelerant.formula, branch="core", scheme=scheme, x=x_label
@@ -105,6 +118,7 @@ class DopedCellsMaker(Maker):
                 self.relax_top,
                 model=self.screening_model,
                 device=self.device,
+                **adaptive,
             ),
             role,
             name=f"screen core {words}",

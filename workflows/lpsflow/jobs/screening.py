@@ -50,6 +50,22 @@ class DopingScreenDoc(BaseModel):
     selected: list[Structure] = Field(
         ..., description="Unrelaxed structures of the lowest arrangements, to relax."
     )
+    n_screened: int | None = Field(
+        None, description="Arrangements given single points (best Ewald first)."
+    )
+    n_offered: int | None = Field(
+        None, description="Arrangements the screen could take (its Ewald pool)."
+    )
+    lowest_found_at: int | None = Field(
+        None,
+        description="Arrangements screened when the final lowest appeared "
+        "(1-based, in Ewald order).",
+    )
+    stable: bool | None = Field(
+        None,
+        description="The lowest did not change over the last `patience` batches "
+        "(None: screened in one batch; False: the pool ran out first).",
+    )
 
 
 def single_point(structure: Structure, model: str, device: str) -> float:
@@ -76,8 +92,15 @@ def screen_arrangements(
     keep: int,
     model: str = "CHGNet",
     device: str = "cpu",
+    batch: int = 0,
+    patience: int = 0,
 ) -> DopingScreenDoc:
     """Single points on pre-ranked arrangements; return the lowest ``keep`` cells.
+
+    With ``patience`` > 0 the arrangements are screened ``batch`` at a time in
+    their (Ewald) order until the lowest single point has stayed the same through
+    ``patience`` further batches, or they run out; ``patience`` 0 screens them all
+    at once.
 
     Parameters
     ----------
@@ -91,6 +114,8 @@ def screen_arrangements(
         How many symmetry-distinct arrangements exist in all (for the record).
     keep
         How many of the lowest single points to return for relaxation.
+    batch, patience
+        Batch size and batches without a new lowest before stopping.
 
     """
     host_sc = host.copy()
@@ -100,8 +125,15 @@ def screen_arrangements(
         a if isinstance(a, Arrangement) else Arrangement.from_dict(a)
         for a in arrangements
     ]
-    cells = [a.apply(host_sc, cation) for a in arrs]
-    energies = single_points(cells, model, device)
+    if patience > 0 and batch > 0:
+        cells, energies, found_at, stable = _screen_until_stable(
+            arrs, host_sc, cation, model, device, batch, patience
+        )
+        arrs = arrs[: len(cells)]
+    else:
+        cells = [a.apply(host_sc, cation) for a in arrs]
+        energies = single_points(cells, model, device)
+        found_at, stable = None, None
     order = sorted(range(len(arrs)), key=energies.__getitem__)
     e0 = energies[order[0]]
     candidates = [
@@ -125,4 +157,41 @@ def screen_arrangements(
         screening_model=model,
         candidates=candidates,
         selected=[cells[i].get_sorted_structure() for i in order[:keep]],
+        n_screened=len(arrs),
+        n_offered=len(arrangements),
+        lowest_found_at=found_at,
+        stable=stable,
     )
+
+
+def _screen_until_stable(
+    arrs: list[Arrangement],
+    host_sc: Structure,
+    cation: str,
+    model: str,
+    device: str,
+    batch: int,
+    patience: int,
+) -> tuple[list[Structure], list[float], int, bool]:
+    """Screen ``batch`` at a time until the lowest holds for ``patience`` batches.
+
+    Returns the cells screened, their energies, how many had been screened when
+    the final lowest appeared, and whether it held (not the pool running out).
+    """
+    cells: list[Structure] = []
+    energies: list[float] = []
+    best, found_at, quiet = None, 0, 0
+    while len(cells) < len(arrs):
+        start = len(cells)
+        chunk = [a.apply(host_sc, cation) for a in arrs[start : start + batch]]
+        chunk_e = single_points(chunk, model, device)
+        cells += chunk
+        energies += chunk_e
+        low = min(range(len(energies)), key=energies.__getitem__)
+        if low != best:
+            best, found_at, quiet = low, low + 1, 0
+        else:
+            quiet += 1
+        if quiet >= patience:
+            return cells, energies, found_at, True
+    return cells, energies, found_at, False

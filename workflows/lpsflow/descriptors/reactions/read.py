@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pymatgen.core import Composition
-
 from lpsflow import roles
-from lpsflow.calculators.outputs import summarize
 from lpsflow.descriptors.base import (
     FAIL,
     NOT_COMPUTED,
@@ -18,7 +15,7 @@ from lpsflow.descriptors.base import (
     missing,
     number,
 )
-from lpsflow.structures.accelerant import parse_accelerant
+from lpsflow.roles import Role
 from lpsflow.structures.doping_sites import dopant_coordination
 
 if TYPE_CHECKING:
@@ -54,27 +51,47 @@ def columns(ctx: RowContext) -> dict[str, Any]:
         row[f"job_{product}"] = p_uuid
     row["p2s5_sensitivity_core"] = out["p2s5_sensitivity"] if out else None
     row["dopant_CN"], row["job_core_cell"] = _dopant_site(ctx, out)
+    screen_uuid, screen = ctx.job(
+        Role("screen", ctx.accelerant, branch="core", scheme=ctx.scheme)
+    )
+    row["screened"], row["screen_stable"] = _screened(screen)
+    row["job_screen"] = screen_uuid
     return row
+
+
+def _screened(doc: dict | None) -> tuple[str | None, bool | None]:
+    """Arrangements screened / distinct at the campaign's x; did the lowest hold.
+
+    None for the second where the screen was one batch.
+    """
+    if not doc:
+        return None, None
+    n = doc.get("n_screened") or len(doc.get("candidates", []))
+    return f"{n}/{doc['n_distinct']}", doc.get("stable")
 
 
 def _dopant_site(ctx: RowContext, out: dict | None) -> tuple[str | None, str | None]:
     """S coordination of each dopant in the core's lowest cell, and that cell's job.
 
     What 27Al NMR tells apart (AlS4 / AlS6), after relaxation: a dopant put in an
-    empty LiS6 site may leave it.
+    empty LiS6 site may leave it. The cell is the lowest converged relaxation of
+    the row's doped cells at the campaign's x, as the reaction energy takes it.
     """
+    from lpsflow.descriptors.reactions.jobs import pick_lowest  # jobs import us
+
     if not out:
         return None, None
-    acc = parse_accelerant(ctx.accelerant)
-    core = next(
-        (i for i in out["inputs"] if i["coefficient"] > 0 and acc.cation in
-         Composition(i["formula"])), None,
-    )  # fmt: skip
-    doc = ctx.outputs.get(core["job_uuid"]) if core else None
-    if doc is None:
-        return None, core["job_uuid"] if core else None
-    cn = dopant_coordination(summarize(doc).structure)
-    return ",".join(str(n) for n in sorted(set(cn))), core["job_uuid"]
+    cells = [
+        u
+        for r, u in ctx.jobs.items()
+        if r.step == "relax" and r.branch == "core" and r.label == ctx.accelerant
+        and r.scheme == ctx.scheme and not r.x and u in ctx.outputs
+    ]  # fmt: skip
+    if not cells:
+        return None, None
+    best, sums = pick_lowest([{"doc": ctx.outputs[u]} for u in cells])
+    cn = dopant_coordination(sums[best].structure)
+    return ",".join(str(n) for n in sorted(set(cn))), cells[best]
 
 
 def preferred(df: pd.DataFrame) -> pd.DataFrame:
@@ -94,6 +111,8 @@ JOBS = {
     "p2s5_sensitivity_core": ("job_core",),
     "preferred": ("job_core",),
     "dopant_CN": ("job_core_cell",),
+    "screened": ("job_screen",),
+    "screen_stable": ("job_screen",),
 }
 
 

@@ -24,6 +24,7 @@ VIEW = (
     "solubility",
     "preferred",
     "dopant_CN",
+    "screened",
     "converged",
     "state",
     "job_core",
@@ -33,7 +34,7 @@ VIEW = (
 def summary(df: pd.DataFrame) -> Section:
     """The reaction-energy table and the shared products' values."""
     cols = [c for c in VIEW if c in df]
-    rows = [[_cell(c, r[c]) for c in cols] for _, r in df.iterrows()]
+    rows = [[_cell(c, r[c], r) for c in cols] for _, r in df.iterrows()]
     shared = [
         f"{p} {fmt(df[f'dE_{p}'].iloc[0], '+.4f')} eV/atom "
         f"(job {str(df[f'job_{p}'].iloc[0])[:8]})"
@@ -50,13 +51,17 @@ def summary(df: pd.DataFrame) -> Section:
             Text(
                 "preferred: the accelerant's scheme of lowest dE_core; dopant_CN: "
                 "S neighbours of the dopant in that row's lowest relaxed cell "
-                "(4: MS4 tetrahedron, 6: MS6 octahedron, as 27Al NMR tells apart)."
+                "(4: MS4 tetrahedron, 6: MS6 octahedron, as 27Al NMR tells apart); "
+                "screened: arrangements given single points / distinct ones (best "
+                "Ewald first, until the lowest held; '!' where the pool ran out)."
             ),
         ],
     )
 
 
-def _cell(column: str, value) -> str:
+def _cell(column: str, value, row) -> str:
+    if column == "screened" and has_value(value):
+        return f"{value}!" if row.get("screen_stable") is False else str(value)
     if column.startswith("job_"):
         return str(value)[:8] if has_value(value) else "-"
     if isinstance(value, float):
