@@ -50,7 +50,49 @@ def columns(ctx: RowContext) -> dict[str, Any]:
         )
         row[f"job_binding_{kind}"] = uuid
     row["dE_bind"] = difference(row["E_bind_hetero"], row["E_bind_homo"])
+    row.update(_unstrained(ctx))
     return row
+
+
+def _unstrained(ctx: RowContext) -> dict[str, Any]:
+    """The hetero film's strain energy per area and E_bind against the free film.
+
+    The hetero film reference is strained into the interface cell; the homo film
+    of the same n (same plane, same termination) is the free film, in its own
+    cell. With k = atoms(hetero film) / atoms(homo film), the strain energy is
+    (E_film_hetero - k E_film_homo) / A and E_bind against the unstrained film
+    is E_bind + that: what nucleating coherently on the core costs.
+    """
+    from lpsflow.calculators.outputs import summarize
+
+    _, het = ctx.job(roles.binding("hetero", ctx.accelerant))
+    _, hom = ctx.job(roles.binding("homo", "Li7P3S11"))
+    strain: dict[int, float] = {}
+    free: dict[int, float] = {}
+    if het and hom:
+        homo_points = {q["n_layers"]: q for q in hom["points"] if q["converged"]}
+        for p in het["points"]:
+            q = homo_points.get(p["n_layers"])
+            docs = [ctx.outputs.get(x["jobs"]["film"]) for x in (p, q)] if q else []
+            if not p["converged"] or not docs or None in docs:
+                continue
+            films = [summarize(d).structure.composition for d in docs]
+            k = films[0].num_atoms / films[1].num_atoms
+            if abs(k - round(k)) > 1e-9 or films[0] != films[1] * round(k):
+                continue  # not whole copies of the free film
+            e = (p["e_film"] - round(k) * q["e_film"]) / het["area"]
+            strain[p["n_layers"]] = e
+            free[p["n_layers"]] = p["e_bind"] + e
+    n = max(free, default=None)
+    e_free = free.get(n) if n is not None else None
+    homo = {q["n_layers"]: q["e_bind"] for q in hom["points"]} if hom else {}
+    return {
+        "film_strain_energy_by_n": strain or None,
+        "E_bind_hetero_free_by_n": free or None,
+        "E_bind_hetero_free": e_free,
+        "film_strain_energy": strain.get(n) if n is not None else None,
+        "dE_bind_free": difference(e_free, homo.get(n)),
+    }
 
 
 JOBS = {
@@ -72,6 +114,16 @@ JOBS = {
         for s in ("n", "by_n", "start_by_n")
     },
     "dE_bind": ("job_binding_hetero", "job_binding_homo"),
+    **{
+        col: ("job_binding_hetero", "job_binding_homo")
+        for col in (
+            "film_strain_energy",
+            "film_strain_energy_by_n",
+            "E_bind_hetero_free",
+            "E_bind_hetero_free_by_n",
+            "dE_bind_free",
+        )
+    },
 }
 
 

@@ -101,6 +101,9 @@ def summary(df: pd.DataFrame) -> Section | None:
             )
         )
     )
+    free = _free_film(df)
+    if free:
+        blocks.append(free)
     return Section(
         "binding",
         "Binding of n Li7P3S11(010) layers, E_bind = (E_int - E_film - E_sub)/A in "
@@ -108,6 +111,43 @@ def summary(df: pd.DataFrame) -> Section | None:
         "Li7P3S11",
         blocks,
     )
+
+
+def _free_film(df: pd.DataFrame) -> Text | None:
+    """The hetero film's strain energy and E_bind against the free film."""
+    if (
+        "E_bind_hetero_free_by_n" not in df
+        or df["E_bind_hetero_free_by_n"].isna().all()
+    ):
+        return None
+    parts = []
+    for acc, r in per_accelerant(df).iterrows():
+        strain, free = r.get("film_strain_energy_by_n"), r["E_bind_hetero_free_by_n"]
+        if not isinstance(free, dict):
+            continue
+        ns = sorted(int(n) for n in free)
+        parts.append(
+            f"{acc} "
+            + ", ".join(
+                f"n={n} {1000 * free[n]:+.2f} (strain {1000 * strain[n]:+.2f})"
+                for n in ns
+            )
+            + "; dE_bind "
+            + fmt(_milli(r["dE_bind_free"]), "+.2f")
+        )
+    return Text(
+        "Against the free film (the homo series' film of the same n, unstrained, in "
+        "its own cell), E_bind hetero and the film's strain energy (E_film strained "
+        "- k E_film free)/A, meV/A^2: " + "; ".join(parts) + ". The verdict uses "
+        "E_bind with the film strained into the interface cell (the study's "
+        "definition, the work of adhesion); a negative strain energy means the "
+        "strained film found a lower state than the free film in its smaller cell: "
+        "not resolved at this size."
+    )
+
+
+def _milli(value) -> float | None:
+    return 1000 * value if has_value(value) else None
 
 
 def _by_n(by_n, starts, ns: list[int]) -> list[str]:

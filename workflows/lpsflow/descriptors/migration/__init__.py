@@ -20,6 +20,16 @@ DESCRIPTOR = Descriptor(
             weight=1.0,
             test=read.faster_along_gb,
         ),
+        Criterion(
+            key="migration_Li7P3S11",
+            title="the study's comparison: Li migrates faster along the Li7P3S11 GB "
+            "than in the Li7P3S11 grain (Ea_gb_Li7P3S11 < Ea_bulk_Li7P3S11; the "
+            "same for every accelerant)",
+            columns=("Ea_gb_Li7P3S11", "Ea_bulk_Li7P3S11"),
+            unit="eV",
+            weight=1.0,
+            test=read.faster_along_li7p3s11_gb,
+        ),
     ),
     summary=show.summary,
     points=read.points,

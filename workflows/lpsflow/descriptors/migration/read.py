@@ -126,3 +126,19 @@ def faster_along_gb(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
         )
 
     return pair(row, "Ea_gb", "Ea_bulk", test)
+
+
+def faster_along_li7p3s11_gb(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
+    """The study's GB model: Ea along the Li7P3S11 GB below Ea in its grain."""
+
+    def test(gb: float, bulk: float) -> tuple[float, bool, str]:
+        ok = gb < bulk
+        return (
+            gb - bulk,
+            ok,
+            f"Ea along the Li7P3S11 GB {gb:.3f} vs in the Li7P3S11 grain {bulk:.3f} "
+            "eV (the study's comparison, shared by every accelerant): "
+            + ("the GB is a fast path" if ok else "no faster along the GB"),
+        )
+
+    return pair(row, "Ea_gb_Li7P3S11", "Ea_bulk_Li7P3S11", test)
