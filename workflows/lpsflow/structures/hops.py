@@ -85,6 +85,31 @@ def select_hops(
     """
     if n < 1:
         raise StructureError(f"ask for at least one hop, not {n}")
+    hops, _ = hop_network(
+        host, region, max_distance=max_distance, window=window, planes=planes,
+        species=species, distinct=distinct, fp_tol=fp_tol, across=across,
+    )  # fmt: skip
+    return hops[:n]
+
+
+def hop_network(
+    host: Structure,
+    region: Region = "bulk",
+    *,
+    max_distance: float = 4.5,
+    window: float = 3.0,
+    planes: list[float] | None = None,
+    species: str = "Li",
+    distinct: bool = True,
+    fp_tol: float = 0.1,
+    across: bool | None = None,
+) -> tuple[list[Hop], list[tuple[int, int, tuple[int, int, int], int]]]:
+    """Every hop class of ``region`` (as :func:`select_hops`) and every pair in it.
+
+    Returns the classes (one :class:`Hop` each, shortest first, with its
+    multiplicity) and the network: (i, j, image of j, class index) for every Li-Li
+    pair of the region within ``max_distance``, each once.
+    """
     is_li = np.array([s.species_string == species for s in host])
     allowed = is_li.copy()
     if region in ("gb", "grain"):
@@ -118,6 +143,7 @@ def select_hops(
             "eligible)"
         )
     hops: list[Hop] = []
+    network: list[tuple[int, int, tuple[int, int, int], int]] = []
     fps: list[tuple[float, dict, dict]] = []
     cache: dict[int, dict] = {}
 
@@ -149,8 +175,10 @@ def select_hops(
             )
             if hit is not None:
                 hops[hit].multiplicity += 1
+                network.append((int(i), int(j), tuple(int(x) for x in im), hit))
                 continue
             fps.append((float(d), a, b))
+        network.append((int(i), int(j), tuple(int(x) for x in im), len(hops)))
         hops.append(
             Hop(
                 i=int(i),
@@ -160,7 +188,7 @@ def select_hops(
                 region=region,
             )
         )
-    return hops[:n]
+    return hops, network
 
 
 def hop_endpoints(host: Structure, hop: Hop) -> tuple[Structure, Structure]:

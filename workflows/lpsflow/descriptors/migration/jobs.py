@@ -26,12 +26,13 @@ from jobflow import job
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
+from lpsflow.analysis.percolation import Edge, percolation_barrier
 from lpsflow.descriptors.migration.neb import NebDoc, run_neb
 from lpsflow.descriptors.mu_li.jobs import host_structure, supercell_for
 from lpsflow.descriptors.reactions.jobs import pick_lowest
 from lpsflow.errors import StructureError
 from lpsflow.jobs.identity import Spec, kind
-from lpsflow.structures.hops import Hop, hop_endpoints, select_hops
+from lpsflow.structures.hops import Hop, hop_endpoints, hop_network
 
 #: Hop selection per path: select_hops region and the grain filter.
 NEB_PATHS: dict[str, dict[str, Any]] = {
@@ -103,6 +104,23 @@ class NebHopsDoc(SelectedHops):
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Selection and NEB settings used."
     )
+    percolation_barrier: float | None = Field(
+        None,
+        description="Lowest Ea (eV, from each band's lower end) at which the hops "
+        "of the computed classes join into a path spanning the cell (along the "
+        "boundary: its in-plane axes; in a grain: any axis). An upper bound of the "
+        "network's percolation barrier (classes not computed could open lower "
+        "paths); None: the computed classes do not span.",
+    )
+    percolation_axes: list[int] = Field(
+        default_factory=list, description="Axes the spanning path runs along."
+    )
+    hop_classes: int | None = Field(
+        None, description="Distinct hop classes of the path's region in the cell."
+    )
+    hop_classes_computed: int | None = Field(
+        None, description="Classes with a converged barrier (the selected hops')."
+    )
 
     @classmethod
     def from_runs(
@@ -156,6 +174,14 @@ def host_hops(
     path: str, host: dict[str, Any] | list[dict[str, Any]], hops: HopRequest
 ) -> tuple[dict[str, Any], Structure, bool, tuple | None, list[Hop]]:
     """The host used, its (super)cell, convergence, supercell and selected hops."""
+    host, cell, host_ok, supercell, classes, _ = host_network(path, host, hops)
+    return host, cell, host_ok, supercell, classes[: hops.n_hops]
+
+
+def host_network(
+    path: str, host: dict[str, Any] | list[dict[str, Any]], hops: HopRequest
+) -> tuple[dict[str, Any], Structure, bool, tuple | None, list[Hop], list]:
+    """As :func:`host_hops`, with every hop class and the hop network of the path."""
     n_hops, window, max_distance = hops.n_hops, hops.window, hops.max_distance
     supercell, min_length = hops.supercell, hops.min_length
     if path not in NEB_PATHS:
@@ -171,11 +197,13 @@ def host_hops(
         cell = cell.copy()
         cell.make_supercell(list(supercell))
     sel = NEB_PATHS[path]
-    hops = select_hops(
-        cell, n=n_hops, region=sel["region"], window=window,
+    if n_hops < 1:
+        raise StructureError(f"ask for at least one hop, not {n_hops}")
+    classes, network = hop_network(
+        cell, region=sel["region"], window=window,
         max_distance=max_distance, across=sel["across"],
     )  # fmt: skip
-    return host, cell, host_ok, supercell, hops
+    return host, cell, host_ok, supercell, classes, network
 
 
 @job
@@ -215,7 +243,8 @@ def neb_hop_job(
     from lpsflow.calculators.mlip import mlip_calculator
 
     request = hops or HopRequest()
-    host, cell, host_ok, supercell, hops = host_hops(path, host, request)
+    host, cell, host_ok, supercell, classes, network = host_network(path, host, request)
+    hops = classes[: request.n_hops]
     sel = NEB_PATHS[path]
     calc = mlip_calculator(model, device)
     runs = []
@@ -234,7 +263,7 @@ def neb_hop_job(
                 **neb_kwargs,
             )
         )
-    return NebHopsDoc.from_runs(
+    doc = NebHopsDoc.from_runs(
         selected_hops(label, path, host, cell, host_ok, hops),
         runs,
         calculator=model,
@@ -244,3 +273,31 @@ def neb_hop_job(
             **{k: v for k, v in neb_kwargs.items() if k != "label"},
         },
     )  # fmt: skip
+    return with_percolation(doc, len(cell), len(classes), network, path)
+
+
+def with_percolation(
+    doc: NebHopsDoc, n_sites: int, n_classes: int, network: list, path: str
+) -> NebHopsDoc:
+    """``doc`` with the percolation barrier of the classes its runs computed.
+
+    Each class takes the barrier of its run from the band's lower end; the
+    network's pairs of those classes are the edges (:mod:`lpsflow.analysis.
+    percolation`); along a GB the path must span an in-plane axis (a, b: the
+    boundary planes are normal to c), in a grain any.
+    """
+    ea = {
+        k: max(e) - min(e[0], e[-1])
+        for k, r in enumerate(doc.runs)
+        if r.converged and (e := r.relative_energies)
+    }
+    edges = [Edge(i, j, im, ea[c]) for i, j, im, c in network if c in ea]
+    perc = percolation_barrier(n_sites, edges, (0, 1) if path == "gb" else (0, 1, 2))
+    return doc.model_copy(
+        update={
+            "percolation_barrier": perc.barrier,
+            "percolation_axes": list(perc.axes),
+            "hop_classes": n_classes,
+            "hop_classes_computed": len(ea),
+        }
+    )

@@ -36,13 +36,21 @@ def columns(ctx: RowContext) -> dict[str, Any]:
             row[f"neb_reason_{path}{suffix}"] = (
                 _reason(doc) if doc and best is None else None
             )
+            row[f"Ea_perc_{path}{suffix}"] = (
+                doc.get("percolation_barrier") if doc else None
+            )
+            row[f"hop_classes_{path}{suffix}"] = (
+                f"{doc['hop_classes_computed']}/{doc['hop_classes']}"
+                if doc and doc.get("hop_classes")
+                else None
+            )
             row[f"job_{col}"] = uuid
     return row
 
 
 JOBS = {
     f"{p}_{path}{sfx}": (f"job_Ea_{path}{sfx}",)
-    for p in ("Ea", "neb_reason")
+    for p in ("Ea", "neb_reason", "Ea_perc", "hop_classes")
     for path in PATHS
     for sfx, _ in LABELS
 }

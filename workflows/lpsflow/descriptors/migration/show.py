@@ -12,7 +12,7 @@ from lpsflow.descriptors.base import (
     per_accelerant,
 )
 from lpsflow.plots import curves
-from lpsflow.report_render import Section, Table
+from lpsflow.report_render import Section, Table, Text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,12 +43,46 @@ def summary(df: pd.DataFrame) -> Section | None:
             else "not faster along the GB"
         )
         rows.append([f"{acc} (hetero GB / core bulk)", fmt(gb), fmt(bulk), verdict])
+    blocks: list = [Table(["grains", "along the GB", "across the grain", ""], rows)]
+    perc = _percolation(df)
+    if perc:
+        blocks.append(perc)
     return Section(
         "migration",
         "Li vacancy migration barriers Ea = E_max - min(E_initial, E_final) (eV, "
         "climbing-image NEB; '-' = not converged, reason in neb_reason_*)",
-        [Table(["grains", "along the GB", "across the grain", ""], rows)],
+        blocks,
     )
+
+
+def _percolation(df: pd.DataFrame) -> Text | None:
+    """The percolation barriers of the computed hop classes, where there are any."""
+    if "hop_classes_gb" not in df or not any_value(df, "hop_classes_gb"):
+        return None
+    r0 = df.iloc[0]
+    parts = [
+        "Li7P3S11 "
+        + _perc(r0, "gb", "_Li7P3S11")
+        + " / "
+        + _perc(r0, "bulk", "_Li7P3S11")
+    ]
+    parts += [
+        f"{acc} " + _perc(r, "gb", "") + " / " + _perc(r, "bulk", "")
+        for acc, r in per_accelerant(df).iterrows()
+    ]
+    return Text(
+        "Percolation barrier (eV) along the GB / across the grain: the lowest Ea at "
+        "which hops of the computed classes join into a path spanning the cell (an "
+        "upper bound: classes not computed could open lower paths; '-': they do not "
+        "span), [classes computed/in the region]: " + "; ".join(parts) + ". The "
+        "verdicts still compare the lowest single-hop barriers (neb.n_hops)."
+    )
+
+
+def _perc(row, path: str, suffix: str) -> str:
+    classes = row.get(f"hop_classes_{path}{suffix}")
+    value = fmt(row.get(f"Ea_perc_{path}{suffix}"))
+    return f"{value} [{classes}]" if has_value(classes) else "-"
 
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:

@@ -1,0 +1,88 @@
+"""Percolation barrier of a periodic hop network.
+
+Li sites joined by hops, each with a barrier Ea; the network is periodic (a hop may
+lead into a neighbouring cell, ``image``). Adding hops in order of rising Ea, the
+percolation barrier is the Ea of the hop that first closes a loop winding through
+the cell along an allowed axis: from then on a path of hops no higher than it
+crosses the whole (periodic) cell, so long-range transport needs no higher
+barrier. Union-find with each site's offset (in cells) from its cluster's root
+tells a loop that winds (a non-zero net offset) from one that does not.
+
+Written here, not taken from a library: pymatgen and ASE have no periodic
+percolation on weighted edges (pymatgen-analysis-diffusion's migration graphs
+need its own hop analysis and a site-energy model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A hop from site ``i`` to site ``j`` in the cell ``image`` (lattice units)."""
+
+    i: int
+    j: int
+    image: tuple[int, int, int]
+    barrier: float
+
+
+@dataclass(frozen=True)
+class Percolation:
+    """Where the network first spans the cell."""
+
+    barrier: float | None
+    """Ea of the hop that first completes a spanning path (None: never spans)."""
+    axes: tuple[int, ...]
+    """Lattice axes the first winding loop runs along (0, 1, 2 = a, b, c)."""
+    winding: tuple[int, int, int] | None
+    """Net lattice translation of that loop."""
+
+
+class _Clusters:
+    """Union-find over sites; ``offset[k]``: cell of site k relative to its parent."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+        self.offset = [np.zeros(3, dtype=int) for _ in range(n)]
+
+    def find(self, k: int) -> tuple[int, np.ndarray]:
+        path = []
+        while self.parent[k] != k:
+            path.append(k)
+            k = self.parent[k]
+        root, total = k, np.zeros(3, dtype=int)
+        for node in reversed(path):  # compress, keeping offsets to the root
+            total = total + self.offset[node]
+            self.parent[node], self.offset[node] = root, total.copy()
+        return root, total
+
+
+def percolation_barrier(
+    n_sites: int, edges: Sequence[Edge], axes: Sequence[int] = (0, 1, 2)
+) -> Percolation:
+    """The lowest Ea at which ``edges`` join into a path spanning the cell.
+
+    Only loops winding along ``axes`` count (the boundary plane's two in-plane
+    axes for a path along a GB; all three in a grain).
+    """
+    clusters = _Clusters(n_sites)
+    allowed = np.zeros(3, dtype=bool)
+    allowed[list(axes)] = True
+    for e in sorted(edges, key=lambda e: e.barrier):
+        ri, oi = clusters.find(e.i)
+        rj, oj = clusters.find(e.j)
+        # site j's image at oi + image, relative to root ri; j sits at oj from rj
+        shift = oi + np.asarray(e.image, dtype=int) - oj
+        if ri != rj:
+            clusters.parent[rj] = ri
+            clusters.offset[rj] = shift
+            continue
+        if np.any(shift[allowed] != 0):
+            axes_hit = tuple(int(a) for a in np.flatnonzero(shift != 0) if allowed[a])
+            return Percolation(e.barrier, axes_hit, tuple(int(s) for s in shift))
+    return Percolation(None, (), None)
