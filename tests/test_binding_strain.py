@@ -68,3 +68,28 @@ def test_strain_energy_and_binding_against_the_free_film():
     outputs["h2"]["structure"]["sites"].pop()
     row = columns(RowContext("Al2S3", "Li-site", jobs, outputs, {}, "mlip:CHGNet"))
     assert set(row["film_strain_energy_by_n"]) == {1}
+
+
+def test_films_from_different_starts_and_a_verdict_the_strain_decides():
+    from lpsflow.analysis.ranking import RankingConfig
+    from lpsflow.descriptors.base import UNDECIDED
+    from lpsflow.descriptors.binding.read import stronger_on_core
+
+    hom = _series("homo", "Li7P3S11", 150.0, {1: ("f1", -100.0, -0.003)})
+    het = _series("hetero", "Al2S3", 300.0, {1: ("h1", -199.4, -0.006)})
+    outputs = {"f1": _film(1, -100.0), "h1": _film(2, -199.4), "het": het, "hom": hom}
+    jobs = {
+        roles.binding("hetero", "Al2S3"): "het",
+        roles.binding("homo", "Li7P3S11"): "hom",
+    }
+    het["points"][0]["film_from"] = "relaxed_interface"
+    hom["points"][0]["film_from"] = "screened_cell"
+    row = columns(RowContext("Al2S3", "Li-site", jobs, outputs, {}, "mlip:CHGNet"))
+    assert row["film_strain_energy_by_n"] is None  # not the strain alone
+    # hetero binds 0.5 meV/A^2 more strongly, but its film costs 2: undecided
+    row = {"E_bind_hetero": -0.0035, "E_bind_homo": -0.003, "dE_bind_free": 0.0015}
+    value, _, status, reason = stronger_on_core(row, RankingConfig())
+    assert value == pytest.approx(-0.0005) and status == UNDECIDED
+    assert "strain energy decides" in reason
+    row["dE_bind_free"] = -0.0001
+    assert stronger_on_core(row, RankingConfig())[2] == "pass"

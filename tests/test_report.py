@@ -152,7 +152,7 @@ def test_rank_order_score_and_weights():
     assert [r.accelerant for r in ranked] == ["Al2S3", "Ga2S3", "In2S3", "SnS2"]
     assert [r.score for r in ranked] == [4.0, 2.0, 2.0, 0.0]
     assert [r.computed for r in ranked] == [4.0, 4.0, 4.0, 0.0]
-    assert ranked[0].total == 9.0  # 2 + 1 + 2 + 1 + 1 + 1 + 1
+    assert ranked[0].total == 8.0  # 2 + 1 + 2 + 1 + 1 + 1 (+ 0)
     # weights are configurable: make solubility count 5x -> In2S3 (sol. pass) first
     cfg = rk.RankingConfig(weights={"formation": 1.0, "solubility": 5.0})
     order = [r.accelerant for r in rk.rank(df, cfg)]

@@ -42,14 +42,15 @@ def _screen(host, arrs, **kwargs):
 
 def test_screening_stops_once_the_lowest_holds(monkeypatch, pool):
     host, arrs = pool
-    # batch 1: lowest at #5; batch 2: a new lowest at #7; batches 3, 4: none lower
-    values = [5, 4, 3, 2, 1, 0.5, -1, 0, 0, 0] + [0.0] * 30
+    # the two lowest (keep = 2, the ones relaxed): batch 1 #4, #5; batch 2 #6, #7;
+    # batch 3 replaces #6 by #11; batches 4 and 5 change nothing
+    values = [5, 4, 3, 2, 1, 0.5, -1, 0.4, 1, 1, 1, -0.5] + [1.0] * 28
     seen = _stub(monkeypatch, values)
     doc = _screen(host, arrs, batch=5, patience=2)
-    assert len(seen) == doc.n_screened == 20 and doc.n_offered == 40
-    assert doc.stable is True and doc.lowest_found_at == 7
-    assert doc.candidates[0].energy == -1 and len(doc.selected) == 2
-    assert doc.candidates[0].arrangement == arrs[6]
+    assert len(seen) == doc.n_screened == 25 and doc.n_offered == 40
+    assert doc.stable is True and doc.lowest_found_at == 12
+    assert [c.energy for c in doc.candidates[:2]] == [-1, -0.5]
+    assert doc.candidates[0].arrangement == arrs[6] and len(doc.selected) == 2
 
 
 def test_screening_says_when_the_pool_ran_out(monkeypatch, pool):

@@ -58,13 +58,14 @@ class DopingScreenDoc(BaseModel):
     )
     lowest_found_at: int | None = Field(
         None,
-        description="Arrangements screened when the final lowest appeared "
-        "(1-based, in Ewald order).",
+        description="Arrangements screened when the last of the selected (lowest "
+        "`keep`) appeared (1-based, in Ewald order).",
     )
     stable: bool | None = Field(
         None,
-        description="The lowest did not change over the last `patience` batches "
-        "(None: screened in one batch; False: the pool ran out first).",
+        description="The selected (lowest `keep`) did not change over the last "
+        "`patience` batches (None: screened in one batch; False: the pool ran out "
+        "first).",
     )
 
 
@@ -98,9 +99,9 @@ def screen_arrangements(
     """Single points on pre-ranked arrangements; return the lowest ``keep`` cells.
 
     With ``patience`` > 0 the arrangements are screened ``batch`` at a time in
-    their (Ewald) order until the lowest single point has stayed the same through
-    ``patience`` further batches, or they run out; ``patience`` 0 screens them all
-    at once.
+    their (Ewald) order until the ``keep`` lowest single points (the ones relaxed)
+    have stayed the same through ``patience`` further batches, or they run out;
+    ``patience`` 0 screens them all at once.
 
     Parameters
     ----------
@@ -127,7 +128,7 @@ def screen_arrangements(
     ]
     if patience > 0 and batch > 0:
         cells, energies, found_at, stable = _screen_until_stable(
-            arrs, host_sc, cation, model, device, batch, patience
+            arrs, host_sc, cation, model, device, batch, patience, keep
         )
         arrs = arrs[: len(cells)]
     else:
@@ -172,26 +173,26 @@ def _screen_until_stable(
     device: str,
     batch: int,
     patience: int,
+    keep: int,
 ) -> tuple[list[Structure], list[float], int, bool]:
-    """Screen ``batch`` at a time until the lowest holds for ``patience`` batches.
+    """Screen ``batch`` at a time until the ``keep`` lowest hold ``patience`` batches.
 
     Returns the cells screened, their energies, how many had been screened when
-    the final lowest appeared, and whether it held (not the pool running out).
+    the last of the final ``keep`` lowest appeared, and whether they held (False:
+    the pool ran out first).
     """
     cells: list[Structure] = []
     energies: list[float] = []
-    best, found_at, quiet = None, 0, 0
+    kept: set[int] = set()
+    quiet = 0
     while len(cells) < len(arrs):
         start = len(cells)
         chunk = [a.apply(host_sc, cation) for a in arrs[start : start + batch]]
-        chunk_e = single_points(chunk, model, device)
         cells += chunk
-        energies += chunk_e
-        low = min(range(len(energies)), key=energies.__getitem__)
-        if low != best:
-            best, found_at, quiet = low, low + 1, 0
-        else:
-            quiet += 1
+        energies += single_points(chunk, model, device)
+        lowest = set(sorted(range(len(energies)), key=energies.__getitem__)[:keep])
+        quiet = quiet + 1 if lowest == kept else 0
+        kept = lowest
         if quiet >= patience:
-            return cells, energies, found_at, True
-    return cells, energies, found_at, False
+            return cells, energies, max(kept) + 1, True
+    return cells, energies, max(kept) + 1 if kept else 0, False

@@ -172,12 +172,7 @@ def candidate_interstitials(
     host: Structure, rot: np.ndarray, trans: np.ndarray
 ) -> np.ndarray:
     """Interstitial Li candidates of a host, completed to full symmetry orbits."""
-    frac, dist, symbols = _voids(host)
-    if len(frac) == 0:
-        return np.zeros((0, 3))
-    d_s = dist[:, symbols == "S"].min(axis=1)
-    d_li = dist[:, symbols == "Li"].min(axis=1, initial=np.inf)
-    d_cat = dist[:, (symbols != "S") & (symbols != "Li")].min(axis=1, initial=np.inf)
+    frac, d_s, d_li, d_cat = _void_distances(host)
     lo, hi = INTERSTITIAL_S_RANGE
     good = (
         (d_s >= lo)
@@ -211,11 +206,7 @@ def candidate_empty_sites(
     host: Structure, rot: np.ndarray, trans: np.ndarray
 ) -> np.ndarray:
     """Empty S6-octahedral sites of a host (:func:`empty_s6_sites`), full orbits."""
-    frac, dist, symbols = _voids(host)
-    if len(frac) == 0:
-        return np.zeros((0, 3))
-    d_li = dist[:, symbols == "Li"].min(axis=1, initial=np.inf)
-    d_cat = dist[:, (symbols != "S") & (symbols != "Li")].min(axis=1, initial=np.inf)
+    frac, _, d_li, d_cat = _void_distances(host)
     keep = (d_li >= EMPTY_SITE_MIN_LI) & (d_cat >= INTERSTITIAL_MIN_CATION)
     good = [i for i in np.flatnonzero(keep) if is_s6_octahedron(host, frac[i])]
     return _complete_orbits(frac[good], rot, trans, host.lattice.matrix)
@@ -274,6 +265,22 @@ def dopant_coordination(structure: Structure) -> list[int]:
         d = np.linalg.norm(s_shell(structure, structure.frac_coords[i], 12), axis=1)
         out.append(int(np.sum(d <= 1.25 * d[0])) if len(d) else 0)
     return out
+
+
+def _void_distances(
+    host: Structure,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The voids of :func:`_voids` and each one's nearest S, Li and other cation."""
+    frac, dist, symbols = _voids(host)
+    nearest = [
+        dist[:, mask].min(axis=1, initial=np.inf)
+        for mask in (
+            symbols == "S",
+            symbols == "Li",
+            (symbols != "S") & (symbols != "Li"),
+        )
+    ]
+    return frac, *nearest
 
 
 def _voids(host: Structure) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lpsflow import roles
-from lpsflow.descriptors.base import Verdict, difference, number, pair
+from lpsflow.descriptors.base import UNDECIDED, Verdict, difference, number, pair
 from lpsflow.finished import outputs_of_step
 
 if TYPE_CHECKING:
@@ -58,10 +58,11 @@ def _unstrained(ctx: RowContext) -> dict[str, Any]:
     """The hetero film's strain energy per area and E_bind against the free film.
 
     The hetero film reference is strained into the interface cell; the homo film
-    of the same n (same plane, same termination) is the free film, in its own
-    cell. With k = atoms(hetero film) / atoms(homo film), the strain energy is
-    (E_film_hetero - k E_film_homo) / A and E_bind against the unstrained film
-    is E_bind + that: what nucleating coherently on the core costs.
+    of the same n (same plane, same termination, relaxed from the same kind of
+    start) is the free film, in its own cell. With k = atoms(hetero film) /
+    atoms(homo film), the strain energy is (E_film_hetero - k E_film_homo) / A,
+    and E_bind against the unstrained film is E_bind + that: what nucleating
+    coherently on the core costs.
     """
     from lpsflow.calculators.outputs import summarize
 
@@ -76,6 +77,8 @@ def _unstrained(ctx: RowContext) -> dict[str, Any]:
             docs = [ctx.outputs.get(x["jobs"]["film"]) for x in (p, q)] if q else []
             if not p["converged"] or not docs or None in docs:
                 continue
+            if p.get("film_from") != q.get("film_from"):
+                continue  # from different starts: not the strain alone
             films = [summarize(d).structure.composition for d in docs]
             k = films[0].num_atoms / films[1].num_atoms
             if abs(k - round(k)) > 1e-9 or films[0] != films[1] * round(k):
@@ -165,4 +168,14 @@ def stronger_on_core(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
             ),
         )
 
-    return pair(row, "E_bind_hetero", "E_bind_homo", test)
+    verdict = pair(row, "E_bind_hetero", "E_bind_homo", test)
+    free = number(row, "dE_bind_free")
+    if verdict[0] is not None and free is not None and (verdict[0] < 0) != (free < 0):
+        return (
+            verdict[0],
+            verdict[1],
+            UNDECIDED,
+            verdict[3] + f"; against the free film dE_bind is {free:+.4f} eV/A^2, "
+            "the other sign: the film's strain energy decides it",
+        )
+    return verdict

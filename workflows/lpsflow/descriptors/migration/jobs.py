@@ -106,10 +106,11 @@ class NebHopsDoc(SelectedHops):
     )
     percolation_barrier: float | None = Field(
         None,
-        description="Lowest Ea (eV, from each band's lower end) at which the hops "
-        "of the computed classes join into a path spanning the cell (along the "
-        "boundary: its in-plane axes; in a grain: any axis). An upper bound of the "
-        "network's percolation barrier (classes not computed could open lower "
+        description="Lowest Ea (eV) at which hops of the computed classes join "
+        "into a path spanning the cell (along the boundary: its in-plane axes; in a "
+        "grain: any axis), each hop weighted by its own barrier from its band's "
+        "lower end: the min-max single-hop barrier (site-energy differences along "
+        "the path are not added, and classes not computed could open lower "
         "paths); None: the computed classes do not span.",
     )
     percolation_axes: list[int] = Field(

@@ -122,31 +122,28 @@ def _band_coordinate(images: list[dict]) -> list[float]:
 
 
 def faster_along_gb(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
-    """Ea along the GB below Ea across the grain."""
-
-    def test(gb: float, bulk: float) -> tuple[float, bool, str]:
-        ok = gb < bulk
-        return (
-            gb - bulk,
-            ok,
-            f"Ea along GB {gb:.3f} vs across grain {bulk:.3f} eV: "
-            + ("the GB is a fast path" if ok else "no faster along the GB"),
-        )
-
-    return pair(row, "Ea_gb", "Ea_bulk", test)
+    """Ea along the hetero GB below Ea across the core grain."""
+    return _faster_along(row, "", "along GB {gb:.3f} vs across grain {bulk:.3f} eV")
 
 
 def faster_along_li7p3s11_gb(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
     """The study's GB model: Ea along the Li7P3S11 GB below Ea in its grain."""
+    return _faster_along(
+        row,
+        "_Li7P3S11",
+        "along the Li7P3S11 GB {gb:.3f} vs in the Li7P3S11 grain {bulk:.3f} eV (the "
+        "study's comparison, shared by every accelerant)",
+    )
 
+
+def _faster_along(row: Mapping[str, Any], suffix: str, what: str) -> Verdict:
     def test(gb: float, bulk: float) -> tuple[float, bool, str]:
         ok = gb < bulk
         return (
             gb - bulk,
             ok,
-            f"Ea along the Li7P3S11 GB {gb:.3f} vs in the Li7P3S11 grain {bulk:.3f} "
-            "eV (the study's comparison, shared by every accelerant): "
+            "Ea " + what.format(gb=gb, bulk=bulk) + ": "
             + ("the GB is a fast path" if ok else "no faster along the GB"),
-        )
+        )  # fmt: skip
 
-    return pair(row, "Ea_gb_Li7P3S11", "Ea_bulk_Li7P3S11", test)
+    return pair(row, f"Ea_gb{suffix}", f"Ea_bulk{suffix}", test)

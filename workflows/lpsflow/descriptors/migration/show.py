@@ -72,10 +72,11 @@ def _percolation(df: pd.DataFrame) -> Text | None:
     ]
     return Text(
         "Percolation barrier (eV) along the GB / across the grain: the lowest Ea at "
-        "which hops of the computed classes join into a path spanning the cell (an "
-        "upper bound: classes not computed could open lower paths; '-': they do not "
-        "span), [classes computed/in the region]: " + "; ".join(parts) + ". The "
-        "verdicts still compare the lowest single-hop barriers (neb.n_hops)."
+        "which hops of the computed classes join into a path spanning the cell "
+        "(each hop's own barrier, site energies along the path not added; '-': "
+        "they do not span), [classes computed/in the region]: "
+        + "; ".join(parts)
+        + ". The verdicts still compare the lowest single-hop barriers (neb.n_hops)."
     )
 
 

@@ -67,7 +67,8 @@ def _screened(doc: dict | None) -> tuple[str | None, bool | None]:
     if not doc:
         return None, None
     n = doc.get("n_screened") or len(doc.get("candidates", []))
-    return f"{n}/{doc['n_distinct']}", doc.get("stable")
+    complete = n >= doc["n_distinct"]  # every distinct one (or the whole sample)
+    return f"{n}/{doc['n_distinct']}", True if complete else doc.get("stable")
 
 
 def _dopant_site(ctx: RowContext, out: dict | None) -> tuple[str | None, str | None]:

@@ -52,8 +52,9 @@ def summary(df: pd.DataFrame) -> Section:
                 "preferred: the accelerant's scheme of lowest dE_core; dopant_CN: "
                 "S neighbours of the dopant in that row's lowest relaxed cell "
                 "(4: MS4 tetrahedron, 6: MS6 octahedron, as 27Al NMR tells apart); "
-                "screened: arrangements given single points / distinct ones (best "
-                "Ewald first, until the lowest held; '!' where the pool ran out)."
+                "screened: arrangements given single points / distinct ones (the "
+                "sample's size where they are sampled; best Ewald first, until the "
+                "lowest relax_top held; '!' where the pool ran out first)."
             ),
         ],
     )
