@@ -117,8 +117,15 @@ def _check_mesh(structure: Structure, kpoints: Kpoints) -> None:
         )
 
 
-def odd_electrons(structure: Structure) -> bool:
-    """Whether the cell holds an odd number of electrons (sum of Z: cores are even)."""
+def odd_electrons(structure: Structure, nelect: float | None = None) -> bool:
+    """Whether the cell holds an odd number of valence electrons.
+
+    ``nelect`` (from the POTCARs) where known; else the sum of Z, whose parity is
+    the valence count's for every PAW core with an even electron count (all this
+    project's: Li_sv, Al, Si, P, S, Ga_d, In_d; not the frozen-f lanthanides).
+    """
+    if nelect is not None:
+        return round(nelect) % 2 == 1
     return sum(site.specie.Z for site in structure) % 2 == 1
 
 
@@ -142,7 +149,7 @@ class _StudyKpointsMixin:
         structure = self.structure  # type: ignore[attr-defined]
         if structure is None:
             return incar
-        if self.spin_if_odd and odd_electrons(structure):
+        if self.spin_if_odd and odd_electrons(structure, self._nelect()):
             incar["ISPIN"] = 2
         if self.dipole:
             centre = structure.lattice.get_fractional_coords(
@@ -154,6 +161,13 @@ class _StudyKpointsMixin:
             )
             incar.update(IDIPOL=3, LDIPOL=True, DIPOL=[float(c) for c in centre])
         return incar
+
+    def _nelect(self) -> float | None:
+        """Valence electrons from the POTCARs; None without a POTCAR library."""
+        try:
+            return float(self.nelect)  # type: ignore[attr-defined]
+        except Exception:  # no POTCARs here (potcar_spec, tests)
+            return None
 
     @property
     def kpoints_updates(self) -> dict | Kpoints:
