@@ -28,7 +28,7 @@ IDPP interpolation follows the short path.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from monty.json import MSONable
@@ -65,31 +65,18 @@ class Hop(MSONable):
 
 
 def select_hops(
-    host: Structure,
-    n: int = 1,
-    region: Region = "bulk",
-    *,
-    max_distance: float = 4.5,
-    window: float = 3.0,
-    planes: list[float] | None = None,
-    species: str = "Li",
-    distinct: bool = True,
-    fp_tol: float = 0.1,
-    across: bool | None = None,
+    host: Structure, n: int = 1, region: Region = "bulk", **options: Any
 ) -> list[Hop]:
     """The ``n`` shortest (distinct) Li-Li hops of ``host`` in ``region``.
 
-    ``max_distance`` (A) bounds the jump length; ``window`` (A) the distance from a
-    boundary plane for ``gb``/``grain`` (``planes`` default to the cell's stored
-    boundary planes); ``across`` filters on the grains of the two ends (GB cells).
+    ``options`` as :func:`hop_network`'s: ``max_distance`` (A) bounds the jump
+    length; ``window`` (A) the distance from a boundary plane for ``gb``/``grain``
+    (``planes`` default to the cell's stored boundary planes); ``across`` filters
+    on the grains of the two ends (GB cells); ``species``, ``distinct``, ``fp_tol``.
     """
     if n < 1:
         raise StructureError(f"ask for at least one hop, not {n}")
-    hops, _ = hop_network(
-        host, region, max_distance=max_distance, window=window, planes=planes,
-        species=species, distinct=distinct, fp_tol=fp_tol, across=across,
-    )  # fmt: skip
-    return hops[:n]
+    return hop_network(host, region, **options)[0][:n]
 
 
 def hop_network(
