@@ -50,6 +50,11 @@ class Scheme:
     n_interstitials: int
     """Extra Li per dopant."""
 
+    @property
+    def host_element(self) -> str | None:
+        """The host species M replaces: Li, P, or None (an empty site)."""
+        return {"Li-site": "Li", "P-site": "P"}.get(self.name)
+
     def core_formula_per_fu(self, q: int, x: float) -> dict[str, float]:
         """Amounts per PS4 formula unit of the doped core."""
         if self.name in LI_SUBLATTICE_SCHEMES:

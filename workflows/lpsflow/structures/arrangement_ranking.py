@@ -92,9 +92,7 @@ def _ewald_form(host: Structure, extra_frac: np.ndarray) -> _EwaldForm:
 
 def _deltas(q: int, scheme: Scheme, k_d: int, k_v: int, k_i: int) -> np.ndarray:
     """Return the charge change at the dopant, vacancy and extra-Li sites of a row."""
-    base = {"Li-site": HOST_CHARGES["Li"], "P-site": HOST_CHARGES["P"]}.get(
-        scheme.name, 0
-    )
+    base = HOST_CHARGES.get(scheme.host_element, 0)  # an empty site: 0
     return np.array(
         [q - base] * k_d + [-HOST_CHARGES["Li"]] * k_v + [HOST_CHARGES["Li"]] * k_i,
         dtype=float,
@@ -120,7 +118,7 @@ def rank_by_ewald(
     n_host = len(host_supercell)
     matrix = host_supercell.lattice.matrix
     symbols = [site.specie.symbol for site in host_supercell]
-    host_el = {"Li-site": "Li", "P-site": "P"}.get(scheme.name)
+    host_el = scheme.host_element
     extra: list[np.ndarray] = []
 
     def added(coords: Sequence[Sequence[float]]) -> list[int]:

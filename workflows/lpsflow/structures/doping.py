@@ -204,10 +204,8 @@ def enumeration_problem(
     extra = "empty" if scheme.name == "empty-site" else "interstitial" if n_int else ""
     cand, perms = _host_symmetry(host, symbols, symprec, extra)
     blocked: dict[int, np.ndarray] = {}
-    if scheme.name == "Li-site":
-        dopant_sites = li
-    elif scheme.name == "P-site":
-        dopant_sites = np.flatnonzero(symbols == "P")
+    if scheme.host_element is not None:
+        dopant_sites = np.flatnonzero(symbols == scheme.host_element)
     else:  # the empty sites whose blocked Li the dopant's vacancies can cover
         near = blocked_li(host, cand)
         fits = [j for j, b in enumerate(near) if len(b) <= scheme.n_vacancies]
