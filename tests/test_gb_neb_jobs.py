@@ -14,7 +14,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from jobflow import Flow, job, run_locally
 
 from cheap_calculators import MoverInCage
-from lpsflow.calculators.base import GRAIN_BOUNDARY
+from lpsflow.calculators.base import GRAIN_BOUNDARY, NORMAL
 from lpsflow.calculators.mlip import MLIPBackend
 from lpsflow.campaign import CalculatorSettings
 from lpsflow.descriptors.grain_boundaries.flow import GrainBoundaryMaker
@@ -67,7 +67,7 @@ def run(tmp_path_factory):
     gb = GrainBoundaryMaker(
         kind="homo",
         settings=settings,
-        relax_maker=backend.relax_maker(GRAIN_BOUNDARY, relax_cell=False),
+        relax_maker=backend.relax_maker(GRAIN_BOUNDARY, relax_cell=NORMAL),
     ).make("Li7P3S11", [bulk7])
     along = NebMaker(
         path="gb", n_images=3, max_steps=1, options={"relax_endpoints": False}
@@ -128,11 +128,28 @@ def test_gb_energy_is_the_formula_of_the_relaxed_energies(run):
         assert doc.gamma == pytest.approx(gamma * EV_PER_A2_TO_J_PER_M2)
     else:
         assert doc.gamma is None and "GB relaxation" in doc.reason
-    # the relaxed cell keeps the grain labels and boundary planes, cell fixed
+    # the relaxed cell keeps the grain labels and the in-plane cell; its length
+    # normal to the boundaries relaxed, the planes' heights scale with it
     cell = doc.relaxed_cell
     assert cell.site_properties["grain"] == scr.gb.site_properties["grain"]
-    assert cell.properties["gb"]["boundary_z"] == scr.gb.properties["gb"]["boundary_z"]
-    assert np.allclose(cell.lattice.matrix, scr.gb.lattice.matrix)
+    scale = cell.lattice.c / scr.gb.lattice.c
+    assert cell.properties["gb"]["boundary_z"] == pytest.approx(
+        [z * scale for z in scr.gb.properties["gb"]["boundary_z"]]
+    )
+    assert np.allclose(cell.lattice.matrix[:2], scr.gb.lattice.matrix[:2])
+    assert doc.normal_length == pytest.approx(cell.lattice.c)
+    assert doc.normal_length_change == pytest.approx(cell.lattice.c - scr.gb.lattice.c)
+    assert doc.normal_length_change != 0.0
+    if doc.converged:
+        v = load_structure("Li7P3S11").volume / 42
+        excess = (cell.volume - 168 * v) / (2 * in_plane_area(cell))
+        assert doc.excess_volume == pytest.approx(excess)
+    else:
+        assert doc.excess_volume is None
+    # the screen's separation scan started at contact and kept its lowest cell
+    assert scr.normal_scan[0].offset == 0.0
+    low = min(scr.normal_scan, key=lambda t: t.energy)
+    assert scr.normal_offset == low.offset and low.relative_energy == 0.0
 
 
 @pytest.mark.slow
@@ -157,10 +174,10 @@ def test_unconverged_relaxation_gives_no_gamma(run):
         if flag:  # the formula of the relaxed energies
             assert doc.gamma_ev_a2 == pytest.approx(gamma)
             assert doc.gamma == pytest.approx(gamma * EV_PER_A2_TO_J_PER_M2)
-    # a relaxation that changed the cell is refused
+    # a relaxation that changed the in-plane cell is refused
     d["structure"] = d["structure"].copy()
     d["structure"].scale_lattice(d["structure"].volume * 1.02)
-    with pytest.raises(StructureError, match="cell fixed"):
+    with pytest.raises(StructureError, match="in-plane"):
         gb_energy_job.original(scr, {"doc": d, "uuid": "gb"}, bulks)
 
 

@@ -20,7 +20,7 @@ from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
 from lpsflow.calculators import get_backend
-from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY, INTERFACE
+from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY, INTERFACE, NORMAL
 from lpsflow.calculators.vasp import (
     STUDY_MESHES,
     VaspBackend,
@@ -143,6 +143,20 @@ def test_fixed_cell_and_static_inputs(phase: str) -> None:
     assert_study_incar(static["INCAR"])  # ISMEAR 0, not atomate2's static -5
     assert static["INCAR"]["NSW"] == 0
     assert tuple(static["KPOINTS"].kpts[0]) == mesh
+
+
+def test_gb_relaxation_relaxes_only_the_normal_length() -> None:
+    """relax_cell="normal": ISIF 3 with the x and y lattice rows held
+    (LATTICE_CONSTRAINTS F F T); a fixed or fully free cell writes no constraint."""
+    b, cell = backend(), gb_cell()
+    incar = input_set(b.relax_maker(GRAIN_BOUNDARY, relax_cell=NORMAL), cell)["INCAR"]
+    assert incar["ISIF"] == 3 and incar["IBRION"] == 2
+    assert list(incar["LATTICE_CONSTRAINTS"]) == [False, False, True]
+    written = Incar.from_str(incar.get_str())
+    assert [str(v).upper()[0] for v in written["LATTICE_CONSTRAINTS"]] == list("FFT")
+    for relax_cell in (False, True):
+        incar = input_set(b.relax_maker(GRAIN_BOUNDARY, relax_cell), cell)["INCAR"]
+        assert "LATTICE_CONSTRAINTS" not in incar
 
 
 def test_doped_core_potcars() -> None:
@@ -355,3 +369,17 @@ def test_campaign_export_writes_study_inputs_for_every_relaxation(tmp_path):
     assert li7_vac.composition["Li"] % 7 == 6
     core = Structure.from_file(dirs["relax_core_Al2S3_Li-site_0"] / "POSCAR")
     assert core.composition.reduced_formula == "Li45Al(PS4)16"
+
+
+def test_spanning_hops_need_the_mlip_backend():
+    """The number of VASP NEBs is fixed when the flow is built: 'spanning' is
+    refused with one clear error, before anything runs."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.errors import ConfigError
+    from lpsflow.flows.campaign import build_campaign
+
+    campaign = load_campaign(Path(__file__).parents[1] / "configs" / "study.yaml")
+    campaign.accelerants = ["Al2S3"]
+    campaign.neb.n_hops = "spanning"
+    with pytest.raises(ConfigError, match="spanning runs on the MLIP backend"):
+        build_campaign(campaign)

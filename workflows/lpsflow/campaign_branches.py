@@ -6,7 +6,7 @@ boundaries and NEB.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -338,6 +338,17 @@ class GBKindSettings(MatchingSettings):
     flip: bool | None = Field(
         False, description="Grain B turned over: true, false, or null for either."
     )
+    normal_step: float = Field(
+        0.2,
+        ge=0,
+        le=1.0,
+        description="Step (A) of the rigid scan of the boundary separation at the "
+        "lowest in-plane shift, before the relaxation (0: keep the contact "
+        "separation).",
+    )
+    normal_max_steps: int = Field(
+        8, ge=1, le=30, description="Most steps the separation scan walks downhill."
+    )
 
     @field_validator("miller_a", "miller_b")
     @classmethod
@@ -377,6 +388,12 @@ class GrainBoundarySettings(Strict):
         None, gt=0, description="Force tolerance of the GB relaxations (default: "
         "calculator.fmax).",
     )  # fmt: skip
+    relax_normal: bool = Field(
+        True,
+        description="Relax the cell length normal to the boundaries with the atoms "
+        "(the GB excess volume; VASP: ISIF 3 with LATTICE_CONSTRAINTS F F T, VASP "
+        ">= 6.4). false: the length the contact construction gave stays.",
+    )
     homo: GBKindSettings = Field(
         default_factory=lambda: GBKindSettings(**_gb_defaults("homo"))
     )
@@ -395,6 +412,13 @@ class GrainBoundarySettings(Strict):
         return value
 
 
+#: Most hop classes a NEB path computes when given a number.
+MAX_HOPS = 6
+#: Most hop classes ``n_hops: spanning`` computes (a GB cell has little symmetry:
+#: its hops along the boundary span after 7-11 classes in the quick homo GB).
+MAX_SPANNING_HOPS = 12
+
+
 class NebSettings(Strict):
     """Climbing-image NEB of Li vacancy hops (SCIENCE.md item 8).
 
@@ -402,14 +426,21 @@ class NebSettings(Strict):
     if no hetero) and of the homo GB; ``bulk``: a hop in the bulk core and in bulk
     Li7P3S11. Hops are picked automatically: the ``n_hops`` shortest Li-Li pairs
     within ``max_distance`` (``gb``: both Li within ``window`` of a boundary
-    plane, in one grain); the lowest converged barrier is reported.
+    plane, in one grain), or with ``n_hops: spanning`` the shortest classes up to
+    the first whose hops span the cell; the lowest converged barrier and the
+    percolation barrier of the computed classes are reported.
     """
 
     enabled: bool = Field(True, description="Compute the migration barriers.")
     paths: list[Literal["gb", "bulk"]] = Field(
         ["gb", "bulk"], description="Hop kinds: along the GB, across a grain."
     )
-    n_hops: int = Field(1, ge=1, le=6, description="Hops computed per path.")
+    n_hops: Annotated[int, Field(ge=1, le=MAX_HOPS)] | Literal["spanning"] = Field(
+        1,
+        description="Hop classes computed per path, shortest first; 'spanning': as "
+        "many as it takes for their hops to span the cell (at most "
+        f"{MAX_SPANNING_HOPS}; MLIP backend), so the percolation barrier exists.",
+    )
     n_images: int = Field(5, ge=1, le=15, description="Intermediate images.")
     fmax: float = Field(0.05, gt=0, description="NEB force tolerance (eV/A).")
     max_steps: int = Field(300, ge=1, description="NEB optimizer step limit.")
@@ -434,3 +465,38 @@ class NebSettings(Strict):
     min_length: float = Field(
         10.0, gt=0, description="bulk path: supercell lattice vectors >= this (A)."
     )
+
+
+class SurfaceSettings(Strict):
+    """Surface energies of candidate Li7P3S11 film planes (SCIENCE.md items 5, 8).
+
+    The study's film plane, "(010)", depends on the cell setting it refers to
+    (docs/surfaces.md): each plane listed here gets its lowest termination
+    (whole PS4 / P2S7 units, single points), relaxed (cell fixed), and its surface
+    energy reported beside the plane the interfaces use.
+    """
+
+    enabled: bool = Field(True, description="Compute the surface energies.")
+    millers: list[tuple[int, int, int]] = Field(
+        [(0, 1, 0), (1, 0, 0)],
+        min_length=1,
+        description="Li7P3S11 planes (hkl of the bundled setting, 6.2 A axis b): "
+        "(010) normal to the short axis, (100) containing it ((001) has no slab "
+        "with whole P-S units).",
+    )
+    min_slab: float = Field(
+        10.0, ge=5.0, le=40.0, description="Slab thickness (A, whole oriented cells)."
+    )
+    fmax: float | None = Field(
+        None, gt=0, description="Force tolerance of the slab relaxations (default: "
+        "calculator.fmax).",
+    )  # fmt: skip
+
+    @field_validator("millers")
+    @classmethod
+    def _millers(cls, value: list[tuple[int, int, int]]) -> Any:
+        if any(not any(m) for m in value):
+            raise ValueError("Miller index (0, 0, 0) is not a plane")
+        if len(set(map(tuple, value))) != len(value):
+            raise ValueError(f"planes listed twice: {value}")
+        return value

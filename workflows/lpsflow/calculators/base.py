@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from jobflow import Maker
@@ -16,6 +16,12 @@ DOPED_CORE = "doped_core"
 GRAIN_BOUNDARY = "gb"
 #: Slabs and interfaces, with vacuum along c (VASP: dipole correction along c).
 INTERFACE = "interface"
+#: ``relax_cell`` value: relax only the cell's length along c, the normal of the
+#: a-b plane (a and b lie in the xy plane and stay as they are). A periodic
+#: bicrystal's excess volume relaxes this way; its in-plane coincidence cell not.
+NORMAL = "normal"
+#: What of the cell a relaxation changes: nothing, everything, or :data:`NORMAL`.
+CellRelax = bool | Literal["normal"]
 
 
 class Backend(ABC):
@@ -35,7 +41,7 @@ class Backend(ABC):
 
     @abstractmethod
     def relax_maker(
-        self, phase: str, relax_cell: bool = True, fmax: float | None = None
+        self, phase: str, relax_cell: CellRelax = True, fmax: float | None = None
     ) -> Maker:
         """A maker whose ``make(structure)`` relaxes ``structure``.
 
@@ -46,7 +52,8 @@ class Backend(ABC):
             classes :data:`DOPED_CORE` / :data:`GRAIN_BOUNDARY`. VASP picks its
             k-mesh from it.
         relax_cell
-            Relax the cell as well as the positions.
+            Relax the cell as well as the positions (:data:`NORMAL`: only the
+            length along c, which must be normal to a and b).
         fmax
             Force tolerance (eV/A) replacing the campaign's ``calculator.fmax``.
 

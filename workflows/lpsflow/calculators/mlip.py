@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
 
 from lpsflow.calculators import progress, thread_share, trajectory_fix
-from lpsflow.calculators.base import Backend
+from lpsflow.calculators.base import NORMAL, Backend, CellRelax
 from lpsflow.calculators.cell_filter import OnceFrechetCellFilter
 from lpsflow.errors import ConfigError
 from lpsflow.jobs.identity import Kind
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from lpsflow.campaign import CalculatorSettings
 
 trajectory_fix.apply()  # the makers below build their task documents with it
+
+#: Voigt mask of the cell filter for ``relax_cell="normal"``: the zz strain only.
+ZZ_ONLY = (0, 0, 1, 0, 0, 0)
 
 #: Package that provides each model (for clear errors when it is missing).
 MODEL_PACKAGES = {"CHGNet": "chgnet", "SevenNet": "sevenn"}
@@ -262,15 +265,22 @@ class MLIPBackend(Backend):
         }
 
     def relax_maker(
-        self, phase: str, relax_cell: bool = True, fmax: float | None = None
+        self, phase: str, relax_cell: CellRelax = True, fmax: float | None = None
     ) -> MLIPRelaxMaker:
-        """Relaxation to the campaign's force tolerance (or ``fmax``)."""
+        """Relaxation to the campaign's force tolerance (or ``fmax``).
+
+        ``relax_cell`` :data:`~lpsflow.calculators.base.NORMAL`: the cell filter's
+        strain is masked to its zz component (Voigt ``[0, 0, 1, 0, 0, 0]``), so
+        only c's length along z changes; a and b (in the xy plane) stay.
+        """
         s = self.settings
+        normal = relax_cell == NORMAL
         return MLIPRelaxMaker(
             name=f"relax {phase}",
-            relax_cell=relax_cell,
+            relax_cell=bool(relax_cell),
             steps=s.max_steps,
             relax_kwargs={
+                **({"filter_kwargs": {"mask": list(ZZ_ONLY)}} if normal else {}),
                 "fmax": fmax or s.fmax,
                 # atomate2's array trajectory: cheaper per step than its default
                 # pymatgen Trajectory (0.9 -> 0.7 s outside the model for 59 steps

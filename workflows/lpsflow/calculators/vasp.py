@@ -50,7 +50,14 @@ from atomate2.vasp.sets.core import (
 )
 from pymatgen.io.vasp import Kpoints
 
-from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY, INTERFACE, Backend
+from lpsflow.calculators.base import (
+    DOPED_CORE,
+    GRAIN_BOUNDARY,
+    INTERFACE,
+    NORMAL,
+    Backend,
+    CellRelax,
+)
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -218,9 +225,15 @@ class VaspBackend(Backend):
         return None
 
     def incar(
-        self, relax: bool, relax_cell: bool = True, fmax: float | None = None
+        self, relax: bool, relax_cell: CellRelax = True, fmax: float | None = None
     ) -> dict[str, Any]:
-        """Return the INCAR settings of the generator (``None`` removes a tag)."""
+        """Return the INCAR settings of the generator (``None`` removes a tag).
+
+        ``relax_cell`` :data:`~lpsflow.calculators.base.NORMAL`: ``ISIF = 3`` with
+        ``LATTICE_CONSTRAINTS = F F T`` (VASP >= 6.4 with ``IBRION = 1, 2``): the
+        stress rows and columns of x and y are zeroed, so only c's length along z
+        relaxes (c normal to the a-b plane, as in the GB cells).
+        """
         s = self.settings
         incar = dict(STUDY_INCAR)
         if relax:
@@ -230,13 +243,15 @@ class VaspBackend(Backend):
                 NSW=s.max_steps,
                 EDIFFG=-(fmax or s.fmax),
             )
+            if relax_cell == NORMAL:
+                incar["LATTICE_CONSTRAINTS"] = [False, False, True]
         else:
             incar.update(NSW=0)
         incar.update(s.vasp.incar_updates)
         return incar
 
     def _generator_kwargs(
-        self, phase: str, relax: bool, relax_cell: bool, fmax: float | None = None
+        self, phase: str, relax: bool, relax_cell: CellRelax, fmax: float | None = None
     ) -> dict:
         v = self.settings.vasp
         mesh = self.kpoint_mesh(phase)
@@ -263,7 +278,7 @@ class VaspBackend(Backend):
         return kwargs
 
     def relax_maker(
-        self, phase: str, relax_cell: bool = True, fmax: float | None = None
+        self, phase: str, relax_cell: CellRelax = True, fmax: float | None = None
     ) -> RelaxMaker:
         """Conjugate-gradient relaxation to ``EDIFFG = -fmax``."""
         generator = StudyRelaxSetGenerator(
@@ -361,7 +376,7 @@ def write_vasp_inputs(
     directory: str | Path,
     relax: bool = True,
     *,
-    relax_cell: bool = True,
+    relax_cell: CellRelax = True,
     potcar_spec: bool = True,
     maker: Any = None,
 ) -> Path:

@@ -53,7 +53,10 @@ evaluates all and keeps the lowest energy).
 GB energy: ``gamma = (E_GB - sum_i n_i E_i) / (2 A)`` (two boundaries per cell);
 for a hetero GB the sum runs over both bulk references (an interface energy that
 includes the elastic energy of the strained grain B unless strained references are
-used). See :func:`gb_energy` and :func:`cell_gb_energy`.
+used). See :func:`gb_energy` and :func:`cell_gb_energy`. The cell height from the
+contact construction is a starting point: the campaign relaxes it with the atoms
+(``relax_cell="normal"``), and :func:`cell_excess_volume` gives the excess volume
+per area of the relaxed cell.
 
 Quick settings (:data:`QUICK`, bundled cells, no relaxation):
 
@@ -82,6 +85,7 @@ between the facing grains; the second is usually at 0 = c, the cell edge).
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -286,6 +290,68 @@ def _check_cell(cell: Structure, part_a: Structure, part_b: Structure) -> None:
         )
 
 
+def boundary_planes(cell: Structure) -> list[float]:
+    """Heights (A along c) of the two boundaries, each midway across its gap.
+
+    Read from the ``grain`` site property: on the periodic c axis grain A's and
+    grain B's atoms form one run each, and each boundary lies midway between the
+    last atom of one grain and the first of the other (the one below grain B
+    first). Raises ``StructureError`` if the grains interleave along c.
+    """
+    grains = np.array(cell.site_properties.get("grain", []))
+    if not len(grains):
+        raise StructureError("cell has no 'grain' site property")
+    z = cell.frac_coords[:, 2] % 1.0
+    order = np.argsort(z)
+    g, zs = grains[order], z[order]
+    switches = [i for i in range(len(g)) if g[i] != g[i - 1]]
+    if len(switches) != 2:
+        raise StructureError("the grains interleave along c: no two boundaries")
+    c = float(cell.lattice.matrix[2, 2])
+    planes = {}
+    for i in switches:
+        gap = (zs[i] - zs[i - 1]) % 1.0
+        planes[g[i]] = ((zs[i - 1] + gap / 2) % 1.0) * c
+    return [float(planes["B"]), float(planes["A"])]
+
+
+def same_units(cell: Structure, reference: Structure) -> bool:
+    """``cell`` keeps ``reference``'s P-S units and no pair under 1.5 A."""
+    return min_distance(cell) >= MIN_DISTANCE and unit_counts(cell) == unit_counts(
+        reference
+    )
+
+
+def separate_grains(cell: Structure, delta: float) -> Structure:
+    """``cell`` with each boundary opened by ``delta`` A (closed if negative).
+
+    Grain B moves up by ``delta`` along the normal and the cell grows by
+    ``2 delta``, so both boundaries widen alike and each grain stays rigid; the
+    boundary planes are read anew. c must be normal to a and b (as in the cells
+    :func:`build_grain_boundaries` makes).
+    """
+    m = np.array(cell.lattice.matrix)
+    if not (np.allclose(m[:2, 2], 0.0) and np.allclose(m[2, :2], 0.0)):
+        raise StructureError("separate_grains needs c normal to a and b")
+    c = float(m[2, 2])
+    below_b, below_a = boundary_planes(cell)
+    centre_b = below_b + ((below_a - below_b) % c) / 2  # grain B's middle
+    frac = cell.frac_coords.copy()
+    frac[:, 2] = (frac[:, 2] - centre_b / c + 0.5) % 1.0  # B mid-cell, A at the edge
+    cart = frac @ m
+    is_b = np.array(cell.site_properties["grain"]) == "B"
+    cart[is_b, 2] += delta
+    cart[~is_b & (frac[:, 2] > 0.5), 2] += 2 * delta  # A's part above B
+    m[2, 2] += 2 * delta
+    out = Structure(
+        Lattice(m), cell.species, cart, coords_are_cartesian=True,
+        site_properties=cell.site_properties, properties=copy.deepcopy(cell.properties),
+    )  # fmt: skip
+    if "gb" in out.properties:
+        out.properties["gb"]["boundary_z"] = boundary_planes(out)
+    return out
+
+
 # ------------------------------------------------------------- study settings
 @dataclass(frozen=True)
 class GBSettings:
@@ -301,6 +367,10 @@ class GBSettings:
     max_length_tol: float = 0.03
     max_angle_tol: float = 0.01
     max_area_ratio_tol: float = 0.09
+    normal_step: float = 0.2
+    """Step (A) of the rigid scan of the boundary separation (0: none)."""
+    normal_max_steps: int = 8
+    """Most steps the scan walks downhill from the contact separation."""
 
 
 #: Cells for the quick campaign (atom counts in the module docstring).
@@ -403,3 +473,22 @@ def cell_gb_energy(
     e_b = e_a_per_atom if e_b_per_atom is None else e_b_per_atom
     refs = [(grains["A"], e_a_per_atom), (grains["B"], e_b)]
     return gb_energy(e_gb, refs, in_plane_area(cell))
+
+
+def cell_excess_volume(
+    cell: Structure, v_a_per_atom: float, v_b_per_atom: float | None = None
+) -> float:
+    """GB excess volume per area, ``(V_GB - n_A v_A - n_B v_B) / (2 A)``, in A.
+
+    The free volume the boundaries add (positive: the grains sit apart there),
+    with the relaxed bulks' volumes per atom as references; the arithmetic of
+    :func:`gb_energy` with volumes for energies. ``v_b_per_atom`` defaults to
+    grain A's (homo GB). A strained grain B's elastic (Poisson) volume change is
+    part of it, as its elastic energy is part of a hetero gamma.
+    """
+    grains = Counter(cell.site_properties.get("grain", []))
+    if not grains:
+        raise StructureError("cell has no 'grain' site property")
+    v_b = v_a_per_atom if v_b_per_atom is None else v_b_per_atom
+    refs = [(grains["A"], v_a_per_atom), (grains["B"], v_b)]
+    return gb_energy(cell.volume, refs, in_plane_area(cell))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lpsflow.calculators.base import GRAIN_BOUNDARY
+from lpsflow.calculators.base import GRAIN_BOUNDARY, NORMAL
 from lpsflow.descriptors.grain_boundaries.flow import GrainBoundaryMaker
 
 if TYPE_CHECKING:
@@ -37,14 +37,13 @@ def grain_boundary(
     """One GB of the campaign's ``grain_boundaries`` settings; its energy output."""
     gbs = b.campaign.grain_boundaries
     st = getattr(gbs, kind)
+    cell = NORMAL if gbs.relax_normal else False
     maker = GrainBoundaryMaker(
         kind=kind,
         miller_a=st.miller_a,
         miller_b=st.miller_b,
         settings=st.builder_settings(),
-        relax_maker=b.backend.relax_maker(
-            GRAIN_BOUNDARY, relax_cell=False, fmax=gbs.fmax
-        ),
+        relax_maker=b.backend.relax_maker(GRAIN_BOUNDARY, cell, fmax=gbs.fmax),
         **b.mlip,
     )
     return b.book.take(

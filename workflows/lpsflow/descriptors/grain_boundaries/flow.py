@@ -3,10 +3,11 @@
 Per GB (``kind`` homo / core / hetero, one ``label``), with roles:
 
 * ``screen:gb:<kind>:<label>``: build the bicrystal cells on the relaxed bulk(s)
-  over the shift grid, MLIP single points, keep the lowest;
-* ``relax:gb:<kind>:<label>``: the chosen cell, cell fixed (phase
-  :data:`~lpsflow.calculators.base.GRAIN_BOUNDARY`: VASP uses the study's 2x2x1
-  mesh);
+  over the shift grid, MLIP single points, keep the lowest; then walk its boundary
+  separation downhill (rigid scan);
+* ``relax:gb:<kind>:<label>``: the chosen cell, in-plane cell fixed, its normal
+  length free unless ``grain_boundaries.relax_normal`` is off (phase
+  :data:`~lpsflow.calculators.base.GRAIN_BOUNDARY`);
 * ``gb:<kind>:<label>``: gamma_GB from the relaxed GB and bulk energies.
 
 Per NEB path (``gb``: along the boundary in the relaxed GB cell; ``bulk``: in a
@@ -74,7 +75,8 @@ class GrainBoundaryMaker(Maker):
         Builder settings (a ``GBSettings`` or a dict of its fields; missing fields
         from :data:`~lpsflow.structures.grain_boundaries.QUICK`).
     relax_maker
-        Relaxation of the GB cell (cell fixed).
+        Relaxation of the GB cell (in-plane cell fixed; normal length fixed or
+        free, ``relax_cell`` ``False`` or ``"normal"``).
     screening_model, device
         MLIP of the single-point screen and where it runs.
 

@@ -5,11 +5,14 @@ bicrystal GB cells of
 :func:`~lpsflow.structures.grain_boundaries.build_grain_boundaries` from the
 *relaxed* bulk(s), one per rigid in-plane shift of grain B, evaluates each
 with an MLIP single point and keeps the lowest. The relaxation of the chosen cell
-(cell fixed, all atoms free) is an ordinary backend relax job (phase
-:data:`lpsflow.calculators.base.GRAIN_BOUNDARY`); ``gb_energy_job`` turns it into
-``gamma = (E_GB - sum_i n_i e_i) / (2 A)`` with the relaxed bulks' energies per atom
-(same calculator) as references
-(:func:`~lpsflow.structures.grain_boundaries.cell_gb_energy`).
+(all atoms free; the in-plane cell fixed, its length normal to the boundaries
+relaxed unless ``grain_boundaries.relax_normal`` is off) is an ordinary backend
+relax job (phase :data:`lpsflow.calculators.base.GRAIN_BOUNDARY`);
+``gb_energy_job`` turns it into ``gamma = (E_GB - sum_i n_i e_i) / (2 A)`` with the
+relaxed bulks' energies per atom (same calculator) as references
+(:func:`~lpsflow.structures.grain_boundaries.cell_gb_energy`), and the excess
+volume per area the same way from the volumes
+(:func:`~lpsflow.structures.grain_boundaries.cell_excess_volume`).
 
 Kinds (SCIENCE.md item 6):
 
@@ -22,6 +25,7 @@ Kinds (SCIENCE.md item 6):
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from typing import Any
 
@@ -35,7 +39,13 @@ from lpsflow.descriptors.reactions.jobs import pick_lowest
 from lpsflow.errors import StructureError
 from lpsflow.jobs.identity import Spec, kind
 from lpsflow.jobs.screening import single_points
-from lpsflow.structures.grain_boundaries import build_with_settings, cell_gb_energy
+from lpsflow.structures.grain_boundaries import (
+    build_with_settings,
+    cell_excess_volume,
+    cell_gb_energy,
+    same_units,
+    separate_grains,
+)
 from lpsflow.structures.slab_geometry import in_plane_area
 from lpsflow.structures.slabs import EV_PER_A2_TO_J_PER_M2
 
@@ -52,6 +62,18 @@ class GBShiftEnergy(BaseModel):
     energy: float = Field(..., description="Screening single-point energy (eV).")
     relative_energy: float = Field(
         ..., description="Energy above the lowest shift (meV per cell)."
+    )
+
+
+class GBNormalEnergy(BaseModel):
+    """Single-point energy of one boundary separation of the chosen shift."""
+
+    offset: float = Field(
+        ..., description="Separation added at each boundary (A; 0: contact)."
+    )
+    energy: float = Field(..., description="Screening single-point energy (eV).")
+    relative_energy: float = Field(
+        ..., description="Energy above the lowest separation (meV per cell)."
     )
 
 
@@ -106,6 +128,16 @@ class GBScreenDoc(BaseModel):
         ..., description="Every screened shift, in shift-grid order."
     )
     selected: int = Field(..., description="Index of the lowest-energy shift.")
+    normal_scan: list[GBNormalEnergy] = Field(
+        default_factory=list,
+        description="The rigid scan of the boundary separation at the lowest "
+        "shift: every separation evaluated, in the order walked.",
+    )
+    normal_offset: float = Field(
+        0.0,
+        description="Separation added at each boundary in the chosen cell (A; "
+        "negative: closer than the contact construction).",
+    )
     gb: Structure = Field(
         ...,
         description="The chosen GB cell (site properties grain/layer, "
@@ -147,6 +179,20 @@ class GBEnergyDoc(BaseModel):
     sigma: float = Field(..., description="Near-CSL index of the cell.")
     misorientation_angle: float = Field(..., description="Misorientation (deg).")
     von_mises_strain: float = Field(..., description="Strain of grain B.")
+    excess_volume: float | None = Field(
+        None,
+        description="Excess volume per boundary area (V_GB - n_A v_A - n_B v_B) / "
+        "(2 A) of the relaxed cell with the relaxed bulks' volumes per atom (A); "
+        "None unless every relaxation converged.",
+    )
+    normal_length: float = Field(
+        0.0, description="Relaxed cell length normal to the boundaries (A)."
+    )
+    normal_length_change: float = Field(
+        0.0,
+        description="Relaxed minus constructed length normal to the boundaries "
+        "(A; 0 when the cell was held fixed).",
+    )
     calculator: str = Field("", description="Calculator of the relaxed energies.")
     relaxed_cell: Structure = Field(
         ...,
@@ -226,7 +272,12 @@ def screen_grain_boundary(
         ) from exc
     energies = single_points(gset.cells, model, device)
     low = min(range(len(energies)), key=energies.__getitem__)
-    chosen = gset.cells[low]
+    scan = normal_scan(
+        gset.cells[low], energies[low], float(s.get("normal_step", 0.0)),
+        int(s.get("normal_max_steps", 8)), model, device,
+    )  # fmt: skip
+    best = min(scan, key=lambda t: t[1])
+    chosen = best[2]
     props = chosen.properties["gb"]
     gm = gset.match
     return GBScreenDoc(
@@ -257,6 +308,11 @@ def screen_grain_boundary(
             for c, e in zip(gset.cells, energies, strict=True)
         ],
         selected=low,
+        normal_scan=[
+            GBNormalEnergy(offset=d, energy=e, relative_energy=1000 * (e - best[1]))
+            for d, e, _ in scan
+        ],
+        normal_offset=best[0],
         gb=chosen,
         bulk_a_job=bulk_a[ia]["uuid"],
         bulk_b_job=b_job,
@@ -264,6 +320,53 @@ def screen_grain_boundary(
         e_b_per_atom=b.energy_per_atom,
         settings={**gset.settings, "shift_grid": list(s.get("shift_grid", (2, 2)))},
     )
+
+
+def normal_scan(
+    cell: Structure,
+    energy: float,
+    step: float,
+    max_steps: int,
+    model: str,
+    device: str,
+) -> list[tuple[float, float, Structure]]:
+    """Walk the boundary separation downhill from the contact cell, rigidly.
+
+    ``(offset, energy, cell)`` of every separation evaluated (MLIP single points
+    of :func:`~lpsflow.structures.grain_boundaries.separate_grains`), the contact
+    cell first: one step each way, then on in the direction that went down while
+    the energy keeps falling, up to ``max_steps`` steps. A separation that brings
+    atoms under 1.5 A or joins P-S units across a boundary ends the walk.
+    """
+    out: list[tuple[float, float, Structure]] = [(0.0, energy, cell)]
+    if step <= 0 or max_steps < 1:
+        return out
+
+    def trial(offset: float) -> Structure | None:
+        moved = separate_grains(cell, offset)
+        return moved if same_units(moved, cell) else None
+
+    first = [(d, c) for d in (-step, step) if (c := trial(d)) is not None]
+    if not first:
+        return out
+    for (d, c), e in zip(
+        first, single_points([c for _, c in first], model, device), strict=True
+    ):
+        out.append((round(d, 6), e, c))
+    best = min(out, key=lambda t: t[1])
+    if best[0] == 0.0:
+        return out
+    sign = 1.0 if best[0] > 0 else -1.0
+    for k in range(2, max_steps + 1):
+        c = trial(sign * k * step)
+        if c is None:
+            break
+        e = single_points([c], model, device)[0]
+        out.append((round(sign * k * step, 6), e, c))
+        if e >= best[1]:
+            break
+        best = out[-1]
+    return out
 
 
 def _pick(candidates: list[dict[str, Any]] | None, uuid: str) -> dict[str, Any] | None:
@@ -279,14 +382,30 @@ def _pick(candidates: list[dict[str, Any]] | None, uuid: str) -> dict[str, Any] 
 def restore_gb_properties(relaxed: Structure, screened: Structure) -> Structure:
     """``relaxed`` with the screened cell's site properties and ``properties``.
 
-    The GB relaxation keeps the atom order and the cell; the ``grain``/``layer``
-    site properties and the boundary planes (``properties['gb']``) the hop and
-    energy analyses need are copied back. Raises ``StructureError`` if the two
-    cells do not hold the same atoms in the same order.
+    The GB relaxation keeps the atom order and the in-plane cell (it may change
+    the length along the normal, c); the ``grain``/``layer`` site properties and the
+    boundary planes (``properties['gb']``) the hop and energy analyses need are
+    copied back, the planes' heights scaled with c. Raises ``StructureError`` if
+    the two cells do not hold the same atoms in the same order, or if the
+    relaxation moved the in-plane cell or tilted c.
     """
     if [s.species_string for s in relaxed] != [s.species_string for s in screened]:
         raise StructureError("relaxed GB cell has other atoms than the screened one")
-    out = Structure(
+    new, old = relaxed.lattice.matrix, screened.lattice.matrix
+    if not (
+        np.allclose(new[:2], old[:2], atol=1e-4)
+        and np.allclose(new[2, :2], old[2, :2], atol=1e-4)
+    ):
+        raise StructureError(
+            "relaxed GB cell differs from the screened cell in-plane (relax with the "
+            "cell fixed, or only its length normal to the boundaries)"
+        )
+    props = copy.deepcopy(dict(screened.properties or {}))
+    gb = props.get("gb")
+    if gb and "boundary_z" in gb:
+        scale = float(new[2, 2] / old[2, 2])
+        gb["boundary_z"] = [float(z) * scale for z in gb["boundary_z"]]
+    return Structure(
         relaxed.lattice,
         relaxed.species,
         relaxed.frac_coords,
@@ -295,9 +414,8 @@ def restore_gb_properties(relaxed: Structure, screened: Structure) -> Structure:
             for k, v in screened.site_properties.items()
             if k in ("grain", "layer")
         },
-        properties=dict(screened.properties or {}),
+        properties=props,
     )
-    return out
 
 
 @job
@@ -323,13 +441,14 @@ def gb_energy_job(
     ref_b = _pick(bulk_b, scr["bulk_b_job"]) or _pick(bulk_a, scr["bulk_b_job"])
     s_a, s_b = summarize(ref_a["doc"]), summarize(ref_b["doc"])
     relaxed = restore_gb_properties(s_gb.structure, cell)
-    if not np.allclose(relaxed.lattice.matrix, cell.lattice.matrix, atol=1e-4):
-        raise StructureError(
-            "relaxed GB cell differs from the screened cell (relax with the cell fixed)"
-        )
     grains = Counter(cell.site_properties["grain"])
     gamma = cell_gb_energy(
         relaxed, s_gb.energy, s_a.energy_per_atom, s_b.energy_per_atom
+    )
+    excess = cell_excess_volume(
+        relaxed,
+        s_a.structure.volume / len(s_a.structure),
+        s_b.structure.volume / len(s_b.structure),
     )
     reasons = [
         f"{what} relaxation not converged"
@@ -352,6 +471,11 @@ def gb_energy_job(
         sigma=scr["sigma"],
         misorientation_angle=scr["misorientation_angle"],
         von_mises_strain=scr["von_mises_strain"],
+        excess_volume=excess if converged else None,
+        normal_length=float(relaxed.lattice.matrix[2, 2]),
+        normal_length_change=float(
+            relaxed.lattice.matrix[2, 2] - cell.lattice.matrix[2, 2]
+        ),
         calculator=s_gb.calculator,
         relaxed_cell=relaxed,
         jobs={"gb": gb["uuid"], "bulk_a": ref_a["uuid"], "bulk_b": ref_b["uuid"]},

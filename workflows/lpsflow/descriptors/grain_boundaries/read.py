@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 #: GB kinds and their label (None: the row's accelerant).
 KINDS = (("homo", "Li7P3S11"), ("core", None), ("hetero", None))
 #: Column stem -> what of the GB it holds.
-FIELDS = ("gamma", "sigma", "misorientation", "strain", "atoms")
+FIELDS = ("gamma", "sigma", "misorientation", "strain", "atoms", "excess_volume")
 
 
 def columns(ctx: RowContext) -> dict[str, Any]:
@@ -25,6 +25,7 @@ def columns(ctx: RowContext) -> dict[str, Any]:
         row[f"misorientation_GB_{kind}"] = doc["misorientation_angle"] if doc else None
         row[f"strain_GB_{kind}"] = doc["von_mises_strain"] if doc else None
         row[f"atoms_GB_{kind}"] = doc["n_atoms_a"] + doc["n_atoms_b"] if doc else None
+        row[f"excess_volume_GB_{kind}"] = doc.get("excess_volume") if doc else None
         row[f"job_gb_{kind}"] = uuid
     return row
 

@@ -36,17 +36,29 @@ def gb_text(r: Any, kind: str) -> str:
     )
 
 
+def _cells(r: Any, kind: str) -> list[str]:
+    """gamma_GB text and excess volume of one boundary."""
+    return [gb_text(r, kind), fmt(r.get(f"excess_volume_GB_{kind}"))]
+
+
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
     """gamma_GB of every boundary, as a table."""
     title = f"{TITLE} (J/m^2; '-' = not converged)"
     if not computed(df):
         why = "grain_boundaries.enabled is off, or the GB jobs have not finished"
         return Section("grain-boundaries", title, [Placeholder(TITLE, why)])
-    rows = [["Li7P3S11 homo", gb_text(df.iloc[0], "homo")]]
+    rows = [["Li7P3S11 homo", *_cells(df.iloc[0], "homo")]]
     for acc, r in per_accelerant(df).iterrows():
         rows += [
-            [f"{acc} core/core", gb_text(r, "core")],
-            [f"{acc} hetero core/Li7P3S11", gb_text(r, "hetero")],
+            [f"{acc} core/core", *_cells(r, "core")],
+            [f"{acc} hetero core/Li7P3S11", *_cells(r, "hetero")],
         ]
-    table = Table(["boundary", "gamma_GB [Sigma, misorientation, misfit, atoms]"], rows)
+    table = Table(
+        [
+            "boundary",
+            "gamma_GB [Sigma, misorientation, misfit, atoms]",
+            "excess volume (A)",
+        ],
+        rows,
+    )
     return Section("grain-boundaries", title, [table])
