@@ -110,7 +110,8 @@ def _extract_0_1_0(path: Path, pin: bool = True) -> Path:
     ``pin``: the campaign computes only the Li-site scheme and screens one batch
     of arrangements, as 0.1.0 did (the empty-site scheme came later: its cells are
     new jobs, and they join the mu_Li core's host candidates; screening until the
-    lowest holds screens other arrangements: new jobs).
+    lowest holds screens other arrangements: new jobs), and no surface energies
+    (a descriptor added later: new jobs of their own).
     """
     with tarfile.open(STORE_0_1_0) as tar:
         tar.extractall(path, filter="data")
@@ -120,7 +121,7 @@ def _extract_0_1_0(path: Path, pin: bool = True) -> Path:
             "doping: {", "doping: {schemes: [Li-site], screen_patience: 0, "
         )
         assert "schemes" in text
-        yaml.write_text(text)
+        yaml.write_text(text + "surfaces: {enabled: false}\n")
     return path
 
 
@@ -140,8 +141,8 @@ def test_ids_are_stable(store_0_1_0):
 def test_new_defaults_leave_the_rest_of_a_0_1_0_store_adopted(tmp_path):
     """Unpinned, the 0.1.0 campaign file gets today's doping defaults (the
     empty-site scheme, screening until the lowest holds): the doped cells and every
-    job that reads them, directly or not, are new; every other stored job is
-    adopted."""
+    job that reads them, directly or not, are new, as are the surface energies
+    (a later descriptor); every other stored job is adopted."""
     from lpsflow.campaign import load_campaign
     from lpsflow.dispatch.adopt import legacy_to_adopt
     from lpsflow.flows.campaign import build_campaign
@@ -164,7 +165,9 @@ def test_new_defaults_leave_the_rest_of_a_0_1_0_store_adopted(tmp_path):
             break
         doped |= more
     assert "mu_li:core:Al2S3" in {role_of[u] for u in doped}
-    assert adopted == {r for r, u in cflow.roles.items() if u not in doped}
+    surfaces = {u for r, u in cflow.roles.items() if ":surface:" in f":{r}"}
+    assert {role_of[u] for u in surfaces} >= {"surface:010:Li7P3S11"}
+    assert adopted == {r for r, u in cflow.roles.items() if u not in doped | surfaces}
     assert {"relax:Li2S", "relax:Li7P3S11", "mu_li:Li7P3S11"} <= adopted
 
 

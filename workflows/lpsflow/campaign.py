@@ -24,6 +24,7 @@ from lpsflow.campaign_branches import (
     GrainBoundarySettings,
     InterfaceSettings,
     NebSettings,
+    SurfaceSettings,
     VacancySettings,
 )
 from lpsflow.campaign_fields import Strict
@@ -150,6 +151,7 @@ class Campaign(Strict):
         default_factory=GrainBoundarySettings
     )
     neb: NebSettings = Field(default_factory=NebSettings)
+    surfaces: SurfaceSettings = Field(default_factory=SurfaceSettings)
     structures: dict[str, str] = Field(
         default_factory=dict,
         description="Phase name -> CIF/POSCAR file replacing the bundled structure "

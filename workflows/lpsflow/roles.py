@@ -13,12 +13,13 @@ Grammar (``:``-separated; brackets: optional)::
 * ``step``: what the job does: ``relax``, ``screen``, ``static``, ``parts``,
   ``reaction``, NEB steps (``hops``, ``endpoint``, ``images``, ``band``,
   ``collect``) or a descriptor's result (``solubility``, ``binding``, ``mu_li``,
-  ``gb``, ``neb``);
+  ``gb``, ``neb``, ``surface``);
 * ``branch``: the family of cells: ``core`` (doped cells), ``interface``,
-  ``vacancy``, ``gb``, ``neb``, or none (a bulk phase). A result step implies its
-  branch (``binding`` -> ``interface``), which is then not written;
+  ``vacancy``, ``gb``, ``neb``, ``surface``, or none (a bulk phase). A result step
+  implies its branch (``binding`` -> ``interface``), which is then not written;
 * ``kind``: ``hetero``/``homo`` (interfaces), ``homo``/``core``/``hetero`` (GBs),
-  ``gb``/``bulk`` (NEB path), ``core``/``gb`` (vacancy sites; none in Li7P3S11);
+  ``gb``/``bulk`` (NEB path), ``core``/``gb`` (vacancy sites; none in Li7P3S11),
+  the plane (``010``, ``10-1``) of a surface;
 * ``label``: the accelerant formula or the phase;
 * ``scheme``, ``x``: the doping scheme and a dopant content other than the
   campaign's (``1/8``), doped cells only; ``n``: film layers of an interface;
@@ -40,11 +41,12 @@ RESULT_BRANCH = {
     "mu_li": "vacancy",
     "gb": "gb",
     "neb": "neb",
+    "surface": "surface",
 }
 #: Families of cells a job step may work on.
-BRANCHES = ("core", "interface", "vacancy", "gb", "neb")
+BRANCHES = ("core", "interface", "vacancy", "gb", "neb", "surface")
 #: Branches whose roles name a kind before the label (vacancy: optional).
-_WITH_KIND = ("interface", "gb", "neb")
+_WITH_KIND = ("interface", "gb", "neb", "surface")
 _LAYERS = re.compile(r"n(\d+)")
 
 
@@ -204,3 +206,13 @@ def gb_energy(kind: str, label: str) -> Role:
 def neb(path: str, label: str) -> Role:
     """The NEB hops of ``path`` (gb or bulk) for ``label``."""
     return Role("neb", label, branch="neb", kind=path)
+
+
+def miller_label(miller: tuple[int, int, int] | list[int]) -> str:
+    """A plane as a role token: ``(1, 0, -1)`` -> ``10-1``."""
+    return "".join(str(int(i)) for i in miller)
+
+
+def surface(miller: tuple[int, int, int] | list[int], phase: str) -> Role:
+    """Surface energy of one plane of a bulk phase."""
+    return Role("surface", phase, branch="surface", kind=miller_label(miller))

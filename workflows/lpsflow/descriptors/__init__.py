@@ -19,6 +19,7 @@ from lpsflow.descriptors import (
     reactions,
     solubility,
     solution_energy,
+    surfaces,
 )
 from lpsflow.descriptors.base import Criterion, Descriptor
 
@@ -27,6 +28,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     solution_energy.DESCRIPTOR,
     solubility.DESCRIPTOR,
     phase_model.DESCRIPTOR,
+    surfaces.DESCRIPTOR,
     binding.DESCRIPTOR,
     mu_li.DESCRIPTOR,
     grain_boundaries.DESCRIPTOR,
