@@ -98,3 +98,65 @@ def test_percolation_of_a_neb_path_from_its_hop_classes():
     assert near.hop_classes_computed == 1
     none = with_percolation(doc([_run([0.0, 1.0, 0.0], False)]), 27, 2, network, "gb")
     assert none.percolation_barrier is None and none.percolation_axes == []
+
+
+def test_spanning_prefix_counts_the_classes_a_path_needs():
+    """Sites in a square net: class 0 joins pairs (no span), class 1 joins the
+    pairs along a, class 2 along b."""
+    from lpsflow.analysis.percolation import spanning_prefix
+
+    network = [
+        (0, 1, (0, 0, 0), 0),  # a closed pair inside the cell
+        (1, 0, (1, 0, 0), 1),  # then the pairs chain along a
+        (0, 0, (0, 1, 0), 2),  # then along b
+    ]
+    assert spanning_prefix(2, network) == 2
+    assert spanning_prefix(2, network, axes=(1,)) == 3
+    assert spanning_prefix(2, network, axes=(2,)) is None
+    assert spanning_prefix(2, network[:1]) is None
+
+
+def test_a_spanning_request_computes_up_to_the_first_spanning_class():
+    """Simple cubic Li: nearest-neighbour hops (class 0) span at once."""
+    from pymatgen.core import Lattice, Structure
+
+    from lpsflow.descriptors.migration.jobs import HopRequest, hops_needed
+    from lpsflow.structures.hops import hop_network
+
+    cell = Structure(Lattice.cubic(3.0), ["Li"], [[0, 0, 0]])
+    cell.make_supercell([3, 3, 3])
+    _, network = hop_network(cell, max_distance=4.5)
+    assert hops_needed(27, network, "bulk", HopRequest(n_hops=5, spanning=True)) == 1
+    assert hops_needed(27, network, "bulk", HopRequest(n_hops=2)) == 2
+    diagonals = [row for row in network if row[3] == 1]  # face diagonals only
+    relabelled = [(i, j, im, 0) for i, j, im, _ in diagonals]
+    assert hops_needed(27, relabelled, "gb", HopRequest(n_hops=4, spanning=True)) == 1
+    # nothing spans: the whole cap
+    assert hops_needed(27, [], "bulk", HopRequest(n_hops=4, spanning=True)) == 4
+
+
+def test_neb_settings_take_a_number_or_spanning():
+    from lpsflow.campaign_branches import MAX_SPANNING_HOPS, NebSettings
+    from lpsflow.descriptors.migration.flow import NebMaker
+
+    assert NebSettings(n_hops="spanning").n_hops == "spanning"
+    assert NebSettings(n_hops=3).n_hops == 3
+    for bad in (0, 7, "all"):
+        with pytest.raises(ValueError):
+            NebSettings(n_hops=bad)
+    request = NebMaker(n_hops="spanning")._hops()
+    assert request.spanning and request.n_hops == MAX_SPANNING_HOPS
+    assert not NebMaker(n_hops=2)._hops().spanning
+
+
+def test_the_migration_criterion_compares_percolation_barriers_when_both_span():
+    from lpsflow.descriptors.migration.read import faster_along_gb
+
+    row = {"Ea_gb": 0.20, "Ea_bulk": 0.30, "Ea_perc_gb": 0.45, "Ea_perc_bulk": 0.35}
+    value, _, status, reason = faster_along_gb(row, None)
+    assert value == pytest.approx(0.10) and status == "fail"
+    assert reason.startswith("percolation Ea")
+    row["Ea_perc_bulk"] = None  # the bulk hops computed do not span
+    value, _, status, reason = faster_along_gb(row, None)
+    assert value == pytest.approx(-0.10) and status == "pass"
+    assert "lowest single-hop" in reason and "neb.n_hops: spanning" in reason

@@ -86,3 +86,20 @@ def percolation_barrier(
             axes_hit = tuple(int(a) for a in np.flatnonzero(shift != 0) if allowed[a])
             return Percolation(e.barrier, axes_hit, tuple(int(s) for s in shift))
     return Percolation(None, (), None)
+
+
+def spanning_prefix(
+    n_sites: int,
+    network: Sequence[tuple[int, int, tuple[int, int, int], int]],
+    axes: Sequence[int] = (0, 1, 2),
+) -> int | None:
+    """How many classes, shortest first, it takes for their hops to span the cell.
+
+    ``network``: ``(i, j, image, class)`` per hop (classes numbered shortest
+    first, :func:`lpsflow.structures.hops.hop_network`). The geometric
+    percolation of the hop network: the classes a barrier calculation needs
+    before a spanning path can exist at all. None: all of them do not span.
+    """
+    edges = [Edge(i, j, image, float(c)) for i, j, image, c in network]
+    first = percolation_barrier(n_sites, edges, axes).barrier
+    return None if first is None else int(first) + 1

@@ -14,8 +14,9 @@ DESCRIPTOR = Descriptor(
         Criterion(
             key="migration",
             title="Li migrates faster along the GB than across the grain "
-            "(Ea_gb < Ea_bulk)",
-            columns=("Ea_gb", "Ea_bulk"),
+            "(Ea_gb < Ea_bulk: percolation barriers where both paths span, else "
+            "the lowest single hops)",
+            columns=("Ea_gb", "Ea_bulk", "Ea_perc_gb", "Ea_perc_bulk"),
             unit="eV",
             weight=1.0,
             test=read.faster_along_gb,
@@ -25,7 +26,12 @@ DESCRIPTOR = Descriptor(
             title="the study's comparison: Li migrates faster along the Li7P3S11 GB "
             "than in the Li7P3S11 grain (Ea_gb_Li7P3S11 < Ea_bulk_Li7P3S11; the "
             "same for every accelerant: reported, weight 0)",
-            columns=("Ea_gb_Li7P3S11", "Ea_bulk_Li7P3S11"),
+            columns=(
+                "Ea_gb_Li7P3S11",
+                "Ea_bulk_Li7P3S11",
+                "Ea_perc_gb_Li7P3S11",
+                "Ea_perc_bulk_Li7P3S11",
+            ),
             unit="eV",
             weight=0.0,
             test=read.faster_along_li7p3s11_gb,

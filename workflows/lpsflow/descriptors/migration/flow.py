@@ -14,10 +14,11 @@ from jobflow import Flow, Maker, OutputReference
 
 from lpsflow import roles
 from lpsflow.calculators.base import GRAIN_BOUNDARY
+from lpsflow.campaign_branches import MAX_SPANNING_HOPS
 from lpsflow.descriptors.grain_boundaries.flow import GB_MILLERS
 from lpsflow.descriptors.migration.jobs import HopRequest, neb_hop_job
 from lpsflow.descriptors.reactions.jobs import job_ref
-from lpsflow.errors import StructureError
+from lpsflow.errors import ConfigError, StructureError
 from lpsflow.flows.book import JobBook, current_book
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ class NebMaker(Maker):
         ``gb`` (along the boundary, in a GB cell) or ``bulk``.
     n_hops, window, max_distance, supercell, min_length
         Hop selection (:func:`~lpsflow.structures.hops.select_hops`) and the
-        supercell of bulk hops.
+        supercell of bulk hops; ``n_hops="spanning"``: the shortest classes up to
+        the first whose hops span the cell (MLIP only).
     n_images, fmax, max_steps
         Intermediate images, force tolerance (eV/A) and steps of the band.
     options
@@ -61,7 +63,7 @@ class NebMaker(Maker):
 
     name: str = "neb"
     path: str = "bulk"
-    n_hops: int = 1
+    n_hops: int | str = 1
     n_images: int = 3
     fmax: float = 0.1
     max_steps: int = 100
@@ -109,8 +111,10 @@ class NebMaker(Maker):
 
     def _hops(self) -> HopRequest:
         """What selects the hops (of both NEB paths' first job)."""
+        spanning = self.n_hops == "spanning"
         return HopRequest(
-            n_hops=self.n_hops,
+            n_hops=MAX_SPANNING_HOPS if spanning else int(self.n_hops),
+            spanning=spanning,
             window=self.window,
             max_distance=self.max_distance,
             supercell=self.supercell,
@@ -127,6 +131,11 @@ class NebMaker(Maker):
             neb_endpoints_job,
         )
 
+        if self.n_hops == "spanning":
+            raise ConfigError(
+                "neb.n_hops: spanning runs on the MLIP backend (the number of VASP "
+                "NEBs is fixed before the hosts relax); give a number"
+            )
         result, words = roles.neb(self.path, label), f"{self.path} {label}"
         sel = b.add(
             neb_endpoints_job(label, self.path, ref, hops=self._hops()),
@@ -263,7 +272,8 @@ def check_hops(campaign: Campaign) -> int:
         sel = NEB_PATHS[path]
         try:
             select_hops(
-                cell, n=neb.n_hops, region=sel["region"], window=neb.window,
+                cell, n=1 if neb.n_hops == "spanning" else neb.n_hops,
+                region=sel["region"], window=neb.window,
                 max_distance=neb.max_distance, across=sel["across"],
             )  # fmt: skip
         except StructureError as exc:

@@ -26,7 +26,7 @@ from jobflow import job
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
-from lpsflow.analysis.percolation import Edge, percolation_barrier
+from lpsflow.analysis.percolation import Edge, percolation_barrier, spanning_prefix
 from lpsflow.descriptors.migration.neb import NebDoc, run_neb
 from lpsflow.descriptors.mu_li.jobs import host_structure, supercell_for
 from lpsflow.descriptors.reactions.jobs import pick_lowest
@@ -152,7 +152,17 @@ class NebHopsDoc(SelectedHops):
 class HopRequest(Spec):
     """Which Li hops a NEB branch computes (see ``select_hops``)."""
 
-    n_hops: int = Field(1, description="Hops per path (the shortest distinct ones).")
+    n_hops: int = Field(
+        1,
+        description="Hops per path (the shortest distinct ones); with ``spanning`` "
+        "the most computed.",
+    )
+    spanning: bool = Field(
+        False,
+        description="Compute the shortest classes up to the first that lets the "
+        "path's hops span the cell (geometric percolation), at most ``n_hops``; "
+        "all ``n_hops`` when even those do not span.",
+    )
     window: float = Field(
         3.0, description="Both Li within this distance of a boundary plane (A; gb)."
     )
@@ -175,8 +185,25 @@ def host_hops(
     path: str, host: dict[str, Any] | list[dict[str, Any]], hops: HopRequest
 ) -> tuple[dict[str, Any], Structure, bool, tuple | None, list[Hop]]:
     """The host used, its (super)cell, convergence, supercell and selected hops."""
-    host, cell, host_ok, supercell, classes, _ = host_network(path, host, hops)
-    return host, cell, host_ok, supercell, classes[: hops.n_hops]
+    host, cell, host_ok, supercell, classes, network = host_network(path, host, hops)
+    n = hops_needed(len(cell), network, path, hops)
+    return host, cell, host_ok, supercell, classes[:n]
+
+
+def path_axes(path: str) -> tuple[int, ...]:
+    """Lattice axes a path must span: a GB's in-plane a, b; in a grain any.
+
+    GB cells have their boundaries normal to c.
+    """
+    return (0, 1) if path == "gb" else (0, 1, 2)
+
+
+def hops_needed(n_sites: int, network: list, path: str, hops: HopRequest) -> int:
+    """How many classes (shortest first) the request computes."""
+    if not hops.spanning:
+        return hops.n_hops
+    k = spanning_prefix(n_sites, network, path_axes(path))
+    return hops.n_hops if k is None else min(k, hops.n_hops)
 
 
 def host_network(
@@ -245,7 +272,7 @@ def neb_hop_job(
 
     request = hops or HopRequest()
     host, cell, host_ok, supercell, classes, network = host_network(path, host, request)
-    hops = classes[: request.n_hops]
+    hops = classes[: hops_needed(len(cell), network, path, request)]
     sel = NEB_PATHS[path]
     calc = mlip_calculator(model, device)
     runs = []
@@ -293,7 +320,7 @@ def with_percolation(
         if r.converged and (e := r.relative_energies)
     }
     edges = [Edge(i, j, im, ea[c]) for i, j, im, c in network if c in ea]
-    perc = percolation_barrier(n_sites, edges, (0, 1) if path == "gb" else (0, 1, 2))
+    perc = percolation_barrier(n_sites, edges, path_axes(path))
     return doc.model_copy(
         update={
             "percolation_barrier": perc.barrier,

@@ -11,7 +11,7 @@ import pandas as pd
 from pymatgen.core import Structure
 
 from lpsflow import roles
-from lpsflow.descriptors.base import Verdict, pair
+from lpsflow.descriptors.base import Verdict, number, pair
 from lpsflow.finished import outputs_of_step
 
 if TYPE_CHECKING:
@@ -137,13 +137,24 @@ def faster_along_li7p3s11_gb(row: Mapping[str, Any], cfg: RankingConfig) -> Verd
 
 
 def _faster_along(row: Mapping[str, Any], suffix: str, what: str) -> Verdict:
+    """Percolation barriers when both paths span, else the lowest single hops."""
+    perc = all(number(row, f"Ea_perc_{p}{suffix}") is not None for p in ("gb", "bulk"))
+    kind = "percolation" if perc else "lowest single-hop"
+    note = (
+        ""
+        if perc
+        else " (the computed hops do not span both paths: neb.n_hops: spanning "
+        "gives the percolation barriers)"
+    )
+
     def test(gb: float, bulk: float) -> tuple[float, bool, str]:
         ok = gb < bulk
         return (
             gb - bulk,
             ok,
-            "Ea " + what.format(gb=gb, bulk=bulk) + ": "
-            + ("the GB is a fast path" if ok else "no faster along the GB"),
+            f"{kind} Ea " + what.format(gb=gb, bulk=bulk) + ": "
+            + ("the GB is a fast path" if ok else "no faster along the GB") + note,
         )  # fmt: skip
 
-    return pair(row, f"Ea_gb{suffix}", f"Ea_bulk{suffix}", test)
+    stem = "Ea_perc" if perc else "Ea"
+    return pair(row, f"{stem}_gb{suffix}", f"{stem}_bulk{suffix}", test)
