@@ -24,7 +24,9 @@ def test_shared_work_is_built_once_for_many_accelerants():
         assert one[f"relax:{phase}"] == three[f"relax:{phase}"]
     n_relax = sum(
         r.startswith("relax:")
-        and not any(k in r for k in (":core:", ":interface:", ":vacancy:", ":gb:"))
+        and not any(
+            k in r for k in (":core:", ":interface:", ":vacancy:", ":gb:", ":surface:")
+        )
         for r in three
     )
     assert n_relax == len(SHARED_PHASES) + 3
@@ -285,3 +287,27 @@ def test_neb_jobs_use_the_campaigns_optimisers():
     kw = jobs[cflow.roles["neb:bulk:Al2S3"]].function_kwargs
     assert kw["optimizer"] == "FIRE" and kw["endpoint_optimizer"] == "FIRE"
     assert kw["endpoint_optimizer_kwargs"] == {}
+
+
+def test_bulk_hops_run_in_the_core_at_the_campaigns_x():
+    """The 'bulk' NEB host is the core at doping.x (the study's dilute x), not
+    the GB grains' x = 1/4; neb.core_x chooses another."""
+    data = {**BASE, "doping": {"x": "1/8", "relax_top": 1}}
+    cflow = build_campaign(campaign_from_dict(data))
+    jobs = {j.uuid: j for j in cflow.flow.jobs}
+
+    def hosts(role):
+        return [h["uuid"] for h in arguments(jobs[cflow.roles[role]])["host"]]
+
+    assert hosts("neb:bulk:Al2S3") == [
+        cflow.roles[f"relax:core:Al2S3:{s}:0"] for s in ("Li-site", "empty-site")
+    ]
+    screen = arguments(jobs[cflow.roles["screen:gb:core:Al2S3"]])
+    assert [h["uuid"] for h in screen["bulk_a"]] == [
+        cflow.roles[f"relax:core:Al2S3:{s}:1/4:0"] for s in ("Li-site", "empty-site")
+    ]
+    cflow = build_campaign(campaign_from_dict({**data, "neb": {"core_x": "1/4"}}))
+    jobs = {j.uuid: j for j in cflow.flow.jobs}
+    assert hosts("neb:bulk:Al2S3") == [
+        cflow.roles[f"relax:core:Al2S3:{s}:1/4:0"] for s in ("Li-site", "empty-site")
+    ]

@@ -73,7 +73,12 @@ def test_relaxed_planes_follow_the_normal_and_the_in_plane_cell_is_held():
         Lattice(cell.lattice.matrix * [[1], [1], [1.1]]), cell.species, cell.frac_coords
     )
     out = restore_gb_properties(longer, cell)
-    assert out.properties["gb"]["boundary_z"] == pytest.approx([5.5, 0.0])
+    # midway across each gap of the relaxed cell (below grain B first)
+    z = out.frac_coords[:, 2] * out.lattice.c
+    grain = np.array(out.site_properties["grain"])
+    below_b = (z[grain == "A"].max() + z[grain == "B"].min()) / 2
+    assert out.properties["gb"]["boundary_z"][0] == pytest.approx(below_b)
+    assert out.properties["gb"]["boundary_z"] == pytest.approx(boundary_planes(out))
     assert cell.properties["gb"]["boundary_z"] == [5.0, 0.0]  # screened one kept
     assert out.site_properties["grain"] == cell.site_properties["grain"]
     wider = Structure(
@@ -182,3 +187,20 @@ def test_the_normal_relaxation_changes_only_the_normal_length(tmp_path, monkeypa
     assert np.allclose(out[False].lattice.matrix, m)
     v = load_structure("Li7P3S11").volume / 42
     assert cell_excess_volume(relaxed, v) < cell_excess_volume(gb, v) - 0.05
+
+
+def test_grains_that_interleave_are_not_scanned():
+    """A contact cell whose grains interleave along the normal has no two
+    boundaries to open: the scan keeps the contact cell (no crash)."""
+    gb = _homo_gb()
+    grain = list(gb.site_properties["grain"])
+    z = gb.frac_coords[:, 2]
+    a_mid = min(
+        (k for k, g in enumerate(grain) if g == "A"),
+        key=lambda k: abs(z[k] - np.mean(z[np.array(grain) == "A"])),
+    )
+    grain[a_mid] = "B"  # one B atom inside grain A
+    mixed = gb.copy(site_properties={"grain": grain})
+    with pytest.raises(StructureError, match="interleave"):
+        boundary_planes(mixed)
+    assert normal_scan(mixed, -1.0, 0.2, 8, "CHGNet", "cpu") == [(0.0, -1.0, mixed)]

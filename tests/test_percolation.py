@@ -72,7 +72,7 @@ def test_percolation_of_a_neb_path_from_its_hop_classes():
     from pymatgen.core import Lattice, Structure
 
     from lpsflow.descriptors.migration.jobs import NebHopsDoc, with_percolation
-    from lpsflow.structures.hops import hop_network
+    from lpsflow.structures.hops import hop_network, reversed_pairs
 
     cell = Structure(Lattice.cubic(3.0), ["Li"], [[0, 0, 0]])
     cell.make_supercell([3, 3, 3])
@@ -88,16 +88,26 @@ def test_percolation_of_a_neb_path_from_its_hop_classes():
     both = with_percolation(
         doc([_run([0.0, 0.3, 0.05]), _run([0.0, 0.2, 0.0])]), 27, 2, network, "bulk"
     )
-    assert both.percolation_barrier == pytest.approx(0.2)  # the diagonals span
+    assert both.percolation_hop_barrier == pytest.approx(0.2)  # the diagonals span
+    assert both.percolation_barrier is None  # no site energies without flips
     assert both.hop_classes == 2 and both.hop_classes_computed == 2
     near = with_percolation(
         doc([_run([0.0, 0.3, 0.05]), _run([0.0, 0.2, 0.0], False)]), 27, 2, network,
         "bulk",
     )  # fmt: skip
-    assert near.percolation_barrier == pytest.approx(0.3)  # from the lower end
+    assert near.percolation_hop_barrier == pytest.approx(0.3)  # from the lower end
     assert near.hop_classes_computed == 1
     none = with_percolation(doc([_run([0.0, 1.0, 0.0], False)]), 27, 2, network, "gb")
-    assert none.percolation_barrier is None and none.percolation_axes == []
+    assert none.percolation_hop_barrier is None and none.percolation_axes == []
+    # with site energies: every site alike, so the saddle above the sites
+    flips = reversed_pairs(cell, classes, network)
+    sites = with_percolation(
+        doc([_run([-10.0, -9.7, -9.95]), _run([-10.0, -9.8, -10.0])]),
+        27, 2, network, "bulk", flips,
+    )  # fmt: skip
+    # diagonal saddle -9.8 spans; lowest site -10.0 (the diagonals' ends)
+    assert sites.percolation_barrier == pytest.approx(0.2)
+    assert sites.percolation_hop_barrier == pytest.approx(0.2)
 
 
 def test_spanning_prefix_counts_the_classes_a_path_needs():
@@ -131,8 +141,8 @@ def test_a_spanning_request_computes_up_to_the_first_spanning_class():
     diagonals = [row for row in network if row[3] == 1]  # face diagonals only
     relabelled = [(i, j, im, 0) for i, j, im, _ in diagonals]
     assert hops_needed(27, relabelled, "gb", HopRequest(n_hops=4, spanning=True)) == 1
-    # nothing spans: the whole cap
-    assert hops_needed(27, [], "bulk", HopRequest(n_hops=4, spanning=True)) == 4
+    # nothing can span: the shortest only (more NEBs would not make a path)
+    assert hops_needed(27, [], "bulk", HopRequest(n_hops=4, spanning=True)) == 1
 
 
 def test_neb_settings_take_a_number_or_spanning():
@@ -160,3 +170,65 @@ def test_the_migration_criterion_compares_percolation_barriers_when_both_span():
     value, _, status, reason = faster_along_gb(row, None)
     assert value == pytest.approx(-0.10) and status == "pass"
     assert "lowest single-hop" in reason and "neb.n_hops: spanning" in reason
+    row["hop_classes_gb"], row["hop_classes_bulk"] = "1/22", "1/25"
+    assert (
+        "classes computed/in region gb 1/22, bulk 1/25" in faster_along_gb(row, None)[3]
+    )
+
+
+def test_site_energies_turn_saddles_into_the_path_barrier():
+    """Sites 0 (deep, 0.0 eV) and 1, 2 (0.3 eV) in a chain along a: 0-1 and 2-0'
+    cross saddles at 0.35 eV, 1-2 at 0.55 eV. Each hop from its lower end is
+    at most 0.35 eV, but a carrier leaving the deep site must reach 0.55 eV."""
+    edges = [
+        Edge(0, 1, (0, 0, 0), 0.35),
+        Edge(1, 2, (0, 0, 0), 0.55),
+        Edge(2, 0, (1, 0, 0), 0.35),
+    ]
+    perc = percolation_barrier(3, edges, site_energies=[0.0, 0.3, 0.3])
+    assert perc.barrier == pytest.approx(0.55) and perc.lowest_site == 0
+    assert perc.saddle == pytest.approx(0.55)
+    # the deepest site of the spanning cluster counts, not one left outside it
+    trap = [*edges, Edge(3, 0, (0, 0, 0), 0.9)]
+    perc = percolation_barrier(4, trap, site_energies=[0.0, 0.3, 0.3, -1.0])
+    assert perc.barrier == pytest.approx(0.55) and perc.lowest_site == 0
+    deep = [*edges, Edge(3, 1, (0, 0, 0), 0.2)]
+    perc = percolation_barrier(4, deep, site_energies=[0.0, 0.3, 0.3, -0.1])
+    assert perc.barrier == pytest.approx(0.65) and perc.lowest_site == 3
+    with pytest.raises(ValueError, match="site energy"):
+        percolation_barrier(3, edges, site_energies=[0.0, None, 0.3])
+
+
+def test_site_energies_of_a_chain_with_a_deep_site():
+    """Li along a at x = 0, 3, 6 A (a = 9 A), an S beside the first: sites A
+    (x = 0) and B (3, 6). Classes: A-B (two pairs, one matched the other way
+    round) and B-B. A vacancy on A is 0.3 eV deeper; the B-B saddle is the
+    highest: the path costs 0.85 eV, though no hop from its lower end exceeds
+    0.65 eV."""
+    from pymatgen.core import Lattice, Structure
+
+    from lpsflow.descriptors.migration.jobs import NebHopsDoc, with_percolation
+    from lpsflow.structures.hops import hop_network, reversed_pairs
+
+    cell = Structure(
+        Lattice.orthorhombic(9.0, 6.0, 6.0),
+        ["Li", "Li", "Li", "S"],
+        [[1 / 3, 0, 0], [0, 0, 0], [2 / 3, 0, 0], [0, 0.42, 0]],
+    )  # site 1 is A: pairs are listed i < j, so (0, 1) is B-A and (1, 2) A-B
+    classes, network = hop_network(cell, max_distance=4.5)
+    assert len(classes) == 2 and [c.multiplicity for c in classes] == [2, 1]
+    flips = reversed_pairs(cell, classes, network)
+    ab = [(i, j, f) for (i, j, _, c), f in zip(network, flips, strict=True) if c == 0]
+    assert sorted(f for _, _, f in ab) == [False, True]
+    a_first = classes[0].i == 1  # the class's hop starts on the deep site A
+    deep, shallow = -10.3, -10.0
+    ends = (shallow, deep) if a_first else (deep, shallow)  # (vac at j, vac at i)
+    fields = {"label": "x", "path": "bulk", "host_formula": "Li3S", "host_atoms": 4,
+              "host_job": "h", "host_converged": True, "hops": []}  # fmt: skip
+    runs = [_run([ends[0], -9.65, ends[1]]), _run([shallow, -9.45, shallow])]
+    doc = with_percolation(
+        NebHopsDoc.from_runs(fields, runs, "CHGNet", {}), 4, 2, network, "bulk", flips
+    )
+    assert doc.percolation_barrier == pytest.approx(0.85)
+    assert doc.percolation_hop_barrier == pytest.approx(0.65)
+    assert doc.percolation_axes == [0]

@@ -194,6 +194,14 @@ class Campaign(Strict):
         """
         return self.grain_boundaries.core_x or self.interfaces.core_x or self.doping.x
 
+    @property
+    def neb_core_x(self) -> float:
+        """Dopant content of the core hosting the bulk hops.
+
+        ``neb.core_x``, else ``doping.x``.
+        """
+        return self.neb.core_x or self.doping.x
+
     def resolve(self, path: str) -> Path:
         """Resolve a path given in the campaign file."""
         p = Path(path).expanduser()

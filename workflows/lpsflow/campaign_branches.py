@@ -465,6 +465,12 @@ class NebSettings(Strict):
     min_length: float = Field(
         10.0, gt=0, description="bulk path: supercell lattice vectors >= this (A)."
     )
+    core_x: OptionalX = Field(
+        None,
+        description="Dopant content of the core whose bulk the 'bulk' hops run in; "
+        "null: doping.x (the campaign's dilute x, the study's), not the GB "
+        "grains' grain_boundaries.core_x.",
+    )
 
 
 class SurfaceSettings(Strict):

@@ -209,8 +209,12 @@ def neb(path: str, label: str) -> Role:
 
 
 def miller_label(miller: tuple[int, int, int] | list[int]) -> str:
-    """A plane as a role token: ``(1, 0, -1)`` -> ``10-1``."""
-    return "".join(str(int(i)) for i in miller)
+    """A plane as a role token: ``(1, 0, -1)`` -> ``10-1``, (1, 1, 10) -> ``1_1_10``.
+
+    Indices of two digits are joined by ``_`` so no two planes share a token.
+    """
+    parts = [str(int(i)) for i in miller]
+    return ("_" if any(abs(int(i)) > 9 for i in miller) else "").join(parts)
 
 
 def surface(miller: tuple[int, int, int] | list[int], phase: str) -> Role:

@@ -36,11 +36,17 @@ class Percolation:
     """Where the network first spans the cell."""
 
     barrier: float | None
-    """Ea of the hop that first completes a spanning path (None: never spans)."""
+    """Ea of the hop that first completes a spanning path (None: never spans);
+    with site energies, that hop's saddle minus the lowest site of the spanning
+    cluster."""
     axes: tuple[int, ...]
     """Lattice axes the first winding loop runs along (0, 1, 2 = a, b, c)."""
     winding: tuple[int, int, int] | None
     """Net lattice translation of that loop."""
+    saddle: float | None = None
+    """With site energies: the saddle energy at which the cell is first spanned."""
+    lowest_site: int | None = None
+    """With site energies: the lowest site of the spanning cluster."""
 
 
 class _Clusters:
@@ -63,12 +69,21 @@ class _Clusters:
 
 
 def percolation_barrier(
-    n_sites: int, edges: Sequence[Edge], axes: Sequence[int] = (0, 1, 2)
+    n_sites: int,
+    edges: Sequence[Edge],
+    axes: Sequence[int] = (0, 1, 2),
+    site_energies: Sequence[float | None] | None = None,
 ) -> Percolation:
     """The lowest Ea at which ``edges`` join into a path spanning the cell.
 
     Only loops winding along ``axes`` count (the boundary plane's two in-plane
-    axes for a path along a GB; all three in a grain).
+    axes for a path along a GB; all three in a grain). Without ``site_energies``
+    each edge's ``barrier`` is its own Ea and the result is the min-max single-hop
+    barrier. With them (one per site, eV, the same reference as the edges), each
+    edge's ``barrier`` is its saddle energy and the result is the saddle at which
+    the cell is first spanned minus the lowest site of the cluster that spans: a
+    carrier in that cluster's deepest site must climb that high to cross the
+    cell. Raises ``ValueError`` if a site of that cluster has no energy.
     """
     clusters = _Clusters(n_sites)
     allowed = np.zeros(3, dtype=bool)
@@ -84,7 +99,17 @@ def percolation_barrier(
             continue
         if np.any(shift[allowed] != 0):
             axes_hit = tuple(int(a) for a in np.flatnonzero(shift != 0) if allowed[a])
-            return Percolation(e.barrier, axes_hit, tuple(int(s) for s in shift))
+            winding = tuple(int(s) for s in shift)
+            if site_energies is None:
+                return Percolation(e.barrier, axes_hit, winding)
+            members = [k for k in range(n_sites) if clusters.find(k)[0] == ri]
+            if any(site_energies[k] is None for k in members):
+                raise ValueError("a site of the spanning cluster has no site energy")
+            low = min(members, key=lambda k: site_energies[k])  # type: ignore[arg-type,return-value]
+            return Percolation(
+                e.barrier - site_energies[low],  # type: ignore[operator]
+                axes_hit, winding, saddle=e.barrier, lowest_site=low,
+            )  # fmt: skip
     return Percolation(None, (), None)
 
 

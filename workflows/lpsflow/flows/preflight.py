@@ -2,9 +2,9 @@
 
 :func:`lpsflow.flows.campaign.build_campaign` runs them, so the API and every
 command (``validate``, ``run``, ``submit``) check the same things: an interface
-with no lattice match, a GB with no coincidence cell or a NEB request no hop
-satisfies is one clear error naming the setting to change, instead of failed jobs
-hours later.
+with no lattice match, a GB with no coincidence cell, a NEB request no hop
+satisfies or a surface plane with no whole-unit termination is one clear error
+naming the setting to change, instead of failed jobs hours later.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lpsflow.descriptors.binding.flow import check_lattice_matches
 from lpsflow.descriptors.grain_boundaries.flow import check_grain_boundaries
 from lpsflow.descriptors.migration.flow import check_hops
+from lpsflow.descriptors.surfaces.build import check_surfaces
 
 if TYPE_CHECKING:
     from lpsflow.campaign import Campaign
@@ -28,4 +29,5 @@ def check(campaign: Campaign) -> dict[str, Any]:
     matches = {f"{k} interface": m for k, m in check_lattice_matches(campaign).items()}
     gbs = check_grain_boundaries(campaign)
     check_hops(campaign)
+    check_surfaces(campaign)
     return matches | {f"{k} GB": m for k, m in gbs.items()}

@@ -178,6 +178,37 @@ def hop_network(
     return hops, network
 
 
+def reversed_pairs(
+    host: Structure,
+    classes: list[Hop],
+    network: list[tuple[int, int, tuple[int, int, int], int]],
+    fp_tol: float = 0.1,
+) -> list[bool]:
+    """Per network pair ``(i, j, image, class)``: matched the other way round.
+
+    True where ``i`` is like the class's hop's ``j`` (and ``j`` like its ``i``).
+    :func:`hop_network` files a pair under a class whichever way its endpoint
+    environments match; a class's band gives the energy of a vacancy at its hop's
+    ``j`` (initial) and ``i`` (final), so this says which end of each pair gets
+    which.
+    """
+    cache: dict[int, dict] = {}
+
+    def fp(k: int) -> dict:
+        if k not in cache:
+            cache[k] = site_fingerprint(host, k, FP_CUTOFF)
+        return cache[k]
+
+    out = []
+    for i, j, _, c in network:
+        hop = classes[c]
+        same = same_fingerprint(fp(i), fp(hop.i), fp_tol) and same_fingerprint(
+            fp(j), fp(hop.j), fp_tol
+        )
+        out.append(not same)
+    return out
+
+
 def hop_endpoints(host: Structure, hop: Hop) -> tuple[Structure, Structure]:
     """(initial, final) cells of ``hop``: one Li fewer than ``host``, same order.
 

@@ -40,6 +40,7 @@ from lpsflow.errors import StructureError
 from lpsflow.jobs.identity import Spec, kind
 from lpsflow.jobs.screening import single_points
 from lpsflow.structures.grain_boundaries import (
+    boundary_planes,
     build_with_settings,
     cell_excess_volume,
     cell_gb_energy,
@@ -59,9 +60,19 @@ class GBShiftEnergy(BaseModel):
     shift: tuple[float, float] = Field(
         ..., description="Shift of grain B (fractions of grain A's primitive cell)."
     )
-    energy: float = Field(..., description="Screening single-point energy (eV).")
+    energy: float = Field(
+        ...,
+        description="Screening single-point energy (eV) at the shift's lowest "
+        "boundary separation.",
+    )
     relative_energy: float = Field(
         ..., description="Energy above the lowest shift (meV per cell)."
+    )
+    contact_energy: float | None = Field(
+        None, description="Single point at the contact separation (eV)."
+    )
+    offset: float = Field(
+        0.0, description="Separation added at each boundary at its lowest (A)."
     )
 
 
@@ -270,13 +281,15 @@ def screen_grain_boundary(
             f"grain_boundaries.{kind}.max_area (or the strain / ZSL tolerances) in "
             "the campaign file and run it again: finished jobs are kept"
         ) from exc
-    energies = single_points(gset.cells, model, device)
-    low = min(range(len(energies)), key=energies.__getitem__)
-    scan = normal_scan(
-        gset.cells[low], energies[low], float(s.get("normal_step", 0.0)),
-        int(s.get("normal_max_steps", 8)), model, device,
-    )  # fmt: skip
-    best = min(scan, key=lambda t: t[1])
+    contact = single_points(gset.cells, model, device)
+    step, steps = float(s.get("normal_step", 0.0)), int(s.get("normal_max_steps", 8))
+    scans = [
+        normal_scan(cell, e, step, steps, model, device)
+        for cell, e in zip(gset.cells, contact, strict=True)
+    ]
+    bests = [min(scan, key=lambda t: t[1]) for scan in scans]
+    low = min(range(len(bests)), key=lambda k: bests[k][1])
+    scan, best = scans[low], bests[low]
     chosen = best[2]
     props = chosen.properties["gb"]
     gm = gset.match
@@ -302,10 +315,12 @@ def screen_grain_boundary(
         shifts=[
             GBShiftEnergy(
                 shift=tuple(c.properties["gb"]["shift"]),
-                energy=e,
-                relative_energy=1000 * (e - energies[low]),
+                energy=b[1],
+                relative_energy=1000 * (b[1] - best[1]),
+                contact_energy=e,
+                offset=b[0],
             )
-            for c, e in zip(gset.cells, energies, strict=True)
+            for c, e, b in zip(gset.cells, contact, bests, strict=True)
         ],
         selected=low,
         normal_scan=[
@@ -330,20 +345,25 @@ def normal_scan(
     model: str,
     device: str,
 ) -> list[tuple[float, float, Structure]]:
-    """Walk the boundary separation downhill from the contact cell, rigidly.
+    """Walk one shift's boundary separation downhill from contact, rigidly.
 
     ``(offset, energy, cell)`` of every separation evaluated (MLIP single points
     of :func:`~lpsflow.structures.grain_boundaries.separate_grains`), the contact
     cell first: one step each way, then on in the direction that went down while
     the energy keeps falling, up to ``max_steps`` steps. A separation that brings
-    atoms under 1.5 A or joins P-S units across a boundary ends the walk.
+    atoms under 1.5 A, joins P-S units across a boundary or interleaves the
+    grains along the normal ends the walk (a contact cell whose grains already
+    interleave is not scanned).
     """
     out: list[tuple[float, float, Structure]] = [(0.0, energy, cell)]
     if step <= 0 or max_steps < 1:
         return out
 
     def trial(offset: float) -> Structure | None:
-        moved = separate_grains(cell, offset)
+        try:
+            moved = separate_grains(cell, offset)
+        except StructureError:  # the grains interleave along the normal
+            return None
         return moved if same_units(moved, cell) else None
 
     first = [(d, c) for d in (-step, step) if (c := trial(d)) is not None]
@@ -385,9 +405,9 @@ def restore_gb_properties(relaxed: Structure, screened: Structure) -> Structure:
     The GB relaxation keeps the atom order and the in-plane cell (it may change
     the length along the normal, c); the ``grain``/``layer`` site properties and the
     boundary planes (``properties['gb']``) the hop and energy analyses need are
-    copied back, the planes' heights scaled with c. Raises ``StructureError`` if
-    the two cells do not hold the same atoms in the same order, or if the
-    relaxation moved the in-plane cell or tilted c.
+    copied back, the planes' heights found anew midway across the relaxed gaps.
+    Raises ``StructureError`` if the two cells do not hold the same atoms in the
+    same order, or if the relaxation moved the in-plane cell or tilted c.
     """
     if [s.species_string for s in relaxed] != [s.species_string for s in screened]:
         raise StructureError("relaxed GB cell has other atoms than the screened one")
@@ -401,11 +421,7 @@ def restore_gb_properties(relaxed: Structure, screened: Structure) -> Structure:
             "cell fixed, or only its length normal to the boundaries)"
         )
     props = copy.deepcopy(dict(screened.properties or {}))
-    gb = props.get("gb")
-    if gb and "boundary_z" in gb:
-        scale = float(new[2, 2] / old[2, 2])
-        gb["boundary_z"] = [float(z) * scale for z in gb["boundary_z"]]
-    return Structure(
+    out = Structure(
         relaxed.lattice,
         relaxed.species,
         relaxed.frac_coords,
@@ -416,6 +432,15 @@ def restore_gb_properties(relaxed: Structure, screened: Structure) -> Structure:
         },
         properties=props,
     )
+    gb = props.get("gb")
+    if gb and "boundary_z" in gb:
+        try:  # midway across each relaxed gap
+            gb["boundary_z"] = boundary_planes(out)
+        except StructureError:  # grains interleave: scale with the cell
+            scale = float(new[2, 2] / old[2, 2])
+            gb["boundary_z"] = [float(z) * scale for z in gb["boundary_z"]]
+        out.properties["gb"] = gb
+    return out
 
 
 @job

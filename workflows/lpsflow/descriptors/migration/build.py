@@ -17,7 +17,7 @@ def build(b: CampaignBuild) -> None:
 
     Along a GB: the accelerant's hetero GB (else its core GB) and the homo GB, as
     the ``grain_boundaries`` descriptor built them; in bulk: the core at
-    ``grain_boundaries.core_x`` and Li7P3S11.
+    ``neb.core_x`` (default ``doping.x``) and Li7P3S11.
     """
     c = b.campaign
     neb = c.neb
@@ -26,15 +26,13 @@ def build(b: CampaignBuild) -> None:
     paths = [p for p in ("gb", "bulk") if p in neb.paths]
     along = neb_maker(neb, "gb", c.calculator, b.backend)
     for acc in b.accelerants:
-        _, hosts = b.core_cells(acc, c.gb_core_x)
-        if not hosts:
-            continue
+        _, hosts = b.core_cells(acc, c.neb_core_x)
         gb = b.output(roles.gb_energy("hetero", acc.formula))
         if gb is None:
             gb = b.output(roles.gb_energy("core", acc.formula))
         if "gb" in paths and gb is not None:
             b.book.take(along.make(acc.formula, gb))
-        if "bulk" in paths:
+        if "bulk" in paths and hosts:
             maker = neb_maker(neb, "bulk", c.calculator, b.backend, phase=DOPED_CORE)
             b.book.take(maker.make(acc.formula, hosts))
     homo = b.output(roles.gb_energy("homo", "Li7P3S11"))

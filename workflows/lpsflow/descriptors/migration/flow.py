@@ -256,7 +256,7 @@ def check_hops(campaign: Campaign) -> int:
     li7 = load_structure("Li7P3S11", campaign.structure_overrides)
     hosts = []
     if "bulk" in neb.paths:
-        x = campaign.gb_core_x
+        x = campaign.neb_core_x
         hosts += [
             ("bulk", "Li7P3S11", li7),
             ("bulk", "core", doped_stand_in(campaign, x)),

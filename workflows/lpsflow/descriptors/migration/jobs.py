@@ -32,7 +32,7 @@ from lpsflow.descriptors.mu_li.jobs import host_structure, supercell_for
 from lpsflow.descriptors.reactions.jobs import pick_lowest
 from lpsflow.errors import StructureError
 from lpsflow.jobs.identity import Spec, kind
-from lpsflow.structures.hops import Hop, hop_endpoints, hop_network
+from lpsflow.structures.hops import Hop, hop_endpoints, hop_network, reversed_pairs
 
 #: Hop selection per path: select_hops region and the grain filter.
 NEB_PATHS: dict[str, dict[str, Any]] = {
@@ -106,12 +106,18 @@ class NebHopsDoc(SelectedHops):
     )
     percolation_barrier: float | None = Field(
         None,
-        description="Lowest Ea (eV) at which hops of the computed classes join "
-        "into a path spanning the cell (along the boundary: its in-plane axes; in a "
-        "grain: any axis), each hop weighted by its own barrier from its band's "
-        "lower end: the min-max single-hop barrier (site-energy differences along "
-        "the path are not added, and classes not computed could open lower "
-        "paths); None: the computed classes do not span.",
+        description="Barrier (eV) of the lowest path through hops of the computed "
+        "classes that spans the cell (along the boundary: its in-plane axes; in a "
+        "grain: any axis): the saddle energy at which such a path first exists "
+        "minus the lowest vacancy-site energy of the cluster it belongs to (site "
+        "energies from the bands' endpoints, all in the same cell). Classes not "
+        "computed could open lower paths; None: the computed classes do not span.",
+    )
+    percolation_hop_barrier: float | None = Field(
+        None,
+        description="The same path with each hop weighted by its own barrier from "
+        "its band's lower end (min-max single-hop barrier; no site energies): a "
+        "lower bound of percolation_barrier.",
     )
     percolation_axes: list[int] = Field(
         default_factory=list, description="Axes the spanning path runs along."
@@ -161,7 +167,7 @@ class HopRequest(Spec):
         False,
         description="Compute the shortest classes up to the first that lets the "
         "path's hops span the cell (geometric percolation), at most ``n_hops``; "
-        "all ``n_hops`` when even those do not span.",
+        "only the shortest when no class within max_distance lets them span.",
     )
     window: float = Field(
         3.0, description="Both Li within this distance of a boundary plane (A; gb)."
@@ -203,7 +209,7 @@ def hops_needed(n_sites: int, network: list, path: str, hops: HopRequest) -> int
     if not hops.spanning:
         return hops.n_hops
     k = spanning_prefix(n_sites, network, path_axes(path))
-    return hops.n_hops if k is None else min(k, hops.n_hops)
+    return 1 if k is None else min(k, hops.n_hops)  # never spans: the shortest
 
 
 def host_network(
@@ -301,29 +307,58 @@ def neb_hop_job(
             **{k: v for k, v in neb_kwargs.items() if k != "label"},
         },
     )  # fmt: skip
-    return with_percolation(doc, len(cell), len(classes), network, path)
+    flips = reversed_pairs(cell, classes, network)
+    return with_percolation(doc, len(cell), len(classes), network, path, flips)
 
 
 def with_percolation(
-    doc: NebHopsDoc, n_sites: int, n_classes: int, network: list, path: str
+    doc: NebHopsDoc,
+    n_sites: int,
+    n_classes: int,
+    network: list,
+    path: str,
+    flips: list[bool] | None = None,
 ) -> NebHopsDoc:
-    """``doc`` with the percolation barrier of the classes its runs computed.
+    """``doc`` with the percolation barriers of the classes its runs computed.
 
-    Each class takes the barrier of its run from the band's lower end; the
-    network's pairs of those classes are the edges (:mod:`lpsflow.analysis.
-    percolation`); along a GB the path must span an in-plane axis (a, b: the
-    boundary planes are normal to c), in a grain any.
+    The network's pairs of the converged classes are the edges
+    (:mod:`lpsflow.analysis.percolation`); along a GB the path must span an
+    in-plane axis (a, b: the boundary planes are normal to c), in a grain any.
+    ``percolation_hop_barrier``: each pair weighted by its class's barrier from
+    the band's lower end. ``percolation_barrier`` (needs ``flips``,
+    :func:`~lpsflow.structures.hops.reversed_pairs`): each pair weighted by its
+    class's saddle energy, each site by the energy of a vacancy there (the band
+    endpoints: initial = vacancy at the hop's ``j``, final = at its ``i``; the
+    lowest where several bands give one), saddle at spanning minus the lowest
+    site of the spanning cluster.
     """
-    ea = {
-        k: max(e) - min(e[0], e[-1])
+    done = {
+        k: r.energies
         for k, r in enumerate(doc.runs)
-        if r.converged and (e := r.relative_energies)
+        if r.converged and r.energies and r.relative_energies
     }
-    edges = [Edge(i, j, im, ea[c]) for i, j, im, c in network if c in ea]
-    perc = percolation_barrier(n_sites, edges, path_axes(path))
+    ea = {k: max(e) - min(e[0], e[-1]) for k, e in done.items()}
+    rows = [(i, j, im, c) for i, j, im, c in network if c in done]
+    axes = path_axes(path)
+    single = percolation_barrier(
+        n_sites, [Edge(i, j, im, ea[c]) for i, j, im, c in rows], axes
+    )
+    perc = single
+    if flips is not None:
+        sites: list[float | None] = [None] * n_sites
+        for (i, j, _, c), flip in zip(network, flips, strict=True):
+            if c not in done:
+                continue
+            e = done[c]
+            at_i, at_j = (e[0], e[-1]) if flip else (e[-1], e[0])
+            for k, v in ((i, at_i), (j, at_j)):
+                sites[k] = v if sites[k] is None else min(sites[k], v)  # type: ignore[type-var]
+        saddles = [Edge(i, j, im, max(done[c])) for i, j, im, c in rows]
+        perc = percolation_barrier(n_sites, saddles, axes, site_energies=sites)
     return doc.model_copy(
         update={
-            "percolation_barrier": perc.barrier,
+            "percolation_barrier": perc.barrier if flips is not None else None,
+            "percolation_hop_barrier": single.barrier,
             "percolation_axes": list(perc.axes),
             "hop_classes": n_classes,
             "hop_classes_computed": len(ea),

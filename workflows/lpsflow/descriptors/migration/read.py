@@ -140,11 +140,17 @@ def _faster_along(row: Mapping[str, Any], suffix: str, what: str) -> Verdict:
     """Percolation barriers when both paths span, else the lowest single hops."""
     perc = all(number(row, f"Ea_perc_{p}{suffix}") is not None for p in ("gb", "bulk"))
     kind = "percolation" if perc else "lowest single-hop"
+    classes = ", ".join(
+        f"{p} {row.get(f'hop_classes_{p}{suffix}')}"
+        for p in ("gb", "bulk")
+        if row.get(f"hop_classes_{p}{suffix}")
+    )
     note = (
         ""
         if perc
-        else " (the computed hops do not span both paths: neb.n_hops: spanning "
-        "gives the percolation barriers)"
+        else " (no spanning path through the computed hop classes on both sides"
+        + (f": classes computed/in region {classes}" if classes else "")
+        + "; neb.n_hops: spanning computes classes until they span)"
     )
 
     def test(gb: float, bulk: float) -> tuple[float, bool, str]:

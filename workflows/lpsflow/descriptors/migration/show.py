@@ -71,12 +71,14 @@ def _percolation(df: pd.DataFrame) -> Text | None:
         for acc, r in per_accelerant(df).iterrows()
     ]
     return Text(
-        "Percolation barrier (eV) along the GB / across the grain: the lowest Ea at "
-        "which hops of the computed classes join into a path spanning the cell "
-        "(each hop's own barrier, site energies along the path not added; '-': "
+        "Percolation barrier (eV) along the GB / across the grain: the saddle "
+        "energy at which hops of the computed classes first join into a path "
+        "spanning the cell, minus the lowest vacancy site of that cluster ('-': "
         "they do not span), [classes computed/in the region]: "
         + "; ".join(parts)
-        + ". The verdicts still compare the lowest single-hop barriers (neb.n_hops)."
+        + ". The migration verdicts compare these where both paths of a pair "
+        "span, else the lowest single-hop barriers (neb.n_hops: spanning computes "
+        "classes until they span)."
     )
 
 

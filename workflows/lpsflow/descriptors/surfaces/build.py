@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 from lpsflow.calculators.base import INTERFACE
 from lpsflow.descriptors.surfaces.flow import SurfaceEnergyMaker
+from lpsflow.errors import StructureError
 
 if TYPE_CHECKING:
+    from lpsflow.campaign import Campaign
     from lpsflow.flows.campaign import CampaignBuild
 
 #: The phase whose planes are compared (the interfaces' film).
@@ -25,3 +27,27 @@ def build(b: CampaignBuild) -> None:
             miller=tuple(miller), min_slab=st.min_slab, relax_maker=relax, **b.mlip
         )
         b.book.take(maker.make(PHASE, [b.relax(PHASE)]))
+
+
+def check_surfaces(campaign: Campaign) -> int:
+    """Every ``surfaces.millers`` plane has a whole-unit termination (starting cell).
+
+    A plane that can only be cut through P-S units becomes one clear error
+    before anything runs. Returns the number of planes checked.
+    """
+    from lpsflow.structures.library import load_structure
+    from lpsflow.structures.slabs import polyhedral_slabs
+
+    st = campaign.surfaces
+    if not st.enabled:
+        return 0
+    bulk = load_structure(PHASE, campaign.structure_overrides)
+    for miller in st.millers:
+        try:
+            polyhedral_slabs(bulk, tuple(miller), min_slab=st.min_slab)
+        except StructureError as exc:
+            raise StructureError(
+                f"surfaces.millers {list(miller)}: {exc}; drop the plane from "
+                "surfaces.millers in the campaign file"
+            ) from exc
+    return len(st.millers)

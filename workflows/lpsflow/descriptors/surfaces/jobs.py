@@ -108,6 +108,7 @@ def surface_energy_job(
         n_atoms=len(relaxed),
         area=in_plane_area(relaxed),
         n_terminations=len(scr["terminations"]),
+        symmetric=scr["terminations"][scr["selected"]]["symmetric"],
         calculator=s_slab.calculator,
         relaxed_slab=relaxed,
         jobs={"slab": slab["uuid"], "bulk": ref["uuid"]},

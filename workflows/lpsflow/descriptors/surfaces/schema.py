@@ -55,6 +55,11 @@ class SurfaceEnergyDoc(BaseModel):
     n_atoms: int = Field(..., description="Atoms in the slab.")
     area: float = Field(..., description="In-plane area A (A^2).")
     n_terminations: int = Field(..., description="Terminations screened.")
+    symmetric: bool = Field(
+        True,
+        description="Top and bottom faces equivalent (else gamma is the mean of "
+        "two different faces).",
+    )
     calculator: str = Field("", description="Calculator of the relaxed energies.")
     relaxed_slab: Structure = Field(..., description="The relaxed slab.")
     jobs: dict[str, str] = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lpsflow.descriptors.base import fmt, has_value
+from lpsflow.descriptors.base import fmt, has_value, number
 from lpsflow.descriptors.surfaces.read import SurfaceJobs
 from lpsflow.report_render import Placeholder, Section, Table, Text
 
@@ -36,7 +36,11 @@ def verdict(df: pd.DataFrame) -> str:
         return text + f" The film uses {_hkl(film)}, the lowest-energy plane."
     if f"{SurfaceJobs.PREFIX}{film}" not in df:
         return text + f" The film uses {_hkl(film)}, not among the planes computed."
-    above = r[SurfaceJobs.PREFIX + film] - r[SurfaceJobs.PREFIX + low]
+    g_film = number(r, SurfaceJobs.PREFIX + film)
+    g_low = number(r, SurfaceJobs.PREFIX + low)
+    if g_film is None or g_low is None:
+        return text + f" The film uses {_hkl(film)}: its surface energy is pending."
+    above = g_film - g_low
     return (
         f"{text} The film uses {_hkl(film)} (interfaces.film_miller, the study's "
         f"'(010)' read in this cell's setting), {fmt(above, '.3f')} J/m^2 above "
