@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.calculators.calculator import Calculator, all_changes
-from jobflow import Flow, job, run_locally
+from jobflow import Flow, run_locally
 
 from cheap_calculators import MoverInCage
 from lpsflow.calculators.base import GRAIN_BOUNDARY, NORMAL
@@ -26,7 +26,7 @@ from lpsflow.descriptors.grain_boundaries.jobs import (
 from lpsflow.descriptors.migration.flow import NebMaker
 from lpsflow.descriptors.migration.jobs import HopRequest, NebHopsDoc, neb_hop_job
 from lpsflow.errors import StructureError
-from lpsflow.jobs.identity import kind, stamp
+from lpsflow.jobs.identity import stamp
 from lpsflow.jobs.screening import single_point
 from lpsflow.structures import hops as hops_mod
 from lpsflow.structures import vacancies as vac
@@ -34,6 +34,7 @@ from lpsflow.structures.grain_boundaries import QUICK, boundary_planes
 from lpsflow.structures.library import load_structure
 from lpsflow.structures.slab_geometry import in_plane_area
 from lpsflow.structures.slabs import EV_PER_A2_TO_J_PER_M2
+from stand_ins import stand_in_relax
 
 # a loose relaxation: the flow must run, not reach a production tolerance
 RELAX = CalculatorSettings(fmax=0.2, max_steps=10)
@@ -41,18 +42,6 @@ NEB_LOOSE = {
     "n_images": 3, "fmax": 0.3, "max_steps": 4, "endpoint_fmax": 0.3,
     "endpoint_steps": 3,
 }  # fmt: skip
-
-
-@job
-@kind("test_stand_in_relax")
-def stand_in_relax(structure, energy):
-    """A finished bulk relaxation (the starting cell, energy given)."""
-    return {
-        "structure": structure,
-        "output": {"energy": energy},
-        "forcefield_name": "CHGNet",
-        "is_force_converged": True,
-    }
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from jobflow import Flow, job, run_locally
+from jobflow import Flow, run_locally
 
 from lpsflow import roles
 from lpsflow.calculators.base import INTERFACE
@@ -15,11 +15,12 @@ from lpsflow.descriptors.base import RowContext
 from lpsflow.descriptors.surfaces import read, show
 from lpsflow.descriptors.surfaces.flow import SurfaceEnergyMaker
 from lpsflow.descriptors.surfaces.schema import SurfaceEnergyDoc, SurfaceScreenDoc
-from lpsflow.jobs.identity import kind, stamp
+from lpsflow.jobs.identity import stamp
 from lpsflow.jobs.screening import single_point
 from lpsflow.structures.library import load_structure
 from lpsflow.structures.slab_geometry import in_plane_area
 from lpsflow.structures.slabs import EV_PER_A2_TO_J_PER_M2
+from stand_ins import stand_in_relax
 
 
 def test_roles_name_the_plane():
@@ -39,23 +40,11 @@ def test_settings_refuse_no_plane_and_repeats():
         SurfaceSettings(millers=[(0, 1, 0), (0, 1, 0)])
 
 
-@job
-@kind("test_stand_in_bulk")
-def stand_in_bulk(structure, energy):
-    """A finished bulk relaxation (the starting cell, energy given)."""
-    return {
-        "structure": structure,
-        "output": {"energy": energy},
-        "forcefield_name": "CHGNet",
-        "is_force_converged": True,
-    }
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     li7 = load_structure("Li7P3S11")
     e_bulk = single_point(li7, "CHGNet", "cpu")
-    bulk = stamp(stand_in_bulk(li7, e_bulk))
+    bulk = stamp(stand_in_relax(li7, e_bulk))
     relax = MLIPBackend(CalculatorSettings(fmax=0.2, max_steps=8)).relax_maker(
         INTERFACE, relax_cell=False
     )

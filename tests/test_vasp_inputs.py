@@ -347,6 +347,14 @@ def test_campaign_export_writes_study_inputs_for_every_relaxation(tmp_path):
     assert mesh["relax_core_Al2S3_Li-site_0"] == (2, 2, 2)  # the 1x2x2 supercell
     assert mesh["relax_Li3PS4"] == (2, 3, 4)
     assert Incar.from_file(dirs["relax_Li3PS4"] / "INCAR")["ISPIN"] == 1
+    # surfaces: cell fixed, dipole correction, one k-point along the vacuum
+    slab = Incar.from_file(dirs["relax_surface_Li7P3S11_010"] / "INCAR")
+    assert slab["ISIF"] == 2 and slab["IDIPOL"] == 3
+    assert mesh["relax_surface_Li7P3S11_100"][2] == 1
+    # GB cells: the normal length relaxes with the atoms
+    gb = Incar.from_file(dirs["relax_gb_homo_Li7P3S11"] / "INCAR")
+    assert gb["ISIF"] == 3
+    assert [str(v).upper()[0] for v in gb["LATTICE_CONSTRAINTS"]] == list("FFT")
     # interfaces: cell fixed (ISIF 2), one k-point along the normal, and the bottom
     # substrate layers fixed through selective dynamics in the POSCAR
     iface = dirs["relax_interface_hetero_Al2S3_n_1"]

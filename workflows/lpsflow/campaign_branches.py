@@ -326,7 +326,9 @@ class GBKindSettings(MatchingSettings):
     )
     miller_b: tuple[int, int, int] | None = Field(
         None,
-        description="Boundary plane of grain B (hetero only; default Li7P3S11 (010)).",
+        description="Boundary plane of grain B (hetero: default Li7P3S11 (010); "
+        "homo and core: default miller_a, another plane gives an asymmetric "
+        "boundary of one bulk, e.g. Li7P3S11 (010)/(100), Sigma 2).",
     )
     layers_a: int = Field(..., ge=1, le=6, description="Grain A thickness (layers).")
     layers_b: int = Field(..., ge=1, le=6, description="Grain B thickness (layers).")
@@ -342,8 +344,8 @@ class GBKindSettings(MatchingSettings):
         0.2,
         ge=0,
         le=1.0,
-        description="Step (A) of the rigid scan of the boundary separation at the "
-        "lowest in-plane shift, before the relaxation (0: keep the contact "
+        description="Step (A) of the rigid scan of the boundary separation at "
+        "each in-plane shift, before the relaxation (0: keep the contact "
         "separation).",
     )
     normal_max_steps: int = Field(

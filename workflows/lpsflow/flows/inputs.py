@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pymatgen.core import Structure
 
-from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY
+from lpsflow.calculators.base import DOPED_CORE, GRAIN_BOUNDARY, INTERFACE
 from lpsflow.calculators.vasp import VaspBackend, write_vasp_inputs
 from lpsflow.descriptors.binding.flow import INTERFACE_PHASE
 from lpsflow.flows.campaign import build_campaign
@@ -36,7 +36,8 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
     starting structures (the run picks the shift by single points on relaxed bulks;
     their film and substrate references cut from that cell; by default the run
     also starts them from the relaxed interface's parts), the GBs likewise (and
-    their vacancies at the first Li site near a boundary).
+    their vacancies at the first Li site near a boundary), the surfaces for the
+    first whole-unit termination of the starting Li7P3S11.
     """
     vasp = campaign.model_copy(deep=True)
     vasp.calculator.backend = "vasp"
@@ -64,6 +65,8 @@ def export_vasp_inputs(campaign: Campaign, directory: str | Path) -> list[Path]:
         elif role.branch == "interface":  # built by the interface screen
             structure = _representative_interface(role, cflow.roles, jobs, campaign)
             phase = INTERFACE_PHASE
+        elif role.branch == "surface":  # built by the surface screen
+            structure, phase = _representative_slab(jobs[screen], campaign), INTERFACE
         elif role.branch == "vacancy":  # built by the vacancy screen job
             structure, phase = _representative_vacancy(jobs[screen], jobs, campaign)
         elif not isinstance(structure, Structure):  # doped core: built by the screen
@@ -159,6 +162,19 @@ def _representative_vacancy(
     return vacancy_cell(host, site_at(host, cart)), phase
 
 
+def _representative_slab(screen_job: Job, campaign: Campaign) -> Structure:
+    """The first whole-unit termination of the screen's plane, starting cell."""
+    from lpsflow.descriptors.surfaces.build import PHASE
+    from lpsflow.structures.library import load_structure
+    from lpsflow.structures.slabs import polyhedral_slabs
+
+    args = arguments(screen_job)
+    bulk = load_structure(PHASE, campaign.structure_overrides)
+    return polyhedral_slabs(bulk, tuple(args["miller"]), min_slab=args["min_slab"])[
+        0
+    ].slab
+
+
 def _representative_gb(screen_uuid: str, jobs: dict, campaign: Campaign) -> Structure:
     """The unshifted GB cell of a GB screen job, from the starting structures."""
     from lpsflow.structures.grain_boundaries import build_with_settings
@@ -177,12 +193,14 @@ def _representative_gb(screen_uuid: str, jobs: dict, campaign: Campaign) -> Stru
             jobs[arguments(relax)["structure"].uuid], campaign.structure_overrides
         )
     parent = args["parent"]
-    hetero = kind == "hetero"
+    # grain B: Li7P3S11 (hetero), grain A's bulk on another plane (asymmetric), or
+    # grain A itself
+    grain_b = li7 if kind == "hetero" else (grain_a if miller_b is not None else None)
     gset = build_with_settings(
         grain_a,
         miller_a,
-        li7 if hetero else None,
-        miller_b if hetero else None,
+        grain_b,
+        miller_b if grain_b is not None else None,
         st,
         shift_grid=[(0.0, 0.0)],
         kind=kind,

@@ -70,7 +70,9 @@ class GrainBoundaryMaker(Maker):
         ``homo`` (Li7P3S11/Li7P3S11), ``core`` (core/core) or ``hetero``
         (core/Li7P3S11).
     miller_a, miller_b
-        Boundary planes of grain A and B (default :data:`GB_MILLERS`).
+        Boundary planes of grain A and B (default :data:`GB_MILLERS`); for
+        ``homo`` and ``core`` a ``miller_b`` other than ``miller_a`` gives an
+        asymmetric boundary (grain B the same bulk, cut on ``miller_b``).
     settings
         Builder settings (a ``GBSettings`` or a dict of its fields; missing fields
         from :data:`~lpsflow.structures.grain_boundaries.QUICK`).
@@ -113,6 +115,7 @@ class GrainBoundaryMaker(Maker):
         miller_a = tuple(self.miller_a or ma)
         miller_b = tuple(self.miller_b or mb)
         hetero = kind == "hetero"
+        asymmetric = not hetero and miller_b != miller_a  # grain B on another plane
         result = roles.gb_energy(kind, label)
         words = f"{kind} {label}"
         a_refs = [job_ref(j) for j in bulk_a]
@@ -125,7 +128,7 @@ class GrainBoundaryMaker(Maker):
                 b_refs,
                 GBGeometry(
                     miller_a=miller_a,
-                    miller_b=miller_b if hetero else None,
+                    miller_b=miller_b if hetero or asymmetric else None,
                     settings=_settings(kind, self.settings),
                 ),
                 model=self.screening_model,
@@ -174,6 +177,8 @@ def check_grain_boundaries(campaign: Campaign) -> dict[str, GBMatch]:
         ma, mb = tuple(st.miller_a or ma), tuple(st.miller_b or mb)
         a = li7 if kind == "homo" else core
         b_bulk, b_miller = (li7, mb) if kind == "hetero" else (None, None)
+        if kind != "hetero" and mb != ma:  # asymmetric: grain A's bulk on mb
+            b_bulk, b_miller = a, mb
         try:
             out[kind] = gb_match(
                 a, ma, b_bulk, b_miller, twist=st.twist, flip=st.flip,

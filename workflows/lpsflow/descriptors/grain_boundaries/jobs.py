@@ -237,8 +237,10 @@ def screen_grain_boundary(
     Parameters
     ----------
     kind
-        ``homo``, ``core`` (grain B = grain A; ``bulk_b``/``miller_b`` ignored) or
-        ``hetero`` (grain A = ``bulk_a``, grain B = ``bulk_b``).
+        ``homo``, ``core`` (grain B = grain A's bulk; ``bulk_b`` ignored; a
+        ``miller_b`` other than ``miller_a`` makes an asymmetric boundary, grain B
+        cut on that plane) or ``hetero`` (grain A = ``bulk_a``, grain B =
+        ``bulk_b``).
     label
         Name of the GB in results.
     bulk_a, bulk_b
@@ -260,18 +262,22 @@ def screen_grain_boundary(
     )
     ia, sums_a = pick_lowest(bulk_a)
     a = sums_a[ia]
+    two = GB_KINDS[kind] or (
+        miller_b is not None and tuple(miller_b) != tuple(miller_a)
+    )  # two bulks, or one bulk on two planes (asymmetric)
     if GB_KINDS[kind]:
         if not bulk_b or miller_b is None:
             raise StructureError("a hetero GB needs bulk_b and miller_b")
         ib, sums_b = pick_lowest(bulk_b)
         b, b_job = sums_b[ib], bulk_b[ib]["uuid"]
     else:
-        b, b_job, miller_b = a, bulk_a[ia]["uuid"], None
+        b, b_job = a, bulk_a[ia]["uuid"]
+        miller_b = miller_b if two else None
     s = dict(settings)
     try:
         gset = build_with_settings(
             a.structure, tuple(miller_a),
-            b.structure if GB_KINDS[kind] else None,
+            b.structure if two else None,
             tuple(miller_b) if miller_b is not None else None, s, kind=kind,
             parent=_structure(parent) if parent is not None else None,
         )  # fmt: skip
