@@ -232,3 +232,20 @@ def test_site_energies_of_a_chain_with_a_deep_site():
     assert doc.percolation_barrier == pytest.approx(0.85)
     assert doc.percolation_hop_barrier == pytest.approx(0.65)
     assert doc.percolation_axes == [0]
+
+
+def test_the_percolation_line_shows_with_the_bulk_path_only():
+    import pandas as pd
+
+    from lpsflow.descriptors.migration.show import _percolation
+
+    row = {
+        "accelerant": "Al2S3", "scheme": "Li-site",
+        "hop_classes_gb": None, "hop_classes_gb_Li7P3S11": None,
+        "hop_classes_bulk": "12/122", "Ea_perc_bulk": None,
+        "hop_classes_bulk_Li7P3S11": "5/22", "Ea_perc_bulk_Li7P3S11": 0.267,
+    }  # fmt: skip
+    text = _percolation(pd.DataFrame([row])).text
+    assert "Li7P3S11 - / +0.267 [5/22]" in text and "Al2S3 - / - [12/122]" in text
+    none = {**row, "hop_classes_bulk": None, "hop_classes_bulk_Li7P3S11": None}
+    assert _percolation(pd.DataFrame([none])) is None

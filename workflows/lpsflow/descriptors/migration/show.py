@@ -57,7 +57,8 @@ def summary(df: pd.DataFrame) -> Section | None:
 
 def _percolation(df: pd.DataFrame) -> Text | None:
     """The percolation barriers of the computed hop classes, where there are any."""
-    if "hop_classes_gb" not in df or not any_value(df, "hop_classes_gb"):
+    cols = [f"hop_classes_{p}{x}" for p in ("gb", "bulk") for x in ("", "_Li7P3S11")]
+    if not any(c in df and any_value(df, c) for c in cols):
         return None
     r0 = df.iloc[0]
     parts = [
