@@ -249,3 +249,46 @@ def test_the_percolation_line_shows_with_the_bulk_path_only():
     assert "Li7P3S11 - / +0.267 [5/22]" in text and "Al2S3 - / - [12/122]" in text
     none = {**row, "hop_classes_bulk": None, "hop_classes_bulk_Li7P3S11": None}
     assert _percolation(pd.DataFrame([none])) is None
+
+
+def test_relaxation_noise_does_not_split_the_unrelaxed_classes():
+    """A cell shaken by 0.05 A (a relaxation's small distortions) has many more
+    distinct pairs than its unshaken start; judged on the start, the classes
+    are the start's, and the pairs and hop lengths stay the shaken cell's."""
+    import numpy as np
+
+    from lpsflow.analysis.percolation import spanning_prefix
+    from lpsflow.descriptors.migration.jobs import unrelaxed
+    from lpsflow.structures.hops import hop_network, reversed_pairs
+    from lpsflow.structures.library import load_structure
+
+    start = load_structure("Li3PS4")
+    start.make_supercell([1, 2, 2])
+    shaken = start.copy()
+    rng = np.random.default_rng(7)
+    for k in range(len(shaken)):
+        shaken.translate_sites([k], rng.normal(0, 0.05, 3), frac_coords=False)
+    ref_classes, ref_net = hop_network(start)
+    noisy, _ = hop_network(shaken)
+    classes, network = hop_network(shaken, reference=start)
+    assert len(noisy) > 2 * len(ref_classes)
+    assert len(classes) == len(ref_classes)
+    # pairs near the 4.5 A cut-off may come or go (and wrapped atoms change the
+    # image): the pairs of both keep the start's class
+    ref_class = {(i, j): c for i, j, _, c in ref_net}
+    same = [ref_class[(i, j)] == c for i, j, _, c in network if (i, j) in ref_class]
+    assert len(same) > 0.9 * len(ref_net) and all(same)
+    assert classes[0].distance == pytest.approx(
+        shaken.get_distance(classes[0].i, classes[0].j)
+    )
+    assert spanning_prefix(len(shaken), network) == spanning_prefix(len(start), ref_net)
+    assert len(reversed_pairs(shaken, classes, network, reference=start)) == len(
+        network
+    )
+    # the start of a relaxation, read from its task document
+    doc = {"structure": shaken, "input": {"mol_or_struct": start.as_dict()}}
+    assert unrelaxed(doc, shaken) == start
+    assert unrelaxed({"structure": shaken}, shaken) is None
+    other = start.copy()
+    other.replace(0, "Na")
+    assert unrelaxed({"input": {"structure": other}}, shaken) is None

@@ -90,13 +90,22 @@ def hop_network(
     distinct: bool = True,
     fp_tol: float = 0.1,
     across: bool | None = None,
+    reference: Structure | None = None,
 ) -> tuple[list[Hop], list[tuple[int, int, tuple[int, int, int], int]]]:
     """Every hop class of ``region`` (as :func:`select_hops`) and every pair in it.
 
     Returns the classes (one :class:`Hop` each, shortest first, with its
     multiplicity) and the network: (i, j, image of j, class index) for every Li-Li
-    pair of the region within ``max_distance``, each once.
+    pair of the region within ``max_distance``, each once. ``reference``: the same
+    atoms in the same order before relaxation; pairs are classed (and ordered) by
+    their length and end environments there, so a relaxation's small distortions
+    do not split a class of the unrelaxed cell (the pairs and hops stay those of
+    ``host``).
     """
+    if reference is not None and [s.species_string for s in reference] != [
+        s.species_string for s in host
+    ]:
+        raise StructureError("the reference cell holds other atoms than the host")
     is_li = np.array([s.species_string == species for s in host])
     allowed = is_li.copy()
     if region in ("gb", "grain"):
@@ -112,8 +121,19 @@ def hop_network(
             raise StructureError("across= needs a GB cell (site property 'grain')")
         grain = np.asarray(host.site_properties["grain"])
         keep &= (grain[ii] != grain[jj]) == across
+    ref = host if reference is None else reference
+    kd = (
+        dd[keep]
+        if reference is None
+        else np.array(
+            [
+                reference.get_distance(int(i), int(j))
+                for i, j in zip(ii[keep], jj[keep], strict=True)
+            ]
+        )
+    )  # the length a pair is classed by
     rows = sorted(
-        zip(dd[keep], ii[keep], jj[keep], images[keep], strict=True),
+        zip(kd, ii[keep], jj[keep], images[keep], dd[keep], strict=True),
         key=lambda r: (round(float(r[0]), 4), int(r[1]), int(r[2])),
     )
     if not rows:
@@ -136,10 +156,10 @@ def hop_network(
 
     def fp(k: int) -> dict:
         if k not in cache:
-            cache[k] = site_fingerprint(host, k, FP_CUTOFF)
+            cache[k] = site_fingerprint(ref, k, FP_CUTOFF)
         return cache[k]
 
-    for d, i, j, im in rows:
+    for d, i, j, im, length in rows:
         if distinct:
             a, b = fp(int(i)), fp(int(j))
             hit = next(
@@ -170,7 +190,7 @@ def hop_network(
             Hop(
                 i=int(i),
                 j=int(j),
-                distance=float(d),
+                distance=float(length),
                 image=[int(x) for x in im],
                 region=region,
             )
@@ -183,6 +203,7 @@ def reversed_pairs(
     classes: list[Hop],
     network: list[tuple[int, int, tuple[int, int, int], int]],
     fp_tol: float = 0.1,
+    reference: Structure | None = None,
 ) -> list[bool]:
     """Per network pair ``(i, j, image, class)``: matched the other way round.
 
@@ -190,13 +211,15 @@ def reversed_pairs(
     :func:`hop_network` files a pair under a class whichever way its endpoint
     environments match; a class's band gives the energy of a vacancy at its hop's
     ``j`` (initial) and ``i`` (final), so this says which end of each pair gets
-    which.
+    which. ``reference``: as :func:`hop_network`'s (the cell the classes were
+    judged on).
     """
     cache: dict[int, dict] = {}
+    ref = host if reference is None else reference
 
     def fp(k: int) -> dict:
         if k not in cache:
-            cache[k] = site_fingerprint(host, k, FP_CUTOFF)
+            cache[k] = site_fingerprint(ref, k, FP_CUTOFF)
         return cache[k]
 
     out = []

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
 from lpsflow.analysis.percolation import Edge, percolation_barrier, spanning_prefix
+from lpsflow.calculators.outputs import as_plain
 from lpsflow.descriptors.migration.neb import NebDoc, run_neb
 from lpsflow.descriptors.mu_li.jobs import host_structure, supercell_for
 from lpsflow.descriptors.reactions.jobs import pick_lowest
@@ -167,7 +168,9 @@ class HopRequest(Spec):
         False,
         description="Compute the shortest classes up to the first that lets the "
         "path's hops span the cell (geometric percolation), at most ``n_hops``; "
-        "only the shortest when no class within max_distance lets them span.",
+        "only the shortest when no class within max_distance lets them span. "
+        "Pairs are then classed on the host's unrelaxed start, where the task "
+        "document keeps it.",
     )
     window: float = Field(
         3.0, description="Both Li within this distance of a boundary plane (A; gb)."
@@ -191,7 +194,7 @@ def host_hops(
     path: str, host: dict[str, Any] | list[dict[str, Any]], hops: HopRequest
 ) -> tuple[dict[str, Any], Structure, bool, tuple | None, list[Hop]]:
     """The host used, its (super)cell, convergence, supercell and selected hops."""
-    host, cell, host_ok, supercell, classes, network = host_network(path, host, hops)
+    host, cell, host_ok, supercell, classes, network, _ = host_network(path, host, hops)
     n = hops_needed(len(cell), network, path, hops)
     return host, cell, host_ok, supercell, classes[:n]
 
@@ -215,7 +218,11 @@ def hops_needed(n_sites: int, network: list, path: str, hops: HopRequest) -> int
 def host_network(
     path: str, host: dict[str, Any] | list[dict[str, Any]], hops: HopRequest
 ) -> tuple[dict[str, Any], Structure, bool, tuple | None, list[Hop], list]:
-    """As :func:`host_hops`, with every hop class and the hop network of the path."""
+    """As :func:`host_hops`, with every hop class and the path's hop network.
+
+    Also the unrelaxed cell the classes were judged on (``spanning`` only; else
+    None).
+    """
     n_hops, window, max_distance = hops.n_hops, hops.window, hops.max_distance
     supercell, min_length = hops.supercell, hops.min_length
     if path not in NEB_PATHS:
@@ -225,19 +232,39 @@ def host_network(
     if isinstance(host, list):
         host = host[pick_lowest(host)[0]]
     cell, host_ok = host_structure(host["doc"])
+    # spanning: classes of the unrelaxed cell, so relaxation noise splits none
+    start = unrelaxed(host["doc"], cell) if hops.spanning else None
     if supercell is None and min_length is not None:
         supercell = supercell_for(cell.lattice.abc, min_length)
     if supercell is not None and tuple(supercell) != (1, 1, 1):
         cell = cell.copy()
         cell.make_supercell(list(supercell))
+        if start is not None:
+            start = start.copy()
+            start.make_supercell(list(supercell))
     sel = NEB_PATHS[path]
     if n_hops < 1:
         raise StructureError(f"ask for at least one hop, not {n_hops}")
     classes, network = hop_network(
         cell, region=sel["region"], window=window,
-        max_distance=max_distance, across=sel["across"],
+        max_distance=max_distance, across=sel["across"], reference=start,
     )  # fmt: skip
-    return host, cell, host_ok, supercell, classes, network
+    return host, cell, host_ok, supercell, classes, network, start
+
+
+def unrelaxed(doc: Any, relaxed: Structure) -> Structure | None:
+    """The starting cell of a relaxation (same atoms, same order), else None.
+
+    Read from the task document's input (atomate2's forcefield and VASP
+    documents keep it); a GB energy document has none.
+    """
+    given = as_plain(doc).get("input") or {}
+    raw = given.get("mol_or_struct") or given.get("structure")
+    if raw is None:
+        return None
+    start = raw if isinstance(raw, Structure) else Structure.from_dict(raw)
+    same = [s.species_string for s in start] == [s.species_string for s in relaxed]
+    return start if same else None
 
 
 @job
@@ -277,7 +304,9 @@ def neb_hop_job(
     from lpsflow.calculators.mlip import mlip_calculator
 
     request = hops or HopRequest()
-    host, cell, host_ok, supercell, classes, network = host_network(path, host, request)
+    host, cell, host_ok, supercell, classes, network, start = host_network(
+        path, host, request
+    )
     hops = classes[: hops_needed(len(cell), network, path, request)]
     sel = NEB_PATHS[path]
     calc = mlip_calculator(model, device)
@@ -307,7 +336,7 @@ def neb_hop_job(
             **{k: v for k, v in neb_kwargs.items() if k != "label"},
         },
     )  # fmt: skip
-    flips = reversed_pairs(cell, classes, network)
+    flips = reversed_pairs(cell, classes, network, reference=start)
     return with_percolation(doc, len(cell), len(classes), network, path, flips)
 
 
