@@ -14,7 +14,13 @@ from pydantic import (
     model_validator,
 )
 
-from lpsflow.campaign_fields import OptionalX, Strict, check_x, parse_fraction
+from lpsflow.campaign_fields import (
+    OptionalX,
+    Plane,
+    Strict,
+    check_x,
+    parse_fraction,
+)
 
 
 class DopingSettings(Strict):
@@ -191,10 +197,10 @@ class InterfaceSettings(Strict):
     """
 
     enabled: bool = Field(True, description="Compute the binding energies.")
-    core_miller: tuple[int, int, int] = Field(
+    core_miller: Plane = Field(
         (1, 0, 0), description="Surface of the doped core (substrate of hetero)."
     )
-    film_miller: tuple[int, int, int] = Field(
+    film_miller: Plane = Field(
         (0, 1, 0), description="Surface of Li7P3S11 (film; substrate of homo)."
     )
     film_layers: int = Field(
@@ -248,13 +254,6 @@ class InterfaceSettings(Strict):
             substrate_layers=3, fixed_layers=1, shift_grid=(3, 3)
         )
     )
-
-    @field_validator("core_miller", "film_miller")
-    @classmethod
-    def _miller(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
-        if not any(value):
-            raise ValueError("Miller index (0, 0, 0) is not a plane")
-        return value
 
     @model_validator(mode="after")
     def _starts(self) -> InterfaceSettings:
@@ -319,12 +318,12 @@ class GBKindSettings(MatchingSettings):
     sizes in that module's docstring).
     """
 
-    miller_a: tuple[int, int, int] | None = Field(
+    miller_a: Plane | None = Field(
         None,
         description="Boundary plane of grain A (default: Li7P3S11 (010) for homo, "
         "core (100) for core and hetero).",
     )
-    miller_b: tuple[int, int, int] | None = Field(
+    miller_b: Plane | None = Field(
         None,
         description="Boundary plane of grain B (hetero: default Li7P3S11 (010); "
         "homo and core: default miller_a, another plane gives an asymmetric "
@@ -351,13 +350,6 @@ class GBKindSettings(MatchingSettings):
     normal_max_steps: int = Field(
         8, ge=1, le=30, description="Most steps the separation scan walks downhill."
     )
-
-    @field_validator("miller_a", "miller_b")
-    @classmethod
-    def _miller(cls, value: tuple[int, int, int] | None) -> Any:
-        if value is not None and not any(value):
-            raise ValueError("Miller index (0, 0, 0) is not a plane")
-        return value
 
     def builder_settings(self) -> dict[str, Any]:
         """The fields the GB builder takes (no planes)."""
@@ -485,7 +477,7 @@ class SurfaceSettings(Strict):
     """
 
     enabled: bool = Field(True, description="Compute the surface energies.")
-    millers: list[tuple[int, int, int]] = Field(
+    millers: list[Plane] = Field(
         [(0, 1, 0), (1, 0, 0)],
         min_length=1,
         description="Li7P3S11 planes (hkl of the bundled setting, 6.2 A axis b): "
@@ -503,8 +495,6 @@ class SurfaceSettings(Strict):
     @field_validator("millers")
     @classmethod
     def _millers(cls, value: list[tuple[int, int, int]]) -> Any:
-        if any(not any(m) for m in value):
-            raise ValueError("Miller index (0, 0, 0) is not a plane")
         if len(set(map(tuple, value))) != len(value):
             raise ValueError(f"planes listed twice: {value}")
         return value

@@ -1,6 +1,7 @@
 """Field types shared by the sections of a campaign file.
 
-Strict models (unknown keys are errors) and dopant contents given as fractions.
+Strict models (unknown keys are errors), dopant contents given as fractions and
+Miller planes.
 """
 
 from __future__ import annotations
@@ -50,3 +51,14 @@ def optional_x(value: float | None) -> float | None:
 OptionalX = Annotated[
     float | None, BeforeValidator(parse_fraction), AfterValidator(optional_x)
 ]
+
+
+def check_plane(value: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A Miller index that names a plane (not (0, 0, 0); else ValueError)."""
+    if not any(value):
+        raise ValueError("Miller index (0, 0, 0) is not a plane")
+    return value
+
+
+#: A plane (hkl) of a cell as given.
+Plane = Annotated[tuple[int, int, int], AfterValidator(check_plane)]
