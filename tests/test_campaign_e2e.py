@@ -301,6 +301,8 @@ def test_li_chemical_potentials_in_results(campaign_dir):
 
 
 def test_grain_boundaries_gb_sites_and_neb_in_results(campaign_dir):
+    from lpsflow.descriptors.migration.jobs import unrelaxed
+
     d = campaign_dir["dir"]
     _, stores = _stores(d / "c.yaml")
     row = load("e2e", stores).iloc[0]
@@ -320,6 +322,10 @@ def test_grain_boundaries_gb_sites_and_neb_in_results(campaign_dir):
         grains = cell.site_properties["grain"]
         assert set(grains) == {"A", "B"}  # two grains
         assert doc["n_atoms_a"] + doc["n_atoms_b"] == len(cell)
+        # the start the relaxation kept: the screened cell, which hops are classed on
+        start = Structure.from_dict(doc["start_cell"])
+        assert start == Structure.from_dict(scr["gb"])
+        assert unrelaxed(doc, cell) == start
         if n_atoms:
             assert len(cell) == n_atoms
             assert scr["misorientation_angle"] == pytest.approx(angle, abs=1.0)

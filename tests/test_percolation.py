@@ -126,23 +126,57 @@ def test_spanning_prefix_counts_the_classes_a_path_needs():
     assert spanning_prefix(2, network[:1]) is None
 
 
-def test_a_spanning_request_computes_up_to_the_first_spanning_class():
+def test_a_spanning_request_computes_the_shortest_and_the_spanning_classes():
     """Simple cubic Li: nearest-neighbour hops (class 0) span at once."""
     from pymatgen.core import Lattice, Structure
 
-    from lpsflow.descriptors.migration.jobs import HopRequest, hops_needed
+    from lpsflow.descriptors.migration.jobs import HopRequest, classes_needed
     from lpsflow.structures.hops import hop_network
 
     cell = Structure(Lattice.cubic(3.0), ["Li"], [[0, 0, 0]])
     cell.make_supercell([3, 3, 3])
-    _, network = hop_network(cell, max_distance=4.5)
-    assert hops_needed(27, network, "bulk", HopRequest(n_hops=5, spanning=True)) == 1
-    assert hops_needed(27, network, "bulk", HopRequest(n_hops=2)) == 2
+    classes, network = hop_network(cell, max_distance=4.5)
+    span = HopRequest(n_hops=5, spanning=True)
+    assert classes_needed(27, network, "bulk", span, len(classes)) == [0]
+    assert classes_needed(27, network, "bulk", HopRequest(n_hops=2), 2) == [0, 1]
+    assert classes_needed(27, network, "bulk", HopRequest(n_hops=3), 2) == [0, 1]
     diagonals = [row for row in network if row[3] == 1]  # face diagonals only
     relabelled = [(i, j, im, 0) for i, j, im, _ in diagonals]
-    assert hops_needed(27, relabelled, "gb", HopRequest(n_hops=4, spanning=True)) == 1
+    assert classes_needed(27, relabelled, "gb", span, 1) == [0]
     # nothing can span: the shortest only (more NEBs would not make a path)
-    assert hops_needed(27, [], "bulk", HopRequest(n_hops=4, spanning=True)) == 1
+    assert classes_needed(27, [], "bulk", span, 0) == [0]
+    # a chain that needs classes 0 and 3 (1, 2 are closed pairs): 1 and 2 skipped
+    chain = [
+        (0, 1, (0, 0, 0), 0),
+        (2, 3, (0, 0, 0), 1),
+        (3, 2, (0, 0, 0), 2),
+        (1, 0, (1, 0, 0), 3),
+    ]
+    assert classes_needed(4, chain, "bulk", span, 4) == [0, 3]
+    assert classes_needed(4, chain, "bulk", HopRequest(n_hops=1, spanning=True), 4) == [
+        0
+    ]  # more classes than allowed: the shortest only
+
+
+def test_spanning_classes_keep_the_bottleneck_and_drop_the_rest():
+    """Two sites, classes shortest first: 0 joins them, 1 is a closed loop
+    inside the cell, 2 a short detour that does not wind, 3 closes a loop
+    along a; 4 (longer) would span along b. The spanning set is {0, 3}: 1 and 2
+    are not needed, 4 is longer than the bottleneck."""
+    from lpsflow.analysis.percolation import spanning_classes
+
+    network = [
+        (0, 1, (0, 0, 0), 0),
+        (0, 1, (0, 0, 0), 1),
+        (1, 1, (0, 0, 0), 2),
+        (1, 0, (1, 0, 0), 3),
+        (0, 0, (0, 1, 0), 4),
+    ]
+    assert spanning_classes(2, network) == [0, 3]
+    assert spanning_classes(2, network, axes=(1,)) == [4]  # a self-loop along b
+    assert spanning_classes(2, network, axes=(2,)) is None
+    # one class can do it alone, though a shorter one joins the sites first
+    assert spanning_classes(2, [(0, 1, (0, 0, 0), 0), (0, 0, (1, 0, 0), 1)]) == [1]
 
 
 def test_neb_settings_take_a_number_or_spanning():
@@ -273,6 +307,8 @@ def test_relaxation_noise_does_not_split_the_unrelaxed_classes():
     classes, network = hop_network(shaken, reference=start)
     assert len(noisy) > 2 * len(ref_classes)
     assert len(classes) == len(ref_classes)
+    lengths = [c.distance for c in classes]  # numbered by the shaken cell's lengths
+    assert lengths == sorted(lengths)
     # pairs near the 4.5 A cut-off may come or go (and wrapped atoms change the
     # image): the pairs of both keep the start's class
     ref_class = {(i, j): c for i, j, _, c in ref_net}

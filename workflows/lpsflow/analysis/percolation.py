@@ -128,3 +128,34 @@ def spanning_prefix(
     edges = [Edge(i, j, image, float(c)) for i, j, image, c in network]
     first = percolation_barrier(n_sites, edges, axes).barrier
     return None if first is None else int(first) + 1
+
+
+def spanning_classes(
+    n_sites: int,
+    network: Sequence[tuple[int, int, tuple[int, int, int], int]],
+    axes: Sequence[int] = (0, 1, 2),
+) -> list[int] | None:
+    """Few hop classes whose hops span the cell, none longer than it takes.
+
+    The geometric bottleneck first: the classes up to :func:`spanning_prefix`
+    (numbered shortest first) hold the spanning paths whose longest hop is as
+    short as any can be. Most of those classes are not on such a path; they
+    are dropped one at a time, longest first (the bottleneck class itself
+    cannot go), while the rest still span. What remains is irreducible: every
+    class in it is needed for the path. A GB cell whose 13-14 classes span
+    after the shortest-first prefix spans with 4 of them. None: the classes
+    never span.
+    """
+    prefix = spanning_prefix(n_sites, network, axes)
+    if prefix is None:
+        return None
+
+    def spans(keep: set[int]) -> bool:
+        edges = [Edge(i, j, im, 0.0) for i, j, im, c in network if c in keep]
+        return percolation_barrier(n_sites, edges, axes).barrier is not None
+
+    keep = set(range(prefix))
+    for c in range(prefix - 2, -1, -1):
+        if spans(keep - {c}):
+            keep.discard(c)
+    return sorted(keep)

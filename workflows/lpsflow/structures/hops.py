@@ -97,10 +97,10 @@ def hop_network(
     Returns the classes (one :class:`Hop` each, shortest first, with its
     multiplicity) and the network: (i, j, image of j, class index) for every Li-Li
     pair of the region within ``max_distance``, each once. ``reference``: the same
-    atoms in the same order before relaxation; pairs are classed (and ordered) by
-    their length and end environments there, so a relaxation's small distortions
-    do not split a class of the unrelaxed cell (the pairs and hops stay those of
-    ``host``).
+    atoms in the same order before relaxation; pairs are classed by their length
+    and end environments there, so a relaxation's small distortions do not split
+    a class of the unrelaxed cell (the pairs and hops stay those of ``host``, and
+    the classes are numbered by their hop's length in ``host``).
     """
     if reference is not None and [s.species_string for s in reference] != [
         s.species_string for s in host
@@ -195,7 +195,13 @@ def hop_network(
                 region=region,
             )
         )
-    return hops, network
+    if reference is None:
+        return hops, network
+    # judged on the start, numbered by the relaxed length of each class's hop:
+    # "shortest first" is the relaxed cell's, where the hops run
+    order = sorted(range(len(hops)), key=lambda k: (round(hops[k].distance, 4), k))
+    new = {old: k for k, old in enumerate(order)}
+    return [hops[k] for k in order], [(i, j, im, new[c]) for i, j, im, c in network]
 
 
 def reversed_pairs(

@@ -353,6 +353,7 @@ def gb_energy_job(
         ),
         calculator=s_gb.calculator,
         relaxed_cell=relaxed,
+        start_cell=cell,
         jobs={"gb": gb["uuid"], "bulk_a": ref_a["uuid"], "bulk_b": ref_b["uuid"]},
         reason="; ".join(reasons),
     )

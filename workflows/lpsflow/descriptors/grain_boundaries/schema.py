@@ -166,6 +166,11 @@ class GBEnergyDoc(BaseModel):
         description="The relaxed GB cell, with the screened cell's grain/layer site "
         "properties and properties['gb'] (boundary planes) restored.",
     )
+    start_cell: Structure | None = Field(
+        None,
+        description="The screened cell the relaxation started from (same atoms, "
+        "same order): hop classes of the boundary are judged on it.",
+    )
     jobs: dict[str, str] = Field(
         default_factory=dict, description="Job ids of the gb and bulk relaxations."
     )

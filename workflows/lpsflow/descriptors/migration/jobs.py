@@ -26,7 +26,7 @@ from jobflow import job
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
-from lpsflow.analysis.percolation import Edge, percolation_barrier, spanning_prefix
+from lpsflow.analysis.percolation import Edge, percolation_barrier, spanning_classes
 from lpsflow.calculators.outputs import as_plain
 from lpsflow.descriptors.migration.neb import NebDoc, run_neb
 from lpsflow.descriptors.mu_li.jobs import host_structure, supercell_for
@@ -51,6 +51,11 @@ class HopInfo(BaseModel):
     multiplicity: int = Field(
         1, description="Equivalent pairs (same length and environments) it stands for."
     )
+    hop_class: int | None = Field(
+        None,
+        description="Its class among the path region's hop classes (shortest "
+        "first; the network's class index).",
+    )
 
 
 class SelectedHops(BaseModel):
@@ -68,9 +73,19 @@ class SelectedHops(BaseModel):
 
 
 def selected_hops(
-    label: str, path: str, host: dict, cell: Structure, host_ok: bool, hops: list[Hop]
+    label: str,
+    path: str,
+    host: dict,
+    cell: Structure,
+    host_ok: bool,
+    hops: list[Hop],
+    class_ids: list[int] | None = None,
 ) -> dict[str, Any]:
-    """The :class:`SelectedHops` fields (for the documents that extend it)."""
+    """The :class:`SelectedHops` fields (for the documents that extend it).
+
+    ``class_ids``: each hop's class index (default: the first classes in order).
+    """
+    ids = list(range(len(hops))) if class_ids is None else class_ids
     return {
         "label": label,
         "path": path,
@@ -79,8 +94,14 @@ def selected_hops(
         "host_job": host["uuid"],
         "host_converged": host_ok,
         "hops": [
-            HopInfo(i=h.i, j=h.j, distance=h.distance, multiplicity=h.multiplicity)
-            for h in hops
+            HopInfo(
+                i=h.i,
+                j=h.j,
+                distance=h.distance,
+                multiplicity=h.multiplicity,
+                hop_class=c,
+            )
+            for h, c in zip(hops, ids, strict=True)
         ],
     }
 
@@ -166,11 +187,12 @@ class HopRequest(Spec):
     )
     spanning: bool = Field(
         False,
-        description="Compute the shortest classes up to the first that lets the "
-        "path's hops span the cell (geometric percolation), at most ``n_hops``; "
-        "only the shortest when no class within max_distance lets them span. "
-        "Pairs are then classed on the host's unrelaxed start, where the task "
-        "document keeps it.",
+        description="Compute the shortest class and the fewest classes, no "
+        "longer than needed, whose hops span the cell (geometric percolation, "
+        ":func:`~lpsflow.analysis.percolation.spanning_classes`), at most "
+        "``n_hops``; only the shortest when no classes within max_distance span "
+        "or more than n_hops are needed. Pairs are then classed on the host's "
+        "unrelaxed start, where its document keeps it.",
     )
     window: float = Field(
         3.0, description="Both Li within this distance of a boundary plane (A; gb)."
@@ -195,8 +217,8 @@ def host_hops(
 ) -> tuple[dict[str, Any], Structure, bool, tuple | None, list[Hop]]:
     """The host used, its (super)cell, convergence, supercell and selected hops."""
     host, cell, host_ok, supercell, classes, network, _ = host_network(path, host, hops)
-    n = hops_needed(len(cell), network, path, hops)
-    return host, cell, host_ok, supercell, classes[:n]
+    ids = classes_needed(len(cell), network, path, hops, len(classes))
+    return host, cell, host_ok, supercell, [classes[k] for k in ids]
 
 
 def path_axes(path: str) -> tuple[int, ...]:
@@ -207,12 +229,21 @@ def path_axes(path: str) -> tuple[int, ...]:
     return (0, 1) if path == "gb" else (0, 1, 2)
 
 
-def hops_needed(n_sites: int, network: list, path: str, hops: HopRequest) -> int:
-    """How many classes (shortest first) the request computes."""
+def classes_needed(
+    n_sites: int, network: list, path: str, hops: HopRequest, n_classes: int
+) -> list[int]:
+    """The hop classes (indices, shortest first) the request computes.
+
+    A number: the first ``n_hops``. ``spanning``: the shortest class and
+    :func:`~lpsflow.analysis.percolation.spanning_classes`; the shortest alone
+    when nothing spans or the path needs more than ``n_hops`` classes (a
+    percolation barrier would not come of them).
+    """
     if not hops.spanning:
-        return hops.n_hops
-    k = spanning_prefix(n_sites, network, path_axes(path))
-    return 1 if k is None else min(k, hops.n_hops)  # never spans: the shortest
+        return list(range(min(hops.n_hops, n_classes)))
+    span = spanning_classes(n_sites, network, path_axes(path))
+    ids = sorted({0, *(span or [])})
+    return ids if span is not None and len(ids) <= hops.n_hops else [0]
 
 
 def host_network(
@@ -256,10 +287,12 @@ def unrelaxed(doc: Any, relaxed: Structure) -> Structure | None:
     """The starting cell of a relaxation (same atoms, same order), else None.
 
     Read from the task document's input (atomate2's forcefield and VASP
-    documents keep it); a GB energy document has none.
+    documents keep it) or a GB energy document's ``start_cell``.
     """
-    given = as_plain(doc).get("input") or {}
+    plain = as_plain(doc)
+    given = plain.get("input") or {}
     raw = given.get("mol_or_struct") or given.get("structure")
+    raw = raw or plain.get("start_cell")
     if raw is None:
         return None
     start = raw if isinstance(raw, Structure) else Structure.from_dict(raw)
@@ -307,7 +340,8 @@ def neb_hop_job(
     host, cell, host_ok, supercell, classes, network, start = host_network(
         path, host, request
     )
-    hops = classes[: hops_needed(len(cell), network, path, request)]
+    ids = classes_needed(len(cell), network, path, request, len(classes))
+    hops = [classes[k] for k in ids]
     sel = NEB_PATHS[path]
     calc = mlip_calculator(model, device)
     runs = []
@@ -327,7 +361,7 @@ def neb_hop_job(
             )
         )
     doc = NebHopsDoc.from_runs(
-        selected_hops(label, path, host, cell, host_ok, hops),
+        selected_hops(label, path, host, cell, host_ok, hops, ids),
         runs,
         calculator=model,
         settings={
@@ -337,7 +371,7 @@ def neb_hop_job(
         },
     )  # fmt: skip
     flips = reversed_pairs(cell, classes, network, reference=start)
-    return with_percolation(doc, len(cell), len(classes), network, path, flips)
+    return with_percolation(doc, len(cell), len(classes), network, path, flips, ids)
 
 
 def with_percolation(
@@ -347,6 +381,7 @@ def with_percolation(
     network: list,
     path: str,
     flips: list[bool] | None = None,
+    class_ids: list[int] | None = None,
 ) -> NebHopsDoc:
     """``doc`` with the percolation barriers of the classes its runs computed.
 
@@ -359,10 +394,12 @@ def with_percolation(
     class's saddle energy, each site by the energy of a vacancy there (the band
     endpoints: initial = vacancy at the hop's ``j``, final = at its ``i``; the
     lowest where several bands give one), saddle at spanning minus the lowest
-    site of the spanning cluster.
+    site of the spanning cluster. ``class_ids``: the class of each run (default:
+    run k is class k).
     """
+    ids = list(range(len(doc.runs))) if class_ids is None else class_ids
     done = {
-        k: r.energies
+        ids[k]: r.energies
         for k, r in enumerate(doc.runs)
         if r.converged and r.energies and r.relative_energies
     }
