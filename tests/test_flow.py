@@ -311,3 +311,26 @@ def test_bulk_hops_run_in_the_core_at_the_campaigns_x():
     assert hosts("neb:bulk:Al2S3") == [
         cflow.roles[f"relax:core:Al2S3:{s}:1/4:0"] for s in ("Li-site", "empty-site")
     ]
+
+
+def test_one_gb_kind_takes_its_core_grain_at_its_own_x():
+    """grain_boundaries.hetero.core_x: the hetero GB's core grain at the study's
+    x while the core/core GB stays at grain_boundaries.core_x; homo has none."""
+    data = {**BASE, "doping": {"x": "1/8", "relax_top": 1}}
+    gbs = {"hetero": {"core_x": "1/8", "max_area": 420}}
+    cflow = build_campaign(campaign_from_dict({**data, "grain_boundaries": gbs}))
+    jobs = {j.uuid: j for j in cflow.flow.jobs}
+
+    def grain_a(kind):
+        screen = arguments(jobs[cflow.roles[f"screen:gb:{kind}:Al2S3"]])
+        return [h["uuid"] for h in screen["bulk_a"]]
+
+    schemes = ("Li-site", "empty-site")
+    assert grain_a("hetero") == [
+        cflow.roles[f"relax:core:Al2S3:{s}:0"] for s in schemes
+    ]
+    assert grain_a("core") == [
+        cflow.roles[f"relax:core:Al2S3:{s}:1/4:0"] for s in schemes
+    ]
+    with pytest.raises(ConfigError, match=r"grain_boundaries\.homo: core_x: the homo"):
+        campaign_from_dict({**data, "grain_boundaries": {"homo": {"core_x": "1/8"}}})

@@ -208,3 +208,13 @@ def test_no_coincidence_names_the_area_that_would_do(core):
     assert gb_match(core, (1, 0, 0), max_area=area + 1).match.area == (
         pytest.approx(area, abs=0.5)
     )  # the advice works
+
+
+def test_the_advised_area_covers_both_grains_of_a_hetero_match(li7, core):
+    """ZSL bounds both grains' areas: the advice is the larger of the two."""
+    kw = {"max_strain": 0.07, "max_length_tol": 0.08, "max_angle_tol": 0.08}
+    with pytest.raises(StructureError) as err:
+        gb_match(core, (1, 0, 0), li7, (0, 1, 0), flip=None, max_area=250.0, **kw)
+    needs = int(re.search(r"needs max_area >= (\d+)", str(err.value))[1])
+    found = gb_match(core, (1, 0, 0), li7, (0, 1, 0), flip=None, max_area=needs, **kw)
+    assert max(found.match.area, found.match.film_area) <= needs

@@ -194,6 +194,13 @@ class Campaign(Strict):
         """
         return self.grain_boundaries.core_x or self.interfaces.core_x or self.doping.x
 
+    def gb_kind_x(self, kind: str) -> float:
+        """Dopant content of one GB kind's core grain.
+
+        ``grain_boundaries.<kind>.core_x``, else :attr:`gb_core_x`.
+        """
+        return getattr(self.grain_boundaries, kind).core_x or self.gb_core_x
+
     @property
     def neb_core_x(self) -> float:
         """Dopant content of the core hosting the bulk hops.

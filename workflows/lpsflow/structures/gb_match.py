@@ -262,9 +262,11 @@ def gb_match(
                     max_area_ratio_tol=max_area_ratio_tol, slab_a=slab_a,
                     slab_b=slab_b, symprec=symprec, parent=parent, probe=False,
                 )  # fmt: skip
+                needs = max(near.match.area, near.match.film_area)  # both sides
                 hint = (
                     f"; the smallest match within {PROBE_AREA:g}x that area: "
-                    f"{near.match.area:.0f} A^2 (Sigma {near.sigma:.0f})"
+                    f"{near.match.area:.0f} A^2 (Sigma {near.sigma:.0f}), which "
+                    f"needs max_area >= {math.ceil(needs)}"
                 )
             except StructureError:
                 pass

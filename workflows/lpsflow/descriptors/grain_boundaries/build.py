@@ -19,9 +19,11 @@ def build(b: CampaignBuild) -> None:
         return
     li7 = b.relaxed["Li7P3S11"]
     for acc in b.accelerants:
-        _, hosts = b.core_cells(acc, c.gb_core_x)
         for kind in ("core", "hetero"):
-            if hosts and kind in gbs.kinds:
+            if kind not in gbs.kinds:
+                continue
+            _, hosts = b.core_cells(acc, c.gb_kind_x(kind))
+            if hosts:
                 grain_boundary(b, kind, acc.formula, hosts, [li7])
     if "homo" in gbs.kinds:
         grain_boundary(b, "homo", "Li7P3S11", [li7], None)

@@ -168,14 +168,17 @@ def check_grain_boundaries(campaign: Campaign) -> dict[str, GBMatch]:
         return {}
     overrides = campaign.structure_overrides
     li7 = load_structure("Li7P3S11", overrides)
-    core = doped_stand_in(campaign, campaign.gb_core_x)
     host = load_structure("Li3PS4", overrides)
     out = {}
     for kind in gbs.kinds:
         st = getattr(gbs, kind)
         ma, mb = GB_MILLERS[kind]
         ma, mb = tuple(st.miller_a or ma), tuple(st.miller_b or mb)
-        a = li7 if kind == "homo" else core
+        a = (
+            li7
+            if kind == "homo"
+            else doped_stand_in(campaign, campaign.gb_kind_x(kind))
+        )
         b_bulk, b_miller = (li7, mb) if kind == "hetero" else (None, None)
         if kind != "hetero" and mb != ma:  # asymmetric: grain A's bulk on mb
             b_bulk, b_miller = a, mb
