@@ -317,7 +317,10 @@ def test_one_gb_kind_takes_its_core_grain_at_its_own_x():
     """grain_boundaries.hetero.core_x: the hetero GB's core grain at the study's
     x while the core/core GB stays at grain_boundaries.core_x; homo has none."""
     data = {**BASE, "doping": {"x": "1/8", "relax_top": 1}}
-    gbs = {"hetero": {"core_x": "1/8", "max_area": 420}}
+    hetero = {"layers_a": 1, "layers_b": 1, "flip": None, "max_area": 420,
+              "max_strain": 0.07, "max_length_tol": 0.08,
+              "max_angle_tol": 0.08}  # fmt: skip
+    gbs = {"hetero": {**hetero, "core_x": "1/8"}}
     cflow = build_campaign(campaign_from_dict({**data, "grain_boundaries": gbs}))
     jobs = {j.uuid: j for j in cflow.flow.jobs}
 
@@ -333,4 +336,5 @@ def test_one_gb_kind_takes_its_core_grain_at_its_own_x():
         cflow.roles[f"relax:core:Al2S3:{s}:1/4:0"] for s in schemes
     ]
     with pytest.raises(ConfigError, match=r"grain_boundaries\.homo: core_x: the homo"):
-        campaign_from_dict({**data, "grain_boundaries": {"homo": {"core_x": "1/8"}}})
+        homo = {"layers_a": 1, "layers_b": 1, "core_x": "1/8"}
+        campaign_from_dict({**data, "grain_boundaries": {"homo": homo}})

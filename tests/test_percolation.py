@@ -144,7 +144,8 @@ def test_a_spanning_request_computes_the_shortest_and_the_spanning_classes():
     relabelled = [(i, j, im, 0) for i, j, im, _ in diagonals]
     assert classes_needed(27, relabelled, "gb", span, 1) == [0]
     # nothing can span: the shortest only (more NEBs would not make a path)
-    assert classes_needed(27, [], "bulk", span, 0) == [0]
+    assert classes_needed(27, relabelled[:1], "bulk", span, 1) == [0]
+    assert classes_needed(27, [], "bulk", span, 0) == []  # no class at all
     # a chain that needs classes 0 and 3 (1, 2 are closed pairs): 1 and 2 skipped
     chain = [
         (0, 1, (0, 0, 0), 0),
@@ -153,9 +154,14 @@ def test_a_spanning_request_computes_the_shortest_and_the_spanning_classes():
         (1, 0, (1, 0, 0), 3),
     ]
     assert classes_needed(4, chain, "bulk", span, 4) == [0, 3]
-    assert classes_needed(4, chain, "bulk", HopRequest(n_hops=1, spanning=True), 4) == [
-        0
-    ]  # more classes than allowed: the shortest only
+    two = HopRequest(n_hops=2, spanning=True)
+    assert classes_needed(4, chain, "bulk", two, 4) == [0, 3]
+    one = HopRequest(n_hops=1, spanning=True)
+    assert classes_needed(4, chain, "bulk", one, 4) == [0]  # more than allowed
+    # the spanning set fills the cap: the shortest class gives way
+    skip = [(0, 1, (0, 0, 0), 1), (1, 0, (1, 0, 0), 2), (2, 3, (0, 0, 0), 0)]
+    assert classes_needed(4, skip, "bulk", two, 3) == [1, 2]
+    assert classes_needed(4, skip, "bulk", span, 3) == [0, 1, 2]
 
 
 def test_spanning_classes_keep_the_bottleneck_and_drop_the_rest():
@@ -328,3 +334,24 @@ def test_relaxation_noise_does_not_split_the_unrelaxed_classes():
     other = start.copy()
     other.replace(0, "Na")
     assert unrelaxed({"input": {"structure": other}}, shaken) is None
+
+
+def test_pairs_to_two_images_of_one_site_stay_apart_on_the_start():
+    """Li at x = 0 and 1.8 A in a 6 A cell: the 1.8 A and 4.2 A pairs join the
+    same two sites (different images). Judged on the start they stay two
+    classes, also when the relaxation moved an atom across the cell face."""
+    from pymatgen.core import Lattice, Structure
+
+    from lpsflow.structures.hops import hop_network
+
+    start = Structure(
+        Lattice.orthorhombic(6.0, 9.0, 9.0), ["Li", "Li"], [[0.01, 0, 0], [0.31, 0, 0]]
+    )
+    moved = start.copy()
+    moved.translate_sites([0], [-0.02, 0, 0], to_unit_cell=True)  # wraps to 0.99
+    assert moved.frac_coords[0][0] == pytest.approx(0.99)
+    for host in (start, moved):
+        classes, network = hop_network(host, max_distance=4.5, reference=start)
+        lengths = [round(c.distance, 2) for c in classes]
+        assert lengths == ([1.8, 4.2] if host is start else [1.92, 4.08])
+        assert sorted(c for *_, c in network) == [0, 1]

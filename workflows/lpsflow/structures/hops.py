@@ -125,12 +125,7 @@ def hop_network(
     kd = (
         dd[keep]
         if reference is None
-        else np.array(
-            [
-                reference.get_distance(int(i), int(j))
-                for i, j in zip(ii[keep], jj[keep], strict=True)
-            ]
-        )
+        else _reference_lengths(host, reference, ii[keep], jj[keep], images[keep])
     )  # the length a pair is classed by
     rows = sorted(
         zip(kd, ii[keep], jj[keep], images[keep], dd[keep], strict=True),
@@ -202,6 +197,26 @@ def hop_network(
     order = sorted(range(len(hops)), key=lambda k: (round(hops[k].distance, 4), k))
     new = {old: k for k, old in enumerate(order)}
     return [hops[k] for k in order], [(i, j, im, new[c]) for i, j, im, c in network]
+
+
+def _reference_lengths(
+    host: Structure,
+    reference: Structure,
+    ii: np.ndarray,
+    jj: np.ndarray,
+    images: np.ndarray,
+) -> np.ndarray:
+    """Length in ``reference`` of each pair (i, j + image) of ``host``.
+
+    The same pair, not the nearest image: two pairs of one site to two images
+    of another stay apart. An atom that a relaxation moved across a cell face
+    (its fractional coordinate wrapped) keeps its pair: the image is shifted
+    by the wrap.
+    """
+    wrap = np.rint(host.frac_coords - reference.frac_coords).astype(int)
+    image = images + wrap[jj] - wrap[ii]
+    frac = reference.frac_coords[jj] + image - reference.frac_coords[ii]
+    return np.linalg.norm(reference.lattice.get_cartesian_coords(frac), axis=1)
 
 
 def reversed_pairs(

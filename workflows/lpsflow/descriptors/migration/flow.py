@@ -47,8 +47,9 @@ class NebMaker(Maker):
         ``gb`` (along the boundary, in a GB cell) or ``bulk``.
     n_hops, window, max_distance, supercell, min_length
         Hop selection (:func:`~lpsflow.structures.hops.select_hops`) and the
-        supercell of bulk hops; ``n_hops="spanning"``: the shortest classes up to
-        the first whose hops span the cell (MLIP only).
+        supercell of bulk hops; ``n_hops="spanning"``: classes whose hops span
+        the cell and the shortest
+        (:func:`~lpsflow.descriptors.migration.jobs.classes_needed`; MLIP only).
     n_images, fmax, max_steps
         Intermediate images, force tolerance (eV/A) and steps of the band.
     options

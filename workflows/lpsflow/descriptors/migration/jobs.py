@@ -9,8 +9,9 @@ with :func:`~lpsflow.structures.hops.hop_endpoints` and runs
 :func:`~lpsflow.descriptors.migration.neb.run_neb` with the shared MLIP calculator.
 Paths:
 
-* ``gb``: hops with both Li within ``window`` of a boundary plane and in the same
-  grain (a jump *along* the GB), in the relaxed GB cell;
+* ``gb``: hops with both Li within ``window`` of a boundary plane (the GB core
+  region, in one grain or from one into the other), in the relaxed GB cell;
+  transport *along* the GB is a path of such hops spanning an in-plane axis;
 * ``bulk``: the shortest Li-Li hops of a relaxed bulk cell (a jump *across a
   grain*).
 
@@ -37,7 +38,7 @@ from lpsflow.structures.hops import Hop, hop_endpoints, hop_network, reversed_pa
 
 #: Hop selection per path: select_hops region and the grain filter.
 NEB_PATHS: dict[str, dict[str, Any]] = {
-    "gb": {"region": "gb", "across": False},
+    "gb": {"region": "gb", "across": None},
     "bulk": {"region": "bulk", "across": None},
 }
 
@@ -187,12 +188,12 @@ class HopRequest(Spec):
     )
     spanning: bool = Field(
         False,
-        description="Compute the shortest class and the fewest classes, no "
-        "longer than needed, whose hops span the cell (geometric percolation, "
-        ":func:`~lpsflow.analysis.percolation.spanning_classes`), at most "
-        "``n_hops``; only the shortest when no classes within max_distance span "
-        "or more than n_hops are needed. Pairs are then classed on the host's "
-        "unrelaxed start, where its document keeps it.",
+        description="Compute an irreducible set of classes whose hops span the "
+        "cell, none longer than the geometric bottleneck "
+        "(:func:`~lpsflow.analysis.percolation.spanning_classes`), and the "
+        "shortest class, at most ``n_hops``; only the shortest when no classes "
+        "within max_distance span or more than n_hops are needed. Pairs are then "
+        "classed on the host's unrelaxed start, where its document keeps it.",
     )
     window: float = Field(
         3.0, description="Both Li within this distance of a boundary plane (A; gb)."
@@ -234,16 +235,20 @@ def classes_needed(
 ) -> list[int]:
     """The hop classes (indices, shortest first) the request computes.
 
-    A number: the first ``n_hops``. ``spanning``: the shortest class and
-    :func:`~lpsflow.analysis.percolation.spanning_classes`; the shortest alone
-    when nothing spans or the path needs more than ``n_hops`` classes (a
-    percolation barrier would not come of them).
+    A number: the first ``n_hops``. ``spanning``: the classes of
+    :func:`~lpsflow.analysis.percolation.spanning_classes` and the shortest
+    class (when within ``n_hops``); the shortest alone when nothing spans or the
+    path needs more than ``n_hops`` classes (a percolation barrier would not
+    come of them).
     """
+    if n_classes == 0:
+        return []
     if not hops.spanning:
         return list(range(min(hops.n_hops, n_classes)))
     span = spanning_classes(n_sites, network, path_axes(path))
-    ids = sorted({0, *(span or [])})
-    return ids if span is not None and len(ids) <= hops.n_hops else [0]
+    if span is None or len(span) > hops.n_hops:
+        return [0]
+    return sorted({0, *span}) if len(span) < hops.n_hops else span
 
 
 def host_network(
@@ -355,7 +360,7 @@ def neb_hop_job(
                 n_images=n_images,
                 fmax=fmax,
                 max_steps=max_steps,
-                label=f"{label} {path} hop {k}",
+                label=f"{label} {path} hop class {ids[k]}",
                 calculator_name=model,
                 **neb_kwargs,
             )

@@ -150,7 +150,7 @@ def _faster_along(row: Mapping[str, Any], suffix: str, what: str) -> Verdict:
         if perc
         else " (no spanning path through the computed hop classes on both sides"
         + (f": classes computed/in region {classes}" if classes else "")
-        + "; neb.n_hops: spanning computes classes until they span)"
+        + "; neb.n_hops: spanning computes classes that span)"
     )
 
     def test(gb: float, bulk: float) -> tuple[float, bool, str]:

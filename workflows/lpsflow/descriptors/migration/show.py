@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lpsflow.descriptors.base import (
+    FAIL,
+    PASS,
     any_value,
     figure_section,
     fmt,
     has_value,
     per_accelerant,
+)
+from lpsflow.descriptors.migration.read import (
+    faster_along_gb,
+    faster_along_li7p3s11_gb,
 )
 from lpsflow.plots import curves
 from lpsflow.report_render import Section, Table, Text
@@ -30,29 +36,39 @@ def summary(df: pd.DataFrame) -> Section | None:
             "Li7P3S11 (homo GB / bulk)",
             fmt(r0["Ea_gb_Li7P3S11"]),
             fmt(r0["Ea_bulk_Li7P3S11"]),
-            "",
+            _verdict(faster_along_li7p3s11_gb(r0, None)),
         ]
     ]
     for acc, r in per_accelerant(df).iterrows():
-        gb, bulk = r["Ea_gb"], r["Ea_bulk"]
-        verdict = (
-            ""
-            if not (has_value(gb) and has_value(bulk))
-            else "faster along the GB"
-            if gb < bulk
-            else "not faster along the GB"
+        rows.append(
+            [
+                f"{acc} (hetero GB / core bulk)",
+                fmt(r["Ea_gb"]),
+                fmt(r["Ea_bulk"]),
+                _verdict(faster_along_gb(r, None)),
+            ]
         )
-        rows.append([f"{acc} (hetero GB / core bulk)", fmt(gb), fmt(bulk), verdict])
     blocks: list = [Table(["grains", "along the GB", "across the grain", ""], rows)]
     perc = _percolation(df)
     if perc:
         blocks.append(perc)
     return Section(
         "migration",
-        "Li vacancy migration barriers Ea = E_max - min(E_initial, E_final) (eV, "
-        "climbing-image NEB; '-' = not converged, reason in neb_reason_*)",
+        "Li vacancy migration barriers Ea = E_max - min(E_initial, E_final) of the "
+        "lowest single hop (eV, climbing-image NEB; '-' = not converged, reason in "
+        "neb_reason_*); the verdict compares percolation barriers where both "
+        "paths span",
         blocks,
     )
+
+
+def _verdict(verdict: tuple) -> str:
+    """The migration criterion's outcome and what it compared."""
+    _, _, status, reason = verdict
+    if status not in (PASS, FAIL):
+        return ""
+    on = "percolation" if reason.startswith("percolation") else "single hops"
+    return ("faster" if status == PASS else "not faster") + f" along the GB ({on})"
 
 
 def _percolation(df: pd.DataFrame) -> Text | None:
@@ -79,7 +95,7 @@ def _percolation(df: pd.DataFrame) -> Text | None:
         + "; ".join(parts)
         + ". The migration verdicts compare these where both paths of a pair "
         "span, else the lowest single-hop barriers (neb.n_hops: spanning computes "
-        "classes until they span)."
+        "classes that span)."
     )
 
 
