@@ -353,9 +353,9 @@ class GBKindSettings(MatchingSettings):
     core_x: OptionalX = Field(
         None,
         description="Dopant content of this kind's core grain (core, hetero); null: "
-        "grain_boundaries.core_x. The hetero GB of the quick settings matches at "
-        "404 A^2 on the x = 1/16 core (303 A^2 at 1/4; max_area 450 covers the "
-        "Li7P3S11 side's 447 A^2); the core/core GB would need 1617 A^2.",
+        "grain_boundaries.core_x. With the quick settings the hetero GB on the "
+        "relaxed x = 1/16 Al2S3 core needs 626 A^2 (303 A^2 at 1/4), the core/core "
+        "GB 1617 A^2.",
     )
 
     def builder_settings(self) -> dict[str, Any]:
