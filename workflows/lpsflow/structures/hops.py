@@ -6,7 +6,7 @@ A hop moves one Li from site ``i`` into a vacancy at a neighbouring Li site ``j`
 * ``region="bulk"`` (a bulk cell, or anywhere in a GB cell): all Li;
 * ``region="gb"``: both Li within ``window`` (A along the normal) of a boundary
   plane of a GB cell (planes from ``properties["gb"]["boundary_z"]``, see
-  :mod:`lpsflow.structures.grain_boundaries`), i.e. hops along the GB;
+  :mod:`lpsflow.structures.grain_boundaries`), i.e. hops in the GB region;
 * ``region="grain"``: both Li farther than ``window`` from every plane (the grain
   interior of a GB cell, the "across a grain" reference).
 
