@@ -136,9 +136,14 @@ def faster_along_li7p3s11_gb(row: Mapping[str, Any], cfg: RankingConfig) -> Verd
     )
 
 
+def compares_paths(row: Mapping[str, Any], suffix: str = "") -> bool:
+    """A migration criterion compares percolation barriers: both paths span."""
+    return all(number(row, f"Ea_perc_{p}{suffix}") is not None for p in ("gb", "bulk"))
+
+
 def _faster_along(row: Mapping[str, Any], suffix: str, what: str) -> Verdict:
     """Percolation barriers when both paths span, else the lowest single hops."""
-    perc = all(number(row, f"Ea_perc_{p}{suffix}") is not None for p in ("gb", "bulk"))
+    perc = compares_paths(row, suffix)
     kind = "percolation" if perc else "lowest single-hop"
     classes = ", ".join(
         f"{p} {row.get(f'hop_classes_{p}{suffix}')}"

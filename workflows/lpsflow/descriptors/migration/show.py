@@ -14,6 +14,7 @@ from lpsflow.descriptors.base import (
     per_accelerant,
 )
 from lpsflow.descriptors.migration.read import (
+    compares_paths,
     faster_along_gb,
     faster_along_li7p3s11_gb,
 )
@@ -66,16 +67,16 @@ def _row(name: str, row: pd.Series, suffix: str, verdict: tuple) -> list[str]:
         fmt(row.get(f"Ea_perc_gb{suffix}")),
         fmt(row.get(f"Ea_perc_bulk{suffix}")),
         f"{fmt(row.get(f'Ea_gb{suffix}'))} / {fmt(row.get(f'Ea_bulk{suffix}'))}",
-        _verdict(verdict),
+        _verdict(verdict, compares_paths(row, suffix)),
     ]
 
 
-def _verdict(verdict: tuple) -> str:
-    """The migration criterion's outcome and what it compared."""
-    _, _, status, reason = verdict
+def _verdict(verdict: tuple, paths: bool) -> str:
+    """The migration criterion's outcome and what it compared (``paths``)."""
+    status = verdict[2]
     if status not in (PASS, FAIL):
         return ""
-    on = "percolation" if reason.startswith("percolation") else "single hops"
+    on = "percolation" if paths else "single hops"
     return ("faster" if status == PASS else "not faster") + f" along the GB ({on})"
 
 
