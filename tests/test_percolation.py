@@ -203,6 +203,8 @@ def test_the_migration_criterion_compares_percolation_barriers_when_both_span():
     from lpsflow.descriptors.migration.read import faster_along_gb
 
     row = {"Ea_gb": 0.20, "Ea_bulk": 0.30, "Ea_perc_gb": 0.45, "Ea_perc_bulk": 0.35}
+    for col in list(row):  # every class of each region computed: exact
+        row |= {f"{col}_spread": 0.0, f"{col}_samples": 3}
     value, _, status, reason = faster_along_gb(row, None)
     assert value == pytest.approx(0.10) and status == "fail"
     assert reason.startswith("percolation Ea")
@@ -210,6 +212,11 @@ def test_the_migration_criterion_compares_percolation_barriers_when_both_span():
     value, _, status, reason = faster_along_gb(row, None)
     assert value == pytest.approx(-0.10) and status == "pass"
     assert "lowest single-hop" in reason and "neb.n_hops: spanning" in reason
+    row["Ea_perc_gb_spread"] = 0.2  # classes left: could fall below the grain's
+    row["Ea_perc_bulk"] = 0.35
+    value, _, status, reason = faster_along_gb(row, None)
+    assert status == "undecided" and "inside the spread 0.2" in reason
+    row["Ea_perc_bulk"] = None
     row["hop_classes_gb"], row["hop_classes_bulk"] = "1/22", "1/25"
     assert (
         "classes computed/in region gb 1/22, bulk 1/25" in faster_along_gb(row, None)[3]

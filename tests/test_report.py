@@ -36,7 +36,36 @@ def _bounds(sol, x) -> dict | None:
     return {"Li7P3S11": one, "Li2S": dict(one)}
 
 
+#: Criterion columns given a sampled spread by :func:`_row` (1 meV, 2 samples).
+SAMPLED = (
+    "dE_core_minus_Li7P3S11",
+    "E_sol",
+    "E_sol_Li2S_rich",
+    "E_bind_hetero",
+    "E_bind_homo",
+    "mu_Li_core",
+    "mu_Li_Li7P3S11",
+    *(
+        f"{e}_{p}{x}"
+        for e in ("Ea", "Ea_perc")
+        for p in ("gb", "bulk")
+        for x in ("", "_Li7P3S11")
+    ),
+)
+
+
 def _row(acc, d_core, sol, x, scheme="Li-site", calc="mlip:CHGNet", **extra):
+    """A results row; each criterion column with a value gets spread 0.001 from
+    2 samples unless ``extra`` gives its ``_spread`` / ``_samples``."""
+    row = _plain_row(acc, d_core, sol, x, scheme, calc, **extra)
+    for col in SAMPLED:
+        if row.get(col) is not None:
+            row.setdefault(f"{col}_spread", 0.001)
+            row.setdefault(f"{col}_samples", 2)
+    return row
+
+
+def _plain_row(acc, d_core, sol, x, scheme, calc, **extra):
     li7 = -0.10
     return {
         "accelerant": acc,
@@ -119,26 +148,58 @@ def test_future_columns_are_read_when_present():
     assert {c.key: c for c in rk.evaluate(row)}["binding"].status == "not computed"
 
 
-def test_binding_within_the_spread_of_one_start_is_flagged():
-    """|dE_bind| below binding_noise from one interface start is not a verdict to
-    trust (another registry flipped it on the quick campaign); the pass/fail and
-    score do not change, the reason says so."""
-    row = _row("Al2S3", -0.02, "1/8", 0.125, E_bind_hetero=-0.0069, E_bind_homo=-0.0077)
+def test_binding_within_the_spread_of_one_start_is_undecided():
+    """With one interface start per n, dE_bind inside binding_noise (the spread
+    another registry showed on the quick campaign) is undecided, not a verdict;
+    sampled spreads, a clear margin or a zero assumed spread decide it."""
+    one = {"E_bind_hetero_samples": 1, "E_bind_homo_samples": 1}
+    one |= {"E_bind_hetero_spread": None, "E_bind_homo_spread": None}
+    row = _row(
+        "Al2S3", -0.02, "1/8", 0.125, E_bind_hetero=-0.0069, E_bind_homo=-0.0077, **one
+    )
     res = {c.key: c for c in rk.evaluate(row)}["binding"]
-    assert res.status == "fail" and "not resolved" in res.reason
+    assert res.status == "undecided" and "one sample, spread assumed" in res.reason
     assert "relax_top" in res.reason
-    row["binding_starts_hetero"] = 2  # relaxed from two registries: a verdict
+    assert rk.rank(_table(row))[0].undecided == 1.0
+    row |= {"E_bind_hetero_spread": 2e-4, "E_bind_hetero_samples": 2}
+    row |= {"E_bind_homo_spread": 3e-4, "E_bind_homo_samples": 3}
     res2 = {c.key: c for c in rk.evaluate(row)}["binding"]
-    assert res2.status == "fail" and "not resolved" not in res2.reason
-    row["binding_starts_hetero"] = 1
-    row["E_bind_hetero"] = -0.0120  # 4.3 meV/A^2 apart: clear
-    assert "not resolved" not in {c.key: c for c in rk.evaluate(row)}["binding"].reason
+    assert res2.status == "fail" and "spread 0.0005" in res2.reason  # 0.8 > 0.5 meV
+    row |= {"E_bind_homo_spread": 7e-4}  # 0.8 meV apart, 0.9 meV spread
+    assert {c.key: c for c in rk.evaluate(row)}["binding"].status == "undecided"
+    row |= one | {"E_bind_hetero": -0.0120}  # 4.3 meV/A^2 apart: clear
+    assert {c.key: c for c in rk.evaluate(row)}["binding"].status == "pass"
     tight = rk.RankingConfig(binding_noise=0.0)
     row["E_bind_hetero"] = -0.0069
-    assert (
-        "not resolved"
-        not in {c.key: c for c in rk.evaluate(row, tight)}["binding"].reason
-    )
+    assert {c.key: c for c in rk.evaluate(row, tight)}["binding"].status == "fail"
+
+
+def test_unknown_spread_is_undecided_and_never_breaks_a_tie():
+    """A criterion resting on one sample (no spread) is undecided; values within
+    each other's spread do not order a tie (the next criterion, then the name,
+    does), values apart do."""
+    a = _row("Al2S3", -0.02, "1/8", 0.125)
+    a |= {"dE_core_minus_Li7P3S11_spread": None, "dE_core_minus_Li7P3S11_samples": 1}
+    res = {c.key: c for c in rk.evaluate(a)}["formation"]
+    assert res.status == "undecided" and "spread unknown" in res.reason
+    assert "doping.relax_top" in res.reason and res.spread is None
+    # Tied on score; B's formation margin is lower but inside the spreads.
+    b = _row("B2S3", -0.05, "1/8", 0.125, dE_core_minus_Li7P3S11_spread=0.03)
+    c = _row("Cs2S", -0.10, "1/8", 0.125, dE_core_minus_Li7P3S11_spread=0.03)
+    cfg = rk.RankingConfig(order_by=["formation"])
+    ranked = rk.rank(_table(c, b), cfg)
+    assert [r.status("formation") for r in ranked] == ["pass", "pass"]
+    assert [r.accelerant for r in ranked] == ["B2S3", "Cs2S"]  # level: by name
+    assert ranked[0].criteria[0].spread == pytest.approx(0.03)
+    c["dE_core_minus_Li7P3S11_spread"] = 0.01  # -0.10 +/- 0.01 vs -0.05 +/- 0.03
+    assert [r.accelerant for r in rk.rank(_table(b, c), cfg)] == ["Cs2S", "B2S3"]
+    # a third row bridging both puts all three on one level
+    d = _row("Ag2S", -0.075, "1/8", 0.125, dE_core_minus_Li7P3S11_spread=0.02)
+    order = [r.accelerant for r in rk.rank(_table(b, c, d), cfg)]
+    assert order == ["Ag2S", "B2S3", "Cs2S"]
+    c["dE_core_minus_Li7P3S11_spread"] = None  # one unknown: all level
+    order = [r.accelerant for r in rk.rank(_table(c, b), cfg)]
+    assert order == ["B2S3", "Cs2S"]
 
 
 def test_rank_order_score_and_weights():
@@ -462,6 +523,8 @@ def test_api_and_cli_numbers_agree_and_round_trip(camp):
         "converged",
         "state",
         "dE_core",
+        "dE_core_spread",  # a selected descriptor keeps its spread
+        "dE_core_samples",
         "job_core",
     }
     assert sel[0]["dE_core"] == pytest.approx(api["dE_core"][0], abs=1e-9)

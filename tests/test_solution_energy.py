@@ -144,17 +144,20 @@ def test_beside_a_stable_li7p3s11_e_sol_is_the_hull_energy_per_dopant():
 
 
 @pytest.mark.parametrize(
-    ("e", "rich", "status"),
+    ("e", "rich", "spread", "status"),
     [
-        (-0.4, -0.1, PASS),
-        (0.2, 0.7, FAIL),
-        (-0.4, 0.7, UNDECIDED),
-        (0.7, -0.7, UNDECIDED),
+        (-0.4, -0.1, 0.05, PASS),
+        (0.2, 0.7, 0.05, FAIL),
+        (-0.4, 0.7, 0.05, UNDECIDED),  # the sign follows the sample's Li2S
+        (0.7, -0.7, 0.05, UNDECIDED),
+        (-0.4, -0.1, 0.2, UNDECIDED),  # -0.1 is inside the arrangements' spread
+        (0.2, 0.7, None, UNDECIDED),  # one arrangement: spread unknown
     ],
 )
-def test_verdict_is_decided_only_when_both_conditions_agree(e, rich, status):
-    value, _, got, reason = dissolves(
-        {"E_sol": e, "E_sol_Li2S_rich": rich}, RankingConfig()
-    )
+def test_verdict_is_decided_only_when_both_conditions_agree(e, rich, spread, status):
+    row = {"E_sol": e, "E_sol_Li2S_rich": rich}
+    for col in row.copy():
+        row |= {f"{col}_spread": spread, f"{col}_samples": 1 if spread is None else 2}
+    value, _, got, reason = dissolves(row, RankingConfig())
     assert got == status and value == e
     assert f"{e:+.3f}" in reason and f"{rich:+.3f}" in reason

@@ -58,18 +58,22 @@ def curves(
 
     ``solid``: the value of ``kind`` drawn solid with circles (others dashed with
     squares); ``name(accelerant, kind)``: the legend entry; ``labels``: x label,
-    y label, title.
+    y label, title. A column ``<y>_spread`` is drawn as error bars (none where
+    unknown).
     """
     fig = figure(6.5, 4.0)
     ax = fig.add_subplot()
+    err = f"{y}_spread"
     for i, ((acc, k), g) in enumerate(data.groupby(["accelerant", kind])):
         g = g.sort_values(x)
-        ax.plot(
+        ax.errorbar(
             g[x],
             g[y],
-            "o-" if k == solid else "s--",
+            yerr=g[err].astype(float) if err in g else None,
+            fmt="o-" if k == solid else "s--",
             color=COLORS[i % len(COLORS)],
             label=name(acc, k),
+            capsize=3,
         )
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])

@@ -2,8 +2,10 @@
 
 :func:`select` is what ``lpsflow results --accelerant A --descriptor D`` applies to
 :func:`lpsflow.results.load`; the API and the command line share it, so they give
-the same numbers. A selected descriptor keeps the columns that say where it came
-from: accelerant, scheme, calculator, converged, state and its job id(s).
+the same numbers. A selected descriptor keeps its spread and sample count
+(``<name>_spread``, ``<name>_samples``, :mod:`lpsflow.descriptors.spread`) and the
+columns that say where it came from: accelerant, scheme, calculator, converged,
+state and its job id(s).
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def select(
                 f"(job states: {states or 'unknown'}): not finished, or not converged "
                 "(see 'lpsflow status' and the *_converged / *_reason columns)"
             )
-        keep += [name, *jobs]
+        stats = [f"{name}{s}" for s in ("_spread", "_samples") if f"{name}{s}" in out]
+        keep += [name, *stats, *jobs]
     keep = list(dict.fromkeys(keep))
     return out[keep].reset_index(drop=True)
 

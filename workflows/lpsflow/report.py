@@ -180,7 +180,7 @@ def _ranking_section(data: ReportData) -> Section:
     cfg, ranked = data.config, data.ranked
     keys = [c.key for c in criteria()]
     rows, classes, reasons, reason_cls = [], [], [], []
-    css = {"pass": "pass", "fail": "fail", "undecided": "nc", "not computed": "nc"}
+    css = {"pass": "pass", "fail": "fail", "undecided": "flag", "not computed": "nc"}
     for r in ranked:
         rows.append(
             [
@@ -188,13 +188,14 @@ def _ranking_section(data: ReportData) -> Section:
                 r.accelerant,
                 r.scheme,
                 f"{r.score:g} / {r.computed:g} (of {r.total:g})",
+                f"{r.undecided:g}",
                 *(
                     c.status if c.display == "-" else f"{c.status} {c.display}"
                     for c in r.criteria
                 ),
             ]
         )
-        classes.append(["", "", "", "", *(css[c.status] for c in r.criteria)])
+        classes.append(["", "", "", "", "", *(css[c.status] for c in r.criteria)])
         for c in r.criteria:
             reasons.append([f"{r.accelerant} {r.scheme}", c.key, c.status, c.reason])
             reason_cls.append(["", "", css[c.status], "text"])
@@ -213,17 +214,28 @@ def _ranking_section(data: ReportData) -> Section:
         "Ranking of the accelerants",
         [
             Text(
-                "Score = sum of the weights of the passed criteria; computed = sum "
-                "of the weights of the criteria that could be evaluated. Order: "
-                "score (high first), then failed weight (low first), then "
-                f"{', then '.join(cfg.order_by)} (lower value first). A criterion "
-                "that was not computed, or undecided, is never counted as passed or "
-                "failed. "
+                "Score = sum of the weights of the decided passes; computed = sum "
+                "of the weights of the criteria that could be evaluated; undecided "
+                "= the weight of those whose margin lies inside the combined spread "
+                "of the descriptors they compare (or that rest on one sample: "
+                "highlighted; the reason names the spreads and what would decide "
+                "it). Order: score (high first), then failed weight (low first), "
+                f"then {', then '.join(cfg.order_by)} (lower value first; a "
+                "criterion undecided in any row of a tie does not order it). A "
+                "criterion that was not computed, or undecided, is never counted as "
+                "passed or failed. "
                 f"Thresholds: formation margin {cfg.formation_margin:g} eV/atom, "
                 f"|mu_Li difference| >= {cfg.mu_li_min:g} eV."
             ),
             Table(
-                ["rank", "accelerant", "scheme", "score / computed", *keys],
+                [
+                    "rank",
+                    "accelerant",
+                    "scheme",
+                    "score / computed",
+                    "undecided",
+                    *keys,
+                ],
                 rows,
                 caption="Ranking (calculator: "
                 + ", ".join(sorted({r.calculator for r in ranked}))

@@ -3,26 +3,32 @@
 The input is the descriptor table of :func:`lpsflow.results.load` (one row per
 accelerant and charge-compensation scheme). Each criterion belongs to its
 descriptor (:func:`lpsflow.descriptors.criteria`, in registry order), reads one or
-two columns and gives a value, a status (``pass``, ``fail`` or ``not computed``) and
-a reason. The criteria, their tests and default weights are the descriptors' own
-(the report's criteria table lists them; each descriptor's page under ``docs/``
-defines its test): the doped core forms before Li7P3S11 (``formation``), the dopant
-dissolves in Li3PS4 (``solution``), a limited solubility, stronger binding on the
-core, a mu_Li difference and a faster path along the GB, and any descriptor added to
-the registry.
+two columns and gives a value, a status (``pass``, ``fail``, ``undecided`` or
+``not computed``) and a reason. The criteria, their tests and default weights are
+the descriptors' own (the report's criteria table lists them; each descriptor's
+page under ``docs/`` defines its test): the doped core forms before Li7P3S11
+(``formation``), the dopant dissolves in Li3PS4 (``solution``), a limited
+solubility, stronger binding on the core, a mu_Li difference and a faster path
+along the GB, and any descriptor added to the registry.
 
 A criterion whose column is absent from the table, or empty for a row, is
 ``not computed``: never passed, never failed, never guessed (a branch switched off,
 or a band or relaxation that did not converge). One whose numbers allow either
-verdict is ``undecided``: evaluated, neither passed nor failed.
+verdict is ``undecided``: evaluated, neither passed nor failed. Most often its
+margin lies inside the combined spread of the descriptors it compares (each value
+is the lowest of its samples; its spread the gap to the next, see
+:mod:`lpsflow.descriptors.spread`), or a value rests on one sample.
 
 **Score rule** (:func:`rank`): ``score`` = sum of the weights of the passed
-criteria; ``computed`` = sum of the weights of the criteria that could be evaluated.
-Rows are ordered by score (high first), then by failed weight (low first), then by
-the values of ``RankingConfig.order_by`` (lower first: the solution energy per
-dopant, then the formation margin), then by name. A criterion missing in a row
-therefore neither helps nor hurts beyond the passes it did not earn; ``computed``
-and ``total`` show how complete the evidence is.
+criteria (decided passes only); ``undecided`` = the weights left undecided;
+``computed`` = sum of the weights of the criteria that could be evaluated. Rows are
+ordered by score (high first), then by failed weight (low first), then by the
+values of ``RankingConfig.order_by`` (lower first: the solution energy per dopant,
+then the formation margin), then by name. Values within each other's spread are
+level there (the next value decides): a value inside its spread never breaks a
+tie. A
+criterion missing in a row therefore neither helps nor hurts beyond the passes it
+did not earn; ``computed`` and ``total`` show how complete the evidence is.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from lpsflow.descriptors import criteria
-from lpsflow.descriptors.base import FAIL, NOT_COMPUTED, PASS, Status
+from lpsflow.descriptors.base import FAIL, NOT_COMPUTED, PASS, UNDECIDED, Status
 
 
 class RankingConfig(BaseModel):
@@ -73,10 +79,10 @@ class RankingConfig(BaseModel):
     binding_noise: float = Field(
         0.002,
         ge=0,
-        description="|E_bind hetero - homo| (eV/A^2) below which a verdict from one "
-        "interface start per n is flagged: another registry moved the quick "
-        "campaign's E_bind by up to 0.002 and flipped this sign "
-        "(interfaces.relax_top >= 2 resolves it).",
+        description="Spread (eV/A^2) assumed for dE_bind where each E_bind comes "
+        "from one interface start per n (no sampled spread): another registry "
+        "moved the quick campaign's E_bind by up to 0.002 and flipped the sign of "
+        "dE_bind (interfaces.relax_top >= 2 samples the spread instead).",
     )
     mu_li_min: float = Field(
         0.05,
@@ -91,8 +97,15 @@ class CriterionResult(BaseModel):
 
     key: str = Field(..., description="Criterion key.")
     value: float | None = Field(None, description="The tested number (None: absent).")
+    spread: float | None = Field(
+        None,
+        description="How far the value could still move: the sum of the spreads of "
+        "the descriptors it is computed from (None: unknown, e.g. one sample).",
+    )
     display: str = Field(..., description="The value as shown in tables.")
-    status: Status = Field(..., description="pass, fail or not computed.")
+    status: Status = Field(
+        ..., description="pass, fail, undecided (inside the spread) or not computed."
+    )
     reason: str = Field(..., description="Why, in words, with the numbers.")
     weight: float = Field(..., description="Weight in the score.")
 
@@ -107,6 +120,11 @@ class RankedRow(BaseModel):
     converged: bool | None = Field(None, description="All numbers from converged runs.")
     score: float = Field(..., description="Sum of the weights of passed criteria.")
     computed: float = Field(..., description="Sum of the weights of computed ones.")
+    undecided: float = Field(
+        0.0,
+        description="Sum of the weights of computed criteria left undecided (their "
+        "margin inside the spread of the descriptors they compare).",
+    )
     total: float = Field(..., description="Sum of all weights.")
     criteria: list[CriterionResult] = Field(..., description="Each criterion.")
 
@@ -128,6 +146,7 @@ def evaluate(
             CriterionResult(
                 key=crit.key,
                 value=value,
+                spread=crit.spread(row) if value is not None else None,
                 display=display,
                 status=status,
                 reason=reason,
@@ -141,36 +160,75 @@ def rank(df: pd.DataFrame, config: RankingConfig | None = None) -> list[RankedRo
     """Rank the rows of a descriptor table (see the module doc for the rule)."""
     cfg = config or RankingConfig()
     total = sum(cfg.weights.get(c.key, 0.0) for c in criteria())
-    scored = []
+    groups: dict[tuple[float, float], list[dict[str, Any]]] = {}
     for _, row in df.iterrows():
         results = evaluate(row, cfg)
-        score = sum(c.weight for c in results if c.status == PASS)
-        computed = sum(c.weight for c in results if c.status != NOT_COMPUTED)
-        failed = sum(c.weight for c in results if c.status == FAIL)
-        values = {c.key: c.value for c in results}
-        order = tuple(
-            values[k] if values.get(k) is not None else math.inf for k in cfg.order_by
-        )
-        key = (-score, failed, *order, str(row["accelerant"]))
+
+        def weight(*states: Status, results: list[CriterionResult] = results) -> float:
+            return sum(c.weight for c in results if c.status in states)
+
         conv = row.get("converged")
         conv = None if conv is None or conv != conv else bool(conv)  # NaN: unknown
-        scored.append(
-            (
-                key,
-                {
-                    "accelerant": str(row["accelerant"]),
-                    "scheme": str(row.get("scheme", "")),
-                    "calculator": str(row.get("calculator", "") or ""),
-                    "converged": conv,
-                    "score": score,
-                    "computed": computed,
-                    "total": total,
-                    "criteria": results,
-                },
-            )
-        )
-    scored.sort(key=lambda kv: kv[0])
-    return [RankedRow(rank=i + 1, **data) for i, (_, data) in enumerate(scored)]
+        data = {
+            "accelerant": str(row["accelerant"]),
+            "scheme": str(row.get("scheme", "")),
+            "calculator": str(row.get("calculator", "") or ""),
+            "converged": conv,
+            "score": weight(PASS),
+            "computed": total - weight(NOT_COMPUTED),
+            "undecided": weight(UNDECIDED),
+            "total": total,
+            "criteria": results,
+        }
+        groups.setdefault((-data["score"], weight(FAIL)), []).append(data)
+    ordered: list[dict[str, Any]] = []
+    for key in sorted(groups):
+        ordered += _order_ties(groups[key], cfg.order_by)
+    return [RankedRow(rank=i + 1, **data) for i, data in enumerate(ordered)]
+
+
+def _order_ties(
+    rows: list[dict[str, Any]], order_by: list[str]
+) -> list[dict[str, Any]]:
+    """Rows of equal score and failed weight, by the ``order_by`` values, then name.
+
+    Values within each other's spread never break a tie: each criterion puts the
+    rows into levels (:func:`_levels`) and only the level orders them; rows on one
+    level go to the next criterion. Not computed sorts last.
+    """
+
+    def result(row: dict[str, Any], key: str) -> CriterionResult | None:
+        c = next((c for c in row["criteria"] if c.key == key), None)
+        ok = c is not None and c.status != NOT_COMPUTED and c.value is not None
+        return c if ok else None
+
+    levels = [_levels([result(r, k) for r in rows]) for k in order_by]
+    keyed = [
+        ((*(lv[i] for lv in levels), row["accelerant"]), row)
+        for i, row in enumerate(rows)
+    ]
+    return [row for _, row in sorted(keyed, key=lambda t: t[0])]
+
+
+def _levels(results: list[CriterionResult | None]) -> list[float]:
+    """Level of each value (inf where none), lower values on lower levels.
+
+    Values whose intervals (value +/- spread) chain into each other share one;
+    one value of unknown spread puts every value on one level.
+    """
+    known = [(c.value, c.spread, i) for i, c in enumerate(results) if c is not None]
+    out = [math.inf] * len(results)
+    if any(s is None for _, s, _ in known):
+        for _, _, i in known:
+            out[i] = 0.0
+        return out
+    level, top = -1, -math.inf
+    for value, s, i in sorted(known, key=lambda t: t[0]):  # type: ignore[arg-type,return-value]
+        if value - s > top:
+            level += 1
+        top = max(top, value + s)
+        out[i] = float(level)
+    return out
 
 
 def ranking_table(ranked: list[RankedRow]) -> pd.DataFrame:
@@ -184,6 +242,7 @@ def ranking_table(ranked: list[RankedRow]) -> pd.DataFrame:
             "calculator": r.calculator,
             "score": r.score,
             "computed": r.computed,
+            "undecided": r.undecided,
             "total": r.total,
         }
         for c in r.criteria:

@@ -78,6 +78,25 @@ class Criterion:
     """Default weight in the score."""
     test: Callable[[Mapping[str, Any], RankingConfig], Verdict]
     """(row, config) -> (value, display, status, reason)."""
+    spread_columns: (
+        tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[str, ...]] | None
+    ) = None
+    """Columns whose spreads add up to the value's, or row -> those columns
+    (default: :attr:`columns`; the value of a comparison is their difference)."""
+
+    def spread(self, row: Mapping[str, Any]) -> float | None:
+        """Spread of the value on ``row`` (None: unknown)."""
+        from lpsflow.descriptors.spread import spread_of
+
+        cols = self.spread_columns
+        cols = cols(row) if callable(cols) else cols or self.columns
+        total = 0.0
+        for c in cols:
+            s, _ = spread_of(row, c)
+            if s is None:
+                return None
+            total += s
+        return total
 
 
 @dataclass(frozen=True)
@@ -171,13 +190,26 @@ def pair(
     a: str,
     b: str,
     test: Callable[[float, float], tuple[float, bool, str]],
+    margin: Callable[[float], float] | None = None,
+    assumed: Mapping[str, float] | None = None,
+    more: str = "",
 ) -> Verdict:
-    """A criterion on two numbers: not computed unless both are there."""
+    """A criterion on two numbers: not computed unless both are there.
+
+    ``test(a, b)`` gives (value, passes, reason); the verdict is undecided where
+    ``margin(value)`` (default: the value, a test of its sign) lies inside the
+    combined spread of ``a`` and ``b`` (:func:`lpsflow.descriptors.spread.decide`,
+    ``assumed`` and ``more`` as there).
+    """
+    from lpsflow.descriptors.spread import decide
+
     va, vb = number(row, a), number(row, b)
     if va is None or vb is None:
         return None, "-", NOT_COMPUTED, missing(row, [a, b])
     value, ok, reason = test(va, vb)
-    return value, f"{value:+.4f}", PASS if ok else FAIL, reason
+    m = margin(value) if margin else value
+    status, reason = decide(ok, m, row, (a, b), reason, assumed, more)
+    return value, f"{value:+.4f}", status, reason
 
 
 def fmt(value: Any, spec: str = "+.3f") -> str:

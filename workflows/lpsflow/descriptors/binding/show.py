@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lpsflow.descriptors import spread
 from lpsflow.descriptors.base import figure_section, fmt, has_value, per_accelerant
 from lpsflow.plots import curves
 from lpsflow.report_render import Section, Table, Text
@@ -94,10 +95,12 @@ def summary(df: pd.DataFrame) -> Section | None:
     blocks.append(
         Text(
             "dE_bind = hetero - homo at the thickest converged n (< 0: Li7P3S11 "
-            "prefers to nucleate on the core), meV/A^2: "
+            "prefers to nucleate on the core), meV/A^2, +/- the sum of both "
+            "E_bind's gaps to their next relaxed registry (n registries; (1): one "
+            "per n, spread unknown): "
             + ", ".join(
-                f"{acc} " + fmt(1000 * v if has_value(v) else None, "+.2f")
-                for acc, v in df.groupby("accelerant")["dE_bind"].first().items()
+                f"{acc} " + spread.show(r, "dE_bind", "+.2f", 1000)
+                for acc, r in per_accelerant(df).iterrows()
             )
         )
     )

@@ -20,6 +20,7 @@ DESCRIPTOR = Descriptor(
             unit="eV",
             weight=1.0,
             test=read.faster_along_gb,
+            spread_columns=read.compared(""),
         ),
         Criterion(
             key="migration_Li7P3S11",
@@ -35,6 +36,7 @@ DESCRIPTOR = Descriptor(
             unit="eV",
             weight=0.0,
             test=read.faster_along_li7p3s11_gb,
+            spread_columns=read.compared("_Li7P3S11"),
         ),
     ),
     summary=show.summary,

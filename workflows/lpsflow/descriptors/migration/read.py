@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,7 +11,9 @@ import pandas as pd
 from pymatgen.core import Structure
 
 from lpsflow import roles
+from lpsflow.descriptors import spread
 from lpsflow.descriptors.base import Verdict, number, pair
+from lpsflow.descriptors.spread import Sample, lowest
 from lpsflow.finished import outputs_of_step
 
 if TYPE_CHECKING:
@@ -31,13 +33,13 @@ def columns(ctx: RowContext) -> dict[str, Any]:
         for suffix, label in LABELS:
             col = f"Ea_{path}{suffix}"
             uuid, doc = ctx.job(roles.neb(path, label or ctx.accelerant))
-            best = hop_barrier(doc) if doc else None
-            row[col] = best[1] if best else None
+            single = hops_sample(doc)
+            row.update(single.columns(col))
             row[f"neb_reason_{path}{suffix}"] = (
-                _reason(doc) if doc and best is None else None
+                _reason(doc) if doc and single.value is None else None
             )
-            row[f"Ea_perc_{path}{suffix}"] = (
-                doc.get("percolation_barrier") if doc else None
+            row.update(
+                percolation_sample(doc, single).columns(f"Ea_perc_{path}{suffix}")
             )
             row[f"hop_classes_{path}{suffix}"] = (
                 f"{doc['hop_classes_computed']}/{doc['hop_classes']}"
@@ -49,11 +51,49 @@ def columns(ctx: RowContext) -> dict[str, Any]:
 
 
 JOBS = {
-    f"{p}_{path}{sfx}": (f"job_Ea_{path}{sfx}",)
-    for p in ("Ea", "neb_reason", "Ea_perc", "hop_classes")
+    f"{p}_{path}{sfx}{stat}": (f"job_Ea_{path}{sfx}",)
+    for p, stats in (
+        ("Ea", ("", "_spread", "_samples")),
+        ("neb_reason", ("",)),
+        ("Ea_perc", ("", "_spread", "_samples")),
+        ("hop_classes", ("",)),
+    )
+    for stat in stats
     for path in PATHS
     for sfx, _ in LABELS
 }
+
+
+def barriers(doc: dict) -> list[float]:
+    """Ea of every converged band of a ``NebHopsDoc`` (see :func:`hop_barrier`)."""
+    return [
+        max(r["energies"]) - min(r["energies"][0], r["energies"][-1])
+        for r in doc["runs"]
+        if r["converged"]
+    ]
+
+
+def hops_sample(doc: dict | None) -> Sample:
+    """The lowest single-hop Ea and the gap to the next hop's (one per class)."""
+    return lowest(barriers(doc)) if doc else spread.NONE
+
+
+def percolation_sample(doc: dict | None, single: Sample) -> Sample:
+    """The percolation barrier and how far classes not computed could lower it.
+
+    Computed over every hop class of the path's region, it is exact for the
+    model: spread 0. Over some of them, a class not computed could open a route
+    whose highest hop is lower, at best the lowest hop computed (the shortest
+    class is among those computed): the spread is the barrier minus that hop.
+    """
+    if not doc or doc.get("percolation_barrier") is None:
+        return spread.NONE
+    value = doc["percolation_barrier"]
+    computed = doc.get("hop_classes_computed") or single.n
+    if doc.get("hop_classes") and computed >= doc["hop_classes"]:
+        return Sample(value, 0.0, computed)
+    floor = single.value if single.value is not None else value
+    return Sample(value, max(value - floor, 0.0), computed)
 
 
 def hop_barrier(doc: dict) -> tuple[int, float] | None:
@@ -65,11 +105,8 @@ def hop_barrier(doc: dict) -> tuple[int, float] | None:
     end would understate it (down to 0 for a downhill band). None if no band
     converged.
     """
-    done = [
-        (k, max(r["energies"]) - min(r["energies"][0], r["energies"][-1]))
-        for k, r in enumerate(doc["runs"])
-        if r["converged"]
-    ]
+    ea = iter(barriers(doc))
+    done = [(k, next(ea)) for k, r in enumerate(doc["runs"]) if r["converged"]]
     return min(done, key=lambda t: t[1]) if done else None
 
 
@@ -141,6 +178,16 @@ def compares_paths(row: Mapping[str, Any], suffix: str = "") -> bool:
     return all(number(row, f"Ea_perc_{p}{suffix}") is not None for p in ("gb", "bulk"))
 
 
+def compared(suffix: str) -> Callable[[Mapping[str, Any]], tuple[str, str]]:
+    """Row -> the two columns a migration criterion compares on it."""
+
+    def columns(row: Mapping[str, Any]) -> tuple[str, str]:
+        stem = "Ea_perc" if compares_paths(row, suffix) else "Ea"
+        return f"{stem}_gb{suffix}", f"{stem}_bulk{suffix}"
+
+    return columns
+
+
 def _faster_along(row: Mapping[str, Any], suffix: str, what: str) -> Verdict:
     """Percolation barriers when both paths span, else the lowest single hops."""
     perc = compares_paths(row, suffix)
@@ -167,5 +214,10 @@ def _faster_along(row: Mapping[str, Any], suffix: str, what: str) -> Verdict:
             + ("the GB is a fast path" if ok else "no faster along the GB") + note,
         )  # fmt: skip
 
-    stem = "Ea_perc" if perc else "Ea"
-    return pair(row, f"{stem}_gb{suffix}", f"{stem}_bulk{suffix}", test)
+    return pair(
+        row,
+        *compared(suffix)(row),
+        test,
+        more="hop classes not computed could lower a path barrier (the "
+        "spread's estimate); more classes (neb.n_hops) narrow it",
+    )

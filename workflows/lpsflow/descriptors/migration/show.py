@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lpsflow.descriptors import spread
 from lpsflow.descriptors.base import (
     FAIL,
     PASS,
+    UNDECIDED,
     any_value,
     figure_section,
     fmt,
@@ -55,7 +57,9 @@ def summary(df: pd.DataFrame) -> Section | None:
         "single hop Ea = E_max - min(E_initial, E_final) in the GB region (it may "
         "cross the plane) / in the grain ('-' = not converged, reason in "
         "neb_reason_*); the verdict compares the paths where both span, else the "
-        "single hops",
+        "single hops. +/- s (n): n hop classes computed; s = the path barrier "
+        "minus the lowest hop while classes of the region are left (how far a "
+        "route through them could lower it), 0 once all are computed",
         blocks,
     )
 
@@ -64,8 +68,8 @@ def _row(name: str, row: pd.Series, suffix: str, verdict: tuple) -> list[str]:
     """One table row: both paths, both lowest hops, the criterion's outcome."""
     return [
         name,
-        fmt(row.get(f"Ea_perc_gb{suffix}")),
-        fmt(row.get(f"Ea_perc_bulk{suffix}")),
+        spread.show(row, f"Ea_perc_gb{suffix}"),
+        spread.show(row, f"Ea_perc_bulk{suffix}"),
         f"{fmt(row.get(f'Ea_gb{suffix}'))} / {fmt(row.get(f'Ea_bulk{suffix}'))}",
         _verdict(verdict, compares_paths(row, suffix)),
     ]
@@ -74,9 +78,11 @@ def _row(name: str, row: pd.Series, suffix: str, verdict: tuple) -> list[str]:
 def _verdict(verdict: tuple, paths: bool) -> str:
     """The migration criterion's outcome and what it compared (``paths``)."""
     status = verdict[2]
+    on = "percolation" if paths else "single hops"
+    if status == UNDECIDED:
+        return f"undecided: inside the spread ({on})"
     if status not in (PASS, FAIL):
         return ""
-    on = "percolation" if paths else "single hops"
     return ("faster" if status == PASS else "not faster") + f" along the GB ({on})"
 
 
@@ -115,12 +121,63 @@ def _perc(row, path: str, suffix: str) -> str:
 
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
-    """The converged bands' profiles, or a placeholder while there are none."""
+    """Path barriers with their spreads, and the converged bands' profiles."""
+    from lpsflow.report_render import Figure
+
     why = (
         "neb.enabled is off, or no band has converged yet (see neb_reason_* in "
         "lpsflow results)"
     )
-    return figure_section("neb", FIGURE, "neb", points, neb_profiles, why)
+    out = figure_section("neb", FIGURE, "neb", points, neb_profiles, why)
+    bars = _path_bars(df)
+    if bars is not None:
+        out.blocks.insert(
+            0,
+            Figure(
+                "neb_paths",
+                bars,
+                "Path barriers (percolation) along the GB and across the grain, "
+                "error bars their spread (how far hop classes not computed could "
+                "lower them; none where a path does not span).",
+            ),
+        )
+    return out
+
+
+def _path_bars(df: pd.DataFrame) -> bytes | None:
+    """Bars of the GB and grain path barriers per host, with spread error bars."""
+    from lpsflow.descriptors.base import number
+    from lpsflow.plots import COLORS, figure, png
+
+    hosts = [("Li7P3S11", df.iloc[0], "_Li7P3S11")] + [
+        (acc, r, "") for acc, r in per_accelerant(df).iterrows()
+    ]
+    if not any(
+        number(r, f"Ea_perc_{p}{x}") is not None
+        for _, r, x in hosts
+        for p in ("gb", "bulk")
+    ):
+        return None
+    fig = figure(max(5.0, 1.4 * len(hosts) + 2.0), 3.8)
+    ax = fig.add_subplot()
+    for j, (path, name) in enumerate((("gb", "along GB"), ("bulk", "across grain"))):
+        xs = [i + (j - 0.5) * 0.38 for i in range(len(hosts))]
+        values = [number(r, f"Ea_perc_{path}{x}") for _, r, x in hosts]
+        errs = [number(r, f"Ea_perc_{path}{x}_spread") for _, r, x in hosts]
+        ax.bar(
+            xs,
+            [v if v is not None else 0.0 for v in values],
+            0.38,
+            yerr=[e if e is not None else 0.0 for e in errs],
+            capsize=3,
+            color=COLORS[j],
+            label=name,
+        )
+    ax.set_xticks(range(len(hosts)), [h for h, _, _ in hosts])
+    ax.set_ylabel("path barrier (eV)")
+    ax.set_title("Li vacancy percolation barriers")
+    ax.legend(fontsize=8)
+    return png(fig)
 
 
 def neb_profiles(data: pd.DataFrame) -> bytes:

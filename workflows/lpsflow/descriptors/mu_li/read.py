@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lpsflow import roles
-from lpsflow.descriptors.base import Verdict, difference, pair
+from lpsflow.descriptors import spread
+from lpsflow.descriptors.base import Verdict, pair
+from lpsflow.descriptors.spread import Sample, lowest
 from lpsflow.finished import outputs_of_step
 
 if TYPE_CHECKING:
@@ -25,25 +27,54 @@ def columns(ctx: RowContext) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for col, (kind, label) in PHASES.items():
         uuid, doc = ctx.job(roles.mu_li(kind, label or ctx.accelerant))
-        row[f"mu_Li_{col}"] = doc["mu_li"] if doc else None
+        row.update(_sampled(doc).columns(f"mu_Li_{col}"))
         row[f"E_v_min_{col}"] = doc["e_v_min"] if doc else None
         row[f"job_mu_Li_{col}"] = uuid
-    row["dmu_Li"] = difference(row["mu_Li_core"], row["mu_Li_Li7P3S11"])
+    core, li7 = (
+        Sample(row[f"mu_Li_{c}"], row[f"mu_Li_{c}_spread"], row[f"mu_Li_{c}_samples"])
+        for c in ("core", "Li7P3S11")
+    )
+    row.update(spread.difference(core, li7).columns("dmu_Li"))
     return row
+
+
+def _sampled(doc: dict | None) -> Sample:
+    """mu_Li = -min E_v and the gap to the next-lowest relaxed Li site's E_v.
+
+    With every distinct Li site relaxed the minimum is exact: spread 0.
+    """
+    if not doc or doc["mu_li"] is None:
+        return spread.NONE
+    e_v = lowest(v["e_v"] for v in doc["vacancies"] if v["converged"])
+    if e_v.n >= doc["n_sites"]:
+        return Sample(doc["mu_li"], 0.0, e_v.n)
+    return Sample(doc["mu_li"], e_v.spread, max(e_v.n, 1))
 
 
 JOBS = {
     **{
-        f"{c}_{col}": (f"job_mu_Li_{col}",)
+        f"{c}_{col}{s}": (f"job_mu_Li_{col}",)
         for col in PHASES
-        for c in ("mu_Li", "E_v_min")
+        for c, s in (
+            ("mu_Li", ""),
+            ("mu_Li", "_spread"),
+            ("mu_Li", "_samples"),
+            ("E_v_min", ""),
+        )
     },
-    "dmu_Li": ("job_mu_Li_core", "job_mu_Li_Li7P3S11"),
+    **{
+        f"dmu_Li{s}": ("job_mu_Li_core", "job_mu_Li_Li7P3S11")
+        for s in ("", "_spread", "_samples")
+    },
 }
 
 
 def points(stores: Stores, manifest: dict) -> pd.DataFrame | None:
-    """mu_Li per phase: accelerant ("shared" for Li7P3S11), phase, mu_Li (eV)."""
+    """mu_Li per phase: accelerant ("shared" for Li7P3S11), phase, mu_Li (eV).
+
+    With mu_Li_spread (gap to the next relaxed Li site; None with one) and
+    mu_Li_samples.
+    """
     rows = []
     for role, doc in outputs_of_step(stores, manifest, "mu_li"):
         if doc["mu_li"] is None:
@@ -54,7 +85,16 @@ def points(stores: Stores, manifest: dict) -> pd.DataFrame | None:
             acc, phase = role.label, "hetero GB"
         else:
             acc, phase = "shared", role.label
-        rows.append({"accelerant": acc, "phase": phase, "mu_Li": doc["mu_li"]})
+        stat = _sampled(doc)
+        rows.append(
+            {
+                "accelerant": acc,
+                "phase": phase,
+                "mu_Li": doc["mu_li"],
+                "mu_Li_spread": stat.spread,
+                "mu_Li_samples": stat.n,
+            }
+        )
     return pd.DataFrame(rows) if rows else None
 
 
@@ -73,4 +113,11 @@ def differs(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
             f"towards {to}" + ("" if ok else ", too weakly to matter"),
         )
 
-    return pair(row, "mu_Li_core", "mu_Li_Li7P3S11", test)
+    return pair(
+        row,
+        "mu_Li_core",
+        "mu_Li_Li7P3S11",
+        test,
+        margin=lambda d: abs(d) - cfg.mu_li_min,
+        more="vacancies.relax_top relaxes more Li sites",
+    )

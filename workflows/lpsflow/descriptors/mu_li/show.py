@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lpsflow.descriptors.base import figure_section, fmt, has_value, per_accelerant
+from lpsflow.descriptors import spread
+from lpsflow.descriptors.base import figure_section, has_value, per_accelerant
 from lpsflow.plots import COLORS, figure, png
 from lpsflow.report_render import Section, Table
 
@@ -22,7 +23,7 @@ def summary(df: pd.DataFrame) -> Section | None:
         return None
     rows = []
     if bulk:
-        rows.append(["Li7P3S11", fmt(df["mu_Li_Li7P3S11"].iloc[0]), "", ""])
+        rows.append(["Li7P3S11", spread.show(df.iloc[0], "mu_Li_Li7P3S11"), "", ""])
         for acc, r in per_accelerant(df).iterrows():
             d = r["dmu_Li"]
             side = (
@@ -32,16 +33,24 @@ def summary(df: pd.DataFrame) -> Section | None:
                 if d > 0
                 else "Li7P3S11 loses Li+ to the core"
             )
-            rows.append([f"{acc} core", fmt(r["mu_Li_core"]), fmt(d), side])
+            rows.append(
+                [
+                    f"{acc} core",
+                    spread.show(r, "mu_Li_core"),
+                    spread.show(r, "dmu_Li"),
+                    side,
+                ]
+            )
     if gb:
         rows += [
-            [f"{acc} hetero GB sites", fmt(r["mu_Li_gb"]), "", ""]
+            [f"{acc} hetero GB sites", spread.show(r, "mu_Li_gb"), "", ""]
             for acc, r in per_accelerant(df).iterrows()
         ]
     return Section(
         "mu-li",
         "Li chemical potential mu_Li = -min E_v (eV vs bcc Li; E_v = E(defect) + "
-        "mu_Li(bcc) - E(host))",
+        "mu_Li(bcc) - E(host)); +/- s (n): the gap to the next of n relaxed Li "
+        "sites",
         [Table(["phase", "mu_Li", "core - Li7P3S11", ""], rows)],
     )
 
@@ -53,11 +62,15 @@ def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
 
 
 def mu_li_per_phase(data: pd.DataFrame) -> bytes:
-    """mu_Li per phase. Columns: accelerant, phase, mu_Li (eV)."""
+    """mu_Li per phase, error bars its spread.
+
+    Columns: accelerant, phase, mu_Li (eV), mu_Li_spread (optional).
+    """
     fig = figure(6.5, 4.0)
     ax = fig.add_subplot()
     labels = [f"{r.accelerant}\n{r.phase}" for r in data.itertuples()]
-    ax.bar(labels, data["mu_Li"], color=COLORS[0])
+    err = data["mu_Li_spread"].astype(float) if "mu_Li_spread" in data else None
+    ax.bar(labels, data["mu_Li"], color=COLORS[0], yerr=err, capsize=3)
     ax.set_ylabel("mu_Li = -min E_v (eV)")
     ax.set_title("Li chemical potential per phase")
     return png(fig)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pymatgen.core import Composition
+
 from lpsflow import roles
+from lpsflow.descriptors import spread
 from lpsflow.descriptors.base import (
-    FAIL,
     NOT_COMPUTED,
-    PASS,
     Verdict,
-    difference,
     missing,
     number,
 )
+from lpsflow.descriptors.spread import Sample, decide, lowest
 from lpsflow.roles import Role
 from lpsflow.structures.doping_sites import dopant_coordination
 
@@ -32,13 +33,18 @@ def columns(ctx: RowContext) -> dict[str, Any]:
     """dE_core, the shared products' dE, their difference, state and job ids."""
     uuid, out = ctx.job(roles.core_reaction(ctx.accelerant, ctx.scheme))
     shared = {p: ctx.job(roles.reaction(p)) for p in SHARED_PRODUCTS}
-    row: dict[str, Any] = {
-        "core": out["product"] if out else None,
-        "dE_core": out["energy_per_atom"] if out else None,
-    }
+    screen_uuid, screen = ctx.job(
+        Role("screen", ctx.accelerant, branch="core", scheme=ctx.scheme)
+    )
+    core = sampled(out, out.get("label") if out else None)
+    if screen and core.value is not None and core.n >= screen["n_distinct"]:
+        core = Sample(core.value, 0.0, core.n)  # every distinct arrangement relaxed
+    row: dict[str, Any] = {"core": out["product"] if out else None}
+    row.update(core.columns("dE_core"))
     for product, (_, p_out) in shared.items():
         row[f"dE_{product}"] = p_out["energy_per_atom"] if p_out else None
-    row["dE_core_minus_Li7P3S11"] = difference(row["dE_core"], row["dE_Li7P3S11"])
+    li7 = sampled(shared["Li7P3S11"][1], None)
+    row.update(spread.difference(core, li7).columns("dE_core_minus_Li7P3S11"))
     used = [out, *(o for _, o in shared.values())]
     row["converged"] = all(o is not None and o["converged"] for o in used)
     states = [ctx.state(uuid)] + [ctx.state(u) for u, _ in shared.values() if u]
@@ -51,12 +57,60 @@ def columns(ctx: RowContext) -> dict[str, Any]:
         row[f"job_{product}"] = p_uuid
     row["p2s5_sensitivity_core"] = out["p2s5_sensitivity"] if out else None
     row["dopant_CN"], row["job_core_cell"] = _dopant_site(ctx, out)
-    screen_uuid, screen = ctx.job(
-        Role("screen", ctx.accelerant, branch="core", scheme=ctx.scheme)
-    )
     row["screened"], row["screen_stable"] = _screened(screen)
     row["job_screen"] = screen_uuid
     return row
+
+
+def sampled(doc: dict | None, arrangements: str | None) -> Sample:
+    """dE_r of a reaction document and how far its candidates could move it.
+
+    Each input's candidates are relaxed starts of one phase (the doped core's
+    dopant arrangements); the gap between its lowest and next-lowest energy per
+    atom, weighted by d(dE_r)/d(E of that phase), adds to the spread. A phase
+    relaxed from one start is a known crystal (spread 0), except the phase named
+    ``arrangements`` (the doped core, whose phase is the reaction's label), whose
+    one arrangement leaves it unknown.
+    """
+    if not doc:
+        return spread.NONE
+    inputs = doc.get("inputs") or []
+    n_atoms = sum(
+        -i["coefficient"] * Composition(i["formula"]).num_atoms
+        for i in inputs
+        if i["coefficient"] < 0
+    )
+    total, n = 0.0, 1
+    for i in inputs:
+        cand = lowest(i.get("candidate_energies") or [])
+        if cand.spread is None:
+            if i["phase"] == arrangements:
+                return Sample(doc["energy_per_atom"], None, 1)
+            continue
+        weight = abs(i["coefficient"]) * Composition(i["formula"]).num_atoms / n_atoms
+        total += weight * cand.spread
+        n = max(n, cand.n)
+    return Sample(doc["energy_per_atom"], total, n)
+
+
+def arrangements(ctx: RowContext) -> Sample:
+    """The row's doped core at the campaign's x: its relaxed arrangements.
+
+    Value: the lowest energy per atom; spread: the gap to the next (eV/atom), 0
+    where every distinct arrangement was relaxed; n: arrangements relaxed.
+    """
+    _, out = ctx.job(roles.core_reaction(ctx.accelerant, ctx.scheme))
+    inputs = out.get("inputs") or [] if out else []
+    cells = [i for i in inputs if i["phase"] == out.get("label")]
+    if not cells:
+        return spread.NONE
+    sample = lowest(cells[0].get("candidate_energies") or [])
+    _, screen = ctx.job(
+        Role("screen", ctx.accelerant, branch="core", scheme=ctx.scheme)
+    )
+    if screen and sample.value is not None and sample.n >= screen["n_distinct"]:
+        return Sample(sample.value, 0.0, sample.n)
+    return sample
 
 
 def _screened(doc: dict | None) -> tuple[str | None, bool | None]:
@@ -108,7 +162,12 @@ def preferred(df: pd.DataFrame) -> pd.DataFrame:
 JOBS = {
     "dE_core": ("job_core",),
     **{f"dE_{p}": (f"job_{p}",) for p in SHARED_PRODUCTS},
-    "dE_core_minus_Li7P3S11": ("job_core", "job_Li7P3S11"),
+    "dE_core_spread": ("job_core",),
+    "dE_core_samples": ("job_core",),
+    **{
+        f"dE_core_minus_Li7P3S11{s}": ("job_core", "job_Li7P3S11")
+        for s in ("", "_spread", "_samples")
+    },
     "p2s5_sensitivity_core": ("job_core",),
     "preferred": ("job_core",),
     "dopant_CN": ("job_core_cell",),
@@ -118,16 +177,24 @@ JOBS = {
 
 
 def formation(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
-    """The doped core forms before Li7P3S11: dE_core - dE_Li7P3S11 < margin."""
-    d = number(row, "dE_core_minus_Li7P3S11")
+    """The doped core forms before Li7P3S11: dE_core - dE_Li7P3S11 < margin.
+
+    Undecided where the difference lies within its spread of the margin (the gap
+    to the core's next dopant arrangement).
+    """
+    col = "dE_core_minus_Li7P3S11"
+    d = number(row, col)
     if d is None:
-        return None, "-", NOT_COMPUTED, missing(row, ["dE_core_minus_Li7P3S11"])
+        return None, "-", NOT_COMPUTED, missing(row, [col])
     ok = d < cfg.formation_margin
     rel = "below" if ok else "not below"
-    return (
-        d,
-        f"{d:+.4f}",
-        PASS if ok else FAIL,
+    status, reason = decide(
+        ok,
+        d - cfg.formation_margin,
+        row,
+        [col],
         f"dE_core - dE_Li7P3S11 = {d:+.4f} eV/atom, {rel} {cfg.formation_margin:g}: "
         + ("the core is driven to form first" if ok else "Li7P3S11 is favoured"),
+        more="doping.relax_top relaxes more arrangements",
     )
+    return d, f"{d:+.4f}", status, reason

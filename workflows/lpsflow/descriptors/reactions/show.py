@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lpsflow.descriptors.base import fmt, has_value
+from lpsflow.descriptors import spread
+from lpsflow.descriptors.base import fmt, has_value, number
 from lpsflow.descriptors.reactions.read import SHARED_PRODUCTS
 from lpsflow.plots import COLORS, figure, label, ok, png
 from lpsflow.report_render import Figure, Placeholder, Section, Table, Text
@@ -54,7 +55,9 @@ def summary(df: pd.DataFrame) -> Section:
                 "(4: MS4 tetrahedron, 6: MS6 octahedron, as 27Al NMR tells apart); "
                 "screened: arrangements given single points / distinct ones (the "
                 "sample's size where they are sampled; best Ewald first, until the "
-                "lowest relax_top held; '!' where the pool ran out first)."
+                "lowest relax_top held; '!' where the pool ran out first). "
+                "+/- s (n): the gap to the next-lowest of n relaxed arrangements, "
+                "how far the value could still move; (1): one arrangement."
             ),
         ],
     )
@@ -65,6 +68,8 @@ def _cell(column: str, value, row) -> str:
         return f"{value}!" if row.get("screen_stable") is False else str(value)
     if column.startswith("job_"):
         return str(value)[:8] if has_value(value) else "-"
+    if f"{column}_spread" in row:
+        return spread.show(row, column, "+.4f")
     if isinstance(value, float):
         return fmt(value, "+.4f")
     return str(value) if has_value(value) else "-"
@@ -91,7 +96,8 @@ def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
 def reaction_energies(df: pd.DataFrame) -> bytes:
     """Bars of dE_core, dE_Li7P3S11 and dE_Li4P2S6 (eV/atom) per accelerant/scheme.
 
-    A '*' after a label marks numbers from an unconverged calculation.
+    A '*' after a label marks numbers from an unconverged calculation; error
+    bars are the spreads (the doped core's gap to its next arrangement).
     """
     bars = (
         ("dE_core", "doped core", COLORS[0]),
@@ -114,6 +120,8 @@ def reaction_energies(df: pd.DataFrame) -> bytes:
                 width,
                 color=color,
                 label=None if labelled else name,
+                yerr=number(df.iloc[i], f"{col}_spread"),
+                capsize=3,
             )
             labelled = True
             ax.annotate(

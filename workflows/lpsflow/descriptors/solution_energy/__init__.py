@@ -19,6 +19,7 @@ DESCRIPTOR = Descriptor(
             unit="eV/dopant",
             weight=1.0,
             test=read.dissolves,
+            spread_columns=("E_sol",),
         ),
     ),
     summary=show.summary,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lpsflow.descriptors import spread
 from lpsflow.descriptors.base import fmt
 from lpsflow.plots import COLORS, figure, png
 from lpsflow.report_render import Figure, Placeholder, Section, Table
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
 TITLE = (
     "Solution energy E_sol: eV per dopant to move M from its sulfide into Li3PS4, "
     "Li2S and P2S5 exchanged beside Li7P3S11 (a core + Li7P3S11 sample, as the "
-    "study's; last column: beside Li2S); negative: it dissolves"
+    "study's; last column: beside Li2S); negative: it dissolves. +/- s (n): the "
+    "gap to the next of n relaxed dopant arrangements"
 )
 
 
@@ -33,8 +35,8 @@ def _table(rows: pd.DataFrame) -> Table:
             [
                 f"{r['accelerant']} {r['scheme']}",
                 *(fmt(r["E_sol_by_x"].get(x), "+.3f") for x in xs),
-                fmt(r["E_sol"], "+.3f"),
-                fmt(r.get("E_sol_Li2S_rich"), "+.3f"),
+                spread.show(r, "E_sol"),
+                spread.show(r, "E_sol_Li2S_rich"),
             ]
             for _, r in rows.iterrows()
         ],
