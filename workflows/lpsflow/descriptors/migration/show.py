@@ -164,15 +164,19 @@ def _path_bars(df: pd.DataFrame) -> bytes | None:
         xs = [i + (j - 0.5) * 0.38 for i in range(len(hosts))]
         values = [number(r, f"Ea_perc_{path}{x}") for _, r, x in hosts]
         errs = [number(r, f"Ea_perc_{path}{x}_spread") for _, r, x in hosts]
+        have = [k for k, v in enumerate(values) if v is not None]
         ax.bar(
-            xs,
-            [v if v is not None else 0.0 for v in values],
+            [xs[k] for k in have],
+            [values[k] for k in have],
             0.38,
-            yerr=[e if e is not None else 0.0 for e in errs],
+            yerr=[errs[k] if errs[k] is not None else 0.0 for k in have],
             capsize=3,
             color=COLORS[j],
             label=name,
         )
+        for k, v in enumerate(values):
+            if v is None:
+                ax.text(xs[k], 0, "no path", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(hosts)), [h for h, _, _ in hosts])
     ax.set_ylabel("path barrier (eV)")
     ax.set_title("Li vacancy percolation barriers")
