@@ -97,7 +97,28 @@ class CalculatorSettings(Strict):
         description="MLIP of the cheap single points that rank dopant arrangements "
         "(used for both backends).",
     )
+    perturb_seed: int | None = Field(
+        None,
+        ge=0,
+        description="Start every MLIP relaxation from its structure with each free "
+        "atom moved by perturb_amplitude in a random direction drawn from this "
+        "seed and the structure (the same on every machine): verdicts that move "
+        "under it move with round-off (benchmarks/verdicts.py; lpsflow run "
+        "--perturb-seed). None: start as built.",
+    )
+    perturb_amplitude: float = Field(
+        1e-4, gt=0, le=0.01, description="Displacement of perturb_seed (A)."
+    )
     vasp: VaspSettings = Field(default_factory=VaspSettings)
+
+    @model_validator(mode="after")
+    def _perturb_needs_mlip(self) -> CalculatorSettings:
+        if self.perturb_seed is not None and self.backend != "mlip":
+            raise ValueError(
+                "perturb_seed displaces the starts of MLIP relaxations; the vasp "
+                "backend starts from the structures as built (remove perturb_seed)"
+            )
+        return self
 
     def check_device(self) -> None:
         """Raise ``ConfigError`` if torch cannot use the MLIP's device here.
@@ -219,6 +240,16 @@ class Campaign(Strict):
         """Phase -> absolute path of the user's structure files."""
         return {k: self.resolve(v) for k, v in self.structures.items()}
 
+    def with_perturb_seed(self, seed: int) -> Campaign:
+        """The campaign with ``calculator.perturb_seed`` set (``--perturb-seed``)."""
+        try:
+            calc = CalculatorSettings.model_validate(
+                {**self.calculator.model_dump(), "perturb_seed": seed}
+            )
+        except ValidationError as exc:
+            raise ConfigError(_format_validation_error(exc, "--perturb-seed")) from exc
+        return self.model_copy(update={"calculator": calc})
+
     def definition_hash(self) -> str:
         """Hash of everything that determines the computed numbers."""
         data = self.model_dump(mode="json", exclude={"description", "store", "workdir"})
@@ -233,7 +264,11 @@ class Campaign(Strict):
 #: Settings added after campaigns were run, with the default that computes what
 #: was computed before them: left out of :meth:`Campaign.definition_hash` at that
 #: default, so a store run earlier is not reported as of another definition.
-LATER_SETTINGS: dict[tuple[str, str], Any] = {("interfaces", "relax_top"): 1}
+LATER_SETTINGS: dict[tuple[str, str], Any] = {
+    ("interfaces", "relax_top"): 1,
+    ("calculator", "perturb_seed"): None,
+    ("calculator", "perturb_amplitude"): 1e-4,
+}
 
 
 def _format_validation_error(exc: ValidationError, source: str) -> str:

@@ -14,6 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
+from pymatgen.core import Structure
 
 from lpsflow.calculators import progress, thread_share, trajectory_fix
 from lpsflow.calculators.base import NORMAL, Backend, CellRelax
@@ -229,10 +230,24 @@ class _SharedCalculatorMixin:
 
 @dataclass
 class MLIPRelaxMaker(_SharedCalculatorMixin, ForceFieldRelaxMaker):
-    """atomate2's forcefield relaxation with the model loaded once per process."""
+    """atomate2's forcefield relaxation with the model loaded once per process.
+
+    ``perturb``: (seed, amplitude in A): start from the structure with each free
+    atom displaced by the amplitude in a seeded random direction
+    (:func:`lpsflow.structures.perturb.perturbed`); None (default): as given.
+    """
 
     lpsflow_kind: ClassVar[Kind] = Kind("mlip_relax")
+    lpsflow_unset: ClassVar[dict[str, Any]] = {"perturb": None}
     name: str = "MLIP relax"
+    perturb: tuple[int, float] | None = None
+
+    def _run_ase_safe(self, structure: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.perturb is not None and isinstance(structure, Structure):
+            from lpsflow.structures.perturb import perturbed
+
+            structure = perturbed(structure, *self.perturb)
+        return super()._run_ase_safe(structure, *args, **kwargs)
 
 
 @dataclass
@@ -290,6 +305,11 @@ class MLIPBackend(Backend):
                 **optimizer_options(s),
             },
             optimizer_kwargs={"optimizer": s.optimizer},
+            perturb=(
+                None
+                if s.perturb_seed is None
+                else (s.perturb_seed, s.perturb_amplitude)
+            ),
             **self._common(),
         )
 

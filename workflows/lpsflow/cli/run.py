@@ -27,6 +27,15 @@ def run(
             "core for the MLIP, at most 4 on a CPU and 8 sharing a GPU; 1 for VASP).",
         ),
     ] = None,
+    perturb_seed: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Start every MLIP relaxation 1e-4 A off its structure, in directions "
+            "drawn from this seed (calculator.perturb_seed): a run to see which "
+            "verdicts move with round-off. New job ids: use another store.",
+        ),
+    ] = None,
 ) -> None:
     """Run a campaign locally; finished calculations in the store are reused."""
     from lpsflow.campaign import load_campaign
@@ -34,6 +43,8 @@ def run(
 
     stop_on_sigterm()
     camp = load_campaign(campaign)
+    if perturb_seed is not None:
+        camp = camp.with_perturb_seed(perturb_seed)
     camp.calculator.check_device()  # before any store or worker is made
     workers = workers or auto_workers(camp.calculator)
     if workers > 1:  # the workers' imports go on while this process imports

@@ -244,10 +244,17 @@ def arguments(job: Job) -> dict[str, Any]:
 def _maker_settings(maker: Any) -> dict[str, Any]:
     """A maker's settings without its display name.
 
-    All of them, defaults included: a changed atomate2 default changes the id.
+    All of them, defaults included: a changed atomate2 default changes the id;
+    except the fields lpsflow added to a maker (its ``lpsflow_unset``: field ->
+    value), left out while they hold that value, so adding one keeps every id.
     """
     settings = maker.as_dict()
-    return {k: v for k, v in settings.items() if not k.startswith("@") and k != "name"}
+    unset = getattr(type(maker), "lpsflow_unset", {})
+    return {
+        k: v
+        for k, v in settings.items()
+        if not k.startswith("@") and k != "name" and not (k in unset and v == unset[k])
+    }
 
 
 def content_key(job: Job, salt: Any = None) -> str:
