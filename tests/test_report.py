@@ -596,14 +596,27 @@ def test_twin_campaign_with_other_calculator_is_compared(camp):
 
 def test_rows_of_equal_score_are_ordered_by_the_solution_energy():
     """Equal score and failed weight: the lower E_sol first, then the formation
-    margin; a row without E_sol after those with one."""
+    margin; a row without E_sol after those with one; an E_sol undecided in any
+    of the rows (its sign follows the sample) orders none of them."""
     rows = [
-        _row("Ga2S3", -0.01, "1/8", 0.125, E_sol=-0.2, E_sol_Li2S_rich=0.5),
-        _row("Al2S3", -0.02, "1/8", 0.125, E_sol=-0.1, E_sol_Li2S_rich=0.6),
+        _row("Ga2S3", -0.01, "1/8", 0.125, E_sol=-0.2, E_sol_Li2S_rich=-0.1),
+        _row("Al2S3", -0.02, "1/8", 0.125, E_sol=-0.1, E_sol_Li2S_rich=-0.05),
         _row("In2S3", -0.03, "1/8", 0.125),
     ]
     ranked = rk.rank(_table(*rows))
-    assert [r.accelerant for r in ranked] == ["Ga2S3", "Al2S3", "In2S3"]
-    assert {r.status("solution") for r in ranked[:2]} == {"undecided"}
+    assert [r.status("solution") for r in ranked] == ["pass", "pass", "not computed"]
+    assert [r.accelerant for r in ranked] == ["Ga2S3", "Al2S3", "In2S3"]  # score
+    rows[2] |= {"E_sol": -0.3, "E_sol_Li2S_rich": 0.5}
+    rows[2] |= {"E_sol_spread": 0.001, "E_sol_samples": 2}
+    rows[2] |= {"E_sol_Li2S_rich_spread": 0.001, "E_sol_Li2S_rich_samples": 2}
+    rows[0]["E_sol_Li2S_rich"] = rows[1]["E_sol_Li2S_rich"] = 0.5  # undecided
+    ranked = rk.rank(_table(*rows))
+    assert {r.status("solution") for r in ranked} == {"undecided"}
+    assert [r.accelerant for r in ranked] == ["In2S3", "Al2S3", "Ga2S3"]  # formation
+    for r in rows:
+        r["E_sol_Li2S_rich"] = -0.01
+    by_sol = [r.accelerant for r in rk.rank(_table(*rows))]
+    assert by_sol == ["In2S3", "Ga2S3", "Al2S3"]  # -0.3, -0.2, -0.1 apart
     by_margin = rk.rank(_table(*rows), rk.RankingConfig(order_by=["formation"]))
     assert [r.accelerant for r in by_margin] == ["In2S3", "Al2S3", "Ga2S3"]
+    assert not any(r.tied for r in by_margin)

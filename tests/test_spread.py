@@ -32,6 +32,9 @@ def test_lowest_highest_and_difference():
     assert d == Sample(pytest.approx(0.6), pytest.approx(0.1), 2)
     assert spread.difference(Sample(1.0, None, 1), Sample(0.4, 0.0, 1)).spread is None
     assert Sample(1.0, 0.1, 2).scaled(-3.0) == Sample(-3.0, pytest.approx(0.3), 2)
+    # two starts relaxing into one state count once: no distinct second sample
+    assert lowest([0.1, 0.1002, 0.3], tol=1e-3) == Sample(0.1, pytest.approx(0.2), 2)
+    assert lowest([0.1, 0.1002], tol=1e-3) == Sample(0.1, None, 1)
 
 
 def test_decide_inside_outside_and_unknown():
@@ -125,6 +128,9 @@ def test_reaction_spread_is_the_arrangement_gap_weighted_and_zero_when_exhaustiv
     assert row["dE_core_minus_Li7P3S11_spread"] is None
     jobs[screen] = {"n_distinct": 1, "candidates": []}  # ... the only one there is
     assert reaction_columns(_ctx(jobs))["dE_core_spread"] == 0.0
+    jobs[screen] = {"n_distinct": 40, "candidates": []}
+    jobs[core] = _reaction("core Al2S3 Li-site", [-4.13, -4.130001])  # one state
+    assert reaction_columns(_ctx(jobs))["dE_core_spread"] is None
 
 
 def _vacancies(n_sites, e_v):

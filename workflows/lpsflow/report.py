@@ -184,7 +184,7 @@ def _ranking_section(data: ReportData) -> Section:
     for r in ranked:
         rows.append(
             [
-                str(r.rank),
+                f"{r.rank}=" if r.tied else str(r.rank),
                 r.accelerant,
                 r.scheme,
                 f"{r.score:g} / {r.computed:g} (of {r.total:g})",
@@ -221,7 +221,9 @@ def _ranking_section(data: ReportData) -> Section:
                 "highlighted; the reason names the spreads and what would decide "
                 "it). Order: score (high first), then failed weight (low first), "
                 f"then {', then '.join(cfg.order_by)} (lower value first; a "
-                "criterion undecided in any row of a tie does not order it). A "
+                "criterion undecided in any row of a tie does not order it, and "
+                "values within each other's spread are level; '2=': level with the "
+                "row above, ordered by name only). A "
                 "criterion that was not computed, or undecided, is never counted as "
                 "passed or failed. "
                 f"Thresholds: formation margin {cfg.formation_margin:g} eV/atom, "

@@ -24,9 +24,10 @@ criteria (decided passes only); ``undecided`` = the weights left undecided;
 ``computed`` = sum of the weights of the criteria that could be evaluated. Rows are
 ordered by score (high first), then by failed weight (low first), then by the
 values of ``RankingConfig.order_by`` (lower first: the solution energy per dopant,
-then the formation margin), then by name. Values within each other's spread are
-level there (the next value decides): a value inside its spread never breaks a
-tie. A
+then the formation margin), then by name. A criterion undecided in any row of a
+tie does not order it, and values within each other's spread are level (the next
+criterion decides; ``tied`` marks rows ordered by name only): a value inside its
+spread never breaks a tie. A
 criterion missing in a row therefore neither helps nor hurts beyond the passes it
 did not earn; ``computed`` and ``total`` show how complete the evidence is.
 """
@@ -79,10 +80,10 @@ class RankingConfig(BaseModel):
     binding_noise: float = Field(
         0.002,
         ge=0,
-        description="Spread (eV/A^2) assumed for dE_bind where each E_bind comes "
-        "from one interface start per n (no sampled spread): another registry "
-        "moved the quick campaign's E_bind by up to 0.002 and flipped the sign of "
-        "dE_bind (interfaces.relax_top >= 2 samples the spread instead).",
+        description="Spread (eV/A^2) assumed for each E_bind from one interface "
+        "start per n (no sampled spread): another registry moved the quick "
+        "campaign's E_bind by up to 0.002 and flipped the sign of dE_bind "
+        "(interfaces.relax_top >= 2 samples the spread instead).",
     )
     mu_li_min: float = Field(
         0.05,
@@ -114,6 +115,12 @@ class RankedRow(BaseModel):
     """One accelerant and scheme, its criteria and its place."""
 
     rank: int = Field(..., description="1 = most promising.")
+    tied: bool = Field(
+        False,
+        description="Level with the row before: equal score and failed weight, and "
+        "no decided order_by value apart from its by more than their spreads "
+        "(ordered by name only).",
+    )
     accelerant: str = Field(..., description="Accelerant formula.")
     scheme: str = Field(..., description="Charge-compensation scheme.")
     calculator: str = Field("", description="Calculator behind the numbers.")
@@ -146,7 +153,7 @@ def evaluate(
             CriterionResult(
                 key=crit.key,
                 value=value,
-                spread=crit.spread(row) if value is not None else None,
+                spread=crit.spread(row, cfg) if value is not None else None,
                 display=display,
                 status=status,
                 reason=reason,
@@ -181,20 +188,23 @@ def rank(df: pd.DataFrame, config: RankingConfig | None = None) -> list[RankedRo
             "criteria": results,
         }
         groups.setdefault((-data["score"], weight(FAIL)), []).append(data)
-    ordered: list[dict[str, Any]] = []
+    out: list[RankedRow] = []
     for key in sorted(groups):
-        ordered += _order_ties(groups[key], cfg.order_by)
-    return [RankedRow(rank=i + 1, **data) for i, data in enumerate(ordered)]
+        for data, tied in _order_ties(groups[key], cfg.order_by):
+            out.append(RankedRow(rank=len(out) + 1, tied=tied and bool(out), **data))
+    return out
 
 
 def _order_ties(
     rows: list[dict[str, Any]], order_by: list[str]
-) -> list[dict[str, Any]]:
-    """Rows of equal score and failed weight, by the ``order_by`` values, then name.
+) -> list[tuple[dict[str, Any], bool]]:
+    """Rows of equal score and failed weight, by ``order_by``, then by name.
 
-    Values within each other's spread never break a tie: each criterion puts the
-    rows into levels (:func:`_levels`) and only the level orders them; rows on one
-    level go to the next criterion. Not computed sorts last.
+    A criterion undecided in any of the rows does not order them; the others put
+    the rows into levels (:func:`_levels`: values within each other's spread are
+    level) and only the level orders them, rows on one level going to the next
+    criterion; not computed sorts last. Each row comes with whether it is level
+    with the one before (ordered by name only).
     """
 
     def result(row: dict[str, Any], key: str) -> CriterionResult | None:
@@ -202,19 +212,29 @@ def _order_ties(
         ok = c is not None and c.status != NOT_COMPUTED and c.value is not None
         return c if ok else None
 
-    levels = [_levels([result(r, k) for r in rows]) for k in order_by]
-    keyed = [
-        ((*(lv[i] for lv in levels), row["accelerant"]), row)
-        for i, row in enumerate(rows)
+    usable = [
+        k
+        for k in order_by
+        if not any((c := result(r, k)) and c.status == UNDECIDED for r in rows)
     ]
-    return [row for _, row in sorted(keyed, key=lambda t: t[0])]
+    levels = [_levels([result(r, k) for r in rows]) for k in usable]
+    keyed = sorted(
+        (
+            (tuple(lv[i] for lv in levels), (row["accelerant"], row["scheme"]), row)
+            for i, row in enumerate(rows)
+        ),
+        key=lambda t: (t[0], t[1]),
+    )
+    return [
+        (row, k > 0 and key == keyed[k - 1][0]) for k, (key, _, row) in enumerate(keyed)
+    ]
 
 
 def _levels(results: list[CriterionResult | None]) -> list[float]:
     """Level of each value (inf where none), lower values on lower levels.
 
-    Values whose intervals (value +/- spread) chain into each other share one;
-    one value of unknown spread puts every value on one level.
+    Values whose intervals (value +/- spread) overlap, directly or through others,
+    share one; one value of unknown spread puts every value on one level.
     """
     known = [(c.value, c.spread, i) for i, c in enumerate(results) if c is not None]
     out = [math.inf] * len(results)
@@ -223,10 +243,10 @@ def _levels(results: list[CriterionResult | None]) -> list[float]:
             out[i] = 0.0
         return out
     level, top = -1, -math.inf
-    for value, s, i in sorted(known, key=lambda t: t[0]):  # type: ignore[arg-type,return-value]
-        if value - s > top:
+    for low, high, i in sorted((v - s, v + s, i) for v, s, i in known):  # type: ignore[operator]
+        if low > top:  # intervals sorted by their lower end: a gap starts a level
             level += 1
-        top = max(top, value + s)
+        top = max(top, high)
         out[i] = float(level)
     return out
 
@@ -245,8 +265,10 @@ def ranking_table(ranked: list[RankedRow]) -> pd.DataFrame:
             "undecided": r.undecided,
             "total": r.total,
         }
+        rec["tied"] = r.tied
         for c in r.criteria:
             rec[c.key] = c.value
+            rec[f"{c.key}_spread"] = c.spread
             rec[f"{c.key}_status"] = c.status
         rows.append(rec)
     return pd.DataFrame(rows)

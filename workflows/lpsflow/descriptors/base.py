@@ -84,15 +84,19 @@ class Criterion:
     """Columns whose spreads add up to the value's, or row -> those columns
     (default: :attr:`columns`; the value of a comparison is their difference)."""
 
-    def spread(self, row: Mapping[str, Any]) -> float | None:
-        """Spread of the value on ``row`` (None: unknown)."""
+    assumed: Callable[[RankingConfig], Mapping[str, float]] | None = None
+    """config -> spreads its test assumes for columns of one sample."""
+
+    def spread(self, row: Mapping[str, Any], cfg: RankingConfig) -> float | None:
+        """Spread of the value on ``row`` (None: unknown), as its test counts it."""
         from lpsflow.descriptors.spread import spread_of
 
         cols = self.spread_columns
         cols = cols(row) if callable(cols) else cols or self.columns
+        assumed = self.assumed(cfg) if self.assumed else None
         total = 0.0
         for c in cols:
-            s, _ = spread_of(row, c)
+            s, _ = spread_of(row, c, assumed)
             if s is None:
                 return None
             total += s

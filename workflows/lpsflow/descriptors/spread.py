@@ -3,11 +3,16 @@
 A descriptor is computed from samples (dopant arrangements, interface registries,
 Li sites, hop classes) and uses one of them: the lowest. How far that value could
 still move is estimated from its neighbour in the sorted samples, the gap between
-the lowest and the next-lowest sample (for a bottleneck, the highest and the
-next-highest). With one sample there is no gap: the spread is unknown (None), and
-a verdict resting on it is undecided unless the ranking assumes a spread for it
-(:class:`~lpsflow.analysis.ranking.RankingConfig`). A quantity that is not
-sampled (a known crystal relaxed once) has spread 0.
+the lowest and the next-lowest distinct sample (samples within a tolerance of each
+other are one state found twice). With one distinct sample there is no gap: the
+spread is unknown (None), and a verdict resting on it is undecided unless its
+criterion assumes a spread for it (``binding_noise``). Where every distinct
+candidate was computed the value is exact for the model (spread 0); so is a
+quantity that is not sampled (a known crystal relaxed once).
+
+The spread is used symmetrically although more sampling only lowers a lowest: it
+also stands for what moves a value between runs (round-off, another machine),
+which ``benchmarks/verdicts.py`` checks it covers.
 
 Every descriptor column ``X`` a criterion reads comes with ``X_spread`` and
 ``X_samples``; :func:`decide` turns a criterion's margin and the spreads of its columns
@@ -31,7 +36,7 @@ class Sample(NamedTuple):
     spread: float | None
     """Gap to the neighbouring sample (None: one sample, or none)."""
     n: int
-    """Samples it was chosen from."""
+    """Distinct samples it was chosen from."""
 
     def columns(self, name: str) -> dict[str, Any]:
         """``{name, name_spread, name_samples}``."""
@@ -53,17 +58,27 @@ class Sample(NamedTuple):
 NONE = Sample(None, None, 0)
 
 
-def lowest(samples: Iterable[float | None]) -> Sample:
-    """The lowest sample and its gap to the next-lowest (None: unconverged, skipped)."""
+def lowest(samples: Iterable[float | None], tol: float = 0.0) -> Sample:
+    """The lowest sample and its gap to the next-lowest distinct one.
+
+    Samples within ``tol`` of the one below them are the same minimum found
+    again (two starts relaxing into one state) and count once; None and NaN
+    (unconverged) are skipped. With one distinct sample the spread is unknown.
+    """
     xs = sorted(float(x) for x in samples if x is not None and not math.isnan(x))
-    if not xs:
+    distinct: list[float] = []
+    for x in xs:
+        if not distinct or x - distinct[-1] > tol:
+            distinct.append(x)
+    if not distinct:
         return NONE
-    return Sample(xs[0], xs[1] - xs[0] if len(xs) > 1 else None, len(xs))
+    gap = distinct[1] - distinct[0] if len(distinct) > 1 else None
+    return Sample(distinct[0], gap, len(distinct))
 
 
-def highest(samples: Iterable[float | None]) -> Sample:
-    """The highest sample (a bottleneck) and its gap to the next-highest."""
-    low = lowest(-x for x in samples if x is not None)
+def highest(samples: Iterable[float | None], tol: float = 0.0) -> Sample:
+    """The highest sample (a bottleneck) and its gap to the next-highest distinct."""
+    low = lowest((-x for x in samples if x is not None), tol)
     return Sample(None if low.value is None else -low.value, low.spread, low.n)
 
 

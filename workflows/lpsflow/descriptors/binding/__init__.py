@@ -21,6 +21,7 @@ DESCRIPTOR = Descriptor(
             unit="eV/A^2",
             weight=1.0,
             test=read.stronger_on_core,
+            assumed=read.assumed,
         ),
     ),
     summary=show.summary,

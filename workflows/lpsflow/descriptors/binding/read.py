@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from lpsflow.descriptors.base import RowContext
     from lpsflow.store import Stores
 
-KINDS = (("hetero", None), ("homo", "Li7P3S11"))  # label None: the row's accelerant
+KINDS = (("hetero", None), ("homo", "Li7P3S11"))
+#: Relaxed interface energies (eV per cell) closer than this are one state.
+INTERFACE_TOL = 1e-3  # label None: the row's accelerant
 
 
 def columns(ctx: RowContext) -> dict[str, Any]:
@@ -76,7 +78,7 @@ def _sampled(doc: dict | None) -> Sample:
 
 def _gap(point: dict, area: float) -> Sample:
     """Gap (eV/A^2) between the lowest and next relaxed start of one n."""
-    starts = lowest(point.get("e_interface_starts") or [])
+    starts = lowest(point.get("e_interface_starts") or [], INTERFACE_TOL)
     gap = None if starts.spread is None else starts.spread / area
     return Sample(None, gap, max(starts.n, 1))
 
@@ -184,13 +186,18 @@ def points(stores: Stores, manifest: dict) -> pd.DataFrame | None:
     return pd.DataFrame(rows) if rows else None
 
 
+def assumed(cfg: RankingConfig) -> dict[str, float]:
+    """Spreads assumed for an E_bind from one interface start per n."""
+    return {"E_bind_hetero": cfg.binding_noise, "E_bind_homo": cfg.binding_noise}
+
+
 def stronger_on_core(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
     """Li7P3S11 binds more strongly on the core: E_bind hetero < homo.
 
     Undecided where the difference lies inside the spread of the two E_bind (the
-    gap to the next interface start of each; ``binding_noise`` split between the
-    two where a series relaxed one start per n), or where the free-film E_bind has
-    the other sign.
+    gap to the next interface start of each; ``binding_noise`` for each where a
+    series relaxed one start per n), or where the free-film E_bind has the other
+    sign.
     """
 
     def test(het: float, hom: float) -> tuple[float, bool, str]:
@@ -202,13 +209,12 @@ def stronger_on_core(row: Mapping[str, Any], cfg: RankingConfig) -> Verdict:
             + ("prefers to nucleate on the core" if ok else "prefers itself"),
         )
 
-    half = cfg.binding_noise / 2
     verdict = pair(
         row,
         "E_bind_hetero",
         "E_bind_homo",
         test,
-        assumed={"E_bind_hetero": half, "E_bind_homo": half},
+        assumed=assumed(cfg),
         more="interfaces.relax_top >= 2 relaxes more registries",
     )
     free = number(row, "dE_bind_free")

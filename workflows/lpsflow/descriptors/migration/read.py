@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from lpsflow.store import Stores
 
 PATHS = ("gb", "bulk")
+#: Barriers (eV) closer than this are one hop computed twice.
+BARRIER_TOL = 1e-3
 #: Column suffix -> label (None: the row's accelerant).
 LABELS = (("", None), ("_Li7P3S11", "Li7P3S11"))
 
@@ -74,8 +76,18 @@ def barriers(doc: dict) -> list[float]:
 
 
 def hops_sample(doc: dict | None) -> Sample:
-    """The lowest single-hop Ea and the gap to the next hop's (one per class)."""
-    return lowest(barriers(doc)) if doc else spread.NONE
+    """The lowest single-hop Ea and the gap to the next hop's (one per class).
+
+    Exact for the model (spread 0) once every hop class of the region is computed.
+    """
+    if not doc:
+        return spread.NONE
+    done = barriers(doc)
+    sample = lowest(done, BARRIER_TOL)
+    classes = doc.get("hop_classes")
+    if sample.value is not None and classes and len(done) >= classes:
+        return Sample(sample.value, 0.0, sample.n)
+    return sample
 
 
 def percolation_sample(doc: dict | None, single: Sample) -> Sample:
@@ -214,10 +226,12 @@ def _faster_along(row: Mapping[str, Any], suffix: str, what: str) -> Verdict:
             + ("the GB is a fast path" if ok else "no faster along the GB") + note,
         )  # fmt: skip
 
-    return pair(
-        row,
-        *compared(suffix)(row),
-        test,
-        more="hop classes not computed could lower a path barrier (the "
-        "spread's estimate); more classes (neb.n_hops) narrow it",
+    more = (
+        "the path barriers' spreads reach down to their lowest hops while hop "
+        "classes of a region are left, so this stays undecided until more "
+        "classes (up to all of them) are computed"
+        if perc
+        else "a lowest hop's spread is the gap to the next class's barrier "
+        "(unknown with one class); neb.n_hops: spanning computes more"
     )
+    return pair(row, *compared(suffix)(row), test, more=more)

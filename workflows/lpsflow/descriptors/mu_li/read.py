@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from lpsflow.descriptors.base import RowContext
     from lpsflow.store import Stores
 
+#: Vacancy energies (eV) closer than this are one state found twice.
+E_V_TOL = 1e-3
+
 #: Column suffix -> (role kind, label; None: the row's accelerant).
 PHASES = {"core": ("core", None), "Li7P3S11": ("", "Li7P3S11"), "gb": ("gb", None)}
 
@@ -45,8 +48,9 @@ def _sampled(doc: dict | None) -> Sample:
     """
     if not doc or doc["mu_li"] is None:
         return spread.NONE
-    e_v = lowest(v["e_v"] for v in doc["vacancies"] if v["converged"])
-    if e_v.n >= doc["n_sites"]:
+    done = [v["e_v"] for v in doc["vacancies"] if v["converged"]]
+    e_v = lowest(done, E_V_TOL)
+    if len(done) >= doc["n_sites"]:
         return Sample(doc["mu_li"], 0.0, e_v.n)
     return Sample(doc["mu_li"], e_v.spread, max(e_v.n, 1))
 

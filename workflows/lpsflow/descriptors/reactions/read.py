@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from lpsflow.analysis.ranking import RankingConfig
     from lpsflow.descriptors.base import RowContext
 
+#: Energies per atom (eV/atom) closer than this are one state found twice.
+ENERGY_TOL = 1e-5
+
 #: Products whose reaction energies every row shows (shared by all accelerants).
 SHARED_PRODUCTS = ("Li7P3S11", "Li4P2S6", "Li3PS4")
 
@@ -36,14 +39,12 @@ def columns(ctx: RowContext) -> dict[str, Any]:
     screen_uuid, screen = ctx.job(
         Role("screen", ctx.accelerant, branch="core", scheme=ctx.scheme)
     )
-    core = sampled(out, out.get("label") if out else None)
-    if screen and core.value is not None and core.n >= screen["n_distinct"]:
-        core = Sample(core.value, 0.0, core.n)  # every distinct arrangement relaxed
+    core = sampled(out, {out["label"]: arrangements(ctx)} if out else {})
     row: dict[str, Any] = {"core": out["product"] if out else None}
     row.update(core.columns("dE_core"))
     for product, (_, p_out) in shared.items():
         row[f"dE_{product}"] = p_out["energy_per_atom"] if p_out else None
-    li7 = sampled(shared["Li7P3S11"][1], None)
+    li7 = sampled(shared["Li7P3S11"][1], {})
     row.update(spread.difference(core, li7).columns("dE_core_minus_Li7P3S11"))
     used = [out, *(o for _, o in shared.values())]
     row["converged"] = all(o is not None and o["converged"] for o in used)
@@ -62,15 +63,14 @@ def columns(ctx: RowContext) -> dict[str, Any]:
     return row
 
 
-def sampled(doc: dict | None, arrangements: str | None) -> Sample:
-    """dE_r of a reaction document and how far its candidates could move it.
+def sampled(doc: dict | None, sampled_phases: dict[str, Sample]) -> Sample:
+    """dE_r of a reaction document and how far its inputs could move it.
 
-    Each input's candidates are relaxed starts of one phase (the doped core's
-    dopant arrangements); the gap between its lowest and next-lowest energy per
-    atom, weighted by d(dE_r)/d(E of that phase), adds to the spread. A phase
-    relaxed from one start is a known crystal (spread 0), except the phase named
-    ``arrangements`` (the doped core, whose phase is the reaction's label), whose
-    one arrangement leaves it unknown.
+    Each input phase's gap (its :func:`lowest` candidates, or ``sampled_phases``'
+    sample for a phase sampled elsewhere: the doped core's arrangements), weighted
+    by d(dE_r)/d(E of that phase), adds to the spread. A phase relaxed from one
+    start is a known crystal (spread 0), unless it is in ``sampled_phases``: one
+    arrangement of the doped core leaves the spread unknown.
     """
     if not doc:
         return spread.NONE
@@ -82,10 +82,12 @@ def sampled(doc: dict | None, arrangements: str | None) -> Sample:
     )
     total, n = 0.0, 1
     for i in inputs:
-        cand = lowest(i.get("candidate_energies") or [])
+        cand = sampled_phases.get(i["phase"]) or lowest(
+            i.get("candidate_energies") or [], ENERGY_TOL
+        )
         if cand.spread is None:
-            if i["phase"] == arrangements:
-                return Sample(doc["energy_per_atom"], None, 1)
+            if i["phase"] in sampled_phases:
+                return Sample(doc["energy_per_atom"], None, max(cand.n, 1))
             continue
         weight = abs(i["coefficient"]) * Composition(i["formula"]).num_atoms / n_atoms
         total += weight * cand.spread
@@ -97,18 +99,21 @@ def arrangements(ctx: RowContext) -> Sample:
     """The row's doped core at the campaign's x: its relaxed arrangements.
 
     Value: the lowest energy per atom; spread: the gap to the next (eV/atom), 0
-    where every distinct arrangement was relaxed; n: arrangements relaxed.
+    where every distinct arrangement was relaxed; n: distinct energies relaxed
+    into (arrangements within ``ENERGY_TOL`` eV/atom count once).
     """
     _, out = ctx.job(roles.core_reaction(ctx.accelerant, ctx.scheme))
     inputs = out.get("inputs") or [] if out else []
     cells = [i for i in inputs if i["phase"] == out.get("label")]
     if not cells:
         return spread.NONE
-    sample = lowest(cells[0].get("candidate_energies") or [])
+    energies = cells[0].get("candidate_energies") or []
+    sample = lowest(energies, ENERGY_TOL)
     _, screen = ctx.job(
         Role("screen", ctx.accelerant, branch="core", scheme=ctx.scheme)
     )
-    if screen and sample.value is not None and sample.n >= screen["n_distinct"]:
+    relaxed = sum(e is not None for e in energies)
+    if screen and sample.value is not None and relaxed >= screen["n_distinct"]:
         return Sample(sample.value, 0.0, sample.n)
     return sample
 
