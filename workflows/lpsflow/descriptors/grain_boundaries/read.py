@@ -21,6 +21,11 @@ def columns(ctx: RowContext) -> dict[str, Any]:
     for kind, label in KINDS:
         uuid, doc = ctx.job(roles.gb_energy(kind, label or ctx.accelerant))
         row[f"gamma_GB_{kind}"] = doc["gamma"] if doc else None
+        # one shift relaxed (the others are screening single points): no spread
+        row[f"gamma_GB_{kind}_spread"] = None
+        row[f"gamma_GB_{kind}_samples"] = (
+            1 if doc and doc["gamma"] is not None else None
+        )
         row[f"sigma_GB_{kind}"] = doc["sigma"] if doc else None
         row[f"misorientation_GB_{kind}"] = doc["misorientation_angle"] if doc else None
         row[f"strain_GB_{kind}"] = doc["von_mises_strain"] if doc else None
@@ -30,4 +35,9 @@ def columns(ctx: RowContext) -> dict[str, Any]:
     return row
 
 
-JOBS = {f"{f}_GB_{kind}": (f"job_gb_{kind}",) for kind, _ in KINDS for f in FIELDS}
+JOBS = {
+    f"{f}_GB_{kind}{s}": (f"job_gb_{kind}",)
+    for kind, _ in KINDS
+    for f in FIELDS
+    for s in (("", "_spread", "_samples") if f == "gamma" else ("",))
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lpsflow.descriptors import spread
 from lpsflow.descriptors.base import any_value, fmt, has_value, per_accelerant
 from lpsflow.report_render import Placeholder, Section, Table
 
@@ -30,7 +31,7 @@ def gb_text(r: Any, kind: str) -> str:
     if not has_value(r[f"sigma_GB_{kind}"]):
         return "pending"
     return (
-        f"{fmt(r[f'gamma_GB_{kind}'])} [Sigma {r[f'sigma_GB_{kind}']:.0f}, "
+        f"{spread.show(r, f'gamma_GB_{kind}')} [Sigma {r[f'sigma_GB_{kind}']:.0f}, "
         f"{r[f'misorientation_GB_{kind}']:.1f} deg, "
         f"{100 * r[f'strain_GB_{kind}']:.1f}%, {r[f'atoms_GB_{kind}']:.0f}]"
     )
@@ -43,7 +44,10 @@ def _cells(r: Any, kind: str) -> list[str]:
 
 def section(df: pd.DataFrame, points: pd.DataFrame | None = None) -> Section:
     """gamma_GB of every boundary, as a table."""
-    title = f"{TITLE} (J/m^2; '-' = not converged)"
+    title = (
+        f"{TITLE} (J/m^2; '-' = not converged; (1): the lowest screened shift "
+        "relaxed alone, spread unknown)"
+    )
     if not computed(df):
         why = "grain_boundaries.enabled is off, or the GB jobs have not finished"
         return Section("grain-boundaries", title, [Placeholder(TITLE, why)])

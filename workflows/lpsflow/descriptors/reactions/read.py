@@ -39,7 +39,7 @@ def columns(ctx: RowContext) -> dict[str, Any]:
     screen_uuid, screen = ctx.job(
         Role("screen", ctx.accelerant, branch="core", scheme=ctx.scheme)
     )
-    core = sampled(out, {out["label"]: arrangements(ctx)} if out else {})
+    core = sampled(out, {out.get("label", ""): arrangements(ctx)} if out else {})
     row: dict[str, Any] = {"core": out["product"] if out else None}
     row.update(core.columns("dE_core"))
     for product, (_, p_out) in shared.items():
