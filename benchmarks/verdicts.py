@@ -14,7 +14,9 @@ criterion, the verdict of every run. Then the two goals of the verdicts issue:
 
 Each perturbation moves every free atom of every MLIP relaxation's start by 1e-4 A
 (``calculator.perturb_seed``), the size of round-off; worker processes change the
-order jobs run in and the threads each gets.
+order jobs run in and the threads each gets. A run whose jobs fail (a perturbed
+start that breaks a step) is kept: its verdicts there are ``not computed``, and the
+failures are counted. With ``--keep`` a run already in its folder is reused.
 
     python benchmarks/verdicts.py                          # configs/quick.yaml, 3 runs
     python benchmarks/verdicts.py --runs 1:2 2:1 3:2 --json out.json
@@ -69,11 +71,18 @@ def run_one(config: Path, folder: Path, seed: int, workers: int) -> tuple[Path, 
     with open(folder / "run.log", "w") as log:
         done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
     wall = time.perf_counter() - start
-    if done.returncode != 0:
+    failed = (folder / "run.log").read_text().count(": FAILED (")
+    if done.returncode != 0 and not failed:
         sys.exit(
             f"error: the run failed (exit {done.returncode}); see {folder}/run.log"
         )
-    print(f"  done in {wall:.0f} s", flush=True)
+    print(
+        f"  done in {wall:.0f} s"
+        + (
+            f"; {failed} job(s) failed (their verdicts: not computed)" if failed else ""
+        ),
+        flush=True,
+    )
     return copy, wall
 
 
