@@ -218,3 +218,28 @@ def test_the_advised_area_covers_both_grains_of_a_hetero_match(li7, core):
     needs = int(re.search(r"needs max_area >= (\d+)", str(err.value))[1])
     found = gb_match(core, (1, 0, 0), li7, (0, 1, 0), flip=None, max_area=needs, **kw)
     assert max(found.match.area, found.match.film_area) <= needs
+
+
+def test_a_termination_whose_grain_does_not_build_is_passed_over(core, monkeypatch):
+    """A relaxed cell a tiny displacement made split unevenly: the first polyhedral
+    termination gives no stoichiometric 1-layer grain (as a 1e-4 A perturbed start
+    of the x = 1/4 Al2S3 core did), so the next that does is taken; none: one
+    clear error naming the layer counts."""
+    real = gb.layered_slab
+    first = gb.polyhedral_slabs(core, (0, 1, 0))[0]
+
+    def uneven(bulk, cand, n, vacuum, **kw):
+        if cand.shift == first.shift:
+            raise StructureError("1-layer slab ... is not usable: non-stoichiometric")
+        return real(bulk, cand, n, vacuum, **kw)
+
+    monkeypatch.setattr(gb, "layered_slab", uneven)
+    chosen = gb._termination(core, (0, 1, 0), (1, 2))
+    assert chosen.shift != first.shift
+    monkeypatch.setattr(
+        gb,
+        "layered_slab",
+        lambda *a, **k: (_ for _ in ()).throw(StructureError("non-stoichiometric")),
+    )
+    with pytest.raises(StructureError, match=r"gives stoichiometric grains of 1 and 2"):
+        gb._termination(core, (0, 1, 0), (1, 2, 2))

@@ -166,6 +166,33 @@ class GBSet(MSONable):
         return [len(c) for c in self.cells]
 
 
+def _termination(
+    bulk: Structure, miller: Sequence[int], counts: Sequence[int]
+) -> SlabCandidate:
+    """The first polyhedral termination whose grains of ``counts`` layers build.
+
+    The first candidate nearly always does; on a relaxed cell whose layers a
+    termination splits unevenly (a tiny displacement can), the next one is taken
+    instead of failing.
+    """
+    candidates = polyhedral_slabs(bulk, miller)
+    errors = []
+    for cand in candidates:
+        try:
+            for n in sorted(set(counts)):
+                layered_slab(bulk, cand, n, 10.0)
+        except StructureError as exc:
+            errors.append(str(exc))
+            continue
+        return cand
+    raise StructureError(
+        f"none of the {len(candidates)} terminations of "
+        f"{bulk.composition.reduced_formula} {tuple(miller)} gives stoichiometric "
+        f"grains of {' and '.join(map(str, sorted(set(counts))))} layer(s): "
+        + errors[0]
+    )
+
+
 def build_grain_boundaries(
     bulk_a: Structure,
     miller_a: Sequence[int],
@@ -197,14 +224,16 @@ def build_grain_boundaries(
     (``twist``, ``flip``, ``angle_tol`` and the tolerances are passed on).
     ``shift_grid`` (fractions of grain A's primitive in-plane cell) defaults to
     :func:`~lpsflow.structures.stacking.shifts` (2, 2). Terminations default to
-    the first :func:`~lpsflow.structures.slabs.polyhedral_slabs` candidate.
+    the first :func:`~lpsflow.structures.slabs.polyhedral_slabs` candidate that
+    gives stoichiometric grains of the layer counts asked for.
     """
     homo = bulk_b is None
     bulk_b = bulk_a if bulk_b is None else bulk_b
     miller_b = tuple(miller_a) if miller_b is None else tuple(miller_b)
-    slab_a = slab_a or polyhedral_slabs(bulk_a, miller_a)[0]
+    counts_a = (layers_a, layers_b) if homo else (layers_a,)
+    slab_a = slab_a or _termination(bulk_a, miller_a, counts_a)
     if slab_b is None:
-        slab_b = slab_a if homo else polyhedral_slabs(bulk_b, miller_b)[0]
+        slab_b = slab_a if homo else _termination(bulk_b, miller_b, (layers_b,))
     gm = gb_match(
         bulk_a, miller_a, None if homo else bulk_b, None if homo else miller_b,
         twist=twist, flip=flip, angle_tol=angle_tol, max_area=max_area,

@@ -126,10 +126,15 @@ def screen_grain_boundary(
             parent=_structure(parent) if parent is not None else None,
         )  # fmt: skip
     except StructureError as exc:  # on the relaxed bulks: say what to change
+        change = (
+            f"Change grain_boundaries.{kind}.layers_a / layers_b"
+            if "terminations of" in str(exc)
+            else f"Raise grain_boundaries.{kind}.max_area (or the strain / ZSL "
+            "tolerances)"
+        )
         raise StructureError(
-            f"grain_boundaries.{kind} on the relaxed cells: {exc}. Raise "
-            f"grain_boundaries.{kind}.max_area (or the strain / ZSL tolerances) in "
-            "the campaign file and run it again: finished jobs are kept"
+            f"grain_boundaries.{kind} on the relaxed cells: {exc}. {change} in the "
+            "campaign file and run it again: finished jobs are kept"
         ) from exc
     contact = single_points(gset.cells, model, device)
     step, steps = float(s.get("normal_step", 0.0)), int(s.get("normal_max_steps", 8))
