@@ -17,17 +17,16 @@ from lpsflow.descriptors.binding.read import columns as binding_columns
 from lpsflow.descriptors.migration.read import hops_sample, percolation_sample
 from lpsflow.descriptors.mu_li.read import columns as mu_li_columns
 from lpsflow.descriptors.reactions.read import columns as reaction_columns
-from lpsflow.descriptors.spread import Sample, decide, highest, lowest
+from lpsflow.descriptors.spread import Sample, decide, lowest
 from lpsflow.roles import Role
 
 
-def test_lowest_highest_and_difference():
+def test_lowest_and_difference():
     assert lowest([0.3, None, 0.1, 0.25, math.nan]) == Sample(
         0.1, pytest.approx(0.15), 3
     )
     assert lowest([0.2]) == Sample(0.2, None, 1)  # one sample: spread unknown
     assert lowest([]) == spread.NONE
-    assert highest([0.1, 0.5, 0.4]) == Sample(0.5, pytest.approx(0.1), 3)
     d = spread.difference(Sample(1.0, 0.1, 2), Sample(0.4, 0.0, 1))
     assert d == Sample(pytest.approx(0.6), pytest.approx(0.1), 2)
     assert spread.difference(Sample(1.0, None, 1), Sample(0.4, 0.0, 1)).spread is None

@@ -76,17 +76,6 @@ def lowest(samples: Iterable[float | None], tol: float = 0.0) -> Sample:
     return Sample(distinct[0], gap, len(distinct))
 
 
-def highest(samples: Iterable[float | None], tol: float = 0.0) -> Sample:
-    """The highest sample (a bottleneck) and its gap to the next-highest distinct."""
-    low = lowest((-x for x in samples if x is not None), tol)
-    return Sample(None if low.value is None else -low.value, low.spread, low.n)
-
-
-def fixed(value: float | None) -> Sample:
-    """A value not sampled (one relaxation of a known structure): spread 0."""
-    return NONE if value is None else Sample(value, 0.0, 1)
-
-
 def difference(a: Sample, b: Sample) -> Sample:
     """The difference a - b, its spread the sum of both (None if either is unknown)."""
     if a.value is None or b.value is None:
