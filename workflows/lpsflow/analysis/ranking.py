@@ -27,9 +27,9 @@ values of ``RankingConfig.order_by`` (lower first: the solution energy per dopan
 then the formation margin), then by name. A criterion undecided in any row of a
 tie does not order it, and values within each other's spread are level (the next
 criterion decides; ``tied`` marks rows ordered by name only): a value inside its
-spread never breaks a tie. A
-criterion missing in a row therefore neither helps nor hurts beyond the passes it
-did not earn; ``computed`` and ``total`` show how complete the evidence is.
+spread never breaks a tie. A criterion missing in a row therefore neither helps nor
+hurts beyond the passes it did not earn; ``computed`` and ``total`` show how
+complete the evidence is.
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def rank(df: pd.DataFrame, config: RankingConfig | None = None) -> list[RankedRo
     out: list[RankedRow] = []
     for key in sorted(groups):
         for data, tied in _order_ties(groups[key], cfg.order_by):
-            out.append(RankedRow(rank=len(out) + 1, tied=tied and bool(out), **data))
+            out.append(RankedRow(rank=len(out) + 1, tied=tied, **data))
     return out
 
 

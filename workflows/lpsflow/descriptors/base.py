@@ -89,18 +89,11 @@ class Criterion:
 
     def spread(self, row: Mapping[str, Any], cfg: RankingConfig) -> float | None:
         """Spread of the value on ``row`` (None: unknown), as its test counts it."""
-        from lpsflow.descriptors.spread import spread_of
+        from lpsflow.descriptors.spread import combined
 
         cols = self.spread_columns
         cols = cols(row) if callable(cols) else cols or self.columns
-        assumed = self.assumed(cfg) if self.assumed else None
-        total = 0.0
-        for c in cols:
-            s, _ = spread_of(row, c, assumed)
-            if s is None:
-                return None
-            total += s
-        return total
+        return combined(row, cols, self.assumed(cfg) if self.assumed else None)[0]
 
 
 @dataclass(frozen=True)

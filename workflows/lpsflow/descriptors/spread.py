@@ -101,6 +101,25 @@ def spread_of(
     return None, "one sample" if n == 1 else "no spread"
 
 
+def combined(
+    row: Mapping[str, Any],
+    columns: Iterable[str],
+    assumed: Mapping[str, float] | None = None,
+) -> tuple[float | None, list[str]]:
+    """Sum of the columns' spreads (None if any is unknown) and each in words."""
+    parts: list[str] = []
+    total: float | None = 0.0
+    for c in columns:
+        s, how = spread_of(row, c, assumed)
+        if s is None:
+            total = None
+            parts.append(f"{c}: {how}, spread unknown")
+        else:
+            total = None if total is None else total + s
+            parts.append(f"{c} +/- {s:.3g} ({how})")
+    return total, parts
+
+
 def decide(
     ok: bool,
     margin: float,
@@ -113,31 +132,20 @@ def decide(
     """Pass/fail from ``ok``, undecided when ``|margin|`` is inside the spreads.
 
     ``margin``: how far the tested number is from the criterion's threshold; the
-    combined spread is the sum of the columns' spreads (unknown if any is).
+    combined spread is the sum of the columns' spreads (:func:`combined`).
     ``more``: what would decide it (which setting samples more), said when
     undecided.
     """
-    parts, total = [], 0.0
-    for c in columns:
-        s, how = spread_of(row, c, assumed)
-        if s is None:
-            total = math.nan
-            parts.append(f"{c}: {how}, spread unknown")
-        else:
-            total += s
-            parts.append(f"{c} +/- {s:.3g} ({how})")
-    status = PASS if ok else FAIL
-    if math.isnan(total):
-        status, why = UNDECIDED, "spread unknown"
+    total, parts = combined(row, columns, assumed)
+    if total is None:
+        why = "spread unknown"
     elif abs(margin) <= total:
-        status, why = (
-            UNDECIDED,
-            f"margin {abs(margin):.3g} inside the spread {total:.3g}",
-        )
+        why = f"margin {abs(margin):.3g} inside the spread {total:.3g}"
     else:
-        return status, f"{reason} [margin {abs(margin):.3g} > spread {total:.3g}]"
+        verdict = PASS if ok else FAIL
+        return verdict, f"{reason} [margin {abs(margin):.3g} > spread {total:.3g}]"
     tail = f"; {more}" if more else ""
-    return status, f"{reason} [undecided: {why}: {'; '.join(parts)}{tail}]"
+    return UNDECIDED, f"{reason} [undecided: {why}: {'; '.join(parts)}{tail}]"
 
 
 def show(

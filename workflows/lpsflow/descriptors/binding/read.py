@@ -18,18 +18,20 @@ if TYPE_CHECKING:
     from lpsflow.descriptors.base import RowContext
     from lpsflow.store import Stores
 
-KINDS = (("hetero", None), ("homo", "Li7P3S11"))
+KINDS = (("hetero", None), ("homo", "Li7P3S11"))  # label None: the row's accelerant
 #: Relaxed interface energies (eV per cell) closer than this are one state.
-INTERFACE_TOL = 1e-3  # label None: the row's accelerant
+INTERFACE_TOL = 1e-3
 
 
 def columns(ctx: RowContext) -> dict[str, Any]:
     """E_bind columns of one accelerant (hetero on its core, homo shared)."""
     row: dict[str, Any] = {}
+    e_bind: dict[str, Sample] = {}
     for kind, label in KINDS:
         uuid, doc = ctx.job(roles.binding(kind, label or ctx.accelerant))
         points = doc["points"] if doc else []
-        row.update(_sampled(doc).columns(f"E_bind_{kind}"))
+        e_bind[kind] = _sampled(doc)
+        row.update(e_bind[kind].columns(f"E_bind_{kind}"))
         row[f"E_bind_{kind}_n"] = doc["n_summary"] if doc else None
         row[f"E_bind_{kind}_by_n"] = (
             {p["n_layers"]: p["e_bind"] for p in points} if doc else None
@@ -53,13 +55,8 @@ def columns(ctx: RowContext) -> dict[str, Any]:
             points[0].get("references", "screened_cell") if points else None
         )
         row[f"job_binding_{kind}"] = uuid
-    het, hom = (
-        Sample(
-            row[f"E_bind_{k}"], row[f"E_bind_{k}_spread"], row[f"E_bind_{k}_samples"]
-        )
-        for k, _ in KINDS
-    )
-    row.update(spread.difference(het, hom).columns("dE_bind"))
+    dE = spread.difference(e_bind["hetero"], e_bind["homo"])
+    row.update(dE.columns("dE_bind"))
     row.update(_unstrained(ctx))
     return row
 
@@ -174,14 +171,15 @@ def points(stores: Stores, manifest: dict) -> pd.DataFrame | None:
             "kind": doc["kind"],
             "n_layers": p["n_layers"],
             "E_bind": p["e_bind"],
-            "E_bind_spread": _gap(p, doc["area"]).spread,
-            "E_bind_samples": max(len(p.get("e_interface_starts") or []), 1),
+            "E_bind_spread": gap.spread,
+            "E_bind_samples": gap.n,
             "area": doc["area"],
             "strain": doc["von_mises_strain"],
         }
         for _, doc in outputs_of_step(stores, manifest, "binding")
         for p in doc["points"]
         if p["e_bind"] is not None
+        for gap in (_gap(p, doc["area"]),)
     ]
     return pd.DataFrame(rows) if rows else None
 

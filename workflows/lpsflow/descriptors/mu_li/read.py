@@ -28,16 +28,14 @@ PHASES = {"core": ("core", None), "Li7P3S11": ("", "Li7P3S11"), "gb": ("gb", Non
 def columns(ctx: RowContext) -> dict[str, Any]:
     """mu_Li of the accelerant's core, of Li7P3S11 and of the hetero-GB sites."""
     row: dict[str, Any] = {}
+    mu: dict[str, Sample] = {}
     for col, (kind, label) in PHASES.items():
         uuid, doc = ctx.job(roles.mu_li(kind, label or ctx.accelerant))
-        row.update(_sampled(doc).columns(f"mu_Li_{col}"))
+        mu[col] = _sampled(doc)
+        row.update(mu[col].columns(f"mu_Li_{col}"))
         row[f"E_v_min_{col}"] = doc["e_v_min"] if doc else None
         row[f"job_mu_Li_{col}"] = uuid
-    core, li7 = (
-        Sample(row[f"mu_Li_{c}"], row[f"mu_Li_{c}_spread"], row[f"mu_Li_{c}_samples"])
-        for c in ("core", "Li7P3S11")
-    )
-    row.update(spread.difference(core, li7).columns("dmu_Li"))
+    row.update(spread.difference(mu["core"], mu["Li7P3S11"]).columns("dmu_Li"))
     return row
 
 
