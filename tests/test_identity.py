@@ -90,10 +90,10 @@ def test_maker_ids_ignore_the_display_name_and_structure_modules():
 #: a kind's inputs) shows here first. Changing them orphans every stored result
 #: (stores of 0.1.0 excepted): only with a reason, and say so in the release notes.
 GOLDEN = {
-    "relax:Li2S": "14ad6b6a-ecef-562a-8134-976721677ff6",
-    "screen:core:Al2S3:Li-site": "73e3ed53-fdaf-52d0-9238-cf4b4ebc79ba",
-    "reaction:core:Al2S3:Li-site": "7ffea54d-f6c1-53f1-86c5-7e297b60a3b3",
-    "mu_li:Li7P3S11": "52cef3d6-65f5-5e83-9c4d-ced5eb4d52d1",
+    "relax:Li2S": "e0a09649-8d58-5c4d-a56b-dc798faac3d4",
+    "screen:core:Al2S3:Li-site": "ee294865-9904-5cce-aa56-fc9a67b26c82",
+    "reaction:core:Al2S3:Li-site": "ec9808bc-4c53-5951-8ff1-15d427cccaed",
+    "mu_li:Li7P3S11": "4ea494a0-fd28-5d1f-b763-5fb7fcb9c52f",
 }
 DEFAULTS = Path(__file__).parent / "data" / "kind-defaults.json"
 
@@ -138,6 +138,99 @@ def test_ids_are_stable(store_0_1_0):
     assert {r: roles[r] for r in GOLDEN} == GOLDEN
 
 
+#: numpy's SIMD kernels above AVX2: disabled, numpy computes as on an AVX2 CPU
+#: (ignored where the CPU lacks them). Their last bits differ in trigonometry.
+_AS_AVX2 = {"NPY_DISABLE_CPU_FEATURES": "X86_V4,AVX512_ICL,AVX512_SPR"}
+
+
+def test_ids_do_not_depend_on_the_cpu(store_0_1_0):
+    """The fixture's ids with numpy's AVX-512 kernels and without (another CPU):
+    the same, though structures differ in their last bits (lattices from angles)."""
+    import os
+
+    script = (
+        "import json, sys\n"
+        "from lpsflow.campaign import load_campaign\n"
+        "from lpsflow.flows.campaign import build_campaign\n"
+        "json.dump(build_campaign(load_campaign('tiny.yaml')).roles, sys.stdout)\n"
+    )
+    roles = []
+    for extra in ({}, _AS_AVX2):
+        env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=store_0_1_0,
+            env=env | extra,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        roles.append(json.loads(out.stdout))
+    assert roles[0] == roles[1]
+    assert {r: roles[0][r] for r in GOLDEN} == GOLDEN
+
+
+def _nudged(s: Structure, ulps: int = 1) -> Structure:
+    """``s`` with its lattice matrix ``ulps`` units in the last place off."""
+    import numpy as np
+
+    matrix = s.lattice.matrix.copy()
+    for _ in range(ulps):
+        matrix = np.nextafter(matrix, np.inf)
+    return Structure(matrix, s.species, s.frac_coords)
+
+
+def _monoclinic() -> Structure:
+    lattice = Lattice.from_parameters(9.07, 9.19, 9.18, 92.4, 101.2, 110.5)
+    return Structure(lattice, ["P", "S"], [[0.02023779, 0.75150397, 0.84514483],
+                                           [0.3, 0.1, 0.2]])  # fmt: skip
+
+
+def test_content_keys_ignore_the_last_bits_of_a_structure():
+    """A lattice one ulp off (another CPU's trigonometry) keeps today's id, which
+    identity version 2 did not; a real difference (1e-6 A) is another id."""
+    from lpsflow.calculators.mlip import MLIPRelaxMaker
+
+    s = _monoclinic()
+    assert not (s.lattice.matrix == _nudged(s).lattice.matrix).all()
+
+    def key(structure, **kw):
+        return content_key(MLIPRelaxMaker(steps=10).make(structure), **kw)
+
+    assert key(_nudged(s)) == key(s)
+    assert key(_nudged(s), version=2) != key(s, version=2)
+    moved = s.copy()
+    moved.translate_sites([0], [1e-6, 0, 0], frac_coords=False)
+    assert key(moved) != key(s)
+    assert '"xyz"' not in key(s) and '"volume"' not in key(s)  # derived: left out
+
+
+def test_an_earlier_id_of_another_machine_is_recognised_by_its_stored_input():
+    """A stored relaxation keyed on another CPU (its lattice one ulp off) stores its
+    input after a round trip through Cartesian coordinates; with that stored
+    lattice our key hashes to its id, and never for another structure."""
+    from lpsflow.calculators.mlip import MLIPRelaxMaker
+    from lpsflow.jobs.identity import Snap, uuid_of
+
+    s, other = _monoclinic(), _nudged(_monoclinic())
+    stored_id = uuid_of(legacy_key(MLIPRelaxMaker().make(other), None, {}))
+    round_trip = Structure(other.lattice, other.species, other.cart_coords,
+                           coords_are_cartesian=True)  # fmt: skip
+    stored = round_trip.as_dict()
+    ours = MLIPRelaxMaker().make(s)
+    assert uuid_of(legacy_key(ours, None, {})) != stored_id
+    assert uuid_of(legacy_key(ours, None, {}, snap=Snap(stored, True))) == stored_id
+    moved = s.copy()
+    moved.translate_sites([0], [1e-6, 0, 0], frac_coords=False)
+    for derive in (True, False):
+        snap = Snap(stored, derive)
+        assert (
+            uuid_of(legacy_key(MLIPRelaxMaker().make(moved), None, {}, snap=snap))
+            != stored_id
+        )
+
+
 def test_new_defaults_leave_the_rest_of_a_0_1_0_store_adopted(tmp_path):
     """Unpinned, the 0.1.0 campaign file gets today's doping defaults (the
     empty-site scheme, screening until the lowest holds): the doped cells and every
@@ -175,7 +268,7 @@ def test_a_parent_computed_afresh_is_not_paired_with_adopted_children(store_0_1_
     """Li7P3S11's relaxation stored under today's id as a fresh result (not
     adopted): what reads it is computed again, the rest adopted."""
     from lpsflow.campaign import load_campaign
-    from lpsflow.dispatch.adopt import legacy_to_adopt
+    from lpsflow.dispatch.adopt import earlier_ids, legacy_to_adopt
     from lpsflow.flows.campaign import build_campaign
     from lpsflow.store import open_stores
 
@@ -183,7 +276,8 @@ def test_a_parent_computed_afresh_is_not_paired_with_adopted_children(store_0_1_
     cflow = build_campaign(campaign)
     li7 = cflow.roles["relax:Li7P3S11"]
     with open_stores(campaign.store, campaign.base_dir, create=False) as stores:
-        doc = stores.jobs.docs_store.query_one({"uuid": cflow.legacy[li7]})
+        old = earlier_ids(cflow, stores)["lpsflow 0.1.0"]
+        doc = stores.jobs.docs_store.query_one({"uuid": old[li7]})
         fresh = {k: v for k, v in doc.items() if k != "_id"} | {"uuid": li7}
         stores.jobs.docs_store.update([fresh], key=["uuid", "index"])
         want = legacy_to_adopt(stores, cflow)
@@ -199,6 +293,65 @@ def test_a_parent_computed_afresh_is_not_paired_with_adopted_children(store_0_1_
     adopted = {r for r, u in cflow.roles.items() if u in want}
     assert adopted == set(cflow.roles) - readers - {"relax:Li7P3S11"}
     assert "reaction:core:Al2S3:Li-site" in adopted  # reads no Li7P3S11
+
+
+def test_a_store_of_identity_2_is_adopted(store_0_1_0):
+    """A store as identity version 2 left it (each result under its version-2 id,
+    the 0.1.0 results adopted there): every result is adopted from its version-2
+    id, the newest earlier one."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.dispatch.adopt import ADOPTED_FROM, earlier_ids, legacy_to_adopt
+    from lpsflow.flows.campaign import build_campaign
+    from lpsflow.store import open_stores
+
+    campaign = load_campaign(store_0_1_0 / "tiny.yaml")
+    cflow = build_campaign(campaign)
+    with open_stores(campaign.store, campaign.base_dir, create=False) as stores:
+        ids = earlier_ids(cflow, stores)
+        v2, old = ids["identity 2"], ids["lpsflow 0.1.0"]
+        assert not set(v2.values()) & (set(old.values()) | set(v2))
+        docs = {d["uuid"]: d for d in stores.jobs.docs_store.query({})}
+        copies = [
+            {k: v for k, v in docs[old[u]].items() if k != "_id"}
+            | {
+                "uuid": v2[u],
+                "metadata": docs[old[u]]["metadata"] | {ADOPTED_FROM: old[u]},
+            }
+            for u in v2
+            if old[u] in docs
+        ]
+        stores.jobs.docs_store.update(copies, key=["uuid", "index"])
+        stores.jobs.docs_store.remove_docs({"uuid": {"$in": list(docs)}})
+        want = legacy_to_adopt(stores, cflow)
+    new = {
+        cflow.roles[f"{r}:Li-site"] for r in ("solution:core:Al2S3", "solubility:Al2S3")
+    }
+    assert len(copies) == 22
+    assert want == {u: v2[u] for u in v2 if u not in new}
+
+
+def test_submit_refuses_beside_live_fireworks_under_earlier_ids(store_0_1_0):
+    """Fireworks of an earlier submission carry the earlier ids of the same jobs:
+    while one may still run, a submission would compute it twice."""
+    from types import SimpleNamespace
+
+    from lpsflow.campaign import load_campaign
+    from lpsflow.dispatch.adopt import earlier_ids
+    from lpsflow.dispatch.fireworks import UUID_KEY, _check_no_legacy_fireworks
+    from lpsflow.flows.campaign import build_campaign
+
+    cflow = build_campaign(load_campaign(store_0_1_0 / "tiny.yaml"))
+    v2 = earlier_ids(cflow)["identity 2"][cflow.roles["relax:Li2S"]]
+    fw = {"fw_id": 7, "state": "RUNNING", "spec": {"_tasks": [{"job": {"uuid": v2}}]}}
+
+    def find(query, fields):
+        return [fw] if v2 in query[UUID_KEY]["$in"] else []
+
+    lp = SimpleNamespace(fireworks=SimpleNamespace(find=find))
+    with pytest.raises(LpsflowError, match=r"earlier submission.*defuse_fws -i 7"):
+        _check_no_legacy_fireworks(lp, cflow)
+    fw["state"] = "COMPLETED"
+    _check_no_legacy_fireworks(lp, cflow)
 
 
 def _values(df: pd.DataFrame) -> pd.DataFrame:
@@ -244,7 +397,7 @@ def test_a_store_of_lpsflow_0_1_0_is_reused_not_recomputed(tmp_path):
             roles[f"{r}:Li-site"] for r in ("solution:core:Al2S3", "solubility:Al2S3")
         }
         assert (set(report.completed), report.reused, report.failed) == (new, 22, {})
-        assert any("22 results stored by lpsflow 0.1.0 reused" in x for x in lines)
+        assert any("22 results stored under earlier job ids reused" in x for x in lines)
         after = load("tiny", stores)
         again = run_campaign(campaign, stores, tmp_path / "work", echo=lambda _: None)
     assert again.completed == [] and again.reused == 24
@@ -252,6 +405,7 @@ def test_a_store_of_lpsflow_0_1_0_is_reused_not_recomputed(tmp_path):
     assert list(after.columns) == list(before.columns)
     assert before["E_sol"].isna().all() and after["E_sol"].notna().all()
     new_columns = ["E_sol", "E_sol_Li2S_rich", "E_sol_by_x", "x_solubility"]
+    new_columns += [f"{c}_{s}" for c in new_columns[:2] for s in ("spread", "samples")]
     new_columns += ["solubility", "solubility_bounds", "synthesis_T", "dF_meV_by_x"]
     before, after = before.drop(columns=new_columns), after.drop(columns=new_columns)
     for (_, a), (_, b) in zip(

@@ -34,7 +34,8 @@ def submit(campaign: CampaignArg, launchpad: LaunchpadOpt) -> None:
         )
     if report.adopted:
         echo(
-            f"{report.adopted} results stored by lpsflow 0.1.0 reused under today's ids"
+            f"{report.adopted} results stored under earlier job ids reused "
+            "under today's"
         )
     if report.in_store:
         echo(f"{len(report.in_store)} jobs already computed (results in the store)")

@@ -40,7 +40,7 @@ def validate(campaign: CampaignArg) -> None:
 def _in_store(camp, cflow) -> tuple[set[str] | None, str]:
     """The jobs with an output in the campaign's store, and where that is.
 
-    A job counts under today's id or under the one lpsflow 0.1.0 gave it.
+    A job counts under today's id or under an earlier one (adopted before a run).
 
     ``None`` (and why) where the store does not exist yet or cannot be reached:
     checking a campaign file needs no store, and creates none.

@@ -94,7 +94,7 @@ class SubmitReport:
     appended_to: int | None = None
     """fw_id of the workflow the new jobs were appended to, if any."""
     adopted: int = 0
-    """Results stored by lpsflow 0.1.0 reused under today's job ids."""
+    """Results stored under earlier job ids reused under today's."""
 
 
 def existing_fireworks(lp: LaunchPad, uuids: list[str]) -> dict[str, dict]:
@@ -114,11 +114,14 @@ SETTLED_STATES = ("COMPLETED", "DEFUSED", "ARCHIVED")
 
 
 def _check_no_legacy_fireworks(lp: LaunchPad, cflow: CampaignFlow) -> None:
-    """Refuse to submit beside live fireworks of a 0.1.0 submission of these jobs.
+    """Refuse to submit beside live fireworks of an earlier submission of these jobs.
 
-    They carry 0.1.0's job ids: both would compute the same calculations.
+    They carry earlier job ids (lpsflow 0.1.0, identity 2): both would compute the
+    same calculations.
     """
-    old = [o for n, o in cflow.legacy.items() if n != o]
+    from lpsflow.dispatch.adopt import earlier_ids
+
+    old = sorted({o for ids in earlier_ids(cflow).values() for o in ids.values()})
     live = {
         u: e for u, e in existing_fireworks(lp, old).items()
         if e["state"] not in SETTLED_STATES
@@ -126,8 +129,9 @@ def _check_no_legacy_fireworks(lp: LaunchPad, cflow: CampaignFlow) -> None:
     if live:
         ids = " ".join(str(i) for i in sorted(e["fw_id"] for e in live.values()))
         raise LpsflowError(
-            f"{len(live)} fireworks of an lpsflow 0.1.0 submission of these jobs are "
-            "not finished (they carry the job ids of 0.1.0): let them complete, or "
+            f"{len(live)} fireworks of an earlier submission of these jobs are not "
+            "finished (they carry the job ids of an earlier lpsflow): let them "
+            "complete, or "
             f"defuse them (lpad defuse_fws -i {ids}), then submit again"
         )
 

@@ -432,7 +432,7 @@ def run_campaign(
     )
     adopted = adopt_legacy(stores, cflow)
     if adopted:
-        echo(f"{adopted} results stored by lpsflow 0.1.0 reused under today's job ids")
+        echo(f"{adopted} results stored under earlier job ids reused under today's")
     write_manifest(stores, campaign, cflow)
 
     manifest = f"manifest:{campaign.name}"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow
 
-from lpsflow.jobs.identity import LEGACY_VERSION, legacy_uuid, stamp
+from lpsflow.jobs.identity import stamp
 
 if TYPE_CHECKING:
     from jobflow import Job
@@ -38,8 +38,10 @@ class JobBook:
         self.jobs: list[Job] = []
         self.roles: dict[str, str] = {}
         """Role text -> job uuid."""
-        self.legacy: dict[str, str] = {}
-        """Job uuid -> the uuid lpsflow 0.1.0 gave the same job."""
+        self.analysis: set[str] = set()
+        """Uuids of the analysis jobs (keyed without the salt)."""
+        self.maker_names: dict[str, str] = {}
+        """Uuid -> its maker's name as the job was made (lpsflow 0.1.0's ids)."""
         self._by_uuid: dict[str, Job] = {}
 
     def add(
@@ -47,10 +49,12 @@ class JobBook:
     ) -> Job:
         """Stamp ``job`` and record it under ``role``; the job to use downstream."""
         text = str(role)
-        old_salt = self.salt if salt else {"lpsflow": LEGACY_VERSION}
-        old = legacy_uuid(job, old_salt, self.legacy)
+        maker = getattr(job.function, "__self__", None)
         stamp(job, role=text, salt=self.salt if salt else None)
-        self.legacy.setdefault(job.uuid, old)
+        if not salt:
+            self.analysis.add(job.uuid)
+        if maker is not None:  # before ``name`` renames it: 0.1.0's ids read it
+            self.maker_names.setdefault(job.uuid, maker.name)
         self.roles[text] = job.uuid
         if job.uuid in self._by_uuid:  # the same calculation asked for twice
             return self._by_uuid[job.uuid]

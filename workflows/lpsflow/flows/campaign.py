@@ -62,8 +62,12 @@ class CampaignFlow:
     jobs: list[Job]
     roles: dict[str, str] = field(default_factory=dict)
     """Role (e.g. ``reaction:core:Al2S3:Li-site``) -> job uuid."""
-    legacy: dict[str, str] = field(default_factory=dict)
-    """Job uuid -> the uuid lpsflow 0.1.0 gave the same job (stores it wrote)."""
+    salt: Any = None
+    """The calculator's salt of the calculation jobs' ids."""
+    analysis: set[str] = field(default_factory=set)
+    """Uuids of the analysis jobs (keyed without the salt)."""
+    maker_names: dict[str, str] = field(default_factory=dict)
+    """Uuid -> its maker's name as the job was made (lpsflow 0.1.0's ids)."""
     matches: dict[str, Any] = field(default_factory=dict)
     """Pre-flight lattice matches and GB coincidences on the starting structures."""
 
@@ -267,6 +271,8 @@ def build_campaign(campaign: Campaign, check: bool = True) -> CampaignFlow:
         name=f"lpsflow {campaign.name}",
         jobs=b.book.jobs,
         roles=b.book.roles,
-        legacy=b.book.legacy,
+        salt=b.book.salt,
+        analysis=b.book.analysis,
+        maker_names=b.book.maker_names,
         matches=matches,
     )

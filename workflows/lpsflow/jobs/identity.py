@@ -20,12 +20,18 @@ A spec enters the id as its fields, each as if it were a parameter of its own
 (left out when equal to the field's default), so grouping inputs into a spec, or
 adding a field with a default, keeps every id.
 
-The same calculation therefore has the same uuid in every run, campaign and
-release, so a finished one is found in the store and never repeated.
+The same calculation therefore has the same uuid in every run, campaign, release
+and machine, so a finished one is found in the store and never repeated. Floats
+enter canonically (:func:`canonical`): to :data:`KEY_DIGITS` significant digits,
+and a structure as its lattice matrix and fractional coordinates only (lengths,
+angles, volume and Cartesian coordinates are derived from them). Machines differ
+in the last bits of derived floats (numpy's SIMD kernels, BLAS): identity version
+2 hashed them as they came, so the same campaign had other ids on another CPU.
 
-Stores written by lpsflow 0.1.0 keyed jobs by module paths (:func:`legacy_key`);
-:func:`legacy_key` recomputes those ids from the paths frozen in
-:data:`LEGACY_PATHS`, and :mod:`lpsflow.dispatch.adopt` copies such results to
+Stores written under earlier identities keep their results:
+:func:`content_key` with ``version=2`` gives identity version 2's keys, and
+:func:`legacy_key` those of lpsflow 0.1.0 (keyed by module paths, frozen in
+:data:`LEGACY_PATHS`); :mod:`lpsflow.dispatch.adopt` copies such results to
 today's ids before a run, so nothing is recomputed.
 """
 
@@ -46,8 +52,16 @@ from lpsflow.errors import LpsflowError
 if TYPE_CHECKING:
     from jobflow import Job
 
-#: Bump to invalidate every stored identity (e.g. after a change in job semantics).
-IDENTITY_VERSION = 2
+#: Bump to invalidate every stored identity (e.g. after a change in job semantics);
+#: :mod:`lpsflow.dispatch.adopt` then needs the old keys to adopt their results.
+IDENTITY_VERSION = 3
+#: Significant digits a float keeps in a content key (version 3 on): machines
+#: differ near the 16th.
+KEY_DIGITS = 9
+#: Floats smaller than this in magnitude enter a content key as 0.
+KEY_ZERO = 1e-10
+#: Keys of a serialised lattice derived from its matrix.
+_DERIVED_LATTICE = ("a", "b", "c", "alpha", "beta", "gamma", "volume")
 _NAMESPACE = uuid.UUID("6c0d9a4e-4f57-4a43-9d5e-2f1d5b0c7a11")
 #: Keys of serialised objects that name code, not content.
 _CODE_KEYS = ("@module", "@version")
@@ -257,26 +271,141 @@ def _maker_settings(maker: Any) -> dict[str, Any]:
     }
 
 
-def content_key(job: Job, salt: Any = None) -> str:
-    """Canonical JSON text of everything that determines a job's result."""
+def _rounded(x: float) -> float:
+    return 0.0 if abs(x) < KEY_ZERO else float(f"{x:.{KEY_DIGITS}g}")
+
+
+def canonical(obj: Any) -> Any:
+    """A serialised payload with its floats rounded and derived geometry left out.
+
+    Lattices keep their matrix and periodicity, periodic sites their fractional
+    coordinates (not the Cartesian ones); every float keeps :data:`KEY_DIGITS`
+    significant digits (0 below :data:`KEY_ZERO`).
+    """
+    if isinstance(obj, dict):
+        drop: tuple[str, ...] = ()
+        if "matrix" in obj and set(_DERIVED_LATTICE) <= obj.keys():
+            drop = _DERIVED_LATTICE
+        elif "abc" in obj and "xyz" in obj:
+            drop = ("xyz",)
+        return {k: canonical(v) for k, v in obj.items() if k not in drop}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    if isinstance(obj, float):
+        return _rounded(obj)
+    return obj
+
+
+def _renamed(obj: Any, ids: dict[str, str]) -> Any:
+    """Every string that is a key of ``ids`` (a job uuid) replaced by its value."""
+    if isinstance(obj, dict):
+        return {k: _renamed(v, ids) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_renamed(v, ids) for v in obj]
+    if isinstance(obj, str):
+        return ids.get(obj, obj)
+    return obj
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a))
+
+
+@dataclass(frozen=True)
+class Snap:
+    """A stored structure whose last bits a key takes (another machine's).
+
+    Its floats are taken where they agree with ours within 1e-9 (relative).
+
+    ``derive``: take its lattice only, keep our fractional coordinates and derive
+    the Cartesian ones from both (a calculation stores its input after a round
+    trip through Cartesian coordinates, so its sites are not the hashed ones).
+    """
+
+    structure: dict[str, Any]
+    derive: bool = False
+
+
+def _snap_floats(ours: Any, theirs: Any) -> Any:
+    """``ours`` with the floats ``theirs`` has within 1e-9 taken from ``theirs``."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return {
+            k: _snap_floats(v, theirs[k]) if k in theirs else v for k, v in ours.items()
+        }
+    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+        return [_snap_floats(a, b) for a, b in zip(ours, theirs, strict=True)]
+    if isinstance(ours, float) and isinstance(theirs, float) and _close(ours, theirs):
+        return theirs
+    return ours
+
+
+def _snap_structure(ours: dict[str, Any], snap: Snap) -> dict[str, Any]:
+    if not snap.derive:
+        return _snap_floats(ours, snap.structure)
+    import numpy as np
+
+    lattice = _snap_floats(ours["lattice"], snap.structure.get("lattice", {}))
+    matrix = np.array(lattice["matrix"])
+    sites = [
+        {**site, "xyz": np.dot(np.array(site["abc"]), matrix).tolist()}
+        if "abc" in site and "xyz" in site
+        else site
+        for site in ours.get("sites", [])
+    ]
+    return {**ours, "lattice": lattice, "sites": sites}
+
+
+def snapped(obj: Any, snap: Snap | None) -> Any:
+    """A serialised payload, its structures with ``snap``'s last bits (None: as is)."""
+    if snap is None:
+        return obj
+    if isinstance(obj, dict):
+        if obj.get("@class") in ("Structure", "IStructure"):
+            return _snap_structure(obj, snap)
+        return {k: snapped(v, snap) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [snapped(v, snap) for v in obj]
+    return obj
+
+
+def content_key(
+    job: Job,
+    salt: Any = None,
+    version: int = IDENTITY_VERSION,
+    ids: dict[str, str] | None = None,
+    snap: Snap | None = None,
+) -> str:
+    """Canonical JSON text of everything that determines a job's result.
+
+    ``version``: the identity version whose key to give (2: floats as they come);
+    ``ids``: the uuids that version gave the jobs this one reads (today's uuid ->
+    that one); ``snap``: a stored structure whose last bits to take (:class:`Snap`).
+    """
     found = kind_of(job)
     function = job.function
     maker = getattr(function, "__self__", None)
     payload = {
-        "v": IDENTITY_VERSION,
+        "v": version,
         "kind": found.name,
         "kind_version": found.version,
         "maker": _maker_settings(maker) if maker is not None else None,
         "inputs": _inputs(function, job.function_args, job.function_kwargs),
         "salt": salt,
     }
-    clean = _without(_plain(payload))
+    clean = _without(snapped(_renamed(_plain(payload), ids or {}), snap))
+    if version >= 3:
+        clean = canonical(clean)
     return json.dumps(clean, sort_keys=True, separators=(",", ":"))
+
+
+def uuid_of(key: str) -> str:
+    """The job uuid of a content key."""
+    return str(uuid.uuid5(_NAMESPACE, key))
 
 
 def stamp(job: Job, role: str | None = None, salt: Any = None) -> Job:
     """Give ``job`` its content-derived uuid (call before anything references it)."""
-    job.set_uuid(str(uuid.uuid5(_NAMESPACE, content_key(job, salt))))
+    job.set_uuid(uuid_of(content_key(job, salt)))
     if role is not None:
         job.metadata = {**(job.metadata or {}), "lpsflow_role": role}
     return job
@@ -320,30 +449,44 @@ LEGACY_MODULES: dict[str, str] = {
 }
 
 
-def _as_legacy(obj: Any, legacy: dict[str, str]) -> Any:
-    """A payload as 0.1.0 wrote it.
-
-    Upstream jobs by their 0.1.0 uuids (references and ``job_ref`` dicts), lpsflow
-    classes under their 0.1.0 modules.
-    """
+def _legacy_modules(obj: Any) -> Any:
+    """A payload with lpsflow's classes under their 0.1.0 modules."""
     if isinstance(obj, dict):
-        out = {k: _as_legacy(v, legacy) for k, v in obj.items()}
+        out = {k: _legacy_modules(v) for k, v in obj.items()}
         name = out.get("@class") or out.get("@callable")
         if "@module" in out and name in LEGACY_MODULES:
             out["@module"] = LEGACY_MODULES[name]
         return out
     if isinstance(obj, list):
-        return [_as_legacy(v, legacy) for v in obj]
-    if isinstance(obj, str):
-        return legacy.get(obj, obj)
+        return [_legacy_modules(v) for v in obj]
     return obj
 
 
-def legacy_key(job: Job, salt: Any, legacy: dict[str, str]) -> str:
+def _legacy_maker(maker: Any, name: str | None) -> dict[str, Any]:
+    """A maker's settings as 0.1.0 serialised them.
+
+    Under its ``name`` then, without the fields added since (its ``lpsflow_unset``)
+    while they hold their unset value.
+    """
+    unset = getattr(type(maker), "lpsflow_unset", {})
+    out = {
+        k: v for k, v in maker.as_dict().items() if not (k in unset and v == unset[k])
+    }
+    return out | ({"name": name} if name is not None else {})
+
+
+def legacy_key(
+    job: Job,
+    salt: Any,
+    legacy: dict[str, str],
+    snap: Snap | None = None,
+    maker_name: str | None = None,
+) -> str:
     """The content key lpsflow 0.1.0 gave ``job``.
 
     ``legacy``: uuid -> 0.1.0 uuid of the jobs it references; ``salt``: as 0.1.0
-    salted it.
+    salted it; ``snap``: a stored structure whose last bits to take;
+    ``maker_name``: the maker's name when the job was made (0.1.0 hashed it).
     """
     found = kind_of(job)
     function = job.function
@@ -359,15 +502,11 @@ def legacy_key(job: Job, salt: Any, legacy: dict[str, str]) -> str:
     payload = {
         "v": 1,
         "function": LEGACY_PATHS.get(found.name, _path(function)),
-        "maker": maker.as_dict() if maker is not None else None,
+        "maker": _legacy_maker(maker, maker_name) if maker is not None else None,
         "args": args,
         "kwargs": kwargs,
         "salt": salt,
     }
-    clean = _without(_as_legacy(_plain(payload), legacy), ("@version",))
+    plain = snapped(_renamed(_plain(payload), legacy), snap)
+    clean = _without(_legacy_modules(plain), ("@version",))
     return json.dumps(clean, sort_keys=True, separators=(",", ":"))
-
-
-def legacy_uuid(job: Job, salt: Any, legacy: dict[str, str]) -> str:
-    """The uuid lpsflow 0.1.0 gave ``job`` (see :func:`legacy_key`)."""
-    return str(uuid.uuid5(_NAMESPACE, legacy_key(job, salt, legacy)))
