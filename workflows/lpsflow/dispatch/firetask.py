@@ -7,6 +7,9 @@ jobflow's ``JobFiretask`` runs the job and stores its output. This subclass
   compute a job twice: a job another runner computed is not run again (the
   firework completes at once), one it computes now is waited for, one whose
   runner died is taken over;
+* has the jobs an expanding job adds (:mod:`lpsflow.dispatch.expansion`) run
+  by this task too, and adds them from the stored output when the job was
+  computed elsewhere;
 * writes the job's wall and CPU time, MLIP force calls and peak memory into the
   job's document (:data:`lpsflow.status.RUN_STATS_KEY`, as ``lpsflow run`` does),
   so ``lpsflow status --store`` sums a cluster campaign's CPU hours and says how
@@ -54,7 +57,10 @@ class CampaignJobFiretask(JobFiretask):
                 if taken is Taken.MINE:
                     break
                 if taken is Taken.DONE:
-                    return FWAction(stored_data={"computed_by": other.who})
+                    return FWAction(
+                        stored_data={"computed_by": other.who},
+                        additions=self._stored_additions(store, job),
+                    )
                 if taken is Taken.FAILED:
                     raise RuntimeError(f"failed in {other.who}: {other.message}")
                 time.sleep(POLL_S)  # another runner computes it now
@@ -64,6 +70,8 @@ class CampaignJobFiretask(JobFiretask):
             except Exception as exc:  # interrupted: the session lets the claim go
                 claims.fail(job.uuid, exception_line(exc))
                 raise
+            for wf in action.additions or []:  # an expanding job's: claimed too
+                with_recorded_cost(wf)
             try:
                 record_stats(store.docs_store, job.uuid, meter.stats())
             except Exception as exc:  # the job's output is stored: do not fail it
@@ -73,6 +81,19 @@ class CampaignJobFiretask(JobFiretask):
             except StoreError as exc:  # taken over meanwhile: stored by both
                 warnings.warn(str(exc), stacklevel=1)
         return action
+
+    def _stored_additions(self, store: Any, job: Any) -> list | None:
+        """What an expanding job computed elsewhere adds, from its stored output."""
+        from jobflow.managers.fireworks import flow_to_workflow
+
+        from lpsflow.dispatch.expansion import addition, hook_of
+
+        if hook_of(job) is None:
+            return None
+        flow = addition(job, store.get_output(job.uuid, load=True))
+        if flow is None:
+            return None
+        return [with_recorded_cost(flow_to_workflow(flow, self.get("store")))]
 
 
 def with_recorded_cost(wf: Any) -> Any:

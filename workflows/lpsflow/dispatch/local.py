@@ -35,12 +35,14 @@ from typing import TYPE_CHECKING, Any
 from lpsflow.dispatch import usage
 from lpsflow.dispatch.adopt import adopt_legacy
 from lpsflow.dispatch.claims import POLL_S
+from lpsflow.dispatch.expansion import Growth, added, expand_finished, hook_of
 from lpsflow.dispatch.processes import start_server
 from lpsflow.dispatch.schedule import heights
 from lpsflow.dispatch.sharing import RunBook, SharedJobs, finished_uuids
 from lpsflow.dispatch.workers import (
     JobResult,
     WorkerPool,
+    check_response,
     describe_output,
     encode_resolved,
     exception_line,
@@ -161,13 +163,23 @@ def run_flow(
     done = finished_uuids(stores, [j.uuid for j, _ in jobs])
     report.reused = len(done)
     todo = [(j, p) for j, p in jobs if j.uuid not in done]
-    if done:
-        echo(f"{len(done)} of {len(jobs)} jobs already in the store: reused")
+    # what finished expanding jobs added (a resume after their decision)
+    growth = Growth(stores, (j.uuid for j, _ in jobs))
+    todo += growth.take(expand_finished(stores, [j for j, _ in jobs if j.uuid in done]))
+    if growth.added:
+        echo(f"{growth.added} jobs added by the stored decisions of expanding jobs")
+    reused = len(done) + growth.reused
+    if reused:
+        echo(
+            f"{reused} of {len(jobs) + growth.added} jobs already in the store: reused"
+        )
     workdir.mkdir(parents=True, exist_ok=True)
     run = _run_parallel if workers > 1 and len(todo) > 1 else _run_serial
     with stores.claims.session("lpsflow run"):
         shared = SharedJobs(stores, report, echo)
-        run(todo, stores, workdir, report, on_failure, echo, shared)
+        run(todo, stores, workdir, report, on_failure, echo, shared, growth)
+    report.total = len(jobs) + growth.added  # expanding jobs' additions included
+    report.reused = len(done) + growth.reused
     report.wall_s = time.perf_counter() - t0
     report.force_calls += STATS.calls - calls0
     report.calculator_s += STATS.seconds - calc0
@@ -199,6 +211,7 @@ def _run_serial(
     on_failure: Callable[[Job, str], None] | None,
     echo: Callable[[str], None],
     shared: SharedJobs,
+    growth: Growth,
 ) -> None:
     """Run the jobs one after another in this process, in flow order.
 
@@ -216,7 +229,24 @@ def _run_serial(
         ok = _run_here(
             job, book.prefix(job), stores, workdir, report, on_failure, echo, shared
         )
+        if ok and hook_of(job) is not None:
+            _grow(book, growth, job, stores.jobs.get_output(job.uuid, load=True), echo)
         book.settle(job.uuid, ok)
+
+
+def _grow(
+    book: RunBook, growth: Growth, job: Job, output: Any, echo: Callable[[str], None]
+) -> None:
+    """Add to the run the jobs an expanding job's output asks for."""
+    before = growth.added
+    todo = growth.take(added(job, output))
+    book.add(todo)
+    new = growth.added - before
+    if new:
+        echo(
+            f"{job.name}: adds {new} jobs ({new - len(todo)} of them in the store "
+            "already)"
+        )
 
 
 def _run_here(
@@ -240,8 +270,7 @@ def _run_here(
             progress.running(job.name, job.uuid, job_dir),
         ):
             response = job.run(store=stores.jobs, job_dir=job_dir)
-        if response.replace or response.addition or response.detour:
-            raise RuntimeError("dynamic (Response) jobs are not run locally")
+        check_response(job, response)
     except KeyboardInterrupt:
         echo(f"{prefix}: interrupted; finished work is kept, rerun to resume")
         raise
@@ -271,6 +300,7 @@ def _run_parallel(
     on_failure: Callable[[Job, str], None] | None,
     echo: Callable[[str], None],
     shared: SharedJobs,
+    growth: Growth,
 ) -> None:
     """Keep ``report.workers`` processes busy with jobs whose inputs are stored.
 
@@ -288,7 +318,6 @@ def _run_parallel(
     height = heights(todo)
     order = sorted(todo, key=lambda jp: -height[jp[0].uuid])  # stable: flow order
     book = RunBook({job.uuid: (job, set(p)) for job, p in order}, report, echo, shared)
-    parents_of = {uuid: parents for uuid, (_, parents) in book.pending.items()}
     running: dict[Future, tuple[Job, Path]] = {}
     names = list(stores.jobs.additional_stores)
     in_flight = report.workers + 1
@@ -341,7 +370,7 @@ def _run_parallel(
                             f"{job.name}: taken over by another runner meanwhile; "
                             "its result here is dropped"
                         )  # another host's runner, after a stale heartbeat
-                        book.pending[job.uuid] = (job, parents_of[job.uuid])
+                        book.pending[job.uuid] = (job, book.parents[job.uuid])
                         continue
                     prefix = book.prefix(job)
                     if result.error is not None:
@@ -371,6 +400,9 @@ def _run_parallel(
                     write_result(stores.jobs, result)
                     shared.done(job)
                     freeze_survivors()  # the store's documents live on
+                    if hook_of(job) is not None:
+                        output = stores.jobs.get_output(job.uuid, load=True)
+                        _grow(book, growth, job, output, echo)
                     book.settle(job.uuid, ok=True)
                     report.job_span[job.uuid] = (
                         result.started,

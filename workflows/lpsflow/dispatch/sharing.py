@@ -118,9 +118,22 @@ class RunBook:
     total: int = 0
     n: int = 0
 
+    parents: dict[str, set[str]] = field(default_factory=dict)
+    """Every job's parents, added ones included."""
+
     def __post_init__(self) -> None:
         self.waiting_on = set(self.pending)
         self.total = len(self.pending)
+        self.parents = {uuid: parents for uuid, (_, parents) in self.pending.items()}
+
+    def add(self, jobs: list[tuple[Job, list[str]]]) -> None:
+        """Jobs an expanding job added while the run goes: pending, at the end."""
+        for job, parents in jobs:
+            if job.uuid not in self.parents:
+                self.pending[job.uuid] = (job, set(parents))
+                self.parents[job.uuid] = set(parents)
+                self.waiting_on.add(job.uuid)
+                self.total += 1
 
     def prefix(self, job: Job) -> str:
         """The next progress line's start: ``[n/total] job name``."""

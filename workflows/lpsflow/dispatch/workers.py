@@ -294,6 +294,25 @@ def decode_job(job_json: str) -> Job:
     return job
 
 
+def check_response(job: Any, response: Any) -> None:
+    """Refuse dynamic work a local run would lose.
+
+    Only an expanding job's addition is run, rebuilt from its stored output
+    (:mod:`lpsflow.dispatch.expansion`), which is what makes it resumable.
+    """
+    from lpsflow.dispatch.expansion import hook_of
+
+    if (
+        response.replace
+        or response.detour
+        or (response.addition and hook_of(job) is None)
+    ):
+        raise RuntimeError(
+            "dynamic (Response) jobs are run locally only as expanding jobs "
+            "(lpsflow.dispatch.expansion.expands)"
+        )
+
+
 def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     """Run a job whose inputs are resolved (:func:`encode_job`) in memory.
 
@@ -316,8 +335,7 @@ def run_job(job_json: str, store_names: list[str], job_dir: Path) -> JobResult:
     try:
         with contextlib.chdir(job_dir), progress.running(job.name, job.uuid, job_dir):
             response = job.run(store=store, job_dir=job_dir)
-        if response.replace or response.addition or response.detour:
-            raise RuntimeError("dynamic (Response) jobs are not run locally")
+        check_response(job, response)
         result.summary = describe_output(response.output)
         result.docs = _plain(list(store.docs_store.query({})))
         result.blobs = {
