@@ -67,6 +67,12 @@ def run(
         f"finished in {report.wall_s:.1f} s: {len(report.completed)} computed, "
         f"{report.reused} reused, "
         + (
+            f"{len(report.same)} copied from the same calculation stored under "
+            "another job, "
+            if report.same
+            else ""
+        )
+        + (
             f"{len(report.elsewhere)} computed by other runners, "
             if report.elsewhere
             else ""

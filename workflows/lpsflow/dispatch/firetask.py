@@ -7,6 +7,8 @@ jobflow's ``JobFiretask`` runs the job and stores its output. This subclass
   compute a job twice: a job another runner computed is not run again (the
   firework completes at once), one it computes now is waited for, one whose
   runner died is taken over;
+* copies a calculation stored already under another job's id instead of
+  computing it again (:mod:`lpsflow.dispatch.same`);
 * has the jobs an expanding job adds (:mod:`lpsflow.dispatch.expansion`) run
   by this task too, and adds them from the stored output when the job was
   computed elsewhere;
@@ -27,6 +29,7 @@ from typing import Any
 from fireworks.utilities.fw_utilities import explicit_serialize
 from jobflow.managers.fireworks import JobFiretask
 
+from lpsflow.dispatch import same
 from lpsflow.dispatch.claim_backends import claims_for
 from lpsflow.dispatch.claims import POLL_S, Taken
 from lpsflow.dispatch.usage import JobMeter, record_stats
@@ -64,6 +67,14 @@ class CampaignJobFiretask(JobFiretask):
                 if taken is Taken.FAILED:
                     raise RuntimeError(f"failed in {other.who}: {other.message}")
                 time.sleep(POLL_S)  # another runner computes it now
+            rid = same.resolved_id(job, store)
+            source = same.reuse(store, job, rid)
+            if source is not None:  # computed already, reached another way
+                claims.finish(job.uuid)
+                return FWAction(
+                    stored_data={"same_as": source},
+                    additions=self._stored_additions(store, job),
+                )
             meter = JobMeter()
             try:
                 action = super().run_task(fw_spec)
@@ -73,6 +84,7 @@ class CampaignJobFiretask(JobFiretask):
             for wf in action.additions or []:  # an expanding job's: claimed too
                 with_recorded_cost(wf)
             try:
+                same.record(store, job.uuid, rid)
                 record_stats(store.docs_store, job.uuid, meter.stats())
             except Exception as exc:  # the job's output is stored: do not fail it
                 warnings.warn(f"the job's cost was not recorded: {exc}", stacklevel=1)

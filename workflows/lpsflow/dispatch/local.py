@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lpsflow.dispatch import usage
+from lpsflow.dispatch import same, usage
 from lpsflow.dispatch.adopt import adopt_legacy
 from lpsflow.dispatch.claims import POLL_S
 from lpsflow.dispatch.expansion import Growth, added, expand_finished, hook_of
@@ -86,6 +86,9 @@ class RunReport:
     """Largest peak memory (MB) of a worker process (0 without workers)."""
     elsewhere: list[str] = field(default_factory=list)
     """Jobs that other runners sharing the store computed while this one ran."""
+    same: dict[str, str] = field(default_factory=dict)
+    """Calculations stored already under another job's id, copied: uuid -> that
+    job's uuid (:mod:`lpsflow.dispatch.same`)."""
 
     @property
     def job_s(self) -> dict[str, float]:
@@ -262,6 +265,13 @@ def _run_here(
     """Run a claimed job in this process; whether it succeeded."""
     from lpsflow.calculators import progress
 
+    rid = same.resolved_id(job, stores.jobs)
+    source = same.reuse(stores.jobs, job, rid)
+    if source is not None:
+        shared.done(job)
+        report.same[job.uuid] = source
+        echo(f"{prefix}: {same.describe(source, stores.jobs)}")
+        return True
     job_dir = _job_dir(workdir, job)
     meter, started = usage.JobMeter(), time.time()
     try:
@@ -280,6 +290,7 @@ def _run_here(
         tb = traceback.format_exc()
         _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
         return False
+    same.record(stores.jobs, job.uuid, rid)
     shared.done(job)  # its output is stored
     stats = meter.stats()
     report.job_span[job.uuid] = (started, started + stats["wall_s"])
@@ -319,10 +330,23 @@ def _run_parallel(
     order = sorted(todo, key=lambda jp: -height[jp[0].uuid])  # stable: flow order
     book = RunBook({job.uuid: (job, set(p)) for job, p in order}, report, echo, shared)
     running: dict[Future, tuple[Job, Path]] = {}
+    rids: dict[str, str | None] = {}  # resolved ids of the jobs running
     names = list(stores.jobs.additional_stores)
     in_flight = report.workers + 1
 
     def start(pool: WorkerPool, job: Job) -> None:
+        rid = same.resolved_id(job, stores.jobs)
+        source = same.reuse(stores.jobs, job, rid)
+        if source is not None:
+            shared.done(job)
+            report.same[job.uuid] = source
+            book.settle(job.uuid, ok=True)
+            echo(f"{book.prefix(job)}: {same.describe(source, stores.jobs)}")
+            if hook_of(job) is not None:
+                _grow(
+                    book, growth, job, stores.jobs.get_output(job.uuid, load=True), echo
+                )
+            return
         job_dir = _job_dir(workdir, job)
         try:
             resolved = encode_resolved(job, stores.jobs)
@@ -335,6 +359,7 @@ def _run_parallel(
             _failed(report, job, prefix, msg, tb, job_dir, on_failure, echo)
             return
         running[pool.submit(run_job, resolved, names, job_dir)] = (job, job_dir)
+        rids[job.uuid] = rid
 
     with WorkerPool(report.workers) as pool:
         try:
@@ -398,6 +423,7 @@ def _run_parallel(
                         if doc.get("uuid") == result.uuid:
                             doc[RUN_STATS_KEY] = stats
                     write_result(stores.jobs, result)
+                    same.record(stores.jobs, job.uuid, rids.pop(job.uuid, None))
                     shared.done(job)
                     freeze_survivors()  # the store's documents live on
                     if hook_of(job) is not None:

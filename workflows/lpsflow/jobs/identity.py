@@ -403,11 +403,19 @@ def uuid_of(key: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, key))
 
 
+#: Metadata key of the salt a job's id was made with (its resolved key needs it).
+SALT_KEY = "lpsflow_salt"
+
+
 def stamp(job: Job, role: str | None = None, salt: Any = None) -> Job:
     """Give ``job`` its content-derived uuid (call before anything references it)."""
     job.set_uuid(uuid_of(content_key(job, salt)))
+    meta = {**(job.metadata or {})}
     if role is not None:
-        job.metadata = {**(job.metadata or {}), "lpsflow_role": role}
+        meta["lpsflow_role"] = role
+    if salt is not None:
+        meta[SALT_KEY] = salt
+    job.metadata = meta
     return job
 
 
