@@ -87,6 +87,7 @@ def test_later_settings_at_their_default_keep_the_hash_of_before():
     data = a.model_dump(mode="json", exclude={"description", "store", "workdir"})
     del data["interfaces"]["relax_top"]  # what the hash read before they existed
     del data["calculator"]["perturb_seed"], data["calculator"]["perturb_amplitude"]
+    del data["sampling"]  # a section added later, every setting at its default
     before = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     assert a.definition_hash() == before[:16]
     two = campaign_from_dict({**BASE, "interfaces": {"relax_top": 2}})
@@ -94,6 +95,8 @@ def test_later_settings_at_their_default_keep_the_hash_of_before():
     calc = {**BASE.get("calculator", {}), "perturb_seed": 1}
     seeded = campaign_from_dict({**BASE, "calculator": calc})
     assert seeded.definition_hash() != a.definition_hash()
+    adaptive = campaign_from_dict({**BASE, "sampling": {"mode": "adaptive"}})
+    assert adaptive.definition_hash() != a.definition_hash()
 
 
 def test_example_configs_are_valid():

@@ -29,6 +29,7 @@ from lpsflow.campaign_branches import (
 )
 from lpsflow.campaign_fields import Strict
 from lpsflow.errors import ConfigError
+from lpsflow.sampling.settings import SamplingSettings
 
 
 class VaspSettings(Strict):
@@ -173,6 +174,7 @@ class Campaign(Strict):
     )
     neb: NebSettings = Field(default_factory=NebSettings)
     surfaces: SurfaceSettings = Field(default_factory=SurfaceSettings)
+    sampling: SamplingSettings = Field(default_factory=SamplingSettings)
     structures: dict[str, str] = Field(
         default_factory=dict,
         description="Phase name -> CIF/POSCAR file replacing the bundled structure "
@@ -256,6 +258,9 @@ class Campaign(Strict):
         for (section, key), default in LATER_SETTINGS.items():
             if data.get(section, {}).get(key) == default:  # as before they existed
                 del data[section][key]
+        for section in LATER_SECTIONS:
+            if data.get(section) == {}:  # every setting at its default
+                del data[section]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[
             :16
         ]
@@ -268,7 +273,13 @@ LATER_SETTINGS: dict[tuple[str, str], Any] = {
     ("interfaces", "relax_top"): 1,
     ("calculator", "perturb_seed"): None,
     ("calculator", "perturb_amplitude"): 1e-4,
+    ("sampling", "mode"): "fixed",
+    ("sampling", "max_rounds"): 3,
+    ("sampling", "max_samples"): 4,
+    ("sampling", "budget"): None,
 }
+#: Sections added later: left out of the hash when every setting is at its default.
+LATER_SECTIONS = ("sampling",)
 
 
 def _format_validation_error(exc: ValidationError, source: str) -> str:

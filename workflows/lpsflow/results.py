@@ -59,30 +59,51 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
     converged, with the reason in neb_reason_*); last, ``preferred`` (lowest dE_core
     among the accelerant's schemes). See docs/ for each descriptor's definition.
     """
-    from lpsflow import descriptors
+    from lpsflow.sampling.read import sampled_jobs
 
     man = manifest(stores, campaign)
     jobs = roles_of(man)
-    outputs = job_outputs(stores, list(jobs.values()))
+    by_label = sampled_jobs(stores, jobs)  # the last round of adaptive sampling
+    uuids = {u for js in [jobs, *by_label.values()] for u in js.values()}
+    outputs = job_outputs(stores, list(uuids))
     calculator = man["definition"]["calculator"]
     calc_label = (
         f"mlip:{calculator['model']}" if calculator["backend"] == "mlip" else "vasp"
     )
-    rows = []
+    df = rows(jobs, outputs, man.get("failures", {}), calc_label, by_label)
+    if df.empty:
+        raise NoResultsError(f"campaign '{campaign}' defines no doped cores")
+    return df
+
+
+def rows(
+    jobs: dict[roles.Role, str],
+    outputs: dict[str, dict],
+    failures: dict[str, str],
+    calculator: str,
+    by_label: dict[str, dict[roles.Role, str]] | None = None,
+) -> pd.DataFrame:
+    """The descriptor table of a campaign's jobs (role -> uuid) and their outputs.
+
+    ``by_label``: an accelerant's own jobs (role -> uuid), read instead of
+    ``jobs`` for its rows (the jobs its last round of sampling built).
+    """
+    from lpsflow import descriptors
+
+    out = []
     for role in jobs:
         if role.step != "reaction" or role.branch != "core":
             continue
-        ctx = RowContext(
-            role.label, role.scheme, jobs, outputs, man.get("failures", {}), calc_label
-        )
+        own = (by_label or {}).get(role.label, jobs)
+        ctx = RowContext(role.label, role.scheme, own, outputs, failures, calculator)
         row: dict[str, Any] = {"accelerant": role.label, "scheme": role.scheme}
         for d in descriptors.DESCRIPTORS:
             if d.columns is not None:
                 row.update(d.columns(ctx))
-        rows.append(row)
-    df = pd.DataFrame(rows)
+        out.append(row)
+    df = pd.DataFrame(out)
     if df.empty:
-        raise NoResultsError(f"campaign '{campaign}' defines no doped cores")
+        return df
     for d in descriptors.DESCRIPTORS:
         if d.finish is not None:
             df = d.finish(df)

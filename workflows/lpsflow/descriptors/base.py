@@ -87,6 +87,11 @@ class Criterion:
     assumed: Callable[[RankingConfig], Mapping[str, float]] | None = None
     """config -> spreads its test assumes for columns of one sample."""
 
+    samples: tuple[str, ...] = ()
+    """Campaign settings (``section.field``, counts) that sample more of what its
+    value rests on: raised one by one while it is undecided (``sampling: {mode:
+    adaptive}``, :mod:`lpsflow.sampling`)."""
+
     def spread(self, row: Mapping[str, Any], cfg: RankingConfig) -> float | None:
         """Spread of the value on ``row`` (None: unknown), as its test counts it."""
         from lpsflow.descriptors.spread import combined

@@ -1,13 +1,13 @@
 """Jobs that add work: what comes next is decided by their stored output.
 
 A job function marked :func:`expands` returns its decision (a result document);
-its job returns that with, as a jobflow ``Response`` addition, the jobs the
-decision asks for, built by the mark's hook from the decision as stored. Because
-the hook reads only the stored output, every runner gets the same jobs
-(content-addressed ids) from it:
+the mark's hook builds the jobs that decision asks for from the decision as
+stored. Because the hook reads only the stored output, every runner gets the same
+jobs (content-addressed ids) from it:
 
-* FireWorks adds them to the workflow from the ``Response`` (jobflow's firetask);
-  a worker that finds the job computed elsewhere adds them from the stored output;
+* on FireWorks the job's firetask adds them to the workflow as it finishes
+  (:class:`~lpsflow.dispatch.firetask.CampaignJobFiretask`), or when it finds
+  the job computed elsewhere;
 * ``lpsflow run`` adds them to its run when the job finishes, and on a resume
   from the stored outputs of the expanding jobs it finds finished, so a run that
   was killed after a decision picks up the work it added.
@@ -18,7 +18,6 @@ adds the same jobs, and jobs finished already are reused like any other.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,22 +35,16 @@ Hook = Callable[[dict[str, Any]], "Flow | None"]
 
 
 def expands(hook: Hook) -> Callable[[F], F]:
-    """Mark a job function (below ``@job`` and ``@kind``) whose output adds work.
+    """Mark a job function (below ``@job``) whose output adds ``hook(output)``.
 
-    The function returns its decision; the job returns it with ``hook(decision
-    as stored)`` as its ``Response`` addition.
+    The job returns its decision only: jobflow refuses a ``Response`` addition
+    whose jobs read jobs outside it, which the added work always does, so the
+    runners add the hook's jobs themselves.
     """
 
     def mark(function: F) -> F:
-        from jobflow import Response
-
-        @functools.wraps(function)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            output = function(*args, **kwargs)
-            return Response(output=output, addition=hook(as_stored(output)))
-
-        run.lpsflow_expand = hook  # type: ignore[attr-defined]
-        return run  # type: ignore[return-value]
+        function.lpsflow_expand = hook  # type: ignore[attr-defined]
+        return function
 
     return mark
 

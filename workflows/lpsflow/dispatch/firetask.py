@@ -9,9 +9,9 @@ jobflow's ``JobFiretask`` runs the job and stores its output. This subclass
   runner died is taken over;
 * copies a calculation stored already under another job's id instead of
   computing it again (:mod:`lpsflow.dispatch.same`);
-* has the jobs an expanding job adds (:mod:`lpsflow.dispatch.expansion`) run
-  by this task too, and adds them from the stored output when the job was
-  computed elsewhere;
+* adds the jobs an expanding job asks for (:mod:`lpsflow.dispatch.expansion`)
+  to the workflow, from its stored output (also when it was computed
+  elsewhere), each run by this task too;
 * writes the job's wall and CPU time, MLIP force calls and peak memory into the
   job's document (:data:`lpsflow.status.RUN_STATS_KEY`, as ``lpsflow run`` does),
   so ``lpsflow status --store`` sums a cluster campaign's CPU hours and says how
@@ -81,8 +81,9 @@ class CampaignJobFiretask(JobFiretask):
             except Exception as exc:  # interrupted: the session lets the claim go
                 claims.fail(job.uuid, exception_line(exc))
                 raise
-            for wf in action.additions or []:  # an expanding job's: claimed too
-                with_recorded_cost(wf)
+            more = self._stored_additions(store, job)  # an expanding job's work
+            if more:
+                action.additions = [*(action.additions or []), *more]
             try:
                 same.record(store, job.uuid, rid)
                 record_stats(store.docs_store, job.uuid, meter.stats())
@@ -95,7 +96,10 @@ class CampaignJobFiretask(JobFiretask):
         return action
 
     def _stored_additions(self, store: Any, job: Any) -> list | None:
-        """What an expanding job computed elsewhere adds, from its stored output."""
+        """What an expanding job adds, from its stored output (None: nothing).
+
+        Its jobs read finished jobs outside them (external references).
+        """
         from jobflow.managers.fireworks import flow_to_workflow
 
         from lpsflow.dispatch.expansion import addition, hook_of
@@ -105,7 +109,8 @@ class CampaignJobFiretask(JobFiretask):
         flow = addition(job, store.get_output(job.uuid, load=True))
         if flow is None:
             return None
-        return [with_recorded_cost(flow_to_workflow(flow, self.get("store")))]
+        wf = flow_to_workflow(flow, self.get("store"), allow_external_references=True)
+        return [with_recorded_cost(wf)]
 
 
 def with_recorded_cost(wf: Any) -> Any:

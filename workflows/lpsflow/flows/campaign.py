@@ -242,7 +242,9 @@ class CampaignBuild:
         return self._cells[key]
 
 
-def build_campaign(campaign: Campaign, check: bool = True) -> CampaignFlow:
+def build_campaign(
+    campaign: Campaign, check: bool = True, rounds: bool = True
+) -> CampaignFlow:
     """Build the campaign's flow; every job gets a content-derived uuid.
 
     The shared phases and the accelerants are relaxed first; then each descriptor
@@ -252,7 +254,9 @@ def build_campaign(campaign: Campaign, check: bool = True) -> CampaignFlow:
     ``check``: first the pre-flight checks of :func:`lpsflow.flows.preflight.check`
     (lattice matches, GB coincidences, NEB hops on the starting structures): one
     clear :class:`~lpsflow.errors.StructureError` instead of jobs that fail hours
-    later. Their results are :attr:`CampaignFlow.matches`.
+    later. Their results are :attr:`CampaignFlow.matches`. ``rounds``: with
+    ``sampling.mode: adaptive``, each accelerant's first round of sampling
+    (:mod:`lpsflow.sampling.rounds`) last.
     """
     from lpsflow.descriptors import build_order
     from lpsflow.flows.preflight import check as preflight
@@ -267,6 +271,10 @@ def build_campaign(campaign: Campaign, check: bool = True) -> CampaignFlow:
         for descriptor in build_order():
             if descriptor.build is not None:
                 descriptor.build(b)
+        if rounds and campaign.sampling.mode == "adaptive":
+            from lpsflow.sampling.rounds import first_rounds
+
+            first_rounds(b)
     return CampaignFlow(
         name=f"lpsflow {campaign.name}",
         jobs=b.book.jobs,

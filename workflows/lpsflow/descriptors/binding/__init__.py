@@ -22,6 +22,7 @@ DESCRIPTOR = Descriptor(
             weight=1.0,
             test=read.stronger_on_core,
             assumed=read.assumed,
+            samples=("interfaces.relax_top",),
         ),
     ),
     summary=show.summary,

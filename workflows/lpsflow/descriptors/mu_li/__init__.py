@@ -21,6 +21,7 @@ DESCRIPTOR = Descriptor(
             unit="eV",
             weight=1.0,
             test=read.differs,
+            samples=("vacancies.relax_top",),
         ),
     ),
     summary=show.summary,

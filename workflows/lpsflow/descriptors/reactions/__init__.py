@@ -25,6 +25,7 @@ DESCRIPTOR = Descriptor(
             unit="eV/atom",
             weight=2.0,
             test=read.formation,
+            samples=("doping.relax_top",),
         ),
     ),
     summary=show.summary,

@@ -20,6 +20,7 @@ DESCRIPTOR = Descriptor(
             weight=1.0,
             test=read.dissolves,
             spread_columns=("E_sol",),
+            samples=("doping.relax_top",),
         ),
     ),
     summary=show.summary,

@@ -1,0 +1,340 @@
+"""Rounds of adaptive sampling: per accelerant, a job that decides what to add.
+
+Round 1 of an accelerant reads every output of the accelerant's jobs (the
+campaign built for it alone), builds its rows of the results table as
+``lpsflow results`` does and evaluates the ranking criteria. Each criterion left
+undecided whose spread is not known to be final raises the settings that sample
+it (:attr:`~lpsflow.descriptors.base.Criterion.samples`) by one, up to
+``sampling.max_samples``; the campaign built again with those settings brings
+new jobs (the next arrangements, registries, Li sites; jobs it shares with the
+last build keep their ids and are not added, and a calculation reached another
+way is copied: :mod:`lpsflow.dispatch.same`), which the round adds with the next
+round after them (:func:`next_round`). The rounds stop when every criterion is
+decided, none can be sampled further, ``sampling.max_rounds`` ran or the
+rounds' force calls reached ``sampling.budget``; the last round's decision says
+which.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from jobflow import Flow, job
+from pydantic import BaseModel, Field
+
+from lpsflow.dispatch.expansion import as_stored, expands
+from lpsflow.jobs.identity import kind, stamp
+from lpsflow.roles import Role, RoleError
+
+if TYPE_CHECKING:
+    from lpsflow.campaign import Campaign
+    from lpsflow.flows.campaign import CampaignBuild, CampaignFlow
+
+#: Metadata key of the campaign file's directory (structure overrides), which a
+#: round's id leaves out.
+BASE_DIR_KEY = "lpsflow_base_dir"
+#: Sections of a campaign that do not change what a round computes.
+_NOT_COMPUTED = {"name", "description", "store", "workdir"}
+
+
+class RoundDecision(BaseModel):
+    """What one round of adaptive sampling found and added for an accelerant."""
+
+    accelerant: str = Field(..., description="Accelerant formula.")
+    round: int = Field(..., description="1: the campaign's settings; then +1.")
+    verdicts: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Scheme -> criterion key -> pass, fail, undecided or not "
+        "computed, from this round's samples.",
+    )
+    undecided: list[str] = Field(
+        default_factory=list, description="Criteria undecided in some scheme."
+    )
+    why: list[str] = Field(
+        default_factory=list,
+        description="Per undecided criterion: what was raised, or why nothing was.",
+    )
+    raised: dict[str, int] = Field(
+        default_factory=dict,
+        description="Settings raised for the next round (section:field -> value; "
+        "a store's keys hold no dots).",
+    )
+    stop: str = Field(
+        "", description="Why no round follows (empty: the next round was added)."
+    )
+    spent: int = Field(
+        0,
+        description="Force calls (relaxation steps) of the jobs the rounds after "
+        "the first added, up to this round.",
+    )
+    settings: dict[str, int] = Field(
+        default_factory=dict,
+        description="This round's sampled settings (section:field -> value).",
+    )
+    definition: dict[str, Any] = Field(
+        ..., description="The accelerant's campaign at this round (file form)."
+    )
+    next_definition: dict[str, Any] | None = Field(
+        None, description="The next round's campaign (None: no next round)."
+    )
+    base_dir: str = Field(".", description="Directory structure files refer to.")
+    roles: dict[str, str] = Field(
+        default_factory=dict,
+        description="Role -> uuid of this round's jobs: what results read.",
+    )
+    added: int = Field(0, description="Jobs the next round adds.")
+    next_round: str | None = Field(None, description="Uuid of the next round's job.")
+
+
+# --- the sampled settings --------------------------------------------------------
+
+
+def setting(campaign: Campaign, knob: str) -> int:
+    """The value of a sampled setting (``section.field``)."""
+    section, name = knob.split(".")
+    return int(getattr(getattr(campaign, section), name))
+
+
+def cap(campaign: Campaign, knob: str) -> int:
+    """The highest value a round raises ``knob`` to."""
+    top = campaign.sampling.max_samples
+    if knob == "interfaces.relax_top":  # no more registries than rigid shifts
+        grids = [
+            campaign.interfaces.hetero.shift_grid,
+            campaign.interfaces.homo.shift_grid,
+        ]
+        top = min(top, *(math.prod(g) for g in grids))
+    return min(top, 6)  # every relax_top's limit
+
+
+def with_settings(campaign: Campaign, values: dict[str, int]) -> Campaign:
+    """``campaign`` with sampled settings changed (validated again)."""
+    data = campaign.model_dump(mode="json")
+    for knob, value in values.items():
+        section, name = knob.split(".")
+        data[section][name] = value
+    out = type(campaign).model_validate(data)
+    return out.model_copy(update={"base_dir": campaign.base_dir})
+
+
+# --- building rounds -------------------------------------------------------------
+
+
+def definition(campaign: Campaign) -> dict[str, Any]:
+    """What a round's id reads of a campaign: all it computes, nothing else."""
+    return campaign.model_dump(mode="json", exclude=_NOT_COMPUTED)
+
+
+def campaign_of(data: dict[str, Any], base_dir: str) -> Campaign:
+    """A campaign from a round's definition."""
+    from pathlib import Path
+
+    from lpsflow.campaign import Campaign
+
+    camp = Campaign.model_validate({"name": "round", **data})
+    return camp.model_copy(update={"base_dir": Path(base_dir)})
+
+
+def alone(campaign: Campaign, accelerant: str) -> Campaign:
+    """The campaign of one accelerant."""
+    return campaign.model_copy(update={"accelerants": [accelerant]})
+
+
+def round_job(
+    campaign: Campaign,
+    accelerant: str,
+    number: int,
+    cflow: CampaignFlow,
+    spent: int = 0,
+    added: list[str] | None = None,
+) -> Any:
+    """The (unstamped) round job over the jobs of ``cflow``, the accelerant's."""
+    from jobflow.core.reference import OnMissing
+
+    made = verdict_round(
+        definition(campaign),
+        accelerant,
+        number,
+        dict(cflow.roles),
+        {j.uuid: j.output for j in cflow.jobs},
+        spent,
+        sorted(added or []),
+    )
+    made.config.on_missing_references = OnMissing.NONE  # a failed job: no sample
+    made.metadata = {**(made.metadata or {}), BASE_DIR_KEY: str(campaign.base_dir)}
+    return made
+
+
+def round_role(accelerant: str, number: int) -> Role:
+    """Role of an accelerant's round job."""
+    return Role("round", accelerant, index=number)
+
+
+def first_rounds(b: CampaignBuild) -> None:
+    """Add round 1 of every accelerant to a campaign being built."""
+    from lpsflow.flows.campaign import build_campaign
+
+    for acc in b.accelerants:
+        own = build_campaign(alone(b.campaign, acc.formula), check=False, rounds=False)
+        made = round_job(b.campaign, acc.formula, 1, own)
+        made.metadata[BASE_DIR_KEY] = str(b.campaign.base_dir)
+        b.book.add(made, round_role(acc.formula, 1), name=f"round 1 {acc.formula}",
+                   salt=False)  # fmt: skip
+
+
+def next_round(decision: dict[str, Any]) -> Flow | None:
+    """The jobs a round's decision adds (None: the rounds stop).
+
+    The jobs of the next round's build that the last build lacks, then the next
+    round's job.
+    """
+    from lpsflow.flows.campaign import build_campaign
+
+    if not decision.get("next_definition"):
+        return None
+    base = decision.get("base_dir", ".")
+    now = campaign_of(decision["definition"], base)
+    nxt = campaign_of(decision["next_definition"], base)
+    known = {j.uuid for j in build_campaign(now, check=False, rounds=False).jobs}
+    built = build_campaign(nxt, check=False, rounds=False)
+    new = [j for j in built.jobs if j.uuid not in known]
+    acc, number = decision["accelerant"], decision["round"] + 1
+    calcs = [j.uuid for j in new if j.uuid not in built.analysis]
+    made = round_job(nxt, acc, number, built, decision.get("spent", 0), calcs)
+    stamp(made, role=str(round_role(acc, number)))
+    made.name = f"round {number} {acc}"
+    return Flow([*new, made], name=f"round {number} {acc}")
+
+
+# --- the round job ---------------------------------------------------------------
+
+
+def steps(output: Any) -> int:
+    """Force calls of a calculation's output: its relaxation steps (else 1)."""
+    inner = output.get("output") if isinstance(output, dict) else None
+    n = inner.get("n_steps") if isinstance(inner, dict) else None
+    return int(n) if isinstance(n, int | float) and n >= 1 else 1
+
+
+def _keys(values: dict[str, int]) -> dict[str, int]:
+    """Settings keyed as a store allows (``doping:relax_top``)."""
+    return {k.replace(".", ":"): v for k, v in values.items()}
+
+
+def _jobs(roles: dict[str, str]) -> dict[Role, str]:
+    out = {}
+    for text, uuid in roles.items():
+        try:
+            out[Role.parse(text)] = uuid
+        except RoleError:
+            continue
+    return out
+
+
+def decide(
+    campaign: Campaign,
+    accelerant: str,
+    number: int,
+    roles: dict[str, str],
+    outputs: dict[str, Any],
+    spent: int,
+) -> RoundDecision:
+    """One round's decision from the outputs (plain dicts) of its jobs."""
+    from lpsflow.analysis.ranking import RankingConfig, evaluate
+    from lpsflow.descriptors import criteria
+    from lpsflow.descriptors.base import UNDECIDED
+    from lpsflow.results import rows
+
+    calc = campaign.calculator
+    label = f"mlip:{calc.model}" if calc.backend == "mlip" else "vasp"
+    table = rows(_jobs(roles), outputs, {}, label)
+    cfg = RankingConfig()
+    crits = {c.key: c for c in criteria()}
+    verdicts: dict[str, dict[str, str]] = {}
+    spreads: dict[str, list[float | None]] = {}
+    for _, row in table.iterrows():
+        results = evaluate(row, cfg)
+        verdicts[str(row["scheme"])] = {r.key: r.status for r in results}
+        for r in results:
+            if r.status == UNDECIDED:
+                spreads.setdefault(r.key, []).append(r.spread)
+    undecided = [k for k in crits if k in spreads]
+    knobs = sorted({k for c in undecided for k in crits[c].samples})
+    settings = {k: setting(campaign, k) for k in knobs}
+    why, raised = [], {}
+    for key in undecided:
+        crit = crits[key]
+        if not crit.samples:
+            why.append(f"{key}: undecided; no setting samples it further")
+        elif all(s == 0 for s in spreads[key]):
+            why.append(f"{key}: undecided with every sample taken (spread 0)")
+        else:
+            for knob in crit.samples:
+                now = raised.get(knob, settings[knob])
+                if knob in raised:
+                    why.append(f"{key}: {knob} {settings[knob]} -> {now} (as above)")
+                elif now < cap(campaign, knob):
+                    raised[knob] = now + 1
+                    why.append(f"{key}: undecided; {knob} {now} -> {now + 1}")
+                else:
+                    why.append(f"{key}: undecided; {knob} at its cap ({now})")
+    smp = campaign.sampling
+    stop = ""
+    if not undecided:
+        stop = "every criterion decided"
+    elif not raised:
+        stop = "no setting samples the undecided criteria further"
+    elif number >= smp.max_rounds:
+        stop = f"sampling.max_rounds ({smp.max_rounds}) reached"
+    elif smp.budget is not None and spent >= smp.budget:
+        stop = f"sampling.budget ({smp.budget} force calls) spent: {spent}"
+    nxt = None if stop else with_settings(campaign, raised)
+    return RoundDecision(
+        accelerant=accelerant,
+        round=number,
+        verdicts=verdicts,
+        undecided=undecided,
+        why=why,
+        raised={} if stop else _keys(raised),
+        stop=stop,
+        spent=spent,
+        settings=_keys(settings),
+        definition=definition(campaign),
+        next_definition=definition(nxt) if nxt is not None else None,
+        base_dir=str(campaign.base_dir),
+        roles=roles,
+    )
+
+
+@job
+@kind("verdict_round")
+@expands(next_round)
+def verdict_round(
+    definition: dict[str, Any],
+    accelerant: str,
+    number: int,
+    roles: dict[str, str],
+    outputs: dict[str, Any],
+    spent: int = 0,
+    added: list[str] | None = None,
+) -> RoundDecision:
+    """Decide a round of adaptive sampling (see the module doc).
+
+    ``roles``/``outputs``: the accelerant's jobs (role -> uuid) and their outputs
+    (None: failed); ``spent``: force calls the earlier rounds added; ``added``: the
+    calculations this round's build added (their steps are added to ``spent``).
+    """
+    from jobflow import CURRENT_JOB
+
+    meta = (CURRENT_JOB.job.metadata or {}) if CURRENT_JOB.job is not None else {}
+    campaign = campaign_of(definition, meta.get(BASE_DIR_KEY, "."))
+    plain = {u: as_stored(o) for u, o in outputs.items() if o is not None}
+    spent += sum(steps(plain.get(u)) for u in added or [])
+    out = decide(campaign, accelerant, number, roles, plain, spent)
+    if out.next_definition is not None:
+        flow = next_round(as_stored(out))
+        if flow is not None:
+            out.added = len(flow.jobs) - 1
+            out.next_round = flow.jobs[-1].uuid
+    return out
