@@ -22,6 +22,7 @@ from lpsflow.descriptors import (
     surfaces,
 )
 from lpsflow.descriptors.base import Criterion, Descriptor
+from lpsflow.sampling import show as sampling
 
 DESCRIPTORS: tuple[Descriptor, ...] = (
     reactions.DESCRIPTOR,
@@ -33,6 +34,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     mu_li.DESCRIPTOR,
     grain_boundaries.DESCRIPTOR,
     migration.DESCRIPTOR,
+    sampling.DESCRIPTOR,  # the rounds of adaptive sampling (no jobs of its own)
 )
 
 

@@ -50,5 +50,10 @@ def sampled_jobs(stores: Stores, jobs: dict[Role, str]) -> dict[str, dict[Role, 
                 own[Role.parse(text)] = uuid
             except RoleError:
                 continue
+        for decision in chain:  # the rounds themselves (round 1 is in ``jobs``)
+            if decision.get("next_round"):
+                own[Role("round", label, index=decision["round"] + 1)] = decision[
+                    "next_round"
+                ]
         out[label] = own
     return out

@@ -18,6 +18,7 @@ which.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, job
@@ -28,6 +29,7 @@ from lpsflow.jobs.identity import kind, stamp
 from lpsflow.roles import Role, RoleError
 
 if TYPE_CHECKING:
+    from lpsflow.analysis.ranking import CriterionResult
     from lpsflow.campaign import Campaign
     from lpsflow.flows.campaign import CampaignBuild, CampaignFlow
 
@@ -232,53 +234,64 @@ def _jobs(roles: dict[str, str]) -> dict[Role, str]:
     return out
 
 
-def decide(
+@dataclass
+class Plan:
+    """What a round's verdicts ask for."""
+
+    undecided: list[str]
+    why: list[str]
+    raised: dict[str, int]
+    """Setting (``section.field``) -> its value in the next round."""
+    settings: dict[str, int]
+    """This round's value of each setting an undecided criterion samples."""
+    stop: str
+    """Why no round follows (empty: one does)."""
+
+
+def plan(
     campaign: Campaign,
-    accelerant: str,
+    results: dict[str, list[CriterionResult]],
     number: int,
-    roles: dict[str, str],
-    outputs: dict[str, Any],
     spent: int,
-) -> RoundDecision:
-    """One round's decision from the outputs (plain dicts) of its jobs."""
-    from lpsflow.analysis.ranking import RankingConfig, evaluate
+) -> Plan:
+    """The next round of round ``number``, from its criteria by scheme.
+
+    A criterion undecided in some scheme raises each setting it samples by one
+    (up to :func:`cap`), unless its spread is known to be final (0: every sample
+    taken) or nothing samples it.
+    """
     from lpsflow.descriptors import criteria
     from lpsflow.descriptors.base import UNDECIDED
-    from lpsflow.results import rows
 
-    calc = campaign.calculator
-    label = f"mlip:{calc.model}" if calc.backend == "mlip" else "vasp"
-    table = rows(_jobs(roles), outputs, {}, label)
-    cfg = RankingConfig()
     crits = {c.key: c for c in criteria()}
-    verdicts: dict[str, dict[str, str]] = {}
     spreads: dict[str, list[float | None]] = {}
-    for _, row in table.iterrows():
-        results = evaluate(row, cfg)
-        verdicts[str(row["scheme"])] = {r.key: r.status for r in results}
-        for r in results:
+    for found in results.values():
+        for r in found:
             if r.status == UNDECIDED:
                 spreads.setdefault(r.key, []).append(r.spread)
     undecided = [k for k in crits if k in spreads]
     knobs = sorted({k for c in undecided for k in crits[c].samples})
     settings = {k: setting(campaign, k) for k in knobs}
-    why, raised = [], {}
+    why: list[str] = []
+    raised: dict[str, int] = {}
     for key in undecided:
         crit = crits[key]
         if not crit.samples:
             why.append(f"{key}: undecided; no setting samples it further")
-        elif all(s == 0 for s in spreads[key]):
+            continue
+        if all(s == 0 for s in spreads[key]):
             why.append(f"{key}: undecided with every sample taken (spread 0)")
-        else:
-            for knob in crit.samples:
-                now = raised.get(knob, settings[knob])
-                if knob in raised:
-                    why.append(f"{key}: {knob} {settings[knob]} -> {now} (as above)")
-                elif now < cap(campaign, knob):
-                    raised[knob] = now + 1
-                    why.append(f"{key}: undecided; {knob} {now} -> {now + 1}")
-                else:
-                    why.append(f"{key}: undecided; {knob} at its cap ({now})")
+            continue
+        for knob in crit.samples:
+            if knob in raised:
+                why.append(f"{key}: {knob} {settings[knob]} -> {raised[knob]} (above)")
+            elif settings[knob] < cap(campaign, knob):
+                raised[knob] = settings[knob] + 1
+                why.append(
+                    f"{key}: undecided; {knob} {settings[knob]} -> {raised[knob]}"
+                )
+            else:
+                why.append(f"{key}: undecided; {knob} at its cap ({settings[knob]})")
     smp = campaign.sampling
     stop = ""
     if not undecided:
@@ -289,17 +302,40 @@ def decide(
         stop = f"sampling.max_rounds ({smp.max_rounds}) reached"
     elif smp.budget is not None and spent >= smp.budget:
         stop = f"sampling.budget ({smp.budget} force calls) spent: {spent}"
-    nxt = None if stop else with_settings(campaign, raised)
+    return Plan(undecided, why, {} if stop else raised, settings, stop)
+
+
+def decide(
+    campaign: Campaign,
+    accelerant: str,
+    number: int,
+    roles: dict[str, str],
+    outputs: dict[str, Any],
+    spent: int,
+) -> RoundDecision:
+    """One round's decision from the outputs (plain dicts) of its jobs."""
+    from lpsflow.analysis.ranking import RankingConfig, evaluate
+    from lpsflow.results import rows
+
+    calc = campaign.calculator
+    label = f"mlip:{calc.model}" if calc.backend == "mlip" else "vasp"
+    table = rows(_jobs(roles), outputs, {}, label)
+    results = {
+        str(row["scheme"]): evaluate(row, RankingConfig())
+        for _, row in table.iterrows()
+    }
+    p = plan(campaign, results, number, spent)
+    nxt = with_settings(campaign, p.raised) if p.raised else None
     return RoundDecision(
         accelerant=accelerant,
         round=number,
-        verdicts=verdicts,
-        undecided=undecided,
-        why=why,
-        raised={} if stop else _keys(raised),
-        stop=stop,
+        verdicts={s: {r.key: r.status for r in rs} for s, rs in results.items()},
+        undecided=p.undecided,
+        why=p.why,
+        raised=_keys(p.raised),
+        stop=p.stop,
         spent=spent,
-        settings=_keys(settings),
+        settings=_keys(p.settings),
         definition=definition(campaign),
         next_definition=definition(nxt) if nxt is not None else None,
         base_dir=str(campaign.base_dir),
