@@ -142,7 +142,10 @@ class _CubeMaker(Maker):
 
 def _cubes(top: int) -> Flow:
     p = stamp(pick(top))
-    cubes = [stamp(_CubeMaker().make(p.output["selected"][i])) for i in range(top)]
+    salt = {"calculator": "test"}  # a calculation: keyed with the calculator's salt
+    cubes = [
+        stamp(_CubeMaker().make(p.output["selected"][i]), salt=salt) for i in range(top)
+    ]
     return Flow([p, *cubes])
 
 

@@ -333,3 +333,60 @@ def test_the_firework_task_records_the_cost_and_never_fails_a_stored_job(monkeyp
     with pytest.warns(UserWarning, match="cost was not recorded: store gone"):
         firetask.CampaignJobFiretask(job=again, store=store).run_task({})
     assert store.get_output(again.uuid) == 16.0
+
+
+ADAPTIVE = """\
+name: fwadaptive
+accelerants: [Al2S3]
+calculator: {fmax: 0.2, max_steps: 40}
+doping: {x: 1/4, screen_top: 4, relax_top: 1, solubility_x: [1/4], screen_patience: 0,
+         schemes: [Li-site]}
+interfaces: {enabled: false}
+vacancies: {min_length: 6, relax_top: 1}
+grain_boundaries: {enabled: false}
+neb: {enabled: false}
+surfaces: {enabled: false}
+sampling: {mode: adaptive, max_rounds: 2}
+store: {path: store}
+"""
+
+
+def test_an_adaptive_campaign_runs_its_rounds_on_the_launchpad(tmp_path):
+    """Round 1's firework adds round 2's jobs to the workflow from its stored
+    decision; the workers run them; results equal a local run's."""
+    from lpsflow.campaign import load_campaign
+    from lpsflow.dispatch.local import run_campaign
+    from lpsflow.results import load
+    from lpsflow.store import open_stores
+
+    (tmp_path / "fw").mkdir()
+    env = Env(tmp_path / "fw")
+    (env.root / "c.yaml").write_text(ADAPTIVE)
+    env.script(
+        """
+        import sys
+        from fireworks import LaunchPad
+        LaunchPad.from_file(sys.argv[1]).reset("", require_password=False)
+        """,
+        str(env.lp),
+    )
+    env.lpsflow("submit", "c.yaml")
+    before = len(env.fireworks())
+    rlaunch = Path(sys.executable).parent / "rlaunch"
+    env.run(str(rlaunch), "-l", str(env.lp), "rapidfire", "--sleep", "1")
+    fws = env.fireworks()
+    assert len(fws) > before and "round 2 Al2S3" in fws
+    assert {f["state"] for f in fws.values()} == {"COMPLETED"}
+    remote = json.loads(env.lpsflow("results", "c.yaml", "-f", "json").stdout)
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "c.yaml").write_text(ADAPTIVE)
+    campaign = load_campaign(tmp_path / "local" / "c.yaml")
+    with open_stores(campaign.store, campaign.base_dir) as stores:
+        assert run_campaign(campaign, stores, echo=lambda _: None).ok
+        (local,) = load("fwadaptive", stores).to_dict(orient="records")
+    (row,) = remote
+    assert row["rounds"] == local["rounds"] == 2
+    assert row["sampling"] == local["sampling"] == "sampling.max_rounds (2) reached"
+    assert row["mu_Li_core_samples"] == local["mu_Li_core_samples"] == 2
+    for key in ("dE_core", "mu_Li_core", "mu_Li_Li7P3S11"):
+        assert row[key] == pytest.approx(local[key], abs=1e-6), key

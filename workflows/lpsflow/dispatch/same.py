@@ -3,9 +3,10 @@
 A job's id hashes its inputs as written: references to upstream outputs. Two
 calculations whose references differ can compute the same thing: the lowest Li
 site of a screening asked for two sites and of one asked for three is the same
-structure, relaxed with the same settings. Before a calculation job (a Maker's
-job) runs, its key with the references resolved (:func:`resolved_id`) is looked up
-among the stored calculations (``metadata.lpsflow_resolved``); when found, the
+structure, relaxed with the same settings. Before a calculation job (one keyed
+with the calculator's salt: relaxations, single points, screenings, NEBs) runs,
+its key with the references resolved (:func:`resolved_id`) is looked up among
+the stored calculations (``metadata.lpsflow_resolved``); when found, the
 stored documents are copied under this job's id (``metadata.lpsflow_same_as``
 names the source) instead of computing it. Every calculation records its resolved
 key when it finishes. Analysis jobs are cheap and their outputs name the jobs they
@@ -32,16 +33,17 @@ SAME_AS = "lpsflow_same_as"
 def resolved_id(job: Job, store: JobStore) -> str | None:
     """The id of ``job``'s calculation with its inputs resolved from ``store``.
 
-    None for analysis jobs (no Maker) and where an input is not stored (the run
-    then fails the job as it would have).
+    None for analysis jobs (those a campaign keys without the calculator's salt)
+    and where an input is not stored (the run then fails the job as it would have).
     """
-    if getattr(job.function, "__self__", None) is None:
+    meta = job.metadata or {}
+    if SALT_KEY not in meta:  # an analysis job (keyed without the salt)
         return None
     try:
         resolved = job.resolve_args(store, inplace=False)
     except Exception:
         return None
-    return uuid_of(content_key(resolved, (job.metadata or {}).get(SALT_KEY)))
+    return uuid_of(content_key(resolved, meta[SALT_KEY]))
 
 
 def reuse(store: JobStore, job: Job, rid: str | None) -> str | None:
