@@ -31,7 +31,7 @@ def _results(
             spread=undecided.get(k),
             display="",
             status="undecided" if k in undecided else status,
-            reason="",
+            reason="[undecided: margin inside the spread]" if k in undecided else "",
             weight=1.0,
         )
         for k in KEYS
@@ -67,6 +67,17 @@ def test_nothing_is_raised_where_sampling_cannot_help():
     assert p.raised == {} and "at its cap (2)" in " ".join(p.why)
 
 
+def test_a_criterion_undecided_by_a_condition_raises_nothing():
+    """E_sol whose sign depends on the phase beside the core: not a spread."""
+    results = _results({"solution": 0.01, "mu_li": 0.02})
+    for r in results:
+        if r.key == "solution":
+            r.reason = "depends on the phase beside the core"
+    p = _plan(results)
+    assert p.raised == {"vacancies.relax_top": 3}
+    assert "solution: undecided by a condition, not inside its spread" in p.why
+
+
 def test_max_rounds_and_the_budget_stop_the_rounds():
     undecided = _results({"binding": 0.004})
     assert _plan(undecided, number=3).stop == "sampling.max_rounds (3) reached"
@@ -78,7 +89,7 @@ def test_max_rounds_and_the_budget_stop_the_rounds():
 
 TINY = """\
 name: tiny
-accelerants: [Al2S3]
+accelerants: [Al2S3, Ga2S3]
 calculator: {fmax: 0.2, max_steps: 40}
 doping: {x: 1/4, screen_top: 4, relax_top: 1, solubility_x: [1/4], screen_patience: 0,
          schemes: [Li-site]}
@@ -103,7 +114,7 @@ def _run(path, *args):
     )
 
 
-def _rounds(path):
+def _rounds(path, accelerant="Al2S3"):
     from lpsflow.campaign import load_campaign
     from lpsflow.results import manifest
     from lpsflow.roles import roles_of
@@ -112,7 +123,7 @@ def _rounds(path):
 
     camp = load_campaign(path / "tiny.yaml")
     with open_stores(camp.store, camp.base_dir, create=False) as stores:
-        return rounds(stores, roles_of(manifest(stores, "tiny")))["Al2S3"]
+        return rounds(stores, roles_of(manifest(stores, "tiny")))[accelerant]
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +147,12 @@ def test_an_adaptive_campaign_samples_until_its_rounds_stop(adaptive):
     assert last["stop"] == "sampling.max_rounds (3) reached" and not last["raised"]
     assert first["next_round"] and last["next_round"] is None
     assert last["spent"] > second["spent"] > 0 == first["spent"]
-    assert "round 1 Al2S3: adds" in out
+    assert "round 1 Al2S3: adds" in out and "round 1 Ga2S3: adds" in out
+    for acc, other in (("Al2S3", "Ga2S3"), ("Ga2S3", "Al2S3")):
+        for decision in _rounds(path, acc):  # each reads and adds its own jobs
+            assert decision["definition"]["accelerants"] == [acc]
+            assert not [r for r in decision["roles"] if other in r]
+            assert set(decision["verdicts"]) == {"Li-site"}
     assert "the same calculation as relax vacancy" in out  # earlier sites: copied
     from lpsflow.campaign import load_campaign
     from lpsflow.results import load
@@ -144,8 +160,11 @@ def test_an_adaptive_campaign_samples_until_its_rounds_stop(adaptive):
 
     camp = load_campaign(path / "tiny.yaml")
     with open_stores(camp.store, camp.base_dir, create=False) as stores:
-        (row,) = load("tiny", stores).to_dict("records")
-    assert row["mu_Li_core_samples"] == 3  # the last round's three Li sites
+        table = load("tiny", stores).to_dict("records")
+    assert [r["accelerant"] for r in table] == ["Al2S3", "Ga2S3"]
+    for row in table:
+        assert row["mu_Li_core_samples"] == 3  # the last round's three Li sites
+        assert row["rounds"] == 3 and row["sampling"].startswith("sampling.max_rounds")
     res = _run(path, "results", "tiny.yaml")
     assert res.returncode == 0, res.stderr
     assert "(3)" in res.stdout
@@ -168,10 +187,9 @@ def test_a_killed_adaptive_run_resumes_without_recomputing(adaptive, tmp_path):
     second = chain[1]
     camp = load_campaign(tmp_path / "tiny.yaml")
     with open_stores(camp.store, camp.base_dir, create=False) as stores:
-        kept = set(chain[0]["roles"].values()) | set(second["roles"].values())
-        first = stores.jobs.query_one({"metadata.lpsflow_role": "round:Al2S3:1"})
-        kept |= {first["uuid"], chain[0]["next_round"]}
-        gone = {d["uuid"] for d in stores.jobs.query({}, ["uuid"])} - kept
+        # Al2S3's round 3 and the jobs only it reads (round 2 added them)
+        gone = set(chain[2]["roles"].values()) - set(second["roles"].values())
+        gone.add(second["next_round"])
         stores.jobs.docs_store.remove_docs({"uuid": {"$in": list(gone)}})
     run = _run(tmp_path, "run", "tiny.yaml", "--workers", "1")
     assert run.returncode == 0, run.stderr

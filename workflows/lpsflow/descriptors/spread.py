@@ -145,7 +145,17 @@ def decide(
         verdict = PASS if ok else FAIL
         return verdict, f"{reason} [margin {abs(margin):.3g} > spread {total:.3g}]"
     tail = f"; {more}" if more else ""
-    return UNDECIDED, f"{reason} [undecided: {why}: {'; '.join(parts)}{tail}]"
+    return UNDECIDED, f"{reason} {INSIDE}{why}: {'; '.join(parts)}{tail}]"
+
+
+#: How :func:`decide` marks a verdict undecided by its spread (more samples may
+#: decide it), unlike one undecided by a condition the campaign cannot fix.
+INSIDE = "[undecided: "
+
+
+def inside_spread(reason: str) -> bool:
+    """Whether a verdict's reason says it is undecided by its spread."""
+    return INSIDE in reason
 
 
 def show(

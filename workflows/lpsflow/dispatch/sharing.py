@@ -149,12 +149,16 @@ class RunBook:
     def claimable(self) -> Iterator[Job]:
         """The jobs to run here now, in order, each claimed for this run.
 
-        On the way, jobs whose input failed are skipped and jobs another runner
+        On the way, jobs whose input failed are skipped (unless they take a
+        missing input as None, as jobflow's ``OnMissing.NONE``) and jobs another runner
         finished or failed are settled; jobs another runner holds, or whose
         inputs are not stored yet, stay pending.
         """
+        from jobflow.core.reference import OnMissing
+
         for uuid, (job, parents) in list(self.pending.items()):
-            if parents & self.bad:
+            tolerant = job.config.on_missing_references != OnMissing.ERROR
+            if parents & self.bad and not tolerant:  # a tolerant job reads None
                 del self.pending[uuid]
                 self.report.skipped.append(uuid)
                 self.echo(f"{self.prefix(job)}: skipped (an input job failed)")

@@ -178,9 +178,9 @@ def first_rounds(b: CampaignBuild) -> None:
     from lpsflow.flows.campaign import build_campaign
 
     for acc in b.accelerants:
-        own = build_campaign(alone(b.campaign, acc.formula), check=False, rounds=False)
-        made = round_job(b.campaign, acc.formula, 1, own)
-        made.metadata[BASE_DIR_KEY] = str(b.campaign.base_dir)
+        camp = alone(b.campaign, acc.formula)
+        own = build_campaign(camp, check=False, rounds=False)
+        made = round_job(camp, acc.formula, 1, own)
         b.book.add(made, round_role(acc.formula, 1), name=f"round 1 {acc.formula}",
                    salt=False)  # fmt: skip
 
@@ -262,13 +262,18 @@ def plan(
     """
     from lpsflow.descriptors import criteria
     from lpsflow.descriptors.base import UNDECIDED
+    from lpsflow.descriptors.spread import inside_spread
 
     crits = {c.key: c for c in criteria()}
     spreads: dict[str, list[float | None]] = {}
+    other: set[str] = set()  # undecided for a reason more samples cannot change
     for found in results.values():
         for r in found:
-            if r.status == UNDECIDED:
-                spreads.setdefault(r.key, []).append(r.spread)
+            if r.status != UNDECIDED:
+                continue
+            spreads.setdefault(r.key, []).append(r.spread)
+            if not inside_spread(r.reason):
+                other.add(r.key)
     undecided = [k for k in crits if k in spreads]
     knobs = sorted({k for c in undecided for k in crits[c].samples})
     settings = {k: setting(campaign, k) for k in knobs}
@@ -281,6 +286,9 @@ def plan(
             continue
         if all(s == 0 for s in spreads[key]):
             why.append(f"{key}: undecided with every sample taken (spread 0)")
+            continue
+        if key in other:
+            why.append(f"{key}: undecided by a condition, not inside its spread")
             continue
         for knob in crit.samples:
             if knob in raised:
@@ -323,6 +331,7 @@ def decide(
     results = {
         str(row["scheme"]): evaluate(row, RankingConfig())
         for _, row in table.iterrows()
+        if row["accelerant"] == accelerant
     }
     p = plan(campaign, results, number, spent)
     nxt = with_settings(campaign, p.raised) if p.raised else None
