@@ -5,6 +5,7 @@ kill without recomputing, and reads its results from the last round."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -167,7 +168,13 @@ def test_an_adaptive_campaign_samples_until_its_rounds_stop(adaptive):
         assert row["rounds"] == 3 and row["sampling"].startswith("sampling.max_rounds")
     res = _run(path, "results", "tiny.yaml")
     assert res.returncode == 0, res.stderr
-    assert "(3)" in res.stdout
+    assert "(3)" in res.stdout and "Adaptive sampling" in res.stdout
+    status = _run(path, "status", "tiny.yaml").stdout
+    stopped = "3 rounds; stopped: sampling.max_rounds (3) reached"
+    assert f"adaptive sampling, Al2S3: {stopped}" in status
+    total = re.search(r"(\d+) of (\d+) jobs done", status)
+    assert total and total[1] == total[2]  # the rounds' jobs counted, all done
+    assert int(total[2]) > 60
 
 
 def test_a_killed_adaptive_run_resumes_without_recomputing(adaptive, tmp_path):

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lpsflow.dispatch.claims import STATE_RUNNING
-from lpsflow.roles import Role, RoleError
+from lpsflow.roles import Role, RoleError, roles_of
+from lpsflow.sampling.read import round_roles, rounds, state
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -42,6 +43,8 @@ class StoreStatus:
 
     campaign: str
     location: str
+    rounds: dict[str, str] = field(default_factory=dict)
+    """Accelerant -> where its rounds of adaptive sampling are."""
     total: int = 0
     done: int = 0
     by_kind: dict[str, Counter] = field(default_factory=dict)
@@ -132,6 +135,11 @@ def store_status(
     )
     roles = {j["uuid"]: j["role"] for j in doc.get("jobs", [])}
     status.names = {j["uuid"]: j.get("name", "") for j in doc.get("jobs", [])}
+    # the jobs rounds of adaptive sampling added, and where the rounds are
+    manifest_jobs = roles_of(doc)
+    for uuid, role in round_roles(stores, manifest_jobs).items():
+        roles.setdefault(uuid, role)
+    status.rounds = {a: state(c) for a, c in rounds(stores, manifest_jobs).items()}
     stats: dict[str, dict | None] = {}
     for d in stores.jobs.query(
         {"uuid": {"$in": list(roles)}}, properties=["uuid", RUN_STATS_KEY]

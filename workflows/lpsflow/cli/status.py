@@ -64,6 +64,8 @@ def status(
                     {k: v for k, v in cost.items() if k != "wall_s"}
                 )
     _echo_kinds(st.by_kind, st.cost_by_kind)
+    for acc, where in st.rounds.items():
+        typer.echo(f"adaptive sampling, {acc}: {where}")
     if camp and st.definition_hashes - {camp.definition_hash()}:
         typer.echo(
             f"note: {campaign} has changed since it was last submitted: these are "
@@ -210,6 +212,8 @@ def _store_status(campaign: str, store: Path | None) -> None:
         + (f", {st.total - st.done - len(alive)} not run" if st.done < st.total else "")
     )
     _echo_kinds(st.by_kind, st.cost_by_kind)
+    for acc, where in st.rounds.items():
+        typer.echo(f"adaptive sampling, {acc}: {where}")
     if camp and st.definition_hash not in {"", camp.definition_hash()}:
         typer.echo(
             f"note: {campaign} has changed since these jobs were listed "
@@ -230,7 +234,11 @@ def _store_status(campaign: str, store: Path | None) -> None:
         )
     _echo_peak(st)
     if st.done > st.timed:
-        typer.echo(f"{st.done - st.timed} done jobs have no recorded cost")
+        typer.echo(
+            f"{st.done - st.timed} done jobs have no recorded cost (copies of the "
+            "same calculation stored under another id, adopted results, or jobs "
+            "finished before costs were recorded)"
+        )
     if st.left_estimated:
         left = st.total - st.done
         typer.echo(

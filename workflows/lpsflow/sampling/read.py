@@ -57,3 +57,27 @@ def sampled_jobs(stores: Stores, jobs: dict[Role, str]) -> dict[str, dict[Role, 
                 ]
         out[label] = own
     return out
+
+
+def round_roles(stores: Stores, jobs: dict[Role, str]) -> dict[str, str]:
+    """Uuid -> role of every job the rounds added (finished or not)."""
+    out: dict[str, str] = {}
+    for chain in rounds(stores, jobs).values():
+        for decision in chain:
+            for role, uuid in decision.get("added_roles", {}).items():
+                out.setdefault(uuid, role)
+    return out
+
+
+def state(chain: list[dict[str, Any]]) -> str:
+    """Where an accelerant's rounds are: stopped (why) or which one runs."""
+    last = chain[-1]
+    if last.get("stop"):
+        return f"{len(chain)} rounds; stopped: {last['stop']}"
+    raised = ", ".join(
+        f"{k.replace(':', '.')} {v}" for k, v in (last.get("raised") or {}).items()
+    )
+    return (
+        f"round {last.get('round', 0) + 1} under way ({raised}; "
+        f"{last.get('added', 0)} jobs added; {last.get('spent', 0)} force calls spent)"
+    )

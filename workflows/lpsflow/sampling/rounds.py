@@ -86,6 +86,11 @@ class RoundDecision(BaseModel):
         description="Role -> uuid of this round's jobs: what results read.",
     )
     added: int = Field(0, description="Jobs the next round adds.")
+    added_roles: dict[str, str] = Field(
+        default_factory=dict,
+        description="Role -> uuid of the jobs this round adds, the next round's "
+        "included (what status counts before the next round runs).",
+    )
     next_round: str | None = Field(None, description="Uuid of the next round's job.")
 
 
@@ -191,6 +196,15 @@ def next_round(decision: dict[str, Any]) -> Flow | None:
     The jobs of the next round's build that the last build lacks, then the next
     round's job.
     """
+    found = _next_build(decision)
+    if found is None:
+        return None
+    new, made, _ = found
+    return Flow([*new, made], name=made.name)
+
+
+def _next_build(decision: dict[str, Any]) -> tuple[list, Any, dict[str, str]] | None:
+    """(new jobs, next round's job, role -> uuid of both) of a decision."""
     from lpsflow.flows.campaign import build_campaign
 
     if not decision.get("next_definition"):
@@ -204,19 +218,31 @@ def next_round(decision: dict[str, Any]) -> Flow | None:
     acc, number = decision["accelerant"], decision["round"] + 1
     calcs = [j.uuid for j in new if j.uuid not in built.analysis]
     made = round_job(nxt, acc, number, built, decision.get("spent", 0), calcs)
-    stamp(made, role=str(round_role(acc, number)))
+    role = str(round_role(acc, number))
+    stamp(made, role=role)
     made.name = f"round {number} {acc}"
-    return Flow([*new, made], name=f"round {number} {acc}")
+    fresh = {j.uuid for j in new}
+    roles = {r: u for r, u in built.roles.items() if u in fresh} | {role: made.uuid}
+    return new, made, roles
 
 
 # --- the round job ---------------------------------------------------------------
 
 
 def steps(output: Any) -> int:
-    """Force calls of a calculation's output: its relaxation steps (else 1)."""
-    inner = output.get("output") if isinstance(output, dict) else None
-    n = inner.get("n_steps") if isinstance(inner, dict) else None
-    return int(n) if isinstance(n, int | float) and n >= 1 else 1
+    """Force calls of a calculation's output, as it reports them (else 1).
+
+    A relaxation's ``output.n_steps``, an NEB's ``n_steps``, a VASP task's ionic
+    steps.
+    """
+    if not isinstance(output, dict):
+        return 1
+    inner = output.get("output") if isinstance(output.get("output"), dict) else {}
+    for n in (inner.get("n_steps"), output.get("n_steps"), output.get("force_calls")):
+        if isinstance(n, int | float) and n >= 1:
+            return int(n)
+    ionic = inner.get("ionic_steps")
+    return len(ionic) if isinstance(ionic, list) and ionic else 1
 
 
 def _keys(values: dict[str, int]) -> dict[str, int]:
@@ -377,9 +403,8 @@ def verdict_round(
     plain = {u: as_stored(o) for u, o in outputs.items() if o is not None}
     spent += sum(steps(plain.get(u)) for u in added or [])
     out = decide(campaign, accelerant, number, roles, plain, spent)
-    if out.next_definition is not None:
-        flow = next_round(as_stored(out))
-        if flow is not None:
-            out.added = len(flow.jobs) - 1
-            out.next_round = flow.jobs[-1].uuid
+    found = _next_build(as_stored(out))
+    if found is not None:
+        new, made, out.added_roles = found
+        out.added, out.next_round = len(new), made.uuid
     return out
