@@ -45,6 +45,11 @@ if TYPE_CHECKING:
 MONGODB_URI_ENV = "LPSFLOW_MONGODB_URI"
 
 
+#: Job-document keys lpsflow queries by besides uuid: a calculation's id with its
+#: inputs resolved (:mod:`lpsflow.dispatch.same`) and a job's role.
+INDEXED = ("metadata.lpsflow_resolved", "metadata.lpsflow_role")
+
+
 @dataclass
 class Stores:
     """The job store and the campaign manifests of one database."""
@@ -69,6 +74,9 @@ class Stores:
             self.jobs.connect()
             self.campaigns.connect()
             _ping(self.jobs.docs_store)
+            for key in INDEXED:  # looked up before calculations run
+                with contextlib.suppress(Exception):  # a store without indexes
+                    self.jobs.docs_store.ensure_index(key)
         except StoreError:
             raise
         except Exception as exc:
