@@ -35,3 +35,23 @@ doping: {x: 1/4, screen_top: 3, relax_top: 1, solubility_x: [1/8, 1/4]}
 {branches}store: {path: store}
 workdir: work
 """.replace("{branches}", SMALL_BRANCHES)
+
+
+def adaptive_tiny(name: str, accelerants: str, max_rounds: int) -> str:
+    """The smallest adaptive campaign: the doped cores at x = 1/4 (Li-site) and
+    mu_Li, one arrangement and one Li site relaxed before the rounds raise them."""
+    return f"""\
+name: {name}
+accelerants: [{accelerants}]
+calculator: {{fmax: 0.2, max_steps: 40}}
+doping: {{x: 1/4, screen_top: 4, relax_top: 1, solubility_x: [1/4], screen_patience: 0,
+         schemes: [Li-site]}}
+interfaces: {{enabled: false}}
+vacancies: {{min_length: 6, relax_top: 1}}
+grain_boundaries: {{enabled: false}}
+neb: {{enabled: false}}
+surfaces: {{enabled: false}}
+sampling: {{mode: adaptive, max_rounds: {max_rounds}}}
+store: {{path: store}}
+workdir: work
+"""

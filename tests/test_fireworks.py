@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from campaign_snippets import adaptive_tiny
 from lpsflow.dispatch import usage
 
 CAMPAIGN = """\
@@ -335,20 +336,7 @@ def test_the_firework_task_records_the_cost_and_never_fails_a_stored_job(monkeyp
     assert store.get_output(again.uuid) == 16.0
 
 
-ADAPTIVE = """\
-name: fwadaptive
-accelerants: [Al2S3]
-calculator: {fmax: 0.2, max_steps: 40}
-doping: {x: 1/4, screen_top: 4, relax_top: 1, solubility_x: [1/4], screen_patience: 0,
-         schemes: [Li-site]}
-interfaces: {enabled: false}
-vacancies: {min_length: 6, relax_top: 1}
-grain_boundaries: {enabled: false}
-neb: {enabled: false}
-surfaces: {enabled: false}
-sampling: {mode: adaptive, max_rounds: 2}
-store: {path: store}
-"""
+ADAPTIVE = adaptive_tiny("fwadaptive", "Al2S3", max_rounds=2)
 
 
 def test_an_adaptive_campaign_runs_its_rounds_on_the_launchpad(tmp_path):

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from campaign_snippets import adaptive_tiny
 from lpsflow.analysis.ranking import CriterionResult
 from lpsflow.campaign import campaign_from_dict
 from lpsflow.sampling.rounds import plan
@@ -88,21 +89,7 @@ def test_max_rounds_and_the_budget_stop_the_rounds():
     assert _plan(undecided, number=2, spent=300, budget=400).stop == ""
 
 
-TINY = """\
-name: tiny
-accelerants: [Al2S3, Ga2S3]
-calculator: {fmax: 0.2, max_steps: 40}
-doping: {x: 1/4, screen_top: 4, relax_top: 1, solubility_x: [1/4], screen_patience: 0,
-         schemes: [Li-site]}
-interfaces: {enabled: false}
-vacancies: {min_length: 6, relax_top: 1}
-grain_boundaries: {enabled: false}
-neb: {enabled: false}
-surfaces: {enabled: false}
-sampling: {mode: adaptive, max_rounds: 3}
-store: {path: store}
-workdir: work
-"""
+TINY = adaptive_tiny("tiny", "Al2S3, Ga2S3", max_rounds=3)
 
 
 def _run(path, *args):
