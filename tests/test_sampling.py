@@ -63,7 +63,7 @@ def test_nothing_is_raised_where_sampling_cannot_help():
     """No setting samples the solubility; a spread of 0 is final (every distinct
     sample taken); a setting at its cap stays."""
     p = _plan(_results({"solubility": 0.1, "mu_li": 0.0}))
-    assert p.raised == {} and p.stop.startswith("no setting samples")
+    assert p.raised == {} and p.stop.startswith("no undecided criterion left")
     assert any("every sample taken" in w for w in p.why)
     p = _plan(_results({"formation": 0.01}), max_samples=2)  # doping.relax_top 2
     assert p.raised == {} and "at its cap (2)" in " ".join(p.why)
@@ -78,6 +78,19 @@ def test_a_criterion_undecided_by_a_condition_raises_nothing():
     p = _plan(results)
     assert p.raised == {"vacancies.relax_top": 3}
     assert "solution: undecided by a condition, not inside its spread" in p.why
+
+
+def test_a_criterion_the_last_samples_left_unmoved_raises_nothing_more():
+    """mu_Li at the value and spread of the last round (the new Li site landed
+    above the next-lowest): not raised again; binding moved: raised."""
+    from lpsflow.sampling.rounds import values
+
+    now = _results({"mu_li": 0.03, "binding": 0.004})
+    before = values({"Li-site": _results({"mu_li": 0.03, "binding": 0.006})})
+    camp = campaign_from_dict(BASE)
+    p = plan(camp, {"Li-site": now}, 2, 0, before)
+    assert p.raised == {"interfaces.relax_top": 2}
+    assert any(w.startswith("mu_li: undecided; the last round's") for w in p.why)
 
 
 def test_max_rounds_and_the_budget_stop_the_rounds():
@@ -132,7 +145,7 @@ def test_an_adaptive_campaign_samples_until_its_rounds_stop(adaptive):
     assert "mu_li" in first["undecided"]
     assert first["raised"]["vacancies:relax_top"] == 2
     assert second["raised"]["vacancies:relax_top"] == 3
-    assert last["stop"] == "sampling.max_rounds (3) reached" and not last["raised"]
+    assert last["stop"] and not last["raised"]  # max_rounds, or nothing moved
     assert first["next_round"] and last["next_round"] is None
     assert last["spent"] > second["spent"] > 0 == first["spent"]
     assert "round 1 Al2S3: adds" in out and "round 1 Ga2S3: adds" in out
@@ -152,13 +165,15 @@ def test_an_adaptive_campaign_samples_until_its_rounds_stop(adaptive):
     assert [r["accelerant"] for r in table] == ["Al2S3", "Ga2S3"]
     for row in table:
         assert row["mu_Li_core_samples"] == 3  # the last round's three Li sites
-        assert row["rounds"] == 3 and row["sampling"].startswith("sampling.max_rounds")
+        assert (
+            row["rounds"] == 3
+            and row["sampling"] == _rounds(path, row["accelerant"])[-1]["stop"]
+        )
     res = _run(path, "results", "tiny.yaml")
     assert res.returncode == 0, res.stderr
     assert "(3)" in res.stdout and "Adaptive sampling" in res.stdout
     status = _run(path, "status", "tiny.yaml").stdout
-    stopped = "3 rounds; stopped: sampling.max_rounds (3) reached"
-    assert f"adaptive sampling, Al2S3: {stopped}" in status
+    assert f"adaptive sampling, Al2S3: 3 rounds; stopped: {last['stop']}" in status
     total = re.search(r"(\d+) of (\d+) jobs done", status)
     assert total and total[1] == total[2]  # the rounds' jobs counted, all done
     assert int(total[2]) > 60

@@ -85,6 +85,10 @@ class RoundDecision(BaseModel):
         default_factory=dict,
         description="Role -> uuid of this round's jobs: what results read.",
     )
+    values: dict[str, dict[str, list]] = Field(
+        default_factory=dict,
+        description="Scheme -> criterion key -> [value, spread] this round.",
+    )
     added: int = Field(0, description="Jobs the next round adds.")
     added_roles: dict[str, str] = Field(
         default_factory=dict,
@@ -155,8 +159,12 @@ def round_job(
     cflow: CampaignFlow,
     spent: int = 0,
     added: list[str] | None = None,
+    previous: dict[str, dict[str, list]] | None = None,
 ) -> Any:
-    """The (unstamped) round job over the jobs of ``cflow``, the accelerant's."""
+    """The (unstamped) round job over the jobs of ``cflow``, the accelerant's.
+
+    ``previous``: the last round's values (:attr:`RoundDecision.values`).
+    """
     from jobflow.core.reference import OnMissing
 
     made = verdict_round(
@@ -167,6 +175,7 @@ def round_job(
         {j.uuid: j.output for j in cflow.jobs},
         spent,
         sorted(added or []),
+        previous or None,
     )
     made.config.on_missing_references = OnMissing.NONE  # a failed job: no sample
     made.metadata = {**(made.metadata or {}), BASE_DIR_KEY: str(campaign.base_dir)}
@@ -217,7 +226,9 @@ def _next_build(decision: dict[str, Any]) -> tuple[list, Any, dict[str, str]] | 
     new = [j for j in built.jobs if j.uuid not in known]
     acc, number = decision["accelerant"], decision["round"] + 1
     calcs = [j.uuid for j in new if j.uuid not in built.analysis]
-    made = round_job(nxt, acc, number, built, decision.get("spent", 0), calcs)
+    made = round_job(
+        nxt, acc, number, built, decision.get("spent", 0), calcs, decision.get("values")
+    )
     role = str(round_role(acc, number))
     stamp(made, role=role)
     made.name = f"round {number} {acc}"
@@ -279,8 +290,13 @@ def plan(
     results: dict[str, list[CriterionResult]],
     number: int,
     spent: int,
+    previous: dict[str, dict[str, list]] | None = None,
 ) -> Plan:
     """The next round of round ``number``, from its criteria by scheme.
+
+    ``previous``: the last round's [value, spread] by scheme and criterion; a
+    criterion whose value and spread the last round's samples left as they were
+    raises nothing more (the samples have stopped moving it).
 
     A criterion undecided in some scheme raises each setting it samples by one
     (up to :func:`cap`), unless its spread is known to be final (0: every sample
@@ -316,6 +332,10 @@ def plan(
         if key in other:
             why.append(f"{key}: undecided by a condition, not inside its spread")
             continue
+        if previous is not None and _unmoved(key, results, previous):
+            why.append(f"{key}: undecided; the last round's samples moved neither "
+                       "its value nor its spread")  # fmt: skip
+            continue
         for knob in crit.samples:
             if knob in raised:
                 why.append(f"{key}: {knob} {settings[knob]} -> {raised[knob]} (above)")
@@ -331,12 +351,40 @@ def plan(
     if not undecided:
         stop = "every criterion decided"
     elif not raised:
-        stop = "no setting samples the undecided criteria further"
+        stop = "no undecided criterion left to sample (why: per criterion)"
     elif number >= smp.max_rounds:
         stop = f"sampling.max_rounds ({smp.max_rounds}) reached"
     elif smp.budget is not None and spent >= smp.budget:
         stop = f"sampling.budget ({smp.budget} force calls) spent: {spent}"
     return Plan(undecided, why, {} if stop else raised, settings, stop)
+
+
+def values(results: dict[str, list[CriterionResult]]) -> dict[str, dict[str, list]]:
+    """[value, spread] by scheme and criterion."""
+    return {s: {r.key: [r.value, r.spread] for r in rs} for s, rs in results.items()}
+
+
+def _unmoved(
+    key: str,
+    results: dict[str, list[CriterionResult]],
+    previous: dict[str, dict[str, list]],
+) -> bool:
+    """Whether criterion ``key`` has the value and spread it had last round."""
+
+    def same(a: float | None, b: float | None) -> bool:
+        return (a is None and b is None) or (
+            a is not None and b is not None and abs(a - b) <= 1e-9 * max(1, abs(a))
+        )
+
+    now = values(results)
+    return all(
+        s in previous
+        and key in previous[s]
+        and same(now[s][key][0], previous[s][key][0])
+        and same(now[s][key][1], previous[s][key][1])
+        for s in now
+        if key in now[s]
+    )
 
 
 def decide(
@@ -346,6 +394,7 @@ def decide(
     roles: dict[str, str],
     outputs: dict[str, Any],
     spent: int,
+    previous: dict[str, dict[str, list]] | None = None,
 ) -> RoundDecision:
     """One round's decision from the outputs (plain dicts) of its jobs."""
     from lpsflow.analysis.ranking import RankingConfig, evaluate
@@ -359,7 +408,7 @@ def decide(
         for _, row in table.iterrows()
         if row["accelerant"] == accelerant
     }
-    p = plan(campaign, results, number, spent)
+    p = plan(campaign, results, number, spent, previous)
     nxt = with_settings(campaign, p.raised) if p.raised else None
     return RoundDecision(
         accelerant=accelerant,
@@ -375,6 +424,7 @@ def decide(
         next_definition=definition(nxt) if nxt is not None else None,
         base_dir=str(campaign.base_dir),
         roles=roles,
+        values=values(results),
     )
 
 
@@ -389,12 +439,15 @@ def verdict_round(
     outputs: dict[str, Any],
     spent: int = 0,
     added: list[str] | None = None,
+    previous: dict[str, dict[str, list]] | None = None,
 ) -> RoundDecision:
     """Decide a round of adaptive sampling (see the module doc).
 
     ``roles``/``outputs``: the accelerant's jobs (role -> uuid) and their outputs
     (None: failed); ``spent``: force calls the earlier rounds added; ``added``: the
-    calculations this round's build added (their steps are added to ``spent``).
+    calculations this round's build added (their steps are added to ``spent``);
+    ``previous``: the last round's values (a criterion they left unmoved raises
+    nothing more).
     """
     from jobflow import CURRENT_JOB
 
@@ -402,7 +455,7 @@ def verdict_round(
     campaign = campaign_of(definition, meta.get(BASE_DIR_KEY, "."))
     plain = {u: as_stored(o) for u, o in outputs.items() if o is not None}
     spent += sum(steps(plain.get(u)) for u in added or [])
-    out = decide(campaign, accelerant, number, roles, plain, spent)
+    out = decide(campaign, accelerant, number, roles, plain, spent, previous)
     found = _next_build(as_stored(out))
     if found is not None:
         new, made, out.added_roles = found

@@ -31,7 +31,8 @@ def _round_text(decision: dict[str, Any]) -> str:
     raised = decision.get("raised") or {}
     head = f"round {decision.get('round')}: "
     if decision.get("stop"):
-        return head + f"stopped: {decision['stop']}"
+        why = "; ".join(decision.get("why") or [])
+        return head + f"stopped: {decision['stop']}" + (f" ({why})" if why else "")
     before = decision.get("settings") or {}
     moves = [f"{k.replace(':', '.')} {before.get(k)} -> {v}" for k, v in raised.items()]
     undecided = ", ".join(decision.get("undecided") or [])
