@@ -75,13 +75,22 @@ def test_rerun_adds_nothing_and_is_fast(campaign_dir):
 
 def test_status_shows_progress_and_cost(campaign_dir):
     """Every job's cost is recorded (the killed CLI run's and the resumed run's)."""
+    from lpsflow.dispatch.same import SAME_AS
     from lpsflow.status import RUN_STATS_KEY
 
     _, stores = _stores(campaign_dir["dir"] / "c.yaml")
-    docs = stores.jobs.query({}, ["uuid", "name", RUN_STATS_KEY])
-    stats = {d["uuid"]: (d["name"], d.get(RUN_STATS_KEY)) for d in docs}
+    docs = list(stores.jobs.query({}, ["uuid", "name", "metadata", RUN_STATS_KEY]))
+    # a calculation copied from the same one under another id cost nothing
+    copies = {d["uuid"]: d["metadata"][SAME_AS] for d in docs
+              if SAME_AS in (d.get("metadata") or {})}  # fmt: skip
+    stats = {
+        d["uuid"]: (d["name"], d.get(RUN_STATS_KEY))
+        for d in docs
+        if d["uuid"] not in copies
+    }
     stores.close()
     assert all(s for _, s in stats.values()), [n for n, s in stats.values() if not s]
+    assert all(source in stats for source in copies.values())
     relax = [s for n, s in stats.values() if n.startswith("relax")]
     assert relax and all(s["force_calls"] > 0 and s["cpu_s"] > 0 for s in relax)
     assert all(s["wall_s"] >= s["calculator_s"] for _, s in stats.values())
@@ -93,10 +102,10 @@ def test_status_shows_progress_and_cost(campaign_dir):
         env={k: v for k, v in os.environ.items() if k != "LPSFLOW_LAUNCHPAD"},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    n = len(stats)
+    n = len(stats) + len(copies)
     assert f"{n} of {n} jobs done" in proc.stdout
     cost = re.search(r"cost of the (\d+) jobs .* (\d+) MLIP force calls", proc.stdout)
-    assert cost and int(cost[1]) == n
+    assert cost and int(cost[1]) == len(stats)
     assert int(cost[2]) == sum(s["force_calls"] for _, s in stats.values())
     assert "longest: " in proc.stdout and "not run" not in proc.stdout
     assert "most memory: " in proc.stdout or not usage.per_job()

@@ -233,6 +233,7 @@ def test_a_local_run_beside_a_fireworks_worker(reference, tmp_path):
     assert _results(tmp_path) == reference
 
 
+@pytest.mark.slow  # ~60 s / ~40 s: run with LPSFLOW_RUN_SLOW=1 (README)
 def test_a_local_run_takes_over_from_a_killed_fireworks_worker(reference, tmp_path):
     cluster = _submitted(tmp_path)
     (tmp_path / "slow_worker.py").write_text(SLOW + WORKER)

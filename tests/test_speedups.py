@@ -303,6 +303,7 @@ def _run_campaign(directory, optimizer: str, disable: str, *run_args: str) -> di
     return {(row["accelerant"], row["scheme"]): row for row in json.loads(out)}
 
 
+@pytest.mark.slow  # ~60 s / ~40 s: run with LPSFLOW_RUN_SLOW=1 (README)
 def test_campaign_results_are_the_same_without_the_speedups(tmp_path):
     # two worker processes even on one core: parallel_jobs is one of the speed-ups
     fast = _run_campaign(tmp_path / "fast", "LBFGS", "", "--workers", "2")

@@ -57,11 +57,12 @@ def reuse(store: JobStore, job: Job, rid: str | None) -> str | None:
     if rid is None:
         return None
     found = store.docs_store.query_one(
-        {f"metadata.{RESOLVED}": rid, "uuid": {"$ne": job.uuid}}, ["uuid"]
+        {f"metadata.{RESOLVED}": rid, "uuid": {"$ne": job.uuid}}, ["uuid", "metadata"]
     )
     if found is None:
         return None
-    source = found["uuid"]
+    # a copy names the job that computed it: copy from that one
+    source = (found.get("metadata") or {}).get(SAME_AS) or found["uuid"]
     copies = []
     for doc in store.docs_store.query({"uuid": source}):
         copy = {k: v for k, v in doc.items() if k not in ("_id", RUN_STATS_KEY)}
