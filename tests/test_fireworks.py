@@ -366,6 +366,8 @@ def test_an_adaptive_campaign_runs_its_rounds_on_the_launchpad(tmp_path):
     assert len(fws) > before and "round 2 Al2S3" in fws
     assert {f["state"] for f in fws.values()} == {"COMPLETED"}
     remote = json.loads(env.lpsflow("results", "c.yaml", "-f", "json").stdout)
+    status = env.lpsflow("status", "c.yaml").stdout  # the LaunchPad's, and the rounds
+    assert "adaptive sampling, Al2S3: 2 rounds; stopped: " in status, status
     (tmp_path / "local").mkdir()
     (tmp_path / "local" / "c.yaml").write_text(ADAPTIVE)
     campaign = load_campaign(tmp_path / "local" / "c.yaml")

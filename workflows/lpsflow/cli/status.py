@@ -64,7 +64,7 @@ def status(
                     {k: v for k, v in cost.items() if k != "wall_s"}
                 )
     _echo_kinds(st.by_kind, st.cost_by_kind)
-    for acc, where in st.rounds.items():
+    for acc, where in (recorded.rounds if recorded else {}).items():  # the store's
         typer.echo(f"adaptive sampling, {acc}: {where}")
     if camp and st.definition_hashes - {camp.definition_hash()}:
         typer.echo(
