@@ -252,6 +252,29 @@ def _grow(
         )
 
 
+def _copy_same(
+    job: Job,
+    prefix: str,
+    stores: Stores,
+    report: RunReport,
+    shared: SharedJobs,
+    echo: Callable[[str], None],
+) -> tuple[str | None, bool]:
+    """Copy a claimed calculation stored already under another id.
+
+    Returns (its resolved id, whether it was copied instead of run:
+    :mod:`lpsflow.dispatch.same`).
+    """
+    rid = same.resolved_id(job, stores.jobs)
+    source = same.reuse(stores.jobs, job, rid)
+    if source is None:
+        return rid, False
+    shared.done(job)
+    report.same[job.uuid] = source
+    echo(f"{prefix}: {same.describe(source, stores.jobs)}")
+    return rid, True
+
+
 def _run_here(
     job: Job,
     prefix: str,
@@ -265,12 +288,8 @@ def _run_here(
     """Run a claimed job in this process; whether it succeeded."""
     from lpsflow.calculators import progress
 
-    rid = same.resolved_id(job, stores.jobs)
-    source = same.reuse(stores.jobs, job, rid)
-    if source is not None:
-        shared.done(job)
-        report.same[job.uuid] = source
-        echo(f"{prefix}: {same.describe(source, stores.jobs)}")
+    rid, copied = _copy_same(job, prefix, stores, report, shared, echo)
+    if copied:
         return True
     job_dir = _job_dir(workdir, job)
     meter, started = usage.JobMeter(), time.time()
@@ -335,13 +354,9 @@ def _run_parallel(
     in_flight = report.workers + 1
 
     def start(pool: WorkerPool, job: Job) -> None:
-        rid = same.resolved_id(job, stores.jobs)
-        source = same.reuse(stores.jobs, job, rid)
-        if source is not None:
-            shared.done(job)
-            report.same[job.uuid] = source
+        rid, copied = _copy_same(job, book.prefix(job), stores, report, shared, echo)
+        if copied:
             book.settle(job.uuid, ok=True)
-            echo(f"{book.prefix(job)}: {same.describe(source, stores.jobs)}")
             if hook_of(job) is not None:
                 _grow(
                     book, growth, job, stores.jobs.get_output(job.uuid, load=True), echo
