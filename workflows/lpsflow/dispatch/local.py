@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import re
 import time
 import traceback
@@ -254,7 +255,7 @@ def _grow(
 
 def _copy_same(
     job: Job,
-    prefix: str,
+    prefix: Callable[[], str],
     stores: Stores,
     report: RunReport,
     shared: SharedJobs,
@@ -271,7 +272,7 @@ def _copy_same(
         return rid, False
     shared.done(job)
     report.same[job.uuid] = source
-    echo(f"{prefix}: {same.describe(source, stores.jobs)}")
+    echo(f"{prefix()}: {same.describe(source, stores.jobs)}")
     return rid, True
 
 
@@ -288,7 +289,7 @@ def _run_here(
     """Run a claimed job in this process; whether it succeeded."""
     from lpsflow.calculators import progress
 
-    rid, copied = _copy_same(job, prefix, stores, report, shared, echo)
+    rid, copied = _copy_same(job, lambda: prefix, stores, report, shared, echo)
     if copied:
         return True
     job_dir = _job_dir(workdir, job)
@@ -354,7 +355,8 @@ def _run_parallel(
     in_flight = report.workers + 1
 
     def start(pool: WorkerPool, job: Job) -> None:
-        rid, copied = _copy_same(job, book.prefix(job), stores, report, shared, echo)
+        line = functools.partial(book.prefix, job)  # counted only when copied
+        rid, copied = _copy_same(job, line, stores, report, shared, echo)
         if copied:
             book.settle(job.uuid, ok=True)
             if hook_of(job) is not None:
