@@ -39,7 +39,7 @@ def main() -> None:
         added: set[str] = set()
         for chain in chains.values():
             for d in chain:
-                added |= set(d.get("added_roles", {}).values())
+                added |= set(d.get("roles", {}).values()) | {d["job"]}
         added -= own
 
         def cost(uuids: set[str]) -> dict:

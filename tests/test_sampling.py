@@ -146,7 +146,8 @@ def test_an_adaptive_campaign_samples_until_its_rounds_stop(adaptive):
     assert first["raised"]["vacancies:relax_top"] == 2
     assert second["raised"]["vacancies:relax_top"] == 3
     assert last["stop"] and not last["raised"]  # max_rounds, or nothing moved
-    assert first["next_round"] and last["next_round"] is None
+    assert first["next_definition"] and last["next_definition"] is None
+    assert len({d["job"] for d in chain}) == 3
     assert last["spent"] > second["spent"] > 0 == first["spent"]
     assert "round 1 Al2S3: adds" in out and "round 1 Ga2S3: adds" in out
     for acc, other in (("Al2S3", "Ga2S3"), ("Ga2S3", "Al2S3")):
@@ -198,7 +199,7 @@ def test_a_killed_adaptive_run_resumes_without_recomputing(adaptive, tmp_path):
     with open_stores(camp.store, camp.base_dir, create=False) as stores:
         # Al2S3's round 3 and the jobs only it reads (round 2 added them)
         gone = set(chain[2]["roles"].values()) - set(second["roles"].values())
-        gone.add(second["next_round"])
+        gone.add(chain[2]["job"])
         stores.jobs.docs_store.remove_docs({"uuid": {"$in": list(gone)}})
     run = _run(tmp_path, "run", "tiny.yaml", "--workers", "1")
     assert run.returncode == 0, run.stderr

@@ -17,21 +17,39 @@ if TYPE_CHECKING:
 
 
 def rounds(stores: Stores, jobs: dict[Role, str]) -> dict[str, list[dict[str, Any]]]:
-    """Accelerant -> the decisions of its finished rounds, in order."""
+    """Accelerant -> the decisions of its finished rounds, in order.
+
+    Each decision as stored, with ``job``: its job's uuid. Round k+1 is the
+    finished round job of the accelerant whose campaign is round k's
+    ``next_definition``.
+    """
     out: dict[str, list[dict[str, Any]]] = {}
     for role, uuid in jobs.items():
         if role.step != "round" or role.index != 1:
             continue
-        chain: list[dict[str, Any]] = []
-        while uuid:
-            found = job_outputs(stores, [uuid]).get(uuid)
-            if not found:
+        found = job_outputs(stores, [uuid]).get(uuid)
+        if not found:
+            continue
+        chain = [{**found, "job": uuid}]
+        while chain[-1].get("next_definition"):
+            nxt = _next_decision(stores, role.label, chain[-1])
+            if nxt is None:
                 break
-            chain.append(found)
-            uuid = found.get("next_round")
-        if chain:
-            out[role.label] = chain
+            chain.append(nxt)
+        out[role.label] = chain
     return out
+
+
+def _next_decision(
+    stores: Stores, label: str, decision: dict[str, Any]
+) -> dict[str, Any] | None:
+    role = str(Role("round", label, index=decision["round"] + 1))
+    docs = stores.jobs.query({"metadata.lpsflow_role": role}, ["uuid"])
+    found = job_outputs(stores, [d["uuid"] for d in docs])
+    for uuid, output in found.items():
+        if output.get("definition") == decision["next_definition"]:
+            return {**output, "job": uuid}
+    return None
 
 
 def sampled_jobs(stores: Stores, jobs: dict[Role, str]) -> dict[str, dict[Role, str]]:
@@ -50,22 +68,20 @@ def sampled_jobs(stores: Stores, jobs: dict[Role, str]) -> dict[str, dict[Role, 
                 own[Role.parse(text)] = uuid
             except RoleError:
                 continue
-        for decision in chain:  # the rounds themselves (round 1 is in ``jobs``)
-            if decision.get("next_round"):
-                own[Role("round", label, index=decision["round"] + 1)] = decision[
-                    "next_round"
-                ]
+        for decision in chain:  # the rounds themselves
+            own[Role("round", label, index=decision["round"])] = decision["job"]
         out[label] = own
     return out
 
 
 def round_roles(stores: Stores, jobs: dict[Role, str]) -> dict[str, str]:
-    """Uuid -> role of every job the rounds added (finished or not)."""
+    """Uuid -> role of the jobs the finished rounds read, and of the rounds."""
     out: dict[str, str] = {}
-    for chain in rounds(stores, jobs).values():
+    for label, chain in rounds(stores, jobs).items():
         for decision in chain:
-            for role, uuid in decision.get("added_roles", {}).items():
+            for role, uuid in decision.get("roles", {}).items():
                 out.setdefault(uuid, role)
+            out[decision["job"]] = str(Role("round", label, index=decision["round"]))
     return out
 
 
@@ -79,5 +95,5 @@ def state(chain: list[dict[str, Any]]) -> str:
     )
     return (
         f"round {last.get('round', 0) + 1} under way ({raised}; "
-        f"{last.get('added', 0)} jobs added; {last.get('spent', 0)} force calls spent)"
+        f"{last.get('spent', 0)} force calls spent)"
     )

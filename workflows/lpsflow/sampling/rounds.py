@@ -89,13 +89,6 @@ class RoundDecision(BaseModel):
         default_factory=dict,
         description="Scheme -> criterion key -> [value, spread] this round.",
     )
-    added: int = Field(0, description="Jobs the next round adds.")
-    added_roles: dict[str, str] = Field(
-        default_factory=dict,
-        description="Role -> uuid of the jobs this round adds, the next round's "
-        "included (what status counts before the next round runs).",
-    )
-    next_round: str | None = Field(None, description="Uuid of the next round's job.")
 
 
 # --- the sampled settings --------------------------------------------------------
@@ -203,17 +196,10 @@ def next_round(decision: dict[str, Any]) -> Flow | None:
     """The jobs a round's decision adds (None: the rounds stop).
 
     The jobs of the next round's build that the last build lacks, then the next
-    round's job.
+    round's job. Built by the runner that stores the decision (the round job does
+    not build them: what it would build is the runner's to say), so what runs is
+    what this function gives there.
     """
-    found = _next_build(decision)
-    if found is None:
-        return None
-    new, made, _ = found
-    return Flow([*new, made], name=made.name)
-
-
-def _next_build(decision: dict[str, Any]) -> tuple[list, Any, dict[str, str]] | None:
-    """(new jobs, next round's job, role -> uuid of both) of a decision."""
     from lpsflow.flows.campaign import build_campaign
 
     if not decision.get("next_definition"):
@@ -229,12 +215,9 @@ def _next_build(decision: dict[str, Any]) -> tuple[list, Any, dict[str, str]] | 
     made = round_job(
         nxt, acc, number, built, decision.get("spent", 0), calcs, decision.get("values")
     )
-    role = str(round_role(acc, number))
-    stamp(made, role=role)
+    stamp(made, role=str(round_role(acc, number)))
     made.name = f"round {number} {acc}"
-    fresh = {j.uuid for j in new}
-    roles = {r: u for r, u in built.roles.items() if u in fresh} | {role: made.uuid}
-    return new, made, roles
+    return Flow([*new, made], name=made.name)
 
 
 # --- the round job ---------------------------------------------------------------
@@ -455,9 +438,4 @@ def verdict_round(
     campaign = campaign_of(definition, meta.get(BASE_DIR_KEY, "."))
     plain = {u: as_stored(o) for u, o in outputs.items() if o is not None}
     spent += sum(steps(plain.get(u)) for u in added or [])
-    out = decide(campaign, accelerant, number, roles, plain, spent, previous)
-    found = _next_build(as_stored(out))
-    if found is not None:
-        new, made, out.added_roles = found
-        out.added, out.next_round = len(new), made.uuid
-    return out
+    return decide(campaign, accelerant, number, roles, plain, spent, previous)

@@ -53,9 +53,7 @@ def columns(ctx: RowContext) -> dict[str, Any]:
         return {"rounds": 0, "sampling": "round 1 pending", "sampled_settings": "",
                 "sampling_history": ""}  # fmt: skip
     last = done[-1]
-    state = last.get("stop") or (
-        f"round {last.get('round', 0) + 1} running ({last.get('added', 0)} jobs added)"
-    )
+    state = last.get("stop") or f"round {last.get('round', 0) + 1} under way"
     return {
         "rounds": len(done),
         "sampling": state,
