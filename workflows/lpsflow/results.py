@@ -66,14 +66,16 @@ def load(campaign: str, stores: Stores) -> pd.DataFrame:
     by_label = sampled_jobs(stores, jobs)  # the last round of adaptive sampling
     uuids = {u for js in [jobs, *by_label.values()] for u in js.values()}
     outputs = job_outputs(stores, list(uuids))
-    calculator = man["definition"]["calculator"]
-    calc_label = (
-        f"mlip:{calculator['model']}" if calculator["backend"] == "mlip" else "vasp"
-    )
+    calc_label = calculator_label(man["definition"]["calculator"])
     df = rows(jobs, outputs, man.get("failures", {}), calc_label, by_label)
     if df.empty:
         raise NoResultsError(f"campaign '{campaign}' defines no doped cores")
     return df
+
+
+def calculator_label(calculator: dict[str, Any]) -> str:
+    """A row's calculator label (``mlip:CHGNet``, ``vasp``) of a ``calculator``."""
+    return f"mlip:{calculator['model']}" if calculator["backend"] == "mlip" else "vasp"
 
 
 def rows(

@@ -381,10 +381,9 @@ def decide(
 ) -> RoundDecision:
     """One round's decision from the outputs (plain dicts) of its jobs."""
     from lpsflow.analysis.ranking import RankingConfig, evaluate
-    from lpsflow.results import rows
+    from lpsflow.results import calculator_label, rows
 
-    calc = campaign.calculator
-    label = f"mlip:{calc.model}" if calc.backend == "mlip" else "vasp"
+    label = calculator_label(campaign.calculator.model_dump(mode="json"))
     table = rows(_jobs(roles), outputs, {}, label)
     results = {
         str(row["scheme"]): evaluate(row, RankingConfig())
